@@ -1,0 +1,124 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { dirname, join, resolve } from 'node:path';
+import { canonicalJson } from './canonical-json';
+import { ArtifactNotFoundError, CorruptArtifactError, InvalidArtifactRefError } from './errors';
+
+/** 'sha256:<64 lowercase hex>': the only accepted form, so a ref can never name a path outside the store. */
+export type ArtifactRef = string;
+
+const REF_PATTERN = /^sha256:([0-9a-f]{64})$/;
+
+export interface ArtifactStore {
+  /** Stores bytes under their hash; idempotent, and atomic (readers never see a partial file). */
+  put(bytes: Uint8Array): Promise<ArtifactRef>;
+  /** Reads bytes and checks them against the ref's hash. */
+  get(ref: ArtifactRef): Promise<Uint8Array>;
+  has(ref: ArtifactRef): Promise<boolean>;
+  /** Canonical JSON (sorted keys), so equal values give equal refs. */
+  putJson(value: unknown): Promise<ArtifactRef>;
+  getJson<T>(ref: ArtifactRef): Promise<T>;
+  /** Local file path, for tools that want a file (e.g. an .onnx model for onnxruntime). */
+  pathOf(ref: ArtifactRef): string;
+}
+
+export function refOf(bytes: Uint8Array): ArtifactRef {
+  return `sha256:${sha256Hex(bytes)}`;
+}
+
+export function isArtifactRef(ref: unknown): ref is ArtifactRef {
+  return typeof ref === 'string' && REF_PATTERN.test(ref);
+}
+
+/** A directory laid out as <root>/sha256/<2 hex>/<62 hex>, like git's object store. */
+export class LocalArtifactStore implements ArtifactStore {
+  readonly root: string;
+
+  constructor(root: string) {
+    this.root = resolve(root);
+  }
+
+  pathOf(ref: ArtifactRef): string {
+    const hex = hexOf(ref);
+    return join(this.root, 'sha256', hex.slice(0, 2), hex.slice(2));
+  }
+
+  async put(bytes: Uint8Array): Promise<ArtifactRef> {
+    const ref = refOf(bytes);
+    const path = this.pathOf(ref);
+    // Compare rather than trust an existing file, so putting the same bytes again heals a damaged copy.
+    if (await sameContent(path, bytes)) return ref;
+    await mkdir(dirname(path), { recursive: true });
+    // Write beside the target then rename: rename is atomic within a directory, so a crash or a
+    // concurrent writer of the same bytes leaves either no file or the complete one.
+    const temp = `${path}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`;
+    try {
+      await writeFile(temp, bytes);
+      await rename(temp, path);
+    } catch (err) {
+      await rm(temp, { force: true });
+      throw err;
+    }
+    return ref;
+  }
+
+  async get(ref: ArtifactRef): Promise<Uint8Array> {
+    const path = this.pathOf(ref);
+    let bytes: Buffer;
+    try {
+      bytes = await readFile(path);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw new ArtifactNotFoundError(ref, path);
+      throw err;
+    }
+    const actual = refOf(bytes);
+    if (actual !== ref) throw new CorruptArtifactError(ref, path, actual);
+    return new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  }
+
+  async has(ref: ArtifactRef): Promise<boolean> {
+    return exists(this.pathOf(ref));
+  }
+
+  async putJson(value: unknown): Promise<ArtifactRef> {
+    return this.put(new TextEncoder().encode(canonicalJson(value)));
+  }
+
+  async getJson<T>(ref: ArtifactRef): Promise<T> {
+    const bytes = await this.get(ref);
+    try {
+      return JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes)) as T;
+    } catch (err) {
+      throw new Error(`Artifact ${ref} (${this.pathOf(ref)}) is not JSON: it was stored with put, not putJson`, { cause: err });
+    }
+  }
+}
+
+function hexOf(ref: ArtifactRef): string {
+  const match = typeof ref === 'string' ? REF_PATTERN.exec(ref) : null;
+  if (!match) throw new InvalidArtifactRefError(ref);
+  return match[1];
+}
+
+function sha256Hex(bytes: Uint8Array): string {
+  return createHash('sha256').update(bytes).digest('hex');
+}
+
+async function sameContent(path: string, bytes: Uint8Array): Promise<boolean> {
+  try {
+    return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).equals(await readFile(path));
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return false;
+    throw err;
+  }
+}
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    await stat(path);
+    return true;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return false;
+    throw err;
+  }
+}
