@@ -1,0 +1,11 @@
+export { readIdx, IdxFormatError } from './idx';
+export type { ImageDataset } from './fashion-mnist';
+export { loadFashionMnist, DatasetNotFoundError, DEFAULT_FASHION_MNIST_DIR } from './fashion-mnist';
+export type { SampleSet } from './sample-set';
+export { PixelSampleSet, normalisationTable } from './sample-set';
+export type { TaskData, ScenarioInfo, Scenario } from './scenario';
+export { batchOrder, scenarioInfo } from './scenario';
+export type { PermutedConfig, PermutedConfigInput, SplitConfig, SplitConfigInput } from './config';
+export { permutedConfigSchema, splitConfigSchema } from './config';
+export { permutedScenario, taskPermutation } from './permuted';
+export { splitScenario, splitClasses } from './split';

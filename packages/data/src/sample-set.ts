@@ -1,0 +1,80 @@
+/**
+ * The samples of one task split, as the model sees them. Pixels stay uint8 in the dataset's shared
+ * buffer; the task's pixel permutation and the normalisation are applied only when a batch is
+ * gathered, so any number of permuted tasks costs no extra image memory.
+ */
+export interface SampleSet {
+  n: number;
+  inputDims: number[];
+  /** Labels as the model sees them (task-local 0..k-1 for task-IL). */
+  labels: Int32Array;
+  /** Normalised inputs for the given sample positions, [indices.length * inputSize]. */
+  gather(indices: ArrayLike<number>, out?: Float32Array): Float32Array;
+}
+
+export interface PixelSampleSetOptions {
+  /** What this set is, for error messages, e.g. 'task 2 (permuted-2) train'. */
+  description: string;
+  /** The dataset's raw images, one after another. */
+  images: Uint8Array;
+  inputDims: number[];
+  /** For each sample of this set, the image's index in `images`. */
+  sampleIndices: Int32Array;
+  labels: Int32Array;
+  /** uint8 pixel value -> normalised float. */
+  normalisation: Float32Array;
+  /** out[p] = image[permutation[p]]; null keeps the original pixel order. */
+  permutation: Int32Array | null;
+}
+
+export class PixelSampleSet implements SampleSet {
+  readonly n: number;
+  readonly inputDims: number[];
+  readonly labels: Int32Array;
+  private readonly inputSize: number;
+
+  constructor(private readonly options: PixelSampleSetOptions) {
+    const { sampleIndices, labels, inputDims, permutation } = options;
+    if (labels.length !== sampleIndices.length) {
+      throw new Error(`${options.description}: ${labels.length} labels for ${sampleIndices.length} samples`);
+    }
+    this.inputSize = inputDims.reduce((a, b) => a * b, 1);
+    if (permutation && permutation.length !== this.inputSize) {
+      throw new Error(`${options.description}: permutation of ${permutation.length} pixels for inputs of ${this.inputSize}`);
+    }
+    this.n = sampleIndices.length;
+    this.inputDims = inputDims;
+    this.labels = labels;
+  }
+
+  gather(indices: ArrayLike<number>, out?: Float32Array): Float32Array {
+    const size = this.inputSize;
+    const needed = indices.length * size;
+    if (out && out.length < needed) {
+      throw new Error(`${this.options.description}: gather of ${indices.length} samples needs an output of ${needed} floats, got ${out.length}`);
+    }
+    const target = out ? out.subarray(0, needed) : new Float32Array(needed);
+    const { images, sampleIndices, normalisation, permutation } = this.options;
+    for (let k = 0; k < indices.length; k++) {
+      const i = indices[k];
+      if (!Number.isInteger(i) || i < 0 || i >= this.n) {
+        throw new Error(`${this.options.description}: sample index ${i} (position ${k} of the batch) is outside 0..${this.n - 1}`);
+      }
+      const source = sampleIndices[i] * size;
+      const base = k * size;
+      if (permutation) {
+        for (let p = 0; p < size; p++) target[base + p] = normalisation[images[source + permutation[p]]];
+      } else {
+        for (let p = 0; p < size; p++) target[base + p] = normalisation[images[source + p]];
+      }
+    }
+    return target;
+  }
+}
+
+/** Lookup table (x/255 - mean) / std for every uint8 value, computed once so gathers are exact and cheap. */
+export function normalisationTable(mean: number, std: number): Float32Array {
+  const table = new Float32Array(256);
+  for (let v = 0; v < 256; v++) table[v] = (v / 255 - mean) / std;
+  return table;
+}
