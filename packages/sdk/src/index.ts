@@ -1,0 +1,5 @@
+export * from './errors';
+export * from './spec';
+export * from './plugin';
+export * from './registry';
+export * from './run';

@@ -1,0 +1,144 @@
+import type { z } from 'zod';
+import type { Graph, Model, QuantizedWeight, Tensor, TensorMap } from '@retain/engine';
+import type { SampleSet, Scenario, ScenarioInfo, TaskData } from '@retain/data';
+
+/**
+ * Plugin contracts. A plugin is a value made by `definePlugin`: a kind, a name, a config schema
+ * with defaults, and the hooks of its kind. Hooks receive what they need and return values
+ * (graph terms, tensors, state); they never reach into shared state (Avalanche issue #659).
+ */
+
+export type PluginKind = 'benchmark' | 'model' | 'trainer' | 'method' | 'quantizer' | 'evaluator';
+
+interface PluginBase<K extends PluginKind, C> {
+  kind: K;
+  name: string;
+  version: string;
+  /** One line for `retain plugins` and generated docs. */
+  description: string;
+  /** Validates a spec's `config` and fills defaults; errors name the field. */
+  configSchema: z.ZodType<C>;
+  /** A short label for one configuration, e.g. `rtn-int4`; used as default ids in results. */
+  label?(config: C): string;
+}
+
+/** A sequence of tasks built from a dataset. */
+export interface BenchmarkPlugin<C = unknown> extends PluginBase<'benchmark', C> {
+  scenario(config: C, seed: number): Promise<Scenario>;
+}
+
+/** A network architecture, shaped by the scenario (input size, heads, classes per head). */
+export interface ModelPlugin<C = unknown> extends PluginBase<'model', C> {
+  build(config: C, scenario: ScenarioInfo): Model;
+}
+
+/** Progress a trainer reports while it runs; the worker turns it into Temporal heartbeats. */
+export interface TrainProgress {
+  step: number;
+  totalSteps: number;
+  epoch: number;
+  loss: number;
+  samplesPerSec: number;
+}
+
+export interface TrainContext<C = unknown> {
+  config: C;
+  seed: number;
+  taskIndex: number;
+  task: TaskData;
+  model: Model;
+  /** The head this task trains (0 when the model has one shared head). */
+  head: number;
+  /** Parameters at the start of the task, every head included. */
+  params: TensorMap;
+  /** The method's contribution to this task's training (loss terms for now). */
+  method: MethodTraining;
+  progress(p: TrainProgress): void;
+  /** Aborted when the activity is cancelled; a trainer stops between steps. */
+  signal: AbortSignal;
+}
+
+export interface TrainOutcome {
+  /** Parameters after the task, every head included. */
+  params: TensorMap;
+  steps: number;
+  samples: number;
+  finalLoss: number;
+  seconds: number;
+}
+
+export interface TrainerPlugin<C = unknown> extends PluginBase<'trainer', C> {
+  train(ctx: TrainContext<C>): Promise<TrainOutcome>;
+}
+
+/** Loss terms a method adds to the step graph, e.g. an EWC penalty. */
+export type LossTerm = (g: Graph, params: Record<string, Tensor>, logits: Tensor, batch: { x: Tensor; y: Tensor }) => Tensor | undefined;
+
+export interface MethodTraining {
+  lossTerm?: LossTerm;
+}
+
+export interface MethodContext<C = unknown> {
+  config: C;
+  seed: number;
+  taskIndex: number;
+  task: TaskData;
+  model: Model;
+  /** The method's state after the previous task (what `afterTask` returned), if any. */
+  state?: TensorMap;
+}
+
+export interface MethodPlugin<C = unknown> extends PluginBase<'method', C> {
+  /** What the method adds to training on this task. */
+  training?(ctx: MethodContext<C>): MethodTraining;
+  /** Consolidate after a task (Fisher, importance, buffer); the result is stored as an artifact. */
+  afterTask?(ctx: MethodContext<C> & { params: TensorMap }): Promise<TensorMap | undefined>;
+}
+
+export interface QuantizeContext<C = unknown> {
+  config: C;
+  seed: number;
+  model: Model;
+  params: TensorMap;
+  /** Training data of the task just learned, for calibration-based quantizers. */
+  calibration: SampleSet;
+}
+
+/** Quantized weights by parameter name; parameters not listed stay float32. */
+export interface QuantizeOutcome {
+  weights: Record<string, QuantizedWeight>;
+}
+
+export interface QuantizerPlugin<C = unknown> extends PluginBase<'quantizer', C> {
+  quantize(ctx: QuantizeContext<C>): Promise<QuantizeOutcome>;
+}
+
+/** Runs a model on inputs: the evaluator never sees how (fp32, int8, int4...). */
+export type Predict = (x: Float32Array, batch: number) => Promise<Float32Array>;
+
+export interface EvaluateContext<C = unknown> {
+  config: C;
+  task: TaskData;
+  /** Logits `[batch, classesPerHead]` for the task's head. */
+  predict: Predict;
+}
+
+export interface EvaluatorPlugin<C = unknown> extends PluginBase<'evaluator', C> {
+  /** Named scalar results, e.g. `{ accuracy: 0.91 }`. */
+  evaluate(ctx: EvaluateContext<C>): Promise<Record<string, number>>;
+}
+
+export type Plugin =
+  | BenchmarkPlugin<any>
+  | ModelPlugin<any>
+  | TrainerPlugin<any>
+  | MethodPlugin<any>
+  | QuantizerPlugin<any>
+  | EvaluatorPlugin<any>;
+
+export type PluginOfKind<K extends PluginKind> = Extract<Plugin, { kind: K }>;
+
+/** Identity at run time; gives a plugin literal its precise type and checks it against its kind. */
+export function definePlugin<C, P extends PluginBase<PluginKind, C> & Plugin>(plugin: P & { configSchema: z.ZodType<C> }): P {
+  return plugin;
+}

@@ -1,0 +1,156 @@
+import type { CLMetrics } from '@retain/metrics';
+import type { ExperimentSpec } from './spec';
+
+/**
+ * What flows between the CLI, the workflow and the activities. Only refs and small numbers:
+ * tensors live in the artifact store, never in Temporal payloads.
+ */
+
+/** `sha256:<hex>` of a blob in the artifact store. */
+export type ArtifactRef = string;
+
+/** The key of the unquantized model's matrix; quantizers use their spec ids. */
+export const FP32 = 'fp32';
+
+export interface RunInfo {
+  taskNames: string[];
+  heads: number;
+  classesPerHead: number;
+}
+
+export interface PrepareRunInput {
+  spec: ExperimentSpec;
+}
+export interface PrepareRunOutput {
+  info: RunInfo;
+  /** Checkpoint of the initial (untrained) model. */
+  checkpointRef: ArtifactRef;
+}
+
+export interface TrainTaskInput {
+  spec: ExperimentSpec;
+  taskIndex: number;
+  checkpointRef: ArtifactRef;
+  methodStateRef?: ArtifactRef;
+}
+export interface TaskTrainingStats {
+  steps: number;
+  samples: number;
+  seconds: number;
+  finalLoss: number;
+  samplesPerSec: number;
+}
+export interface TrainTaskOutput extends TaskTrainingStats {
+  checkpointRef: ArtifactRef;
+}
+
+export interface ConsolidateInput {
+  spec: ExperimentSpec;
+  taskIndex: number;
+  checkpointRef: ArtifactRef;
+  methodStateRef?: ArtifactRef;
+}
+export interface ConsolidateOutput {
+  methodStateRef?: ArtifactRef;
+}
+
+export interface QuantizeInput {
+  spec: ExperimentSpec;
+  taskIndex: number;
+  checkpointRef: ArtifactRef;
+  quantizerId: string;
+}
+/** A quantized model: one ONNX file per head, listed in a JSON manifest artifact. */
+export interface QuantizeOutput {
+  manifestRef: ArtifactRef;
+  bytes: number;
+}
+export interface QuantizedManifest {
+  quantizerId: string;
+  /** ONNX model ref per head. */
+  heads: ArtifactRef[];
+  bytes: number;
+}
+
+export interface EvaluateInput {
+  spec: ExperimentSpec;
+  /** `fp32` or a quantizer id, for logs and errors. */
+  variant: string;
+  checkpointRef: ArtifactRef;
+  /** Set for a quantized variant; absent for fp32. */
+  manifestRef?: ArtifactRef;
+}
+export interface EvaluateOutput {
+  /** Accuracy on every task, seen or not, in task order. */
+  accuracy: number[];
+  /** Other evaluators' results by name, one value per task. */
+  extra: Record<string, number[]>;
+}
+
+/** Artifacts of one finished task. */
+export interface TaskModels {
+  checkpointRef: ArtifactRef;
+  quantized: Record<string, QuantizeOutput>;
+  methodStateRef?: ArtifactRef;
+}
+
+/** Orchestration state carried across continue-as-new: refs and metrics only. */
+export interface ExperimentState {
+  runId: string;
+  spec: ExperimentSpec;
+  info: RunInfo;
+  nextTask: number;
+  initialCheckpointRef: ArtifactRef;
+  /** Accuracy of the untrained fp32 model on each task (b in DESIGN.md §6). */
+  initial: number[];
+  /** Rows so far of every accuracy matrix, keyed `fp32` and by quantizer id. */
+  matrices: Record<string, number[][]>;
+  tasks: TaskModels[];
+  training: TaskTrainingStats[];
+  startedAt: string;
+}
+
+export interface ExperimentInput {
+  spec: ExperimentSpec;
+  /** Present when the workflow continues as new after a task. */
+  state?: ExperimentState;
+}
+
+export interface ExperimentResult {
+  runId: string;
+  spec: ExperimentSpec;
+  tasks: string[];
+  initial: number[];
+  matrices: Record<string, number[][]>;
+  metrics: Record<string, CLMetrics>;
+  /** fp32 minus quantized, per cell, for each quantizer. */
+  quantizationGap: Record<string, number[][]>;
+  training: TaskTrainingStats[];
+  models: TaskModels[];
+  startedAt: string;
+  finishedAt: string;
+}
+
+export type RunPhase = 'preparing' | 'training' | 'consolidating' | 'quantizing' | 'evaluating' | 'done';
+
+/** Answer of the workflow's `progress` query. */
+export interface RunProgress {
+  runId: string;
+  phase: RunPhase;
+  /** Task being worked on, 0-based. */
+  task: number;
+  tasks: number;
+  taskNames: string[];
+  /** Rows of the fp32 matrix so far. */
+  fp32Rows: number[][];
+  training: TaskTrainingStats[];
+}
+
+/** The activities a Retain worker registers; workflows import this type only. */
+export interface RetainActivities {
+  prepareRun(input: PrepareRunInput): Promise<PrepareRunOutput>;
+  trainTask(input: TrainTaskInput): Promise<TrainTaskOutput>;
+  consolidate(input: ConsolidateInput): Promise<ConsolidateOutput>;
+  quantize(input: QuantizeInput): Promise<QuantizeOutput>;
+  evaluate(input: EvaluateInput): Promise<EvaluateOutput>;
+}

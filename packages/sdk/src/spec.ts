@@ -1,0 +1,57 @@
+import { z } from 'zod';
+
+/**
+ * The experiment spec: what a user writes in YAML. Plugin configs are validated in a second pass
+ * against each plugin's own schema (see registry.ts), so this schema stays plugin-agnostic.
+ */
+
+const pluginName = z.string().regex(/^[a-z][a-z0-9-]*$/, 'plugin names are lower-case words joined by "-"');
+
+/** `{ name, config }`, or just the name when the defaults are fine: `method: naive`. */
+export const pluginRefSchema = z.preprocess(
+  (v) => (typeof v === 'string' ? { name: v } : v),
+  z.strictObject({
+    name: pluginName,
+    config: z.record(z.string(), z.unknown()).default({}),
+  }),
+);
+
+export const quantizerRefSchema = z.preprocess(
+  (v) => (typeof v === 'string' ? { name: v } : v),
+  z.strictObject({
+    /** Key of this quantizer's matrices in the results; defaults to what the plugin calls it. */
+    id: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]*$/, 'ids are letters, digits, ".", "_" or "-"').optional(),
+    name: pluginName,
+    config: z.record(z.string(), z.unknown()).default({}),
+  }),
+);
+
+export const experimentSpecSchema = z.strictObject({
+  /** Names the run in `retain ls` and in result folders. */
+  name: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]*$/, 'use letters, digits, ".", "_" or "-"'),
+  description: z.string().optional(),
+  /** Every random choice (init, task transforms, data order) derives from this seed. */
+  seed: z.number().int().min(0).max(2 ** 32 - 1).default(0),
+  benchmark: pluginRefSchema,
+  model: pluginRefSchema,
+  trainer: pluginRefSchema,
+  method: pluginRefSchema.default({ name: 'naive', config: {} }),
+  quantizers: z.array(quantizerRefSchema).default([]),
+  evaluators: z.array(pluginRefSchema).default([{ name: 'accuracy', config: {} }]),
+  execution: z
+    .strictObject({
+      /** Temporal task queue for this run's activities (GPU workers listen on their own queue). */
+      taskQueue: z.string().min(1).default('retain'),
+    })
+    .default({ taskQueue: 'retain' }),
+});
+
+export type PluginRef = z.output<typeof pluginRefSchema>;
+export type QuantizerRef = z.output<typeof quantizerRefSchema>;
+/** A spec as written, before plugin configs are checked. */
+export type RawExperimentSpec = z.output<typeof experimentSpecSchema>;
+
+/** A validated spec: plugin configs hold their defaults, every quantizer has a unique id. */
+export interface ExperimentSpec extends RawExperimentSpec {
+  quantizers: Array<QuantizerRef & { id: string }>;
+}

@@ -1,0 +1,8 @@
+/**
+ * The part of the sdk that workflow code may import: plain values and types with no imports of
+ * their own, safe inside Temporal's deterministic sandbox.
+ */
+export { NON_RETRYABLE_ERROR_TYPES } from './errors';
+export { FP32 } from './run';
+export type * from './run';
+export type { ExperimentSpec } from './spec';
