@@ -1,0 +1,1 @@
+export { experimentWorkflow, progressQuery } from './experiment';
