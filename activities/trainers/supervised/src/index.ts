@@ -1,0 +1,92 @@
+import { definePlugin, PluginError, type TrainContext, type TrainOutcome } from '@retain/sdk';
+import { buildStepGraph, initOptimizerState, TrainSession, type TensorMap } from '@retain/engine';
+import { batchOrder } from '@retain/data';
+import { supervisedConfigSchema, type SupervisedConfig } from './config';
+
+export { supervisedConfigSchema, type SupervisedConfig } from './config';
+
+/** How often the trainer reports progress (and so heartbeats), at most. */
+const PROGRESS_INTERVAL_MS = 1000;
+
+/**
+ * Plain supervised training: mini-batches in a seeded order, one fused ONNX step graph
+ * (forward, loss + the method's terms, backward, optimizer update) per batch.
+ */
+export const supervisedTrainer = definePlugin({
+  kind: 'trainer',
+  name: 'supervised',
+  version: '0.1.0',
+  description: 'Mini-batch supervised training with SGD (momentum) or Adam, fixed epochs or steps per task.',
+  configSchema: supervisedConfigSchema,
+  train: (ctx: TrainContext<SupervisedConfig>) => trainSupervised(ctx),
+});
+
+export async function trainSupervised(ctx: TrainContext<SupervisedConfig>): Promise<TrainOutcome> {
+  const { config, task, model, head } = ctx;
+  const started = Date.now();
+  const trainable = model.paramsForHead(head);
+  const step = buildStepGraph({ model, head, optimizer: config.optimizer, trainable, extraLoss: ctx.method.lossTerm });
+  const specs = model.params.filter((p) => trainable.includes(p.name));
+  const initial: TensorMap = { ...pick(ctx.params, trainable), ...initOptimizerState(config.optimizer, specs) };
+
+  const data = task.train;
+  const batchSize = Math.min(config.batchSize, data.n);
+  const stepsPerEpoch = Math.ceil(data.n / batchSize);
+  const totalSteps = config.steps ?? stepsPerEpoch * config.epochs;
+  const features = data.inputDims.reduce((a, b) => a * b, 1);
+  const x = new Float32Array(batchSize * features);
+  const y = new Int32Array(batchSize);
+
+  const session = await TrainSession.create(step, initial);
+  try {
+    let order = batchOrder(data.n, ctx.seed, ctx.taskIndex, 0);
+    let loss = NaN;
+    let samples = 0;
+    let lastReport = 0;
+    for (let s = 0; s < totalSteps; s++) {
+      if (ctx.signal.aborted) throw ctx.signal.reason ?? new Error('training cancelled');
+      const epoch = Math.floor(s / stepsPerEpoch);
+      const offset = (s % stepsPerEpoch) * batchSize;
+      if (offset === 0 && s > 0) order = batchOrder(data.n, ctx.seed, ctx.taskIndex, epoch);
+      const indices = order.subarray(offset, Math.min(offset + batchSize, data.n));
+      const b = indices.length;
+      data.gather(indices, x);
+      for (let i = 0; i < b; i++) y[i] = data.labels[indices[i]];
+
+      loss = await session.step(x.subarray(0, b * features), y.subarray(0, b), b, config.lr);
+      samples += b;
+      if (!Number.isFinite(loss)) {
+        throw new PluginError('trainer supervised', `loss became ${loss}; lower the learning rate (trainer.config.lr = ${config.lr})`, {
+          task: ctx.taskIndex,
+          step: s,
+        });
+      }
+      const now = Date.now();
+      if (now - lastReport >= PROGRESS_INTERVAL_MS || s === totalSteps - 1) {
+        lastReport = now;
+        ctx.progress({ step: s + 1, totalSteps, epoch, loss, samplesPerSec: samples / Math.max(1e-3, (now - started) / 1000) });
+      }
+    }
+    const trained = await session.read();
+    const seconds = (Date.now() - started) / 1000;
+    return {
+      params: { ...ctx.params, ...pick(trained, trainable) },
+      steps: totalSteps,
+      samples,
+      finalLoss: loss,
+      seconds,
+    };
+  } finally {
+    await session.close();
+  }
+}
+
+function pick(tensors: TensorMap, names: string[]): TensorMap {
+  const out: TensorMap = {};
+  for (const name of names) {
+    const t = tensors[name];
+    if (!t) throw new Error(`parameter '${name}' is missing from the checkpoint`);
+    out[name] = t;
+  }
+  return out;
+}

@@ -1,0 +1,24 @@
+import { decodeSafetensors, encodeSafetensors, type TensorMap } from '@retain/engine';
+import type { ArtifactStore } from '@retain/artifacts';
+
+/**
+ * Model checkpoints in the artifact store: safetensors bytes with a small metadata header so a
+ * later version can tell what it is reading.
+ */
+export const CHECKPOINT_FORMAT = 'retain-checkpoint';
+export const CHECKPOINT_VERSION = '1';
+
+export async function saveTensors(store: ArtifactStore, tensors: TensorMap, kind: string): Promise<string> {
+  return store.put(encodeSafetensors(tensors, { format: CHECKPOINT_FORMAT, version: CHECKPOINT_VERSION, kind }));
+}
+
+export async function loadTensors(store: ArtifactStore, ref: string, kind: string): Promise<TensorMap> {
+  const { tensors, metadata } = decodeSafetensors(await store.get(ref));
+  if (metadata.format !== CHECKPOINT_FORMAT || metadata.kind !== kind) {
+    throw new Error(`artifact ${ref} is not a ${kind} checkpoint (format '${metadata.format}', kind '${metadata.kind}')`);
+  }
+  if (metadata.version !== CHECKPOINT_VERSION) {
+    throw new Error(`artifact ${ref} is checkpoint version ${metadata.version}; this worker reads version ${CHECKPOINT_VERSION}`);
+  }
+  return tensors;
+}

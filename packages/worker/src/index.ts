@@ -1,0 +1,4 @@
+export { createActivities, type ActivityDeps } from './activities';
+export { builtinPlugins, defaultRegistry } from './plugins';
+export { createRetainWorker, workflowsPath, DEFAULT_TASK_QUEUE, type RetainWorkerOptions } from './worker';
+export { saveTensors, loadTensors, CHECKPOINT_FORMAT, CHECKPOINT_VERSION } from './checkpoint';

@@ -1,0 +1,22 @@
+import { PluginRegistry, type Plugin } from '@retain/sdk';
+import { permutedFashionMnist, splitFashionMnist } from '@retain/benchmark-fashion-mnist';
+import { mlpModel } from '@retain/model-mlp';
+import { supervisedTrainer } from '@retain/trainer-supervised';
+import { naiveMethod } from '@retain/method-naive';
+import { rtnQuantizer } from '@retain/quantizer-rtn';
+import { accuracyEvaluator } from '@retain/evaluator-accuracy';
+
+/** Every plugin that ships with Retain. A new plugin adds one line here. */
+export const builtinPlugins: Plugin[] = [
+  permutedFashionMnist,
+  splitFashionMnist,
+  mlpModel,
+  supervisedTrainer,
+  naiveMethod,
+  rtnQuantizer,
+  accuracyEvaluator,
+];
+
+export function defaultRegistry(): PluginRegistry {
+  return new PluginRegistry(builtinPlugins);
+}

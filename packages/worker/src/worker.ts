@@ -1,0 +1,46 @@
+import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
+import { LocalArtifactStore } from '@retain/artifacts';
+import type { PluginRegistry } from '@retain/sdk';
+import { createActivities } from './activities';
+import { defaultRegistry } from './plugins';
+
+export const DEFAULT_TASK_QUEUE = 'retain';
+
+export interface RetainWorkerOptions {
+  connection: NativeConnection;
+  namespace?: string;
+  taskQueue?: string;
+  /** Root of the content-addressed artifact store. */
+  artifactsDir: string;
+  registry?: PluginRegistry;
+  /**
+   * Activities run at once. Training saturates the cores through ORT's own threads, so one at a
+   * time is the default on small machines; raise it on many-core workers.
+   */
+  maxConcurrentActivities?: number;
+  /** Pre-bundled workflow code (tests bundle once per file); default: bundle workflows/ on start. */
+  workflowBundle?: WorkerOptions['workflowBundle'];
+}
+
+/** Where the workflow code lives: the TypeScript source under jest, the built file under node. */
+export function workflowsPath(): string {
+  return require.resolve('@retain/workflows');
+}
+
+export async function createRetainWorker(options: RetainWorkerOptions): Promise<Worker> {
+  const activities = createActivities({
+    registry: options.registry ?? defaultRegistry(),
+    artifacts: new LocalArtifactStore(options.artifactsDir),
+  });
+  return Worker.create({
+    connection: options.connection,
+    namespace: options.namespace ?? 'default',
+    taskQueue: options.taskQueue ?? DEFAULT_TASK_QUEUE,
+    activities,
+    ...(options.workflowBundle ? { workflowBundle: options.workflowBundle } : { workflowsPath: workflowsPath() }),
+    maxConcurrentActivityTaskExecutions: options.maxConcurrentActivities ?? 1,
+    // Heartbeats carry progress only; the SDK throttles them to a fraction of the heartbeat timeout.
+    defaultHeartbeatThrottleInterval: '2 seconds',
+    maxHeartbeatThrottleInterval: '10 seconds',
+  });
+}
