@@ -34,7 +34,7 @@ export const splitConfigSchema = z
       .min(1)
       .default(5)
       .refine((t) => 10 % t === 0, { message: 'tasks must split the 10 classes evenly: use 1, 2, 5 or 10' })
-      .describe('Number of tasks; the 10 classes are split evenly between them'),
+      .describe('Number of tasks (1, 2, 5 or 10); the 10 classes are split evenly between them'),
     mode: z
       .enum(['task-il', 'class-il'])
       .default('task-il')
