@@ -1,0 +1,192 @@
+import { DATA_TYPE, encodeModel, IR_VERSION, OPSET, type AttributeValue, type DType, type ValueInfo } from '../onnx/proto';
+import { encodeTensorData, type ConstantValues } from './constants';
+import { Tensor, type Dim } from './tensor';
+
+/** Node attributes: integers, integer lists, strings, floats (`{ float }`) or tensors (`{ tensor }`). */
+export type Attr = number | number[] | string | { float: number } | { tensor: Tensor };
+
+interface Node {
+  opType: string;
+  inputs: (Tensor | undefined)[]; // undefined = an omitted optional input
+  outputs: Tensor[];
+  attrs: Record<string, Attr>;
+}
+
+/**
+ * Builds one ONNX graph. Ops (in ./ops) add nodes through `node()`; `gradients()` appends the
+ * backward nodes; `toBytes()` serializes only what the outputs need (ORT runs every node it is given).
+ */
+export class Graph {
+  private readonly names = new Set<string>();
+  private readonly inputs: Tensor[] = [];
+  private readonly constants: { tensor: Tensor; values: ConstantValues }[] = [];
+  private readonly constantCache = new Map<string, Tensor>();
+  private readonly nodes: Node[] = [];
+  private readonly producer = new Map<Tensor, Node>();
+  private readonly outputs: Tensor[] = [];
+  private nextId = 0;
+
+  constructor(readonly name: string) {}
+
+  /** A graph input fed at run time (a batch, a learning rate, a penalty's anchor values...). */
+  input(name: string, dims: Dim[], dtype: 'float32' | 'int64' | 'float64' = 'float32'): Tensor {
+    return this.addInput(name, dims, dtype, 'input');
+  }
+
+  /** A graph input that gradients can be taken against: a model parameter. */
+  param(name: string, dims: number[], dtype: 'float32' | 'float64' = 'float32'): Tensor {
+    return this.addInput(name, dims, dtype, 'param');
+  }
+
+  /**
+   * A constant (an initializer). The dtype follows the array type unless given; int4 values are
+   * given one per element (in [-8, 7]) and packed on serialization. Small constants are shared.
+   */
+  constant(values: ConstantValues, dims: number[], dtype?: DType): Tensor {
+    const type = dtype ?? defaultDType(values);
+    const n = dims.reduce((a, b) => a * b, 1);
+    if (values.length !== n) {
+      throw new Error(`constant: dims [${dims.join(', ')}] need ${n} values, got ${values.length}`);
+    }
+    const key = n <= 16 ? `${type}|${dims.join(',')}|${Array.from(values as ArrayLike<number | bigint>).join(',')}` : undefined;
+    const cached = key === undefined ? undefined : this.constantCache.get(key);
+    if (cached) return cached;
+    const t = new Tensor(this, this.freshName('const'), [...dims], type, 'constant');
+    this.constants.push({ tensor: t, values });
+    if (key !== undefined) this.constantCache.set(key, t);
+    return t;
+  }
+
+  /** A scalar constant of the given dtype. */
+  scalar(value: number, dtype: DType): Tensor {
+    return this.constant(dtype === 'int64' ? new BigInt64Array([BigInt(value)]) : [value], [], dtype);
+  }
+
+  /** Appends one node with a single output. Ops call this; it does not attach gradients. */
+  node(opType: string, inputs: (Tensor | undefined)[], out: { dims: Dim[]; dtype: DType }, attrs: Record<string, Attr> = {}): Tensor {
+    for (const t of inputs) {
+      if (t && t.graph !== this) throw new Error(`${opType}: input ${t} belongs to graph '${t.graph.name}', not '${this.name}'`);
+    }
+    const t = new Tensor(this, this.freshName(opType), out.dims, out.dtype, 'node');
+    const node: Node = { opType, inputs, outputs: [t], attrs };
+    this.nodes.push(node);
+    this.producer.set(t, node);
+    return t;
+  }
+
+  /** Declares a graph output. A node output is renamed in place, so no Identity copy is added. */
+  output(name: string, t: Tensor): void {
+    if (t.graph !== this) throw new Error(`output '${name}': tensor ${t} belongs to graph '${t.graph.name}'`);
+    if (t.kind === 'node' && !this.outputs.includes(t)) {
+      this.rename(t, name);
+      this.outputs.push(t);
+      return;
+    }
+    // Inputs, constants and already-exported values need a node to carry a second name.
+    const copy = this.node('Identity', [t], { dims: t.dims, dtype: t.dtype });
+    this.rename(copy, name);
+    this.outputs.push(copy);
+  }
+
+  /** The serialized ModelProto (IR 10, opset 21), holding only nodes and constants the outputs need. */
+  toBytes(metadata: Record<string, string> = {}): Uint8Array {
+    if (this.outputs.length === 0) throw new Error(`graph '${this.name}' has no outputs: call output() first`);
+    const live = this.liveNodes();
+    const used = new Set<Tensor>();
+    for (const n of live) for (const t of n.inputs) if (t) used.add(t);
+    return encodeModel({
+      ir_version: IR_VERSION,
+      producer_name: 'retain-engine',
+      opset_import: [{ domain: '', version: OPSET }],
+      metadata_props: Object.entries(metadata).map(([key, value]) => ({ key, value })),
+      graph: {
+        name: this.name,
+        input: this.inputs.map(valueInfo),
+        output: this.outputs.map(valueInfo),
+        initializer: this.constants.filter((c) => used.has(c.tensor)).map((c) => encodeTensorData(c.tensor.name, c.tensor.dims as number[], c.tensor.dtype, c.values)),
+        node: live.map((n, i) => ({
+          name: `${n.opType}_${i}`,
+          op_type: n.opType,
+          input: n.inputs.map((t) => (t ? t.name : '')),
+          output: n.outputs.map((t) => t.name),
+          attribute: Object.entries(n.attrs).map(([k, v]) => attribute(k, v, this.constants)),
+        })),
+      },
+    });
+  }
+
+  private liveNodes(): Node[] {
+    const needed = new Set<Node>();
+    const stack = [...this.outputs];
+    while (stack.length) {
+      const node = this.producer.get(stack.pop()!);
+      if (!node || needed.has(node)) continue;
+      needed.add(node);
+      for (const t of node.inputs) if (t) stack.push(t);
+    }
+    return this.nodes.filter((n) => needed.has(n)); // creation order is a topological order
+  }
+
+  private addInput(name: string, dims: Dim[], dtype: DType, kind: 'input' | 'param'): Tensor {
+    this.claim(name);
+    const t = new Tensor(this, name, [...dims], dtype, kind);
+    this.inputs.push(t);
+    return t;
+  }
+
+  private rename(t: Tensor, name: string): void {
+    this.claim(name);
+    this.names.delete(t.name);
+    t.name = name;
+  }
+
+  private claim(name: string): void {
+    if (!name) throw new Error(`graph '${this.name}': a value name must not be empty`);
+    if (this.names.has(name)) throw new Error(`graph '${this.name}': the name '${name}' is already used; pick another`);
+    this.names.add(name);
+  }
+
+  private freshName(hint: string): string {
+    let name: string;
+    do name = `_${hint}_${this.nextId++}`;
+    while (this.names.has(name));
+    this.names.add(name);
+    return name;
+  }
+}
+
+function defaultDType(values: ConstantValues): DType {
+  if (values instanceof Float64Array) return 'float64';
+  if (values instanceof BigInt64Array) return 'int64';
+  if (values instanceof Int8Array) return 'int8';
+  if (values instanceof Uint8Array) return 'uint8';
+  return 'float32';
+}
+
+function valueInfo(t: Tensor): ValueInfo {
+  return {
+    name: t.name,
+    type: {
+      tensor_type: {
+        elem_type: DATA_TYPE[t.dtype],
+        shape: { dim: t.dims.map((d) => (typeof d === 'number' ? { dim_value: d } : d.startsWith('?') ? {} : { dim_param: d })) },
+      },
+    },
+  };
+}
+
+// AttributeProto.AttributeType codes
+const FLOAT = 1, INT = 2, STRING = 3, TENSOR = 4, INTS = 7;
+
+function attribute(name: string, v: Attr, constants: { tensor: Tensor; values: ConstantValues }[]): AttributeValue {
+  if (typeof v === 'number') {
+    if (!Number.isInteger(v)) throw new Error(`attribute '${name}': ${v} is not an integer; wrap floats as { float: x }`);
+    return { name, type: INT, i: v };
+  }
+  if (typeof v === 'string') return { name, type: STRING, s: new TextEncoder().encode(v) };
+  if (Array.isArray(v)) return { name, type: INTS, ints: v };
+  if ('float' in v) return { name, type: FLOAT, f: v.float };
+  const c = constants.find((x) => x.tensor === v.tensor);
+  if (!c) throw new Error(`attribute '${name}': tensor attributes must be graph constants`);
+  return { name, type: TENSOR, t: encodeTensorData('', c.tensor.dims as number[], c.tensor.dtype, c.values) };
+}

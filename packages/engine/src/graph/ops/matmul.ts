@@ -1,0 +1,25 @@
+import { broadcastDims, unbroadcast } from '../broadcast';
+import { withGrad, type Tensor } from '../tensor';
+import { transpose } from './shape';
+import { sameGraphAndType } from './util';
+
+/** Swaps the last two axes (the matrix transpose of a batch of matrices). */
+function mT(x: Tensor): Tensor {
+  const perm = [...x.dims.keys()];
+  [perm[x.rank - 2], perm[x.rank - 1]] = [perm[x.rank - 1], perm[x.rank - 2]];
+  return transpose(x, perm);
+}
+
+/** Matrix product with numpy semantics for leading (batch) axes; both operands need rank >= 2. */
+export function matmul(a: Tensor, b: Tensor): Tensor {
+  const g = sameGraphAndType('matmul', a, b);
+  if (a.rank < 2 || b.rank < 2) throw new Error(`matmul: operands need rank >= 2, got ${a} and ${b}; reshape vectors to matrices`);
+  const [m, k1] = a.dims.slice(-2);
+  const [k2, n] = b.dims.slice(-2);
+  if (typeof k1 === 'number' && typeof k2 === 'number' && k1 !== k2) {
+    throw new Error(`matmul: inner dimensions differ: ${a} @ ${b}`);
+  }
+  const batch = broadcastDims(a.dims.slice(0, -2), b.dims.slice(0, -2), 'matmul');
+  const out = g.node('MatMul', [a, b], { dims: [...batch, m, n], dtype: a.dtype });
+  return withGrad(out, [a, b], [(gy) => unbroadcast(matmul(gy, mT(b)), a.dims), (gy) => unbroadcast(matmul(mT(a), gy), b.dims)]);
+}

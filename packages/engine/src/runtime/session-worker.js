@@ -1,0 +1,76 @@
+'use strict';
+// The thread that owns one onnxruntime session. Plain CommonJS on purpose: worker threads have no
+// TypeScript loader, and this file must run unchanged from src/ (under jest) and from dist/.
+// Values kept between calls (parameters, optimizer state) live in `store` as ORT tensors, so a
+// training step moves only the batch in and the loss out.
+const { parentPort } = require('node:worker_threads');
+const ort = require('onnxruntime-node');
+
+let session;
+const store = new Map();
+
+const toOrt = (v) => new ort.Tensor(v.dtype, v.data, v.dims);
+const fromOrt = (t) => ({ dtype: t.type, dims: Array.from(t.dims), data: t.data.slice() });
+
+const handlers = {
+  async create({ bytes, values, threads }) {
+    session = await ort.InferenceSession.create(bytes, {
+      executionProviders: ['cpu'],
+      intraOpNumThreads: threads,
+      interOpNumThreads: 1,
+      graphOptimizationLevel: 'all',
+    });
+    for (const [name, v] of Object.entries(values)) store.set(name, toOrt(v));
+    const meta = (m) => ({ name: m.name, dtype: m.type, shape: m.shape });
+    return { inputs: session.inputMetadata.map(meta), outputs: session.outputMetadata.map(meta) };
+  },
+
+  // feeds: values for this call; other inputs come from the store. With `feedback`, every output
+  // named 'new.<x>' replaces stored value <x>. Returns the outputs listed in `fetch`.
+  async run({ feeds, fetch, feedback }) {
+    const inputs = {};
+    for (const name of session.inputNames) {
+      if (feeds[name]) inputs[name] = toOrt(feeds[name]);
+      else if (store.has(name)) inputs[name] = store.get(name);
+      else throw new Error(`graph input '${name}' was neither fed nor given as an initial value; pass it to create() or run()`);
+    }
+    const outputs = await session.run(inputs);
+    if (feedback) {
+      for (const [name, t] of Object.entries(outputs)) if (name.startsWith('new.')) store.set(name.slice(4), t);
+    }
+    const result = {};
+    for (const name of fetch ?? session.outputNames) result[name] = fromOrt(outputs[name]);
+    return result;
+  },
+
+  async read({ names }) {
+    const result = {};
+    for (const name of names ?? store.keys()) {
+      if (!store.has(name)) throw new Error(`no stored value named '${name}'`);
+      result[name] = fromOrt(store.get(name));
+    }
+    return result;
+  },
+
+  async write({ values }) {
+    for (const [name, v] of Object.entries(values)) store.set(name, toOrt(v));
+    return {};
+  },
+
+  async close() {
+    if (session) await session.release();
+    session = undefined;
+    store.clear();
+    return {};
+  },
+};
+
+parentPort.on('message', async (msg) => {
+  try {
+    const result = await handlers[msg.type](msg);
+    const transfer = Object.values(result).flatMap((v) => (v && v.data && v.data.buffer ? [v.data.buffer] : []));
+    parentPort.postMessage({ id: msg.id, ok: true, result }, transfer);
+  } catch (e) {
+    parentPort.postMessage({ id: msg.id, ok: false, error: e && e.message ? e.message : String(e) });
+  }
+});
