@@ -1,0 +1,44 @@
+import { Connection } from '@temporalio/client';
+import { NativeConnection } from '@temporalio/worker';
+import { ensureTemporal, stateDir, type DevServer } from '@retain/infra';
+import { join } from 'node:path';
+
+/** Where this CLI keeps its state: the embedded server's files, tools, artifacts, results. */
+export interface Paths {
+  state: string;
+  artifacts: string;
+  runs: string;
+}
+
+export function paths(): Paths {
+  const state = stateDir();
+  return { state, artifacts: join(state, 'artifacts'), runs: join(state, 'runs') };
+}
+
+export interface Temporal {
+  server: DevServer;
+  client: Connection;
+  /** For an in-process worker; opened on first use. */
+  worker(): Promise<NativeConnection>;
+  close(): Promise<void>;
+}
+
+/**
+ * Connects to TEMPORAL_ADDRESS when it is set, else to the embedded dev server (started if it
+ * is not running). `keepServer`: leave a server started here running after `close()`.
+ */
+export async function connectTemporal(opts: { keepServer: boolean; log: (line: string) => void }): Promise<Temporal> {
+  const server = await ensureTemporal({ detached: true, log: opts.log });
+  const client = await Connection.connect({ address: server.address });
+  let native: NativeConnection | undefined;
+  return {
+    server,
+    client,
+    worker: async () => (native ??= await NativeConnection.connect({ address: server.address })),
+    close: async () => {
+      await client.close();
+      await native?.close();
+      if (server.startedHere && !opts.keepServer) await server.stop();
+    },
+  };
+}

@@ -1,0 +1,155 @@
+import { Command, CommanderError, Option } from 'commander';
+import { randomBytes } from 'node:crypto';
+import { join, resolve } from 'node:path';
+import { SpecErrors, type ExperimentResult } from '@retain/sdk';
+import { createRetainWorker, defaultRegistry, DEFAULT_TASK_QUEUE } from '@retain/worker';
+import { stopEmbeddedServer } from '@retain/infra';
+import { experimentWorkflow } from '@retain/workflows';
+import { Client } from '@temporalio/client';
+import { connectTemporal, paths } from './connection';
+import { loadSpecFile } from './spec-file';
+import { watchProgress } from './progress';
+import { formatResult, writeResult } from './report';
+
+/** Exit codes: 0 done, 1 the run failed, 2 bad input (nothing was started). */
+export const EXIT_OK = 0;
+export const EXIT_FAILED = 1;
+export const EXIT_BAD_INPUT = 2;
+
+const log = (line: string) => process.stderr.write(`${line}\n`);
+
+export async function main(argv: string[]): Promise<number> {
+  let exitCode = EXIT_OK;
+  const program = new Command('retain')
+    .description('Continual learning on quantized models, run as durable Temporal workflows.')
+    .exitOverride()
+    .configureOutput({ writeErr: (s) => process.stderr.write(s) });
+
+  program
+    .command('run')
+    .description('validate a spec, start its experiment and (unless --detach) run it here with live progress')
+    .argument('<spec>', 'experiment spec (YAML)')
+    .option('--out <dir>', 'where to write results.json (default: <state>/runs/<run id>)')
+    .option('--detach', 'start the run and print its id; a separate `retain worker` runs it')
+    .option('--id <runId>', 'run id (default: <spec name>-<time>-<random>)')
+    .action(async (specPath: string, opts: { out?: string; detach?: boolean; id?: string }) => {
+      exitCode = await runCommand(specPath, opts);
+    });
+
+  program
+    .command('validate')
+    .description('check a spec without running it')
+    .argument('<spec>', 'experiment spec (YAML)')
+    .action((specPath: string) => {
+      const spec = loadSpecFile(specPath, defaultRegistry());
+      process.stdout.write(`${JSON.stringify(spec, null, 2)}\n`);
+    });
+
+  program
+    .command('worker')
+    .description('run a worker until Ctrl-C')
+    .addOption(new Option('--queue <name>', 'task queue to poll').default(DEFAULT_TASK_QUEUE))
+    .action(async (opts: { queue: string }) => {
+      await serve({ queue: opts.queue, keepServer: true });
+    });
+
+  program
+    .command('dev')
+    .description('start the embedded Temporal server and a worker together, until Ctrl-C')
+    .addOption(new Option('--queue <name>', 'task queue to poll').default(DEFAULT_TASK_QUEUE))
+    .action(async (opts: { queue: string }) => {
+      await serve({ queue: opts.queue, keepServer: false });
+    });
+
+  program
+    .command('server-stop')
+    .description('stop the embedded Temporal server left running by --detach or `retain worker`')
+    .action(async () => {
+      log((await stopEmbeddedServer()) ? 'embedded Temporal server stopped' : 'no embedded Temporal server was running');
+    });
+
+  program
+    .command('plugins')
+    .description('list the plugins this installation knows')
+    .action(() => {
+      for (const p of defaultRegistry().list()) process.stdout.write(`${p.kind.padEnd(10)} ${p.name.padEnd(16)} ${p.description}\n`);
+    });
+
+  try {
+    await program.parseAsync(argv);
+  } catch (err) {
+    if (err instanceof CommanderError) return err.exitCode === 0 ? EXIT_OK : EXIT_BAD_INPUT;
+    if (err instanceof SpecErrors) {
+      log(err.message);
+      return EXIT_BAD_INPUT;
+    }
+    log(`retain: ${(err as Error).message}`);
+    return EXIT_FAILED;
+  }
+  return exitCode;
+}
+
+async function runCommand(specPath: string, opts: { out?: string; detach?: boolean; id?: string }): Promise<number> {
+  // Validate before anything starts: a bad spec costs no server, no worker, no run.
+  const spec = loadSpecFile(specPath, defaultRegistry());
+  const dirs = paths();
+  const runId = opts.id ?? `${spec.name}-${timestamp()}-${randomBytes(2).toString('hex')}`;
+  const temporal = await connectTemporal({ keepServer: opts.detach === true, log });
+  try {
+    const client = new Client({ connection: temporal.client, namespace: temporal.server.namespace });
+    const handle = await client.workflow.start(experimentWorkflow, {
+      taskQueue: spec.execution.taskQueue,
+      workflowId: runId,
+      args: [{ spec }],
+    });
+    if (opts.detach) {
+      process.stdout.write(`${runId}\n`);
+      return EXIT_OK;
+    }
+    log(`run ${runId} started on ${temporal.server.address} (task queue ${spec.execution.taskQueue})`);
+    const worker = await createRetainWorker({
+      connection: await temporal.worker(),
+      namespace: temporal.server.namespace,
+      taskQueue: spec.execution.taskQueue,
+      artifactsDir: dirs.artifacts,
+    });
+    const stopProgress = watchProgress(handle, process.stderr);
+    let result: ExperimentResult;
+    try {
+      result = await worker.runUntil(handle.result());
+    } finally {
+      stopProgress();
+    }
+    process.stdout.write(`${formatResult(result)}\n`);
+    const out = resolve(opts.out ?? join(dirs.runs, runId), 'results.json');
+    writeResult(out, result);
+    log(`results written to ${out}`);
+    return EXIT_OK;
+  } finally {
+    await temporal.close();
+  }
+}
+
+async function serve(opts: { queue: string; keepServer: boolean }): Promise<void> {
+  const temporal = await connectTemporal({ keepServer: opts.keepServer, log });
+  try {
+    const worker = await createRetainWorker({
+      connection: await temporal.worker(),
+      namespace: temporal.server.namespace,
+      taskQueue: opts.queue,
+      artifactsDir: paths().artifacts,
+    });
+    const stop = () => worker.shutdown();
+    process.once('SIGINT', stop);
+    process.once('SIGTERM', stop);
+    log(`worker polling task queue '${opts.queue}' on ${temporal.server.address}; Ctrl-C to stop`);
+    await worker.run();
+  } finally {
+    await temporal.close();
+  }
+}
+
+function timestamp(): string {
+  return new Date().toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15);
+}
+

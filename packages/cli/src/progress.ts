@@ -1,0 +1,88 @@
+import { defaultPayloadConverter, type WorkflowHandle } from '@temporalio/client';
+import type { RunProgress, TrainProgress } from '@retain/sdk';
+
+/** What one look at a running experiment shows: the workflow's own view plus the trainer's last heartbeat. */
+export interface ProgressSnapshot {
+  run?: RunProgress;
+  training?: TrainProgress & { taskIndex: number };
+}
+
+export async function snapshot(handle: WorkflowHandle): Promise<ProgressSnapshot> {
+  const [run, training] = await Promise.all([
+    handle.query<RunProgress>('progress').catch(() => undefined),
+    lastTrainingHeartbeat(handle).catch(() => undefined),
+  ]);
+  return { run, training };
+}
+
+async function lastTrainingHeartbeat(handle: WorkflowHandle): Promise<ProgressSnapshot['training']> {
+  const description = await handle.describe();
+  for (const activity of description.raw.pendingActivities ?? []) {
+    if (activity.activityType?.name !== 'trainTask') continue;
+    const payload = activity.heartbeatDetails?.payloads?.[0];
+    if (payload) return defaultPayloadConverter.fromPayload(payload);
+  }
+  return undefined;
+}
+
+/** One line: task i/T, phase, epoch, step, loss, throughput, ETA. */
+export function formatProgress(s: ProgressSnapshot, elapsedSeconds: number): string {
+  const run = s.run;
+  if (!run || run.tasks === 0) return `starting… ${formatDuration(elapsedSeconds)}`;
+  const parts = [`task ${Math.min(run.task + 1, run.tasks)}/${run.tasks}`, run.phase];
+  let done = run.task / run.tasks;
+  const t = s.training;
+  if (run.phase === 'training' && t && t.taskIndex === run.task) {
+    parts.push(`epoch ${t.epoch + 1}`, `step ${t.step}/${t.totalSteps}`, `loss ${t.loss.toFixed(4)}`, `${Math.round(t.samplesPerSec)} samples/s`);
+    done += t.step / t.totalSteps / run.tasks;
+  }
+  const eta = done > 0.01 ? (elapsedSeconds / done) * (1 - done) : undefined;
+  parts.push(`elapsed ${formatDuration(elapsedSeconds)}`, `ETA ${eta === undefined ? '…' : formatDuration(eta)}`);
+  return parts.join(' · ');
+}
+
+export function formatDuration(seconds: number): string {
+  const s = Math.max(0, Math.round(seconds));
+  const h = Math.floor(s / 3600);
+  const m = Math.floor((s % 3600) / 60);
+  const r = s % 60;
+  return h > 0 ? `${h}h${String(m).padStart(2, '0')}m` : m > 0 ? `${m}m${String(r).padStart(2, '0')}s` : `${r}s`;
+}
+
+/**
+ * Shows progress until stopped: one line rewritten in place on a terminal, a new line every
+ * `quietSeconds` (or on a phase change) when the output is a log file.
+ */
+export function watchProgress(handle: WorkflowHandle, out: NodeJS.WriteStream, opts: { intervalMs?: number; quietSeconds?: number } = {}): () => void {
+  const started = Date.now();
+  const tty = out.isTTY === true;
+  let lastLine = '';
+  let lastPrinted = 0;
+  let lastPhase = '';
+  let busy = false;
+  const tick = async () => {
+    if (busy) return;
+    busy = true;
+    try {
+      const s = await snapshot(handle);
+      const line = formatProgress(s, (Date.now() - started) / 1000);
+      const phase = `${s.run?.task}/${s.run?.phase}`;
+      if (tty) {
+        out.write(`\r\x1b[2K${line}`);
+      } else if (phase !== lastPhase || Date.now() - lastPrinted >= (opts.quietSeconds ?? 10) * 1000) {
+        out.write(`${line}\n`);
+        lastPrinted = Date.now();
+      }
+      lastPhase = phase;
+      lastLine = line;
+    } finally {
+      busy = false;
+    }
+  };
+  const timer = setInterval(() => void tick(), opts.intervalMs ?? 1000);
+  void tick();
+  return () => {
+    clearInterval(timer);
+    if (tty && lastLine) out.write('\n');
+  };
+}

@@ -1,0 +1,86 @@
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+
+const CLI = resolve(__dirname, '../../packages/cli/bin/retain.js');
+
+function retain(args: string[], env: Record<string, string | undefined>): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((done, fail) => {
+    const child = spawn(process.execPath, [CLI, ...args], { env: { ...process.env, ...env } });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => (stdout += d));
+    child.stderr.on('data', (d) => (stderr += d));
+    child.on('error', fail);
+    child.on('close', (code) => done({ code: code ?? -1, stdout, stderr }));
+  });
+}
+
+describe('retain CLI (built, as a separate process)', () => {
+  let dir: string;
+  beforeAll(() => {
+    dir = mkdtempSync(join(tmpdir(), 'retain-cli-'));
+  });
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('`retain run` trains, prints the matrices and metrics, and writes results.json', async () => {
+    const spec = join(dir, 'tiny.yaml');
+    writeFileSync(
+      spec,
+      [
+        'name: cli-tiny',
+        'seed: 3',
+        'benchmark: { name: permuted-fmnist, config: { tasks: 2, trainPerTask: 2000, testPerTask: 500 } }',
+        'model: { name: mlp, config: { hidden: [64] } }',
+        'trainer: { name: supervised, config: { batchSize: 64 } }',
+        `execution: { taskQueue: cli-${process.pid} }`,
+        'quantizers: [ { name: rtn, config: { bits: 8 } } ]',
+      ].join('\n'),
+    );
+    const out = join(dir, 'out');
+    const { code, stdout, stderr } = await retain(['run', spec, '--out', out], { RETAIN_HOME: join(dir, 'state') });
+    expect({ code, stderr: code === 0 ? '' : stderr }).toEqual({ code: 0, stderr: '' });
+    expect(stdout).toMatch(/Accuracy, fp32/);
+    expect(stdout).toMatch(/Accuracy, rtn-int8/);
+    expect(stdout).toMatch(/ACC/);
+    expect(stderr).toMatch(/results written to/);
+
+    const results = JSON.parse(readFileSync(join(out, 'results.json'), 'utf8'));
+    expect(results.runId).toMatch(/^cli-tiny-/);
+    expect(results.spec.name).toBe('cli-tiny');
+    expect(results.tasks).toHaveLength(2);
+    expect(Object.keys(results.matrices).sort()).toEqual(['fp32', 'rtn-int8']);
+    for (const key of ['fp32', 'rtn-int8']) {
+      expect(results.matrices[key]).toHaveLength(2);
+      expect(Object.keys(results.metrics[key]).sort()).toEqual(['acc', 'bwt', 'forgetting', 'fwt']);
+    }
+  });
+
+  it('rejects a bad spec with exit code 2, naming the field, before contacting any server', async () => {
+    const spec = join(dir, 'bad.yaml');
+    writeFileSync(spec, 'name: bad\nbenchmark: permuted-fmnist\nmodel: mlp\ntrainer: { name: supervised, config: { batchSize: -4 } }\n');
+    // An address nothing listens on: if the CLI tried to connect, it would fail differently.
+    const { code, stderr } = await retain(['run', spec], { TEMPORAL_ADDRESS: '127.0.0.1:1', RETAIN_HOME: join(dir, 'state') });
+    expect(code).toBe(2);
+    expect(stderr).toMatch(/trainer\.config\.batchSize/);
+  });
+
+  it('`retain run --detach` prints only the run id', async () => {
+    const spec = join(dir, 'detached.yaml');
+    writeFileSync(
+      spec,
+      [
+        'name: cli-detached',
+        'benchmark: { name: permuted-fmnist, config: { tasks: 1, trainPerTask: 100, testPerTask: 100 } }',
+        'model: mlp',
+        'trainer: supervised',
+        // No worker polls this queue: the run waits, which is what --detach promises.
+        `execution: { taskQueue: nobody-${process.pid} }`,
+      ].join('\n'),
+    );
+    const { code, stdout } = await retain(['run', spec, '--detach'], { RETAIN_HOME: join(dir, 'state') });
+    expect(code).toBe(0);
+    expect(stdout.trim()).toMatch(/^cli-detached-[0-9]{8}-[0-9]{6}-[0-9a-f]{4}$/);
+  });
+});
