@@ -1,0 +1,13 @@
+export { TEMPORAL_CLI_VERSION, installTemporalCli, pinnedCliDir, pinnedCliPath, pipInstallCommand, resolveTemporalCli, temporalCliVersion } from './temporal-cli';
+export type { ResolveTemporalCliOptions, ResolvedTemporalCli, TemporalCliSource } from './temporal-cli';
+export { stateDir } from './paths';
+export { PortInUseError, startDevServer, stopEmbeddedServer } from './dev-server';
+export type { DevServer, DevServerOptions } from './dev-server';
+export { ensureTemporal } from './ensure';
+export { ensureSearchAttributes } from './search-attributes';
+export type { SearchAttributeType } from './search-attributes';
+export { freePort } from './ports';
+export { probeTemporal } from './probe';
+export type { ProbeResult } from './probe';
+export { readServerRecord } from './server-record';
+export type { ServerRecord } from './server-record';
