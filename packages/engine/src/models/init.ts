@@ -1,0 +1,27 @@
+import { deriveSeed, Rng } from '../rng';
+import type { TensorMap } from '../tensor';
+import type { Model, ParamSpec } from './model';
+
+/**
+ * Deterministic initial parameters. Each parameter draws from its own stream
+ * deriveSeed(seed, 'init', name), so adding a head or a layer leaves the others unchanged.
+ * He normal: std sqrt(2 / fan_in); Xavier (Glorot) normal: std sqrt(2 / (fan_in + fan_out)).
+ */
+export function initParams(model: Model, seed: number): TensorMap {
+  const out: TensorMap = {};
+  for (const spec of model.params) out[spec.name] = initParam(spec, seed);
+  return out;
+}
+
+export function initParam(spec: ParamSpec, seed: number): { dims: number[]; data: Float32Array } {
+  const n = spec.dims.reduce((a, b) => a * b, 1);
+  const data = new Float32Array(n);
+  if (spec.init !== 'zeros') {
+    const fanIn = spec.dims.length > 1 ? spec.dims[0] : 1;
+    const fanOut = spec.dims[spec.dims.length - 1];
+    const std = spec.init === 'he' ? Math.sqrt(2 / fanIn) : Math.sqrt(2 / (fanIn + fanOut));
+    const rng = new Rng(deriveSeed(seed, 'init', spec.name));
+    for (let i = 0; i < n; i++) data[i] = std * rng.normal();
+  }
+  return { dims: [...spec.dims], data };
+}

@@ -1,0 +1,75 @@
+import type { StepGraph } from '../step';
+import { assertTensorData, isBigInt64Array, isFloat32Array, type TensorMap } from '../tensor';
+import { GraphSession, type SessionOptions, type Value } from './graph-session';
+
+const BATCH_INPUTS = ['x', 'y', 'lr'];
+
+/**
+ * Runs a step graph (see buildStepGraph) in its own thread. Parameters and optimizer state stay
+ * in that thread between steps (each step's 'new.<name>' outputs replace the inputs), so a step
+ * moves only the batch in and the loss out; `read()` copies them out, e.g. for a checkpoint.
+ */
+export class TrainSession {
+  private constructor(
+    private readonly session: GraphSession,
+    readonly graph: StepGraph,
+  ) {}
+
+  /** `initial` holds every param and state the graph takes (and any input an extraLoss added). */
+  static async create(step: StepGraph, initial: TensorMap, opts: SessionOptions = {}): Promise<TrainSession> {
+    const missing = [...step.paramNames, ...step.stateNames].filter((n) => !initial[n]);
+    if (missing.length) throw new Error(`TrainSession.create: initial values are missing for ${missing.join(', ')}; pass params and initOptimizerState(...)`);
+    const session = await GraphSession.create(step.bytes, toValues(initial), opts);
+    const unfed = session.inputs.map((i) => i.name).filter((n) => !BATCH_INPUTS.includes(n) && !initial[n]);
+    if (unfed.length) {
+      await session.close();
+      throw new Error(`TrainSession.create: the step graph also takes ${unfed.join(', ')}; add them to the initial values`);
+    }
+    return new TrainSession(session, step);
+  }
+
+  /** One optimizer step on a batch; returns the loss before the update. */
+  async step(x: Float32Array, y: BigInt64Array | Int32Array, batch: number, lr: number): Promise<number> {
+    const features = this.graph.inputDims.reduce((a, b) => a * b, 1);
+    if (x.length !== batch * features) throw new Error(`TrainSession.step: x has ${x.length} values, batch ${batch} x [${this.graph.inputDims.join(', ')}] needs ${batch * features}`);
+    if (y.length !== batch) throw new Error(`TrainSession.step: y has ${y.length} labels for a batch of ${batch}`);
+    const out = await this.session.run(
+      {
+        x: { dtype: 'float32', dims: [batch, ...this.graph.inputDims], data: compact(x) },
+        y: { dtype: 'int64', dims: [batch], data: isBigInt64Array(y) ? compact(y) : BigInt64Array.from(y, (v) => BigInt(v)) },
+        lr: { dtype: 'float32', dims: [], data: new Float32Array([lr]) },
+      },
+      { fetch: ['loss'], feedback: true },
+    );
+    return out.loss.data[0] as number;
+  }
+
+  /** Copies of the current params and optimizer state (and other float32 values held). */
+  async read(): Promise<TensorMap> {
+    return toTensorMap(await this.session.read());
+  }
+
+  async close(): Promise<void> {
+    await this.session.close();
+  }
+}
+
+export function toValues(tensors: TensorMap): Record<string, Value> {
+  const out: Record<string, Value> = {};
+  for (const [name, t] of Object.entries(tensors)) {
+    assertTensorData(name, t);
+    out[name] = { dtype: 'float32', dims: [...t.dims], data: t.data };
+  }
+  return out;
+}
+
+export function toTensorMap(values: Record<string, Value>): TensorMap {
+  const out: TensorMap = {};
+  for (const [name, v] of Object.entries(values)) if (isFloat32Array(v.data)) out[name] = { dims: v.dims, data: v.data };
+  return out;
+}
+
+/** A view into a larger buffer would be cloned whole when posted to the thread; copy just the view. */
+function compact<T extends Float32Array | BigInt64Array>(a: T): T {
+  return a.byteOffset === 0 && a.byteLength === a.buffer.byteLength ? a : (a.slice() as T);
+}
