@@ -94,7 +94,9 @@ test('a port held by a program that is not Temporal fails with an error naming t
     await expect(attempt).rejects.toThrow(PortInUseError);
     await expect(attempt).rejects.toMatchObject({ port, temporal: false });
     await expect(attempt).rejects.toThrow(
-      new RegExp(`Port ${port} on 127\\.0\\.0\\.1 is already in use by a program that is not a Temporal server.*RETAIN_TEMPORAL_PORT.*TEMPORAL_ADDRESS`),
+      new RegExp(
+        `Port ${port} on 127\\.0\\.0\\.1 is already in use by a program that is not a Temporal server.*RETAIN_TEMPORAL_PORT.*TEMPORAL_ADDRESS`,
+      ),
     );
   } finally {
     await new Promise((resolve) => squatter.close(resolve));

@@ -83,7 +83,14 @@ export async function startDevServer(opts: DevServerOptions = {}): Promise<DevSe
   const cliPath = opts.cliPath ?? (await resolveTemporalCli({ toolsDir: toolsDirOf(state), log })).path;
 
   const args = [
-    'server', 'start-dev', '--ip', HOST, '--port', String(port), '--db-filename', dbFile,
+    'server',
+    'start-dev',
+    '--ip',
+    HOST,
+    '--port',
+    String(port),
+    '--db-filename',
+    dbFile,
     ...(headless ? ['--headless'] : ['--ui-port', String(uiPort)]),
     ...(namespace === 'default' ? [] : ['--namespace', namespace]),
     ...searchAttributeFlags(opts.searchAttributes),
@@ -129,7 +136,16 @@ export async function startDevServer(opts: DevServerOptions = {}): Promise<DevSe
 
   const uiUrl = uiPort === undefined ? undefined : `http://${HOST}:${uiPort}`;
   await writeServerRecord(state, {
-    pid, address, port, namespace, dbFile, logFile, cliPath, detached, uiUrl, startedAt: new Date().toISOString(),
+    pid,
+    address,
+    port,
+    namespace,
+    dbFile,
+    logFile,
+    cliPath,
+    detached,
+    uiUrl,
+    startedAt: new Date().toISOString(),
   });
   log(`Temporal dev server ready at ${address} (pid ${pid}${uiUrl ? `, UI ${uiUrl}` : ''})`);
 
@@ -175,8 +191,7 @@ async function choosePort(port: number, namespace: string, state: string): Promi
   if (port === 0) return freePort(HOST);
   if (await isPortFree(port, HOST)) return port;
 
-  const fixes =
-    `pick another port (--port <n> or env RETAIN_TEMPORAL_PORT=<n>; 0 picks a free one)`;
+  const fixes = `pick another port (--port <n> or env RETAIN_TEMPORAL_PORT=<n>; 0 picks a free one)`;
   const temporal = (await probeTemporal(`${HOST}:${port}`, 'default', 2_000)).ok;
   if (temporal) {
     throw new PortInUseError(
@@ -246,7 +261,12 @@ async function logTail(logFile: string, offset: number): Promise<string> {
   try {
     const text = (await fs.readFile(logFile)).subarray(offset).toString('utf8');
     const lines = text.trimEnd().split('\n');
-    return lines.slice(-LOG_TAIL_LINES).map((line) => `  ${line}`).join('\n') || '  (empty)';
+    return (
+      lines
+        .slice(-LOG_TAIL_LINES)
+        .map((line) => `  ${line}`)
+        .join('\n') || '  (empty)'
+    );
   } catch (err) {
     return `  (could not read it: ${(err as Error).message})`;
   }

@@ -78,8 +78,15 @@ test('a detached embedded server is reused from server.json, and stopEmbeddedSer
 test('a server.json whose process is gone is discarded and a new server starts', async () => {
   const exited = spawnSync(process.execPath, ['-e', '0']);
   await writeServerRecord(state, {
-    pid: exited.pid as number, address: '127.0.0.1:1', port: 1, namespace: 'default', dbFile: path.join(state, 'old.sqlite'),
-    logFile: path.join(state, 'old.log'), cliPath, detached: true, startedAt: new Date(0).toISOString(),
+    pid: exited.pid as number,
+    address: '127.0.0.1:1',
+    port: 1,
+    namespace: 'default',
+    dbFile: path.join(state, 'old.sqlite'),
+    logFile: path.join(state, 'old.log'),
+    cliPath,
+    detached: true,
+    startedAt: new Date(0).toISOString(),
   });
   const server = await ensureTemporal({ cliPath, stateDir: state, port: 0 });
   running.push(server);

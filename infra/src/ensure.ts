@@ -39,8 +39,14 @@ export async function ensureTemporal(opts: DevServerOptions = {}): Promise<DevSe
       await ensureSearchAttributes(record.address, namespace, opts.searchAttributes ?? {});
       log(`Reusing the Temporal dev server at ${record.address} (pid ${record.pid})`);
       return {
-        address: record.address, namespace, pid: record.pid, startedHere: false, stop: async () => undefined,
-        dbFile: record.dbFile, logFile: record.logFile, uiUrl: record.uiUrl,
+        address: record.address,
+        namespace,
+        pid: record.pid,
+        startedHere: false,
+        stop: async () => undefined,
+        dbFile: record.dbFile,
+        logFile: record.logFile,
+        uiUrl: record.uiUrl,
       };
     }
     await removeServerRecord(state, record.pid); // its server is gone

@@ -1,4 +1,12 @@
-export { TEMPORAL_CLI_VERSION, installTemporalCli, pinnedCliDir, pinnedCliPath, pipInstallCommand, resolveTemporalCli, temporalCliVersion } from './temporal-cli';
+export {
+  TEMPORAL_CLI_VERSION,
+  installTemporalCli,
+  pinnedCliDir,
+  pinnedCliPath,
+  pipInstallCommand,
+  resolveTemporalCli,
+  temporalCliVersion,
+} from './temporal-cli';
 export type { ResolveTemporalCliOptions, ResolvedTemporalCli, TemporalCliSource } from './temporal-cli';
 export { stateDir } from './paths';
 export { PortInUseError, startDevServer, stopEmbeddedServer } from './dev-server';

@@ -18,9 +18,7 @@ const INDEXED_TYPES: Record<SearchAttributeType, temporal.api.enums.v1.IndexedVa
 export function searchAttributeFlags(attributes: Record<string, SearchAttributeType> = {}): string[] {
   return Object.entries(attributes).flatMap(([name, type]) => {
     if (!(type in INDEXED_TYPES)) {
-      throw new Error(
-        `Search attribute '${name}' has type '${String(type)}'; use one of ${Object.keys(INDEXED_TYPES).join(', ')}.`,
-      );
+      throw new Error(`Search attribute '${name}' has type '${String(type)}'; use one of ${Object.keys(INDEXED_TYPES).join(', ')}.`);
     }
     return ['--search-attribute', `${name}=${type}`];
   });

