@@ -19,6 +19,10 @@ const handlers = {
       intraOpNumThreads: threads,
       interOpNumThreads: 1,
       graphOptimizationLevel: 'all',
+      // ORT fuses DequantizeLinear + MatMul into MatMulNBits, by default at accuracy level 4,
+      // which quantizes activations to int8 (errors ~1e-3). Level 1 keeps fp32 compute, so a
+      // quantized model computes what its ONNX says: dequantize, then matmul.
+      extra: { session: { qdq_matmulnbits_accuracy_level: '1' } },
     });
     for (const [name, v] of Object.entries(values)) store.set(name, toOrt(v));
     const meta = (m) => ({ name: m.name, dtype: m.type, shape: m.shape });

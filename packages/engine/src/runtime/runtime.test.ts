@@ -1,0 +1,89 @@
+import { initParams, mlp } from '../models';
+import { initOptimizerState } from '../optim';
+import { Rng } from '../rng';
+import { buildEvalGraph, buildStepGraph } from '../step';
+import { GraphSession } from './graph-session';
+import { InferenceSession } from './inference-session';
+import { TrainSession } from './train-session';
+
+describe('TrainSession', () => {
+  test('a long step runs off the main thread: timers keep firing while it computes', async () => {
+    // ~25 GFLOP per step: long enough that a blocked event loop would starve the interval.
+    const model = mlp({ inputSize: 1024, hidden: [1024, 1024, 1024], classesPerHead: 10, heads: 1 });
+    const session = await TrainSession.create(buildStepGraph({ model, head: 0, optimizer: { name: 'sgd' } }), initParams(model, 0));
+    const batch = 1024;
+    const rng = new Rng(1);
+    const x = Float32Array.from({ length: batch * 1024 }, () => rng.normal());
+    const y = Int32Array.from({ length: batch }, () => rng.int(10));
+    try {
+      let ticks = 0;
+      const timer = setInterval(() => ticks++, 5);
+      let stepTicks = 0;
+      try {
+        for (let s = 0; s < 3; s++) {
+          const before = ticks;
+          await session.step(x, y, batch, 0.01);
+          stepTicks = Math.max(stepTicks, ticks - before);
+        }
+      } finally {
+        clearInterval(timer);
+      }
+      expect(stepTicks).toBeGreaterThanOrEqual(3);
+    } finally {
+      await session.close();
+    }
+  }, 60_000);
+
+  test('read() returns the updated params and state; initial arrays are not modified', async () => {
+    const model = mlp({ inputSize: 4, hidden: [3], classesPerHead: 2, heads: 1 });
+    const params = initParams(model, 2);
+    const opt = { name: 'adam' as const };
+    const initial = { ...params, ...initOptimizerState(opt, model.params) };
+    const snapshot = Array.from(params['trunk.0.weight'].data);
+    const session = await TrainSession.create(buildStepGraph({ model, head: 0, optimizer: opt }), initial);
+    try {
+      await session.step(new Float32Array([1, 2, 3, 4, -1, 0, 1, 2]), new Int32Array([0, 1]), 2, 0.1);
+      const after = await session.read();
+      expect(Object.keys(after).sort()).toEqual(Object.keys(initial).sort());
+      expect(after['trunk.0.weight'].dims).toEqual([4, 3]);
+      expect(Array.from(after['trunk.0.weight'].data)).not.toEqual(snapshot);
+      expect(Array.from(params['trunk.0.weight'].data)).toEqual(snapshot);
+      expect(Array.from(after['adam.t'].data)).toEqual([1]);
+    } finally {
+      await session.close();
+    }
+  });
+
+  test('missing optimizer state is named in the error', async () => {
+    const model = mlp({ inputSize: 4, hidden: [3], classesPerHead: 2, heads: 1 });
+    const step = buildStepGraph({ model, head: 0, optimizer: { name: 'sgd', momentum: 0.9 } });
+    await expect(TrainSession.create(step, initParams(model, 0))).rejects.toThrow(/missing for m\.trunk\.0\.weight/);
+  });
+
+  test('a batch of the wrong size is rejected before it reaches onnxruntime', async () => {
+    const model = mlp({ inputSize: 4, hidden: [3], classesPerHead: 2, heads: 1 });
+    const session = await TrainSession.create(buildStepGraph({ model, head: 0, optimizer: { name: 'sgd' } }), initParams(model, 0));
+    try {
+      await expect(session.step(new Float32Array(7), new Int32Array(2), 2, 0.1)).rejects.toThrow(/x has 7 values/);
+    } finally {
+      await session.close();
+    }
+  });
+});
+
+describe('InferenceSession and GraphSession', () => {
+  test('an eval graph without its params fed is refused with the input named', async () => {
+    const model = mlp({ inputSize: 4, hidden: [3], classesPerHead: 2, heads: 1 });
+    await expect(InferenceSession.create(buildEvalGraph(model, 0))).rejects.toThrow(/input 'trunk\.0\.weight' is not in feedsConst/);
+  });
+
+  test('bytes that are not an ONNX model give a load error, and the session is unusable after close', async () => {
+    await expect(GraphSession.create(new Uint8Array([1, 2, 3]))).rejects.toThrow(/could not load the ONNX graph/);
+    const model = mlp({ inputSize: 2, hidden: [2], classesPerHead: 2, heads: 1 });
+    const s = await InferenceSession.create(buildEvalGraph(model, 0), initParams(model, 0));
+    const out = await s.run(new Float32Array([1, 2]), 1);
+    expect(out.logits).toHaveLength(2);
+    await s.close();
+    await expect(s.run(new Float32Array([1, 2]), 1)).rejects.toThrow(/closed/);
+  });
+});
