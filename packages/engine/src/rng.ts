@@ -10,19 +10,23 @@ export function deriveSeed(seed: number, ...labels: (string | number)[]): number
   const text = JSON.stringify([seed, ...labels]);
   let h = 0x9747b28c ^ text.length;
   for (let i = 0; i < text.length; i++) {
-    let k = Math.imul(text.charCodeAt(i), 0xcc9e2d51);
+    let k = imul(text.charCodeAt(i), 0xcc9e2d51);
     k = (k << 15) | (k >>> 17);
-    h ^= Math.imul(k, 0x1b873593);
+    h ^= imul(k, 0x1b873593);
     h = (h << 13) | (h >>> 19);
-    h = (Math.imul(h, 5) + 0xe6546b64) | 0;
+    h = (imul(h, 5) + 0xe6546b64) | 0;
   }
   h ^= h >>> 16;
-  h = Math.imul(h, 0x85ebca6b);
+  h = imul(h, 0x85ebca6b);
   h ^= h >>> 13;
-  h = Math.imul(h, 0xc2b2ae35);
+  h = imul(h, 0xc2b2ae35);
   h ^= h >>> 16;
   return h >>> 0;
 }
+
+// Module-level aliases: global lookups such as `Math.log` are slow inside vm contexts (jest runs
+// tests in one), and these functions are on the hot path of initialisation and data shuffling.
+const { log, sqrt, cos, imul, PI } = Math;
 
 /** A seeded, mutable random stream (xoroshiro128+). Its state can be saved and restored exactly. */
 export class Rng {
@@ -66,7 +70,7 @@ export class Rng {
   normal(): number {
     const u1 = 1 - this.float(); // (0, 1]: log stays finite
     const u2 = this.float();
-    return Math.sqrt(-2 * Math.log(u1)) * Math.cos(2 * Math.PI * u2);
+    return sqrt(-2 * log(u1)) * cos(2 * PI * u2);
   }
 
   /** Fisher-Yates shuffle in place. */
