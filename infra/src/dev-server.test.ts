@@ -7,8 +7,9 @@ import { type DevServer, PortInUseError, startDevServer } from './dev-server';
 import { isAlive } from './processes';
 import { readServerRecord } from './server-record';
 import { installTemporalCli } from './temporal-cli';
+import { sharedToolsDir } from './test-support';
 
-const WORKSPACE_TOOLS_DIR = path.resolve(__dirname, '../../.retain/tools');
+const WORKSPACE_TOOLS_DIR = sharedToolsDir();
 jest.setTimeout(120_000);
 
 let cliPath: string;
@@ -132,4 +133,21 @@ test('a second server on the SQLite file of a running one is refused', async () 
   await expect(startDevServer({ cliPath, stateDir: state, port: 0 })).rejects.toThrow(
     `A Temporal dev server (pid ${first.pid}) already runs on ${first.address}`,
   );
+});
+
+test('dynamicConfig reaches the server: a history limit of 10 events terminates a workflow that gets 20 signals', async () => {
+  const server = await start({ dynamicConfig: { 'limit.historyCount.error': 10, 'limit.historyCount.warn': 5 } });
+  await withConnection(server.address, async (connection) => {
+    const client = new Client({ connection });
+    const handle = await client.workflow.start('experimentWorkflow', { taskQueue: 'nobody-polls-this-queue', workflowId: 'history-limit' });
+    for (let i = 0; i < 20; i++) {
+      // Signals to a terminated execution fail: that is the point, stop sending then.
+      const sent = await handle.signal('pause').then(
+        () => true,
+        () => false,
+      );
+      if (!sent) break;
+    }
+    expect((await handle.describe()).status.name).toBe('TERMINATED');
+  });
 });

@@ -9,8 +9,9 @@ import { probeTemporal } from './probe';
 import { isAlive } from './processes';
 import { readServerRecord, writeServerRecord } from './server-record';
 import { installTemporalCli } from './temporal-cli';
+import { sharedToolsDir } from './test-support';
 
-const WORKSPACE_TOOLS_DIR = path.resolve(__dirname, '../../.retain/tools');
+const WORKSPACE_TOOLS_DIR = sharedToolsDir();
 jest.setTimeout(120_000);
 
 let cliPath: string;

@@ -2,9 +2,9 @@ import { promises as fs } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { TEMPORAL_CLI_VERSION, installTemporalCli, pinnedCliPath, resolveTemporalCli, temporalCliVersion } from './temporal-cli';
+import { sharedToolsDir } from './test-support';
 
-// The workspace's tools dir, where .ci/run installs the pinned CLI; every test project shares it.
-const WORKSPACE_TOOLS_DIR = path.resolve(__dirname, '../../.retain/tools');
+const WORKSPACE_TOOLS_DIR = sharedToolsDir();
 const INSTALL_TIMEOUT_MS = 10 * 60_000;
 
 let pinned: string;

@@ -1,12 +1,12 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { resolveTemporalCli, startDevServer } from '@retain/infra';
+import { resolveTemporalCli, startDevServer, stateDir } from '@retain/infra';
 import { type TestTemporal, TEST_TEMPORAL_KEY } from './shared';
 
-// The workspace's tools dir (where .ci/run installs the pinned CLI), so a test run reuses that copy
-// instead of installing one per temp state dir.
-const WORKSPACE_TOOLS_DIR = resolve(__dirname, '../../../.retain/tools');
+// The tools dir infra/setup.sh installs the pinned CLI into (it runs from the workspace root), so a
+// test run reuses that copy instead of installing one into its temp state dir.
+const SHARED_TOOLS_DIR = process.env.RETAIN_HOME ? join(stateDir(), 'tools') : resolve(__dirname, '../../../.retain/tools');
 
 /**
  * Starts ONE Temporal dev server for the whole integration run: a free port, a SQLite file in a temp
@@ -17,7 +17,7 @@ const WORKSPACE_TOOLS_DIR = resolve(__dirname, '../../../.retain/tools');
 export default async function globalSetup(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'retain-it-temporal-'));
   const log = (line: string): void => console.log(`[temporal] ${line}`);
-  const cli = await resolveTemporalCli({ toolsDir: WORKSPACE_TOOLS_DIR, log });
+  const cli = await resolveTemporalCli({ toolsDir: SHARED_TOOLS_DIR, log });
   const server = await startDevServer({ cliPath: cli.path, stateDir: dir, port: 0, dbFile: join(dir, 'temporal.sqlite') });
   process.env.TEMPORAL_ADDRESS = server.address;
   process.env.TEMPORAL_NAMESPACE = server.namespace;
