@@ -5,3 +5,4 @@ export { matmul } from './matmul';
 export { reduceSum, reduceMean, sum, mean } from './reduce';
 export { reshape, reshapeLike, unsqueeze, expandTo, transpose, concat, slice, gather } from './shape';
 export { argmax, greater, equal, cast, shapeOf, countOf, fillLike, dequantizeLinear } from './nondiff';
+export { fakeQuantize } from './quant';

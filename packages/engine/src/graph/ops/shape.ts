@@ -3,6 +3,10 @@ import { withGrad, type Dim, type Tensor } from '../tensor';
 import { fillLike, shapeOf } from './nondiff';
 import { int64s, normAxis } from './util';
 
+/** A fresh name for a size known only at run time (two unknowns must never look equal). */
+let unknowns = 0;
+const unknownDim = (op: string): string => `?${op}${unknowns++}`;
+
 const isStatic = (dims: readonly Dim[]): dims is number[] => dims.every((d) => typeof d === 'number');
 
 /** The shape of `like` as an int64 vector: a constant when static, Shape(like) otherwise. */
@@ -31,7 +35,7 @@ export function reshape(x: Tensor, dims: number[]): Tensor {
     const symOut = known.filter((d) => typeof d === 'string');
     if (symIn.length === symOut.length && symIn.every((s, i) => s === symOut[i])) target[free] = staticIn / staticOut;
     else if (symIn.length === 1 && symOut.length === 0 && staticIn === staticOut) target[free] = symIn[0];
-    else target[free] = `?reshape`;
+    else target[free] = unknownDim('reshape');
     if (typeof target[free] === 'number' && !Number.isInteger(target[free])) {
       throw new Error(`reshape: cannot reshape ${x} to [${dims.join(', ')}]`);
     }
@@ -92,7 +96,7 @@ export function slice(x: Tensor, starts: number[], ends: number[], axes?: number
     dims[a] = Math.max(e - s, 0);
     return { s, e, n };
   });
-  bounds.forEach((b, i) => b === undefined && (dims[ax[i]] = '?slice'));
+  bounds.forEach((b, i) => b === undefined && (dims[ax[i]] = unknownDim('slice')));
   const g = x.graph;
   const out = g.node('Slice', [x, int64s(g, starts), int64s(g, ends), int64s(g, ax)], { dims, dtype: x.dtype });
   return withGrad(out, [x], [
