@@ -11,7 +11,8 @@ export function encodeSafetensors(tensors: TensorMap, metadata: Record<string, s
   const names = Object.keys(tensors).sort();
   const header: Record<string, unknown> = {};
   if (Object.keys(metadata).length) {
-    for (const [k, v] of Object.entries(metadata)) if (typeof v !== 'string') throw new Error(`safetensors metadata '${k}' must be a string, got ${typeof v}`);
+    for (const [k, v] of Object.entries(metadata))
+      if (typeof v !== 'string') throw new Error(`safetensors metadata '${k}' must be a string, got ${typeof v}`);
     header.__metadata__ = metadata;
   }
   let offset = 0;
@@ -64,7 +65,8 @@ export function decodeSafetensors(bytes: Uint8Array): { tensors: TensorMap; meta
     if (dtype !== 'F32') fail(`tensor '${name}' has dtype ${dtype}; Retain checkpoints hold F32 tensors only`);
     const n = shape.reduce((a, b) => a * b, 1);
     const [begin, end] = offsets;
-    if (!(begin >= 0 && end <= dataLength && end - begin === n * 4)) fail(`tensor '${name}' offsets [${begin}, ${end}] do not fit shape [${shape.join(', ')}] in ${dataLength} data bytes`);
+    if (!(begin >= 0 && end <= dataLength && end - begin === n * 4))
+      fail(`tensor '${name}' offsets [${begin}, ${end}] do not fit shape [${shape.join(', ')}] in ${dataLength} data bytes`);
     const copy = bytes.slice(dataStart + begin, dataStart + end); // own aligned buffer
     tensors[name] = { dims: shape, data: new Float32Array(copy.buffer, 0, n) };
   }

@@ -28,7 +28,8 @@ function quantize(w: { dims: number[]; data: Float32Array }, bits: 4 | 8): Quant
 
 /** Plain-TS forward: dequantize, then x @ W + b with relu between layers (float64 accumulation). */
 function reference(p: TensorMap, qw: Record<string, QuantizedWeight>, head: number): number[] {
-  const weight = (name: string) => (qw[name] ? Array.from(qw[name].q, (c, k) => Math.fround(c * qw[name].scale[k % p[name].dims[1]])) : Array.from(p[name].data));
+  const weight = (name: string) =>
+    qw[name] ? Array.from(qw[name].q, (c, k) => Math.fround(c * qw[name].scale[k % p[name].dims[1]])) : Array.from(p[name].data);
   let a = Array.from(x);
   let width = 6;
   const layers = ['trunk.0', 'trunk.1', `head.${head}`];

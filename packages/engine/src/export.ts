@@ -18,7 +18,12 @@ export interface QuantizedWeight {
  * as initializers so any ONNX runtime can load it. A quantized weight is stored as int8 or packed
  * int4 codes plus per-channel scales, dequantized (DequantizeLinear, opset 21) before its MatMul.
  */
-export function buildInferenceModel(model: Model, head: number, params: TensorMap, quantized: Record<string, QuantizedWeight> = {}): Uint8Array {
+export function buildInferenceModel(
+  model: Model,
+  head: number,
+  params: TensorMap,
+  quantized: Record<string, QuantizedWeight> = {},
+): Uint8Array {
   const g = new Graph(`${model.name}.inference.head${head}`);
   const x = g.input('x', ['B', ...model.inputDims]);
   const weights: Record<string, Tensor> = {};
@@ -38,7 +43,8 @@ function floatConstant(g: Graph, name: string, dims: number[], params: TensorMap
   const t = params[name];
   if (!t) throw new Error(`buildInferenceModel: parameter '${name}' is missing from params`);
   assertTensorData(name, t);
-  if (t.dims.join() !== dims.join()) throw new Error(`buildInferenceModel: '${name}' has dims [${t.dims.join(', ')}], the model expects [${dims.join(', ')}]`);
+  if (t.dims.join() !== dims.join())
+    throw new Error(`buildInferenceModel: '${name}' has dims [${t.dims.join(', ')}], the model expects [${dims.join(', ')}]`);
   return g.constant(t.data, dims, 'float32');
 }
 
@@ -47,8 +53,10 @@ function quantizedConstant(g: Graph, name: string, dims: number[], qw: Quantized
   if (qw.bits !== 4 && qw.bits !== 8) throw new Error(`quantized weight '${name}': bits must be 4 or 8, got ${qw.bits}`);
   if (qw.q.length !== n) throw new Error(`quantized weight '${name}': ${qw.q.length} codes for dims [${dims.join(', ')}] (${n} elements)`);
   const axis = qw.axis < 0 ? qw.axis + dims.length : qw.axis;
-  if (axis < 0 || axis >= dims.length) throw new Error(`quantized weight '${name}': axis ${qw.axis} is out of range for dims [${dims.join(', ')}]`);
-  if (qw.scale.length !== dims[axis]) throw new Error(`quantized weight '${name}': ${qw.scale.length} scales, axis ${axis} has ${dims[axis]} channels`);
+  if (axis < 0 || axis >= dims.length)
+    throw new Error(`quantized weight '${name}': axis ${qw.axis} is out of range for dims [${dims.join(', ')}]`);
+  if (qw.scale.length !== dims[axis])
+    throw new Error(`quantized weight '${name}': ${qw.scale.length} scales, axis ${axis} has ${dims[axis]} channels`);
   const q = g.constant(qw.q, dims, qw.bits === 4 ? 'int4' : 'int8');
   return dequantizeLinear(q, g.constant(qw.scale, [qw.scale.length], 'float32'), axis);
 }

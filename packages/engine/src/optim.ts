@@ -28,7 +28,8 @@ export function optimizerStateSpecs(opt: OptimizerConfig, params: ParamSpec[]): 
 /** Zero-initialised optimizer state, as the first step expects. */
 export function initOptimizerState(opt: OptimizerConfig, params: ParamSpec[]): TensorMap {
   const out: TensorMap = {};
-  for (const s of optimizerStateSpecs(opt, params)) out[s.name] = { dims: s.dims, data: new Float32Array(s.dims.reduce((a, b) => a * b, 1)) };
+  for (const s of optimizerStateSpecs(opt, params))
+    out[s.name] = { dims: s.dims, data: new Float32Array(s.dims.reduce((a, b) => a * b, 1)) };
   return out;
 }
 
@@ -42,7 +43,13 @@ export interface ParamUpdate {
  * Appends the update to the graph. `state` holds the inputs named as optimizerStateSpecs says;
  * returns the new value of every param and state tensor, keyed by name.
  */
-export function applyOptimizer(g: Graph, opt: OptimizerConfig, params: ParamUpdate[], state: Record<string, Tensor>, lr: Tensor): Record<string, Tensor> {
+export function applyOptimizer(
+  g: Graph,
+  opt: OptimizerConfig,
+  params: ParamUpdate[],
+  state: Record<string, Tensor>,
+  lr: Tensor,
+): Record<string, Tensor> {
   const out: Record<string, Tensor> = {};
   const wd = opt.weightDecay ?? 0;
   const decayed = (p: ParamUpdate) => (wd > 0 ? add(p.grad, mul(p.value, wd)) : p.grad);
@@ -69,7 +76,8 @@ export function applyOptimizer(g: Graph, opt: OptimizerConfig, params: ParamUpda
   const { beta1 = 0.9, beta2 = 0.999, eps = 1e-8 } = opt;
   const t = add(stateOf('adam.t'), 1);
   out['adam.t'] = t;
-  const correction = (beta: number) => sub(g.scalar(1, 'float32'), g.node('Pow', [g.scalar(beta, 'float32'), t], { dims: [], dtype: 'float32' }));
+  const correction = (beta: number) =>
+    sub(g.scalar(1, 'float32'), g.node('Pow', [g.scalar(beta, 'float32'), t], { dims: [], dtype: 'float32' }));
   const stepSize = div(lr, correction(beta1)); // lr / (1 - beta1^t)
   const sqrtCorrection2 = sqrt(correction(beta2));
   for (const p of params) {

@@ -48,7 +48,14 @@ describe('deriveSeed', () => {
     const s = deriveSeed(1, 'init', 'trunk.0.weight');
     expect(s).toBe(deriveSeed(1, 'init', 'trunk.0.weight'));
     expect(Number.isInteger(s) && s >= 0 && s < 2 ** 32).toBe(true);
-    const others = [deriveSeed(2, 'init', 'trunk.0.weight'), deriveSeed(1, 'init', 'trunk.0.bias'), deriveSeed(1, 'init'), deriveSeed(1, 'init', 'trunk.0', 'weight'), deriveSeed(1, 2), deriveSeed(1, '2')];
+    const others = [
+      deriveSeed(2, 'init', 'trunk.0.weight'),
+      deriveSeed(1, 'init', 'trunk.0.bias'),
+      deriveSeed(1, 'init'),
+      deriveSeed(1, 'init', 'trunk.0', 'weight'),
+      deriveSeed(1, 2),
+      deriveSeed(1, '2'),
+    ];
     expect(new Set([s, ...others]).size).toBe(others.length + 1);
   });
 });

@@ -4,14 +4,14 @@ import { initOptimizerState, optimizerStateSpecs, type OptimizerConfig } from '.
 import { Rng } from './rng';
 import { TrainSession } from './runtime';
 import { buildStepGraph } from './step';
-import type { TensorMap } from './tensor';
 
 // A plain-TS float64 reference of one MLP step (1 hidden relu layer), written independently of the graph code.
 type Mat = { r: number; c: number; v: number[] };
 const mat = (r: number, c: number, v: ArrayLike<number>): Mat => ({ r, c, v: Array.from(v) });
 const mm = (a: Mat, b: Mat): Mat => {
   const v = new Array(a.r * b.c).fill(0);
-  for (let i = 0; i < a.r; i++) for (let k = 0; k < a.c; k++) for (let j = 0; j < b.c; j++) v[i * b.c + j] += a.v[i * a.c + k] * b.v[k * b.c + j];
+  for (let i = 0; i < a.r; i++)
+    for (let k = 0; k < a.c; k++) for (let j = 0; j < b.c; j++) v[i * b.c + j] += a.v[i * a.c + k] * b.v[k * b.c + j];
   return { r: a.r, c: b.c, v };
 };
 const T = (a: Mat): Mat => {
@@ -52,7 +52,15 @@ function referenceGrads(p: Record<string, number[]>, dims: Record<string, number
   };
 }
 
-function referenceUpdate(opt: OptimizerConfig, p: number[], g0: number[], state: Record<string, number[]>, name: string, lr: number, t: number): number[] {
+function referenceUpdate(
+  opt: OptimizerConfig,
+  p: number[],
+  g0: number[],
+  state: Record<string, number[]>,
+  name: string,
+  lr: number,
+  t: number,
+): number[] {
   const wd = opt.weightDecay ?? 0;
   const g = g0.map((gi, i) => gi + wd * p[i]);
   if (opt.name === 'sgd') {
@@ -65,7 +73,7 @@ function referenceUpdate(opt: OptimizerConfig, p: number[], g0: number[], state:
   const { beta1 = 0.9, beta2 = 0.999, eps = 1e-8 } = opt;
   const m = (state[`m.${name}`] = state[`m.${name}`].map((mi, i) => beta1 * mi + (1 - beta1) * g[i]));
   const v = (state[`v.${name}`] = state[`v.${name}`].map((vi, i) => beta2 * vi + (1 - beta2) * g[i] * g[i]));
-  return p.map((pi, i) => pi - lr * (m[i] / (1 - beta1 ** t)) / (Math.sqrt(v[i] / (1 - beta2 ** t)) + eps));
+  return p.map((pi, i) => pi - (lr * (m[i] / (1 - beta1 ** t))) / (Math.sqrt(v[i] / (1 - beta2 ** t)) + eps));
 }
 
 const tiny = (): Model => mlp({ inputSize: 3, hidden: [4], classesPerHead: 3, heads: 2 });
@@ -97,7 +105,9 @@ describe('training step graph', () => {
 
     const dims = Object.fromEntries(model.params.map((p) => [p.name, p.dims]));
     const ref: Record<string, number[]> = Object.fromEntries(names.map((n) => [n, Array.from(params[n].data)]));
-    const refState: Record<string, number[]> = Object.fromEntries(specs.flatMap((s) => [`m.${s.name}`, `v.${s.name}`].map((k) => [k, new Array(s.dims.reduce((a, b) => a * b, 1)).fill(0)])));
+    const refState: Record<string, number[]> = Object.fromEntries(
+      specs.flatMap((s) => [`m.${s.name}`, `v.${s.name}`].map((k) => [k, new Array(s.dims.reduce((a, b) => a * b, 1)).fill(0)])),
+    );
     const lr = 0.1;
     try {
       for (let t = 1; t <= 3; t++) {
@@ -131,7 +141,10 @@ describe('training step graph', () => {
       return { x, y };
     };
     const opt: OptimizerConfig = { name: 'sgd', momentum: 0.9 };
-    const session = await TrainSession.create(buildStepGraph({ model, head: 0, optimizer: opt }), { ...initParams(model, 1), ...initOptimizerState(opt, model.params) });
+    const session = await TrainSession.create(buildStepGraph({ model, head: 0, optimizer: opt }), {
+      ...initParams(model, 1),
+      ...initOptimizerState(opt, model.params),
+    });
     try {
       const losses: number[] = [];
       for (let s = 0; s < 60; s++) {
@@ -160,7 +173,10 @@ describe('training step graph', () => {
         // an L2 penalty 0.5 * c * |w|^2 on one weight with c fed as an extra input
         extraLoss: extra ? (g, p) => ops.scale(ops.mul(ops.sum(ops.square(p['head.0.bias'])), g.input('penalty.c', [])), 0.5) : undefined,
       });
-      const s = await TrainSession.create(step, { ...params, ...(extra ? { 'penalty.c': { dims: [], data: new Float32Array([2]) } } : {}) });
+      const s = await TrainSession.create(step, {
+        ...params,
+        ...(extra ? { 'penalty.c': { dims: [], data: new Float32Array([2]) } } : {}),
+      });
       const loss = await s.step(x, y, 4, 0.1);
       const after = await s.read();
       await s.close();
@@ -175,4 +191,3 @@ describe('training step graph', () => {
     penalised.bias.forEach((b, i) => expect(b).toBeCloseTo(plain.bias[i] - 0.1 * 2 * b0[i], 5));
   });
 });
-

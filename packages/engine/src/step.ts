@@ -42,7 +42,10 @@ export function buildStepGraph(spec: StepGraphSpec): StepGraph {
   const lr = g.input('lr', []);
   const params: Record<string, Tensor> = {};
   for (const name of paramNames) params[name] = g.param(name, paramSpec(model, name).dims);
-  const stateSpecs = optimizerStateSpecs(optimizer, trainable.map((n) => paramSpec(model, n)));
+  const stateSpecs = optimizerStateSpecs(
+    optimizer,
+    trainable.map((n) => paramSpec(model, n)),
+  );
   const state: Record<string, Tensor> = {};
   for (const s of stateSpecs) state[s.name] = g.input(s.name, s.dims);
 
@@ -54,8 +57,17 @@ export function buildStepGraph(spec: StepGraphSpec): StepGraph {
     loss = add(loss, extra);
   }
 
-  const grads = gradients(loss, trainable.map((n) => params[n]));
-  const updates = applyOptimizer(g, optimizer, trainable.map((name, i) => ({ name, value: params[name], grad: grads[i] })), state, lr);
+  const grads = gradients(
+    loss,
+    trainable.map((n) => params[n]),
+  );
+  const updates = applyOptimizer(
+    g,
+    optimizer,
+    trainable.map((name, i) => ({ name, value: params[name], grad: grads[i] })),
+    state,
+    lr,
+  );
   g.output('loss', loss);
   for (const [name, t] of Object.entries(updates)) g.output(`new.${name}`, t);
   return { bytes: g.toBytes(), paramNames, stateNames: stateSpecs.map((s) => s.name), trainable, inputDims: [...model.inputDims] };

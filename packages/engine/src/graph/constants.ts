@@ -33,7 +33,8 @@ function packNibbles(values: ArrayLike<number>, min: number): Uint8Array {
   const out = new Uint8Array(Math.ceil(values.length / 2));
   for (let i = 0; i < values.length; i++) {
     const v = Number(values[i]);
-    if (!Number.isInteger(v) || v < min || v > min + 15) throw new Error(`4-bit constant: value ${v} at index ${i} is outside [${min}, ${min + 15}]`);
+    if (!Number.isInteger(v) || v < min || v > min + 15)
+      throw new Error(`4-bit constant: value ${v} at index ${i} is outside [${min}, ${min + 15}]`);
     out[i >> 1] |= (v & 0xf) << ((i & 1) * 4);
   }
   return out;

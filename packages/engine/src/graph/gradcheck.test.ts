@@ -75,15 +75,33 @@ async function check(c: Case): Promise<void> {
   const out = c.build(g, p);
   expect(out.dtype).toBe('float64');
   const outDims = out.dims as number[];
-  const r = g.constant(fill(outDims.reduce((a, b) => a * b, 1), rng, false), outDims, 'float64');
+  const r = g.constant(
+    fill(
+      outDims.reduce((a, b) => a * b, 1),
+      rng,
+      false,
+    ),
+    outDims,
+    'float64',
+  );
   const loss = op.sum(op.mul(out, r));
   const grads = gradients(loss, Object.values(p));
   g.output('loss', loss);
   Object.keys(p).forEach((name, i) => g.output(`grad.${name}`, grads[i]));
 
   const session = await GraphSession.create(g.toBytes());
-  const values = Object.fromEntries(Object.entries(c.params).map(([name, dims]) => [name, fill(dims.reduce((a, b) => a * b, 1), rng, !!c.positive)]));
-  const feeds = () => Object.fromEntries(Object.entries(values).map(([name, v]): [string, Value] => [name, f64(v.slice(), c.params[name])]));
+  const values = Object.fromEntries(
+    Object.entries(c.params).map(([name, dims]) => [
+      name,
+      fill(
+        dims.reduce((a, b) => a * b, 1),
+        rng,
+        !!c.positive,
+      ),
+    ]),
+  );
+  const feeds = () =>
+    Object.fromEntries(Object.entries(values).map(([name, v]): [string, Value] => [name, f64(v.slice(), c.params[name])]));
   const analytic = await session.run(feeds());
   const lossOnly = { fetch: ['loss'] };
   const h = 1e-6;

@@ -34,10 +34,24 @@ describe('Graph serialization', () => {
   });
 
   test('the training step graph has no Identity copies', () => {
-    const step = buildStepGraph({ model: mlp({ inputSize: 4, hidden: [3], classesPerHead: 2, heads: 1 }), head: 0, optimizer: { name: 'adam' } });
+    const step = buildStepGraph({
+      model: mlp({ inputSize: 4, hidden: [3], classesPerHead: 2, heads: 1 }),
+      head: 0,
+      optimizer: { name: 'adam' },
+    });
     const m = decodeModel(step.bytes);
     expect(m.graph.node.filter((n) => n.op_type === 'Identity')).toHaveLength(0);
     expect(m.graph.output.map((o) => o.name)).toContain('new.adam.t');
+  });
+
+  test('building the same graph twice gives identical bytes (models are content-addressed)', () => {
+    const build = () =>
+      buildStepGraph({
+        model: mlp({ inputSize: 4, hidden: [3], classesPerHead: 2, heads: 2 }),
+        head: 1,
+        optimizer: { name: 'sgd', momentum: 0.9 },
+      }).bytes;
+    expect(Buffer.from(build()).equals(Buffer.from(build()))).toBe(true);
   });
 
   test('name clashes and cross-graph use are errors that name the value', () => {

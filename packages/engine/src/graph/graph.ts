@@ -103,7 +103,9 @@ export class Graph {
         name: this.name,
         input: this.inputs.map(valueInfo),
         output: this.outputs.map(valueInfo),
-        initializer: this.constants.filter((c) => used.has(c.tensor)).map((c) => encodeTensorData(c.tensor.name, c.tensor.dims as number[], c.tensor.dtype, c.values)),
+        initializer: this.constants
+          .filter((c) => used.has(c.tensor))
+          .map((c) => encodeTensorData(c.tensor.name, c.tensor.dims as number[], c.tensor.dtype, c.values)),
         node: live.map((n, i) => ({
           name: `${n.opType}_${i}`,
           op_type: n.opType,
@@ -176,7 +178,11 @@ function valueInfo(t: Tensor): ValueInfo {
 }
 
 // AttributeProto.AttributeType codes
-const FLOAT = 1, INT = 2, STRING = 3, TENSOR = 4, INTS = 7;
+const FLOAT = 1,
+  INT = 2,
+  STRING = 3,
+  TENSOR = 4,
+  INTS = 7;
 
 function attribute(name: string, v: Attr, constants: { tensor: Tensor; values: ConstantValues }[]): AttributeValue {
   if (typeof v === 'number') {

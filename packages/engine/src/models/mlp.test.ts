@@ -6,10 +6,23 @@ describe('mlp', () => {
 
   test('declares every param with [in, out] weights and per-head heads', () => {
     expect(model.params.map((p) => `${p.name}:${p.dims.join('x')}`)).toEqual([
-      'trunk.0.weight:6x5', 'trunk.0.bias:5', 'trunk.1.weight:5x4', 'trunk.1.bias:4',
-      'head.0.weight:4x3', 'head.0.bias:3', 'head.1.weight:4x3', 'head.1.bias:3',
+      'trunk.0.weight:6x5',
+      'trunk.0.bias:5',
+      'trunk.1.weight:5x4',
+      'trunk.1.bias:4',
+      'head.0.weight:4x3',
+      'head.0.bias:3',
+      'head.1.weight:4x3',
+      'head.1.bias:3',
     ]);
-    expect(model.paramsForHead(1)).toEqual(['trunk.0.weight', 'trunk.0.bias', 'trunk.1.weight', 'trunk.1.bias', 'head.1.weight', 'head.1.bias']);
+    expect(model.paramsForHead(1)).toEqual([
+      'trunk.0.weight',
+      'trunk.0.bias',
+      'trunk.1.weight',
+      'trunk.1.bias',
+      'head.1.weight',
+      'head.1.bias',
+    ]);
     expect(() => model.paramsForHead(2)).toThrow(/head 2 does not exist/);
     expect(mlp({ inputSize: 2, hidden: [2], classesPerHead: 2, heads: 1 }).paramsForHead(3)).toContain('head.0.weight');
   });

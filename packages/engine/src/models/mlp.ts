@@ -19,7 +19,8 @@ export function mlp(cfg: MlpConfig): Model {
   for (const [key, v] of Object.entries({ inputSize: cfg.inputSize, classesPerHead: cfg.classesPerHead, heads: cfg.heads })) {
     if (!Number.isInteger(v) || v < 1) throw new Error(`mlp: ${key} must be a positive integer, got ${v}`);
   }
-  if (cfg.hidden.some((h) => !Number.isInteger(h) || h < 1)) throw new Error(`mlp: hidden sizes must be positive integers, got [${cfg.hidden.join(', ')}]`);
+  if (cfg.hidden.some((h) => !Number.isInteger(h) || h < 1))
+    throw new Error(`mlp: hidden sizes must be positive integers, got [${cfg.hidden.join(', ')}]`);
 
   const widths = [cfg.inputSize, ...cfg.hidden];
   const hiddenInit = activation === 'relu' ? 'he' : 'xavier';
@@ -36,7 +37,8 @@ export function mlp(cfg: MlpConfig): Model {
 
   const headIndex = (head: number): number => {
     if (cfg.heads === 1) return 0;
-    if (!Number.isInteger(head) || head < 0 || head >= cfg.heads) throw new Error(`mlp: head ${head} does not exist; this model has heads 0..${cfg.heads - 1}`);
+    if (!Number.isInteger(head) || head < 0 || head >= cfg.heads)
+      throw new Error(`mlp: head ${head} does not exist; this model has heads 0..${cfg.heads - 1}`);
     return head;
   };
   const act = activation === 'relu' ? relu : tanh;

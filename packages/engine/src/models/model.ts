@@ -24,6 +24,7 @@ export interface Model {
 
 export function paramSpec(model: Model, name: string): ParamSpec {
   const spec = model.params.find((p) => p.name === name);
-  if (!spec) throw new Error(`model '${model.name}' has no parameter '${name}'; its parameters are ${model.params.map((p) => p.name).join(', ')}`);
+  if (!spec)
+    throw new Error(`model '${model.name}' has no parameter '${name}'; its parameters are ${model.params.map((p) => p.name).join(', ')}`);
   return spec;
 }

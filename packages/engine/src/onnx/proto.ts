@@ -10,12 +10,45 @@ export const DATA_TYPE = { float32: 1, uint8: 2, int8: 3, int32: 6, int64: 7, bo
 export type DType = keyof typeof DATA_TYPE;
 
 // Plain-object shapes of the messages (field names as in onnx.proto, keepCase).
-export interface DimensionProto { dim_value?: number; dim_param?: string }
-export interface ValueInfo { name: string; type: { tensor_type: { elem_type: number; shape?: { dim: DimensionProto[] } } } }
-export interface AttributeValue { name: string; type: number; f?: number; i?: number; s?: Uint8Array; t?: TensorProtoObject; floats?: number[]; ints?: number[] }
-export interface NodeProtoObject { input: string[]; output: string[]; name: string; op_type: string; domain?: string; attribute: AttributeValue[] }
-export interface TensorProtoObject { name: string; dims: number[]; data_type: number; raw_data: Uint8Array }
-export interface GraphProtoObject { name: string; node: NodeProtoObject[]; initializer: TensorProtoObject[]; input: ValueInfo[]; output: ValueInfo[] }
+export interface DimensionProto {
+  dim_value?: number;
+  dim_param?: string;
+}
+export interface ValueInfo {
+  name: string;
+  type: { tensor_type: { elem_type: number; shape?: { dim: DimensionProto[] } } };
+}
+export interface AttributeValue {
+  name: string;
+  type: number;
+  f?: number;
+  i?: number;
+  s?: Uint8Array;
+  t?: TensorProtoObject;
+  floats?: number[];
+  ints?: number[];
+}
+export interface NodeProtoObject {
+  input: string[];
+  output: string[];
+  name: string;
+  op_type: string;
+  domain?: string;
+  attribute: AttributeValue[];
+}
+export interface TensorProtoObject {
+  name: string;
+  dims: number[];
+  data_type: number;
+  raw_data: Uint8Array;
+}
+export interface GraphProtoObject {
+  name: string;
+  node: NodeProtoObject[];
+  initializer: TensorProtoObject[];
+  input: ValueInfo[];
+  output: ValueInfo[];
+}
 export interface ModelProtoObject {
   ir_version: number;
   producer_name: string;

@@ -11,14 +11,21 @@ export interface Value {
   data: Float32Array | Float64Array | BigInt64Array | Int32Array | Int8Array | Uint8Array;
 }
 
-export interface ValueMeta { name: string; dtype: string; shape: (number | string)[] }
+export interface ValueMeta {
+  name: string;
+  dtype: string;
+  shape: (number | string)[];
+}
 
 export interface SessionOptions {
   /** ORT intra-op threads (default 2). */
   threads?: number;
 }
 
-interface Pending { resolve: (v: unknown) => void; reject: (e: Error) => void }
+interface Pending {
+  resolve: (v: unknown) => void;
+  reject: (e: Error) => void;
+}
 
 const WORKER_SCRIPT = path.join(__dirname, 'session-worker.js');
 
@@ -45,7 +52,10 @@ export class GraphSession {
   static async create(bytes: Uint8Array, values: Record<string, Value> = {}, opts: SessionOptions = {}): Promise<GraphSession> {
     const session = new GraphSession(new Worker(WORKER_SCRIPT));
     try {
-      const meta = (await session.call('create', { bytes, values, threads: opts.threads ?? 2 })) as { inputs: ValueMeta[]; outputs: ValueMeta[] };
+      const meta = (await session.call('create', { bytes, values, threads: opts.threads ?? 2 })) as {
+        inputs: ValueMeta[];
+        outputs: ValueMeta[];
+      };
       session.inputs = meta.inputs;
       session.outputs = meta.outputs;
       return session;

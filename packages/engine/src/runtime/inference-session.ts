@@ -33,8 +33,17 @@ export class InferenceSession {
 
   async run(x: Float32Array, batch: number): Promise<{ logits: Float32Array; pred?: BigInt64Array }> {
     const features = this.inputDims.reduce((a, b) => a * b, 1);
-    if (x.length !== batch * features) throw new Error(`InferenceSession.run: x has ${x.length} values, batch ${batch} x [${this.inputDims.join(', ')}] needs ${batch * features}`);
-    const out = await this.session.run({ x: { dtype: 'float32', dims: [batch, ...this.inputDims], data: x.byteOffset === 0 && x.byteLength === x.buffer.byteLength ? x : x.slice() } });
+    if (x.length !== batch * features)
+      throw new Error(
+        `InferenceSession.run: x has ${x.length} values, batch ${batch} x [${this.inputDims.join(', ')}] needs ${batch * features}`,
+      );
+    const out = await this.session.run({
+      x: {
+        dtype: 'float32',
+        dims: [batch, ...this.inputDims],
+        data: x.byteOffset === 0 && x.byteLength === x.buffer.byteLength ? x : x.slice(),
+      },
+    });
     return { logits: out.logits.data as Float32Array, pred: out.pred?.data as BigInt64Array | undefined };
   }
 

@@ -70,7 +70,10 @@ describe('TrainSession', () => {
       await s.close();
       return out;
     };
-    const bits = (m: typeof initial) => Object.keys(m).sort().map((k) => Array.from(new Uint32Array(m[k].data.buffer, m[k].data.byteOffset, m[k].data.length)));
+    const bits = (m: typeof initial) =>
+      Object.keys(m)
+        .sort()
+        .map((k) => Array.from(new Uint32Array(m[k].data.buffer, m[k].data.byteOffset, m[k].data.length)));
     const straight = await train(initial, 0, 6);
     expect(bits(await train(initial, 0, 6))).toEqual(bits(straight));
     const resumed = await train(await train(initial, 0, 3), 3, 6);

@@ -18,7 +18,8 @@ export class TrainSession {
   /** `initial` holds every param and state the graph takes (and any input an extraLoss added). */
   static async create(step: StepGraph, initial: TensorMap, opts: SessionOptions = {}): Promise<TrainSession> {
     const missing = [...step.paramNames, ...step.stateNames].filter((n) => !initial[n]);
-    if (missing.length) throw new Error(`TrainSession.create: initial values are missing for ${missing.join(', ')}; pass params and initOptimizerState(...)`);
+    if (missing.length)
+      throw new Error(`TrainSession.create: initial values are missing for ${missing.join(', ')}; pass params and initOptimizerState(...)`);
     const session = await GraphSession.create(step.bytes, toValues(initial), opts);
     const unfed = session.inputs.map((i) => i.name).filter((n) => !BATCH_INPUTS.includes(n) && !initial[n]);
     if (unfed.length) {
@@ -31,7 +32,10 @@ export class TrainSession {
   /** One optimizer step on a batch; returns the loss before the update. */
   async step(x: Float32Array, y: BigInt64Array | Int32Array, batch: number, lr: number): Promise<number> {
     const features = this.graph.inputDims.reduce((a, b) => a * b, 1);
-    if (x.length !== batch * features) throw new Error(`TrainSession.step: x has ${x.length} values, batch ${batch} x [${this.graph.inputDims.join(', ')}] needs ${batch * features}`);
+    if (x.length !== batch * features)
+      throw new Error(
+        `TrainSession.step: x has ${x.length} values, batch ${batch} x [${this.graph.inputDims.join(', ')}] needs ${batch * features}`,
+      );
     if (y.length !== batch) throw new Error(`TrainSession.step: y has ${y.length} labels for a batch of ${batch}`);
     const out = await this.session.run(
       {

@@ -35,7 +35,11 @@ export function shapeOf(x: Tensor): Tensor {
 /** The number of elements of `x` over `axes` as a scalar of x's dtype; a constant when those dims are static. */
 export function countOf(x: Tensor, axes: readonly number[]): Tensor {
   const dims = axes.map((a) => x.dims[a]);
-  if (dims.every((d): d is number => typeof d === 'number')) return x.graph.scalar(dims.reduce((p, d) => p * d, 1), x.dtype);
+  if (dims.every((d): d is number => typeof d === 'number'))
+    return x.graph.scalar(
+      dims.reduce((p, d) => p * d, 1),
+      x.dtype,
+    );
   const picked = x.graph.node('Gather', [shapeOf(x), int64s(x.graph, axes)], { dims: [axes.length], dtype: 'int64' }, { axis: 0 });
   const n = x.graph.node('ReduceProd', [picked], { dims: [], dtype: 'int64' }, { keepdims: 0 });
   return cast(n, x.dtype);
@@ -51,6 +55,10 @@ export function fillLike(x: Tensor, value: number): Tensor {
 
 /** ONNX DequantizeLinear: (q - 0) * scale, per channel along `axis` (opset 21 accepts int8 and int4 codes). */
 export function dequantizeLinear(q: Tensor, scale: Tensor, axis: number): Tensor {
-  return q.graph.node('DequantizeLinear', [q, scale], { dims: q.dims, dtype: scale.dtype }, { axis: normAxis('dequantizeLinear', axis, q.rank) });
+  return q.graph.node(
+    'DequantizeLinear',
+    [q, scale],
+    { dims: q.dims, dtype: scale.dtype },
+    { axis: normAxis('dequantizeLinear', axis, q.rank) },
+  );
 }
-

@@ -26,7 +26,9 @@ describe('fakeQuantize', () => {
     await s.close();
     const qmax = 2 ** (bits - 1) - 1;
     const scales = [0.1, 0.02];
-    const expected = Array.from(data, (v, i) => Math.fround(Math.max(-qmax - 1, Math.min(qmax, roundHalfEven(v / Math.fround(scales[i % 2])))) * Math.fround(scales[i % 2])));
+    const expected = Array.from(data, (v, i) =>
+      Math.fround(Math.max(-qmax - 1, Math.min(qmax, roundHalfEven(v / Math.fround(scales[i % 2])))) * Math.fround(scales[i % 2])),
+    );
     Array.from(out.fq.data as Float32Array).forEach((v, i) => expect(v).toBeCloseTo(expected[i], 6));
     const inside = Array.from(data, (v, i) => (v >= -(qmax + 1) * scales[i % 2] && v <= qmax * scales[i % 2] ? i + 1 : 0));
     expect(Array.from(out.grad.data as Float32Array)).toEqual(inside);

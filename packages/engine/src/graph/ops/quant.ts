@@ -21,18 +21,22 @@ export function fakeQuantize(x: Tensor, scale: Tensor, bits: 4 | 8, axis: number
   const q = g.node('QuantizeLinear', [x, scale, zeroPoint], { dims: x.dims, dtype: zeroPoint.dtype }, { axis: a });
   const out = g.node('DequantizeLinear', [q, scale, zeroPoint], x, { axis: a });
   const qmax = 2 ** (bits - 1) - 1;
-  return withGrad(out, [x], [
-    (gy) => {
-      const s = reshape(scale, [channels, ...Array(x.rank - a - 1).fill(1)]); // broadcast along `axis`
-      const inside = g.node(
-        'And',
-        [
-          g.node('GreaterOrEqual', [x, mul(s, -(qmax + 1))], { dims: x.dims, dtype: 'bool' }),
-          g.node('LessOrEqual', [x, mul(s, qmax)], { dims: x.dims, dtype: 'bool' }),
-        ],
-        { dims: x.dims, dtype: 'bool' },
-      );
-      return mul(gy, cast(inside, x.dtype));
-    },
-  ]);
+  return withGrad(
+    out,
+    [x],
+    [
+      (gy) => {
+        const s = reshape(scale, [channels, ...Array(x.rank - a - 1).fill(1)]); // broadcast along `axis`
+        const inside = g.node(
+          'And',
+          [
+            g.node('GreaterOrEqual', [x, mul(s, -(qmax + 1))], { dims: x.dims, dtype: 'bool' }),
+            g.node('LessOrEqual', [x, mul(s, qmax)], { dims: x.dims, dtype: 'bool' }),
+          ],
+          { dims: x.dims, dtype: 'bool' },
+        );
+        return mul(gy, cast(inside, x.dtype));
+      },
+    ],
+  );
 }

@@ -81,7 +81,11 @@ export function concat(xs: Tensor[], axis: number): Tensor {
   dims[a] = sizes.reduce((p, s) => p + s, 0);
   const out = xs[0].graph.node('Concat', xs, { dims, dtype: xs[0].dtype }, { axis: a });
   const offsets = sizes.map((_, i) => sizes.slice(0, i).reduce((p, s) => p + s, 0));
-  return withGrad(out, xs, xs.map((_, i) => (g: Tensor) => slice(g, [offsets[i]], [offsets[i] + sizes[i]], [a])));
+  return withGrad(
+    out,
+    xs,
+    xs.map((_, i) => (g: Tensor) => slice(g, [offsets[i]], [offsets[i] + sizes[i]], [a])),
+  );
 }
 
 /** x[starts:ends] along `axes` (default 0..n-1), step 1; negative indices count from the end. */
@@ -99,19 +103,35 @@ export function slice(x: Tensor, starts: number[], ends: number[], axes?: number
   bounds.forEach((b, i) => b === undefined && (dims[ax[i]] = unknownDim('slice')));
   const g = x.graph;
   const out = g.node('Slice', [x, int64s(g, starts), int64s(g, ends), int64s(g, ax)], { dims, dtype: x.dtype });
-  return withGrad(out, [x], [
-    (gy) => {
-      if (bounds.some((b) => b === undefined)) throw new Error(`slice: the gradient needs static sizes on sliced axes of ${x}`);
-      const pads = [...bounds.map((b) => b!.s), ...bounds.map((b) => b!.n - b!.e)];
-      return padZeros(gy, pads, ax, x);
-    },
-  ]);
+  return withGrad(
+    out,
+    [x],
+    [
+      (gy) => {
+        if (bounds.some((b) => b === undefined)) throw new Error(`slice: the gradient needs static sizes on sliced axes of ${x}`);
+        const pads = [...bounds.map((b) => b!.s), ...bounds.map((b) => b!.n - b!.e)];
+        return padZeros(gy, pads, ax, x);
+      },
+    ],
+  );
 }
 
 function padZeros(gy: Tensor, pads: number[], axes: number[], like: Tensor): Tensor {
   const g = gy.graph;
   const out = g.node('Pad', [gy, int64s(g, pads), g.scalar(0, gy.dtype), int64s(g, axes)], { dims: like.dims, dtype: gy.dtype });
-  return withGrad(out, [gy], [(gg) => slice(gg, pads.slice(0, axes.length), axes.map((a, i) => (like.dims[a] as number) - pads[axes.length + i]), axes)]);
+  return withGrad(
+    out,
+    [gy],
+    [
+      (gg) =>
+        slice(
+          gg,
+          pads.slice(0, axes.length),
+          axes.map((a, i) => (like.dims[a] as number) - pads[axes.length + i]),
+          axes,
+        ),
+    ],
+  );
 }
 
 /** x.take(indices, axis) with a 1-D int64 index vector (numbers become a constant). */
@@ -123,12 +143,16 @@ export function gather(x: Tensor, indices: Tensor | number[], axis = 0): Tensor 
   const dims = [...x.dims];
   dims[a] = idx.dims[0];
   const out = g.node('Gather', [x, idx], { dims, dtype: x.dtype }, { axis: a });
-  return withGrad(out, [x], [
-    (gy) => {
-      // Scatter-add the gradient rows back to where they were gathered from (repeats accumulate).
-      const shape = x.dims.map((_, i) => (i === a ? -1 : 1));
-      const where = g.node('Expand', [reshape(idx, shape), shapeOf(gy)], { dims: gy.dims, dtype: 'int64' });
-      return g.node('ScatterElements', [fillLike(x, 0), where, gy], x, { axis: a, reduction: 'add' });
-    },
-  ]);
+  return withGrad(
+    out,
+    [x],
+    [
+      (gy) => {
+        // Scatter-add the gradient rows back to where they were gathered from (repeats accumulate).
+        const shape = x.dims.map((_, i) => (i === a ? -1 : 1));
+        const where = g.node('Expand', [reshape(idx, shape), shapeOf(gy)], { dims: gy.dims, dtype: 'int64' });
+        return g.node('ScatterElements', [fillLike(x, 0), where, gy], x, { axis: a, reduction: 'add' });
+      },
+    ],
+  );
 }

@@ -32,13 +32,21 @@ export function softmaxCrossEntropy(logits: Tensor, labels: Tensor): Tensor {
   const picked = g.node('GatherElements', [logp, column], { dims: [batch, 1], dtype: logits.dtype }, { axis: 1 });
   const meanPicked = g.node('ReduceMean', [picked], { dims: [], dtype: logits.dtype }, { keepdims: 0 });
   const loss = g.node('Neg', [meanPicked], meanPicked);
-  return withGrad(loss, [logits], [
-    (gy) => {
-      if (typeof classes !== 'number') throw new Error(`softmaxCrossEntropy: the class count of ${logits} must be static`);
-      const classIds = g.constant(BigInt64Array.from({ length: classes }, (_, i) => BigInt(i)), [1, classes], 'int64');
-      const onehot = cast(equal(column, classIds), logits.dtype);
-      const probs = g.node('Exp', [logp], logp);
-      return mul(sub(probs, onehot), div(gy, countOf(logits, [0])));
-    },
-  ]);
+  return withGrad(
+    loss,
+    [logits],
+    [
+      (gy) => {
+        if (typeof classes !== 'number') throw new Error(`softmaxCrossEntropy: the class count of ${logits} must be static`);
+        const classIds = g.constant(
+          BigInt64Array.from({ length: classes }, (_, i) => BigInt(i)),
+          [1, classes],
+          'int64',
+        );
+        const onehot = cast(equal(column, classIds), logits.dtype);
+        const probs = g.node('Exp', [logp], logp);
+        return mul(sub(probs, onehot), div(gy, countOf(logits, [0])));
+      },
+    ],
+  );
 }

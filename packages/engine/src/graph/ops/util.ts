@@ -23,5 +23,9 @@ export function normAxis(op: string, axis: number, rank: number): number {
 }
 
 export function int64s(g: Graph, values: readonly number[]): Tensor {
-  return g.constant(BigInt64Array.from(values, (v) => BigInt(v)), [values.length], 'int64');
+  return g.constant(
+    BigInt64Array.from(values, (v) => BigInt(v)),
+    [values.length],
+    'int64',
+  );
 }
