@@ -6,6 +6,7 @@ import { createRetainWorker, defaultRegistry, DEFAULT_TASK_QUEUE } from '@retain
 import { stopEmbeddedServer } from '@retain/infra';
 import { experimentWorkflow } from '@retain/workflows';
 import { Client } from '@temporalio/client';
+import { DefaultLogger, Runtime, type LogLevel } from '@temporalio/worker';
 import { connectTemporal, paths } from './connection';
 import { loadSpecFile } from './spec-file';
 import { watchProgress } from './progress';
@@ -18,8 +19,18 @@ export const EXIT_BAD_INPUT = 2;
 
 const log = (line: string) => process.stderr.write(`${line}\n`);
 
+/**
+ * The worker's own logs (state changes, webpack's bundle report) drown the progress line; show
+ * warnings and errors only unless RETAIN_LOG_LEVEL asks for more. Must run before any connection.
+ */
+function quietTemporalLogs(): void {
+  const level = (process.env.RETAIN_LOG_LEVEL ?? 'WARN').toUpperCase() as LogLevel;
+  Runtime.install({ logger: new DefaultLogger(level) });
+}
+
 export async function main(argv: string[]): Promise<number> {
   let exitCode = EXIT_OK;
+  quietTemporalLogs();
   const program = new Command('retain')
     .description('Continual learning on quantized models, run as durable Temporal workflows.')
     .exitOverride()
