@@ -23,7 +23,7 @@ describe('experimentWorkflow on a real Temporal server, worker and onnxruntime',
       }
     }
     const fp32 = result.matrices.fp32;
-    // Measured ~0.82 on this 12k-sample task with one epoch; chance is 0.1.
+    // Measured 0.8065 and 0.8195 (seed 7, 12k samples, one epoch); chance is 0.1.
     expect(fp32[0][0]).toBeGreaterThan(0.7);
     expect(fp32[1][1]).toBeGreaterThan(0.7);
     // The untrained model is near chance on every task.
@@ -32,10 +32,12 @@ describe('experimentWorkflow on a real Temporal server, worker and onnxruntime',
     expect(result.metrics.fp32.forgetting).toBeGreaterThan(0);
     expect(result.metrics.fp32.bwt).toBeCloseTo(fp32[1][0] - fp32[0][0], 10);
 
-    // int8 per-channel RTN barely moves accuracy (measured gaps <= 0.003); int4 moves it more.
-    const int8Gap = result.quantizationGap['rtn-int8'].flat().map(Math.abs);
-    expect(Math.max(...int8Gap)).toBeLessThan(0.01);
-    for (const row of result.matrices['rtn-int4']) for (const a of row) expect(a).toBeGreaterThan(0.5);
+    // Per-channel RTN: measured largest |fp32 - quantized| 0.0015 for int8 and 0.0075 for int4.
+    const largestGap = (id: string) => Math.max(...result.quantizationGap[id].flat().map(Math.abs));
+    expect(largestGap('rtn-int8')).toBeLessThan(0.01);
+    expect(largestGap('rtn-int4')).toBeLessThan(0.05);
+    const int4 = result.matrices['rtn-int4'];
+    for (const [i, j] of [[0, 0], [1, 0], [1, 1]]) expect(int4[i][j]).toBeGreaterThan(0.7);
 
     expect(result.training).toHaveLength(2);
     expect(result.training[0].samples).toBe(12000);

@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
-import { bundleWorkflowCode, NativeConnection, type Worker, type WorkflowBundle } from '@temporalio/worker';
+import { bundleWorkflowCode, DefaultLogger, NativeConnection, Runtime, type Worker, type WorkflowBundle } from '@temporalio/worker';
 import type { ExperimentResult, ExperimentSpec } from '@retain/sdk';
 import { createRetainWorker, defaultRegistry, workflowsPath } from '@retain/worker';
 import { experimentWorkflow } from '@retain/workflows';
@@ -28,7 +28,17 @@ function workflowBundle(): Promise<WorkflowBundle> {
   return (bundle ??= bundleWorkflowCode({ workflowsPath: workflowsPath(), logger: quietLogger }));
 }
 
+/** Worker state changes at INFO would bury test output; the runtime is per process, so install once. */
+function quietRuntime(): void {
+  try {
+    Runtime.install({ logger: new DefaultLogger('WARN') });
+  } catch {
+    // Already installed by an earlier test file in this process.
+  }
+}
+
 export async function createHarness(name: string): Promise<Harness> {
+  quietRuntime();
   const address = process.env.TEMPORAL_ADDRESS;
   const namespace = process.env.TEMPORAL_NAMESPACE ?? 'default';
   if (!address) throw new Error('TEMPORAL_ADDRESS is not set: run these tests through jest (test/jest.config.js starts a dev server)');
