@@ -1,12 +1,7 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { resolveTemporalCli, startDevServer, stateDir } from '@retain/infra';
 import { type TestTemporal, TEST_TEMPORAL_KEY } from './shared';
-
-// The tools dir infra/setup.sh installs the pinned CLI into (it runs from the workspace root), so a
-// test run reuses that copy instead of installing one into its temp state dir.
-const SHARED_TOOLS_DIR = process.env.RETAIN_HOME ? join(stateDir(), 'tools') : resolve(__dirname, '../../../.retain/tools');
 
 /**
  * Starts ONE Temporal dev server for the whole integration run: a free port, a SQLite file in a temp
@@ -15,9 +10,13 @@ const SHARED_TOOLS_DIR = process.env.RETAIN_HOME ? join(stateDir(), 'tools') : r
  * TEMPORAL_ADDRESS is already set, so tests never write into a cluster a developer points at.
  */
 export default async function globalSetup(): Promise<void> {
+  const { resolveTemporalCli, startDevServer, stateDir } = await loadInfra();
+  // The tools dir infra/setup.sh installs the pinned CLI into (it runs from the workspace root), so a
+  // test run reuses that copy instead of installing one into its temp state dir.
+  const toolsDir = process.env.RETAIN_HOME ? join(stateDir(), 'tools') : resolve(__dirname, '../../../.retain/tools');
   const dir = mkdtempSync(join(tmpdir(), 'retain-it-temporal-'));
   const log = (line: string): void => console.log(`[temporal] ${line}`);
-  const cli = await resolveTemporalCli({ toolsDir: SHARED_TOOLS_DIR, log });
+  const cli = await resolveTemporalCli({ toolsDir, log });
   const server = await startDevServer({ cliPath: cli.path, stateDir: dir, port: 0, dbFile: join(dir, 'temporal.sqlite') });
   process.env.TEMPORAL_ADDRESS = server.address;
   process.env.TEMPORAL_NAMESPACE = server.namespace;
@@ -26,4 +25,16 @@ export default async function globalSetup(): Promise<void> {
   log(`dev server for this test run at ${server.address} (pid ${server.pid}, log ${server.logFile})`);
   const shared: TestTemporal = { server, dir };
   (globalThis as Record<string, unknown>)[TEST_TEMPORAL_KEY] = shared;
+}
+
+/** jest loads global setup with Node's own module resolution, which picks infra's built dist/, not its sources. */
+async function loadInfra(): Promise<typeof import('@retain/infra')> {
+  try {
+    return await import('@retain/infra');
+  } catch (err) {
+    throw new Error(
+      `The integration tests' global setup needs @retain/infra built: run 'npm run build' at the workspace root ` +
+        `(npm test does it first) or 'npx tsc -b' in test/. Cause: ${(err as Error).message}`,
+    );
+  }
 }
