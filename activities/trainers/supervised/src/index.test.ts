@@ -1,0 +1,222 @@
+import { buildInferenceModel, InferenceSession, initParams, mlp, type Model, type TensorMap } from '@retain/engine';
+import { permutedScenario, splitScenario, type Scenario, type TaskData } from '@retain/data';
+import { PluginError, type TrainContext, type TrainOutcome, type TrainProgress } from '@retain/sdk';
+import { supervisedConfigSchema, trainSupervised, type SupervisedConfig } from './index';
+
+// Real Fashion-MNIST, real ONNX step graphs: each training run below takes well under a second,
+// loading the dataset a few seconds.
+jest.setTimeout(60_000);
+
+const SCENARIO_SEED = 7;
+const INIT_SEED = 1;
+
+let permuted: Scenario;
+let model: Model;
+let initial: TensorMap;
+
+beforeAll(async () => {
+  permuted = await permutedScenario({ tasks: 1, trainPerTask: 2000, testPerTask: 500 }, SCENARIO_SEED);
+  model = mlp({ inputSize: 784, hidden: [64], classesPerHead: 10, heads: 1 });
+  initial = initParams(model, INIT_SEED);
+});
+
+interface Run {
+  progress: TrainProgress[];
+  outcome: Promise<TrainOutcome>;
+}
+
+/** Trains with a real context; `config` goes through the plugin's schema so defaults apply as in a spec. */
+function train(config: unknown, over: Partial<TrainContext<SupervisedConfig>> = {}): Run {
+  const progress: TrainProgress[] = [];
+  const outcome = trainSupervised({
+    config: supervisedConfigSchema.parse(config),
+    seed: 3,
+    taskIndex: 0,
+    task: permuted.task(0),
+    model,
+    head: 0,
+    params: initial,
+    method: {},
+    progress: (p) => progress.push(p),
+    signal: new AbortController().signal,
+    ...over,
+  });
+  return { progress, outcome };
+}
+
+/** Test-set accuracy through the exported inference model of one head. */
+async function accuracy(m: Model, head: number, params: TensorMap, task: TaskData): Promise<number> {
+  const session = await InferenceSession.create(buildInferenceModel(m, head, params));
+  try {
+    const n = task.test.n;
+    const x = task.test.gather(Int32Array.from({ length: n }, (_, i) => i));
+    const { logits } = await session.run(x, n);
+    const k = logits.length / n;
+    let correct = 0;
+    for (let i = 0; i < n; i++) {
+      const row = Array.from(logits.subarray(i * k, (i + 1) * k));
+      if (row.indexOf(Math.max(...row)) === task.test.labels[i]) correct++;
+    }
+    return correct / n;
+  } finally {
+    await session.close();
+  }
+}
+
+const bits = (t: { data: Float32Array }) => Buffer.from(t.data.buffer, t.data.byteOffset, t.data.byteLength);
+const sameBits = (a: { data: Float32Array }, b: { data: Float32Array }) => bits(a).equals(bits(b));
+const copy = (m: TensorMap): TensorMap =>
+  Object.fromEntries(Object.entries(m).map(([k, t]) => [k, { dims: [...t.dims], data: t.data.slice() }]));
+
+describe('trainSupervised', () => {
+  test('SGD lowers the loss and lifts test accuracy, reporting progress up to the last step', async () => {
+    const { progress, outcome } = train({ epochs: 2 });
+    const out = await outcome;
+    // 2000 samples / batch 128 = 16 steps per epoch.
+    expect(out.steps).toBe(32);
+    expect(out.samples).toBe(4000);
+    expect(out.seconds).toBeGreaterThan(0);
+
+    // Measured (seed 7 scenario, init seed 1, seed 3): first batch loss 3.68, final batch loss
+    // 0.61; test accuracy 0.098 before, 0.798 after. Bounds leave room for float differences.
+    const first = progress[0].loss;
+    expect(progress[0].step).toBe(1);
+    expect(first).toBeGreaterThan(2);
+    expect(out.finalLoss).toBeLessThan(first / 2);
+    expect(progress[progress.length - 1]).toMatchObject({ step: 32, totalSteps: 32, epoch: 1, loss: out.finalLoss });
+    for (const p of progress) expect(p.samplesPerSec).toBeGreaterThan(0);
+
+    const task = permuted.task(0);
+    expect(await accuracy(model, 0, initial, task)).toBeLessThan(0.2);
+    expect(await accuracy(model, 0, out.params, task)).toBeGreaterThan(0.65);
+  });
+
+  test('steps overrides epochs and keeps cycling through the data, counting every sample', async () => {
+    // 2000 samples in batches of 300: 7 steps per epoch, the 7th of 200 samples.
+    // Step 8 is the first batch of epoch 1: 6 * 300 + 200 + 300 samples.
+    const { progress, outcome } = train({ epochs: 5, steps: 8, batchSize: 300 });
+    const out = await outcome;
+    expect(out.steps).toBe(8);
+    expect(out.samples).toBe(2300);
+    expect(progress[progress.length - 1]).toMatchObject({ step: 8, totalSteps: 8, epoch: 1 });
+
+    const byEpochs = await train({ epochs: 3, batchSize: 300 }).outcome;
+    expect(byEpochs.steps).toBe(21);
+    expect(byEpochs.samples).toBe(6000);
+  });
+
+  test('the same seed gives bit-identical parameters, another seed different ones; the input is left alone', async () => {
+    const before = copy(initial);
+    const a = await train({ epochs: 1 }).outcome;
+    const b = await train({ epochs: 1 }).outcome;
+    const other = await train({ epochs: 1 }, { seed: 4 }).outcome;
+
+    expect(Object.keys(a.params).sort()).toEqual(model.params.map((p) => p.name).sort());
+    for (const name of Object.keys(a.params)) expect(sameBits(a.params[name], b.params[name])).toBe(true);
+    expect(a.finalLoss).toBe(b.finalLoss);
+    // The seed picks the batch order, so every weight matrix ends elsewhere.
+    expect(sameBits(a.params['trunk.0.weight'], other.params['trunk.0.weight'])).toBe(false);
+    expect(sameBits(a.params['head.0.weight'], other.params['head.0.weight'])).toBe(false);
+    // Training returns new tensors; the caller's checkpoint is not written to.
+    for (const name of Object.keys(initial)) expect(sameBits(initial[name], before[name])).toBe(true);
+  });
+
+  describe('with a head per task (split task-IL)', () => {
+    let split: Scenario;
+    let multi: Model;
+    let multiInitial: TensorMap;
+
+    beforeAll(async () => {
+      split = await splitScenario({ tasks: 5, mode: 'task-il', trainPerTask: 1000, testPerTask: 200 }, SCENARIO_SEED);
+      multi = mlp({ inputSize: 784, hidden: [32], classesPerHead: split.classesPerHead, heads: split.heads });
+      multiInitial = initParams(multi, INIT_SEED);
+    });
+
+    test('trains only the trunk and the task head; the other heads stay bit-identical', async () => {
+      const out = await train(
+        { epochs: 1 },
+        { model: multi, params: multiInitial, task: split.task(2), taskIndex: 2, head: 2 },
+      ).outcome;
+      expect(Object.keys(out.params).sort()).toEqual(Object.keys(multiInitial).sort());
+      const trained = multi.paramsForHead(2);
+      expect(trained).toEqual(['trunk.0.weight', 'trunk.0.bias', 'head.2.weight', 'head.2.bias']);
+      for (const name of Object.keys(multiInitial)) {
+        expect({ name, changed: !sameBits(out.params[name], multiInitial[name]) }).toEqual({ name, changed: trained.includes(name) });
+      }
+      // The trained head learned its two classes (measured 0.505 before, 0.985 after one epoch; 0.5 is chance).
+      expect(await accuracy(multi, 2, out.params, split.task(2))).toBeGreaterThan(0.9);
+    });
+
+    test('a diverging loss fails with a PluginError naming the task and the step', async () => {
+      const run = train(
+        { lr: 1e6, optimizer: { name: 'sgd', momentum: 0 } },
+        { model: multi, params: multiInitial, task: split.task(3), taskIndex: 3, head: 3 },
+      );
+      const err = await run.outcome.catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(PluginError);
+      const failure = err as PluginError;
+      expect(failure.message).toMatch(/^trainer supervised \(task 3, step \d+\): loss became (NaN|-?Infinity); lower the learning rate/);
+      expect(failure.message).toContain('trainer.config.lr = 1000000');
+      // Measured: the loss is NaN at step 3 (0-based) with this seed.
+      expect(failure.where.task).toBe(3);
+      expect(failure.where.step).toBeGreaterThan(0);
+    });
+  });
+
+  test('a signal aborted before the start trains nothing', async () => {
+    const controller = new AbortController();
+    const reason = new Error('cancelled by the test');
+    controller.abort(reason);
+    const run = train({ epochs: 1 }, { signal: controller.signal });
+    await expect(run.outcome).rejects.toBe(reason);
+    expect(run.progress).toHaveLength(0);
+  });
+
+  test('aborting during training stops at the next step', async () => {
+    const controller = new AbortController();
+    const reason = new Error('cancelled mid-task');
+    const progress: TrainProgress[] = [];
+    const run = train(
+      { epochs: 5 },
+      {
+        signal: controller.signal,
+        // The first report comes after step 1; abort there, 79 steps before the end.
+        progress: (p) => {
+          progress.push(p);
+          controller.abort(reason);
+        },
+      },
+    );
+    await expect(run.outcome).rejects.toBe(reason);
+    expect(progress).toHaveLength(1);
+    expect(progress[0]).toMatchObject({ step: 1, totalSteps: 80 });
+  });
+
+  test('Adam trains too, to different parameters than SGD', async () => {
+    const { progress, outcome } = train({ epochs: 2, lr: 1e-3, optimizer: 'adam' });
+    const out = await outcome;
+    // Measured: first batch loss 3.68, final 0.58; test accuracy 0.76.
+    expect(out.finalLoss).toBeLessThan(progress[0].loss / 2);
+    expect(await accuracy(model, 0, out.params, permuted.task(0))).toBeGreaterThan(0.65);
+    const sgd = await train({ epochs: 2, lr: 1e-3 }).outcome;
+    expect(sameBits(out.params['trunk.0.weight'], sgd.params['trunk.0.weight'])).toBe(false);
+  });
+
+  test('the config schema fills defaults and rejects unknown optimizers', () => {
+    expect(supervisedConfigSchema.parse({})).toEqual({
+      epochs: 1,
+      batchSize: 128,
+      lr: 0.05,
+      optimizer: { name: 'sgd', momentum: 0.9, nesterov: false, weightDecay: 0 },
+    });
+    expect(supervisedConfigSchema.parse({ optimizer: 'adam' }).optimizer).toEqual({
+      name: 'adam',
+      beta1: 0.9,
+      beta2: 0.999,
+      eps: 1e-8,
+      weightDecay: 0,
+    });
+    expect(supervisedConfigSchema.safeParse({ optimizer: 'rmsprop' }).success).toBe(false);
+    expect(supervisedConfigSchema.safeParse({ lr: 0 }).success).toBe(false);
+  });
+});
