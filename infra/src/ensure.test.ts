@@ -5,6 +5,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { type DevServer, startDevServer, stopEmbeddedServer } from './dev-server';
 import { ensureTemporal } from './ensure';
+import { freePort } from './ports';
 import { probeTemporal } from './probe';
 import { isAlive } from './processes';
 import { readServerRecord, writeServerRecord } from './server-record';
@@ -106,3 +107,16 @@ function restoreEnv(name: string, value: string | undefined): void {
   if (value === undefined) delete process.env[name];
   else process.env[name] = value;
 }
+
+test('two ensureTemporal calls racing on one state dir and port end up on one server', async () => {
+  const port = await freePort();
+  const [a, b] = await Promise.all([
+    ensureTemporal({ cliPath, stateDir: state, port }),
+    ensureTemporal({ cliPath, stateDir: state, port }),
+  ]);
+  running.push(a, b);
+  expect(a.address).toBe(`127.0.0.1:${port}`);
+  expect(b.address).toBe(a.address);
+  expect(b.pid).toBe(a.pid);
+  expect([a.startedHere, b.startedHere].sort()).toEqual([false, true]);
+});
