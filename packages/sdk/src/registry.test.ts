@@ -1,0 +1,68 @@
+import { z } from 'zod';
+import { definePlugin } from './plugin';
+import { PluginRegistry } from './registry';
+import { SpecErrors } from './errors';
+
+const toyMethod = definePlugin({
+  kind: 'method',
+  name: 'toy',
+  version: '0.0.1',
+  description: 'a method for tests',
+  configSchema: z.strictObject({ strength: z.number().positive().default(1) }),
+});
+const toyQuantizer = definePlugin({
+  kind: 'quantizer',
+  name: 'toyq',
+  version: '0.0.1',
+  description: 'a quantizer for tests',
+  configSchema: z.strictObject({ bits: z.number().int().default(8) }),
+  label: (c: { bits: number }) => `toyq-${c.bits}`,
+  quantize: async () => ({ weights: {} }),
+});
+const stub = (kind: 'benchmark' | 'model' | 'trainer' | 'evaluator', name: string) =>
+  ({ kind, name, version: '0', description: '', configSchema: z.strictObject({}) }) as never;
+
+const registry = new PluginRegistry([
+  toyMethod,
+  toyQuantizer,
+  stub('benchmark', 'b'),
+  stub('model', 'm'),
+  stub('trainer', 't'),
+  stub('evaluator', 'accuracy'),
+]);
+const base = { name: 'x', benchmark: 'b', model: 'm', trainer: 't', method: 'toy' };
+
+describe('PluginRegistry', () => {
+  it('refuses to register two plugins of one kind under one name', () => {
+    expect(() => registry.register(toyMethod)).toThrow(/method\/toy is registered twice/);
+  });
+
+  it('finds plugins by kind and name, and lists names per kind', () => {
+    expect(registry.get('method', 'toy')).toBe(toyMethod);
+    expect(registry.find('quantizer', 'toy')).toBeUndefined();
+    expect(registry.names('quantizer')).toEqual(['toyq']);
+    expect(() => registry.get('method', 'ewc')).toThrow(/unknown method 'ewc'; available: toy/);
+  });
+
+  it('fills plugin defaults and quantizer ids from labels', () => {
+    const spec = registry.validateSpec({ ...base, quantizers: ['toyq', { name: 'toyq', config: { bits: 4 } }, { id: 'mine', name: 'toyq' }] });
+    expect(spec.method.config).toEqual({ strength: 1 });
+    expect(spec.quantizers.map((q) => q.id)).toEqual(['toyq-8', 'toyq-4', 'mine']);
+    expect(spec.execution.taskQueue).toBe('retain');
+  });
+
+  it('names each field at fault, with its full path', () => {
+    try {
+      registry.validateSpec({ ...base, method: { name: 'toy', config: { strength: -1 } }, quantizers: [{ id: 'fp32', name: 'toyq' }] });
+      throw new Error('expected rejection');
+    } catch (err) {
+      expect(err).toBeInstanceOf(SpecErrors);
+      const fields = (err as SpecErrors).errors.map((e) => e.field);
+      expect(fields).toEqual(['method.config.strength', 'quantizers.0.id']);
+    }
+  });
+
+  it('rejects a spec name that cannot be a run id', () => {
+    expect(() => registry.validateSpec({ ...base, name: 'has spaces' })).toThrow(/name: use letters, digits/);
+  });
+});
