@@ -1,4 +1,7 @@
-import { naiveMethod } from './index';
+import type { MethodPlugin } from '@retain/sdk';
+import { naiveMethod as plugin } from './index';
+
+const naiveMethod: MethodPlugin = plugin;
 
 describe('naive method', () => {
   it('adds nothing to training and keeps no state between tasks', () => {
