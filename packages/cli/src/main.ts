@@ -5,7 +5,7 @@ import { SpecErrors, type ExperimentResult } from '@retain/sdk';
 import { createRetainWorker, defaultRegistry, DEFAULT_TASK_QUEUE } from '@retain/worker';
 import { stopEmbeddedServer } from '@retain/infra';
 import { experimentWorkflow } from '@retain/workflows';
-import { Client } from '@temporalio/client';
+import { Client, type WorkflowHandle } from '@temporalio/client';
 import { DefaultLogger, Runtime, type LogLevel } from '@temporalio/worker';
 import { connectTemporal, paths } from './connection';
 import { loadSpecFile } from './spec-file';
@@ -45,6 +45,21 @@ export async function main(argv: string[]): Promise<number> {
     .option('--id <runId>', 'run id (default: <spec name>-<time>-<random>)')
     .action(async (specPath: string, opts: { out?: string; detach?: boolean; id?: string }) => {
       exitCode = await runCommand(specPath, opts);
+    });
+
+  program
+    .command('result')
+    .description('wait for a run (e.g. one started with --detach), then print its results and write results.json')
+    .argument('<runId>', 'the id `retain run` printed')
+    .option('--out <dir>', 'where to write results.json (default: <state>/runs/<run id>)')
+    .action(async (runId: string, opts: { out?: string }) => {
+      const temporal = await connectTemporal({ keepServer: true, log });
+      try {
+        const client = new Client({ connection: temporal.client, namespace: temporal.server.namespace });
+        await report(client.workflow.getHandle(runId), opts.out);
+      } finally {
+        await temporal.close();
+      }
     });
 
   program
@@ -103,7 +118,6 @@ export async function main(argv: string[]): Promise<number> {
 async function runCommand(specPath: string, opts: { out?: string; detach?: boolean; id?: string }): Promise<number> {
   // Validate before anything starts: a bad spec costs no server, no worker, no run.
   const spec = loadSpecFile(specPath, defaultRegistry());
-  const dirs = paths();
   const runId = opts.id ?? `${spec.name}-${timestamp()}-${randomBytes(2).toString('hex')}`;
   const temporal = await connectTemporal({ keepServer: opts.detach === true, log });
   try {
@@ -122,23 +136,28 @@ async function runCommand(specPath: string, opts: { out?: string; detach?: boole
       connection: await temporal.worker(),
       namespace: temporal.server.namespace,
       taskQueue: spec.execution.taskQueue,
-      artifactsDir: dirs.artifacts,
+      artifactsDir: paths().artifacts,
     });
-    const stopProgress = watchProgress(handle, process.stderr);
-    let result: ExperimentResult;
-    try {
-      result = await worker.runUntil(handle.result());
-    } finally {
-      stopProgress();
-    }
-    process.stdout.write(`${formatResult(result)}\n`);
-    const out = resolve(opts.out ?? join(dirs.runs, runId), 'results.json');
-    writeResult(out, result);
-    log(`results written to ${out}`);
+    await worker.runUntil(report(handle, opts.out));
     return EXIT_OK;
   } finally {
     await temporal.close();
   }
+}
+
+/** Shows progress until the run ends, then prints its results and writes results.json. */
+async function report(handle: WorkflowHandle<typeof experimentWorkflow>, outDir: string | undefined): Promise<void> {
+  const stopProgress = watchProgress(handle, process.stderr);
+  let result: ExperimentResult;
+  try {
+    result = await handle.result();
+  } finally {
+    stopProgress();
+  }
+  process.stdout.write(`${formatResult(result)}\n`);
+  const out = resolve(outDir ?? join(paths().runs, handle.workflowId), 'results.json');
+  writeResult(out, result);
+  log(`results written to ${out}`);
 }
 
 async function serve(opts: { queue: string; keepServer: boolean }): Promise<void> {
