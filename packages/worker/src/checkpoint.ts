@@ -13,12 +13,23 @@ export async function saveTensors(store: ArtifactStore, tensors: TensorMap, kind
 }
 
 export async function loadTensors(store: ArtifactStore, ref: string, kind: string): Promise<TensorMap> {
-  const { tensors, metadata } = decodeSafetensors(await store.get(ref));
+  const bytes = await store.get(ref);
+  let decoded: ReturnType<typeof decodeSafetensors>;
+  try {
+    decoded = decodeSafetensors(bytes);
+  } catch (err) {
+    // The engine's message cannot know which artifact it was reading; say it here.
+    throw new Error(`artifact ${ref} is not a ${kind} checkpoint: ${(err as Error).message}`, { cause: err });
+  }
+  const { tensors, metadata } = decoded;
   if (metadata.format !== CHECKPOINT_FORMAT || metadata.kind !== kind) {
-    throw new Error(`artifact ${ref} is not a ${kind} checkpoint (format '${metadata.format}', kind '${metadata.kind}')`);
+    throw new Error(`artifact ${ref} is not a ${kind} checkpoint (format ${quoted(metadata.format)}, kind ${quoted(metadata.kind)})`);
   }
   if (metadata.version !== CHECKPOINT_VERSION) {
     throw new Error(`artifact ${ref} is checkpoint version ${metadata.version}; this worker reads version ${CHECKPOINT_VERSION}`);
   }
   return tensors;
 }
+
+/** A metadata value for a message: quoted when present, `none` when the writer left it out. */
+const quoted = (value: string | undefined) => (value === undefined ? 'none' : `'${value}'`);
