@@ -38,6 +38,11 @@ export class PluginError extends Error {
   }
 }
 
+/** An artifact exists and is intact but is not what the caller expected (kind or version). */
+export class ArtifactKindError extends Error {
+  override readonly name = 'ArtifactKindError';
+}
+
 /** Failure types the workflow never retries (see workflows/src/policies.ts). */
 export const NON_RETRYABLE_ERROR_TYPES = [
   'SpecError',
@@ -45,5 +50,6 @@ export const NON_RETRYABLE_ERROR_TYPES = [
   'PluginError',
   'DatasetNotFoundError',
   'CorruptArtifactError',
+  'ArtifactKindError',
   'InvalidArtifactRefError',
 ] as const;

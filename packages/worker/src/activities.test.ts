@@ -126,7 +126,7 @@ describe('worker activities', () => {
     // Measured: 26,536 bytes (int8) vs 13,829 (int4); the fp32 trunk weight alone is 100,352.
     expect(int4.bytes).toBeLessThan(int8.bytes);
     expect(int8.bytes).toBeLessThan(784 * 32 * 4);
-    await expect(quantize('rtn-int3')).rejects.toThrow("quantizer id 'rtn-int3' is not in the spec");
+    await expect(quantize('rtn-int3')).rejects.toThrow("quantizers: no quantizer has id 'rtn-int3'");
   });
 
   test('evaluate gives one accuracy per task; training beats the initial model on task 0; int8 stays close', async () => {

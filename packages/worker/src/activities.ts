@@ -1,5 +1,6 @@
 import { Context } from '@temporalio/activity';
 import {
+  SpecError,
   type ConsolidateInput,
   type ConsolidateOutput,
   type EvaluateInput,
@@ -112,7 +113,7 @@ export function createActivities({ registry, artifacts }: ActivityDeps): RetainA
 
     async quantize({ spec, taskIndex, checkpointRef, quantizerId }: QuantizeInput): Promise<QuantizeOutput> {
       const ref = spec.quantizers.find((q) => q.id === quantizerId);
-      if (!ref) throw new Error(`quantizer id '${quantizerId}' is not in the spec`);
+      if (!ref) throw new SpecError('quantizers', `no quantizer has id '${quantizerId}'`);
       const scenario = await scenarioOf(spec);
       const model = modelOf(spec, scenario);
       const params = await loadTensors(artifacts, checkpointRef, 'model');

@@ -1,3 +1,4 @@
+import { NON_RETRYABLE_ERROR_TYPES } from '@retain/sdk';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -56,6 +57,9 @@ describe('model checkpoints in the artifact store', () => {
   test('safetensors written by another tool (no Retain metadata) are refused', async () => {
     const ref = await store.put(encodeSafetensors(tensors(), { format: 'pt' }));
     await expect(loadTensors(store, ref, 'model')).rejects.toThrow(`artifact ${ref} is not a model checkpoint (format 'pt', kind none)`);
+    // Retrying cannot turn a foreign file into a checkpoint: the workflow must not retry this failure.
+    await expect(loadTensors(store, ref, 'model')).rejects.toMatchObject({ name: 'ArtifactKindError' });
+    expect(NON_RETRYABLE_ERROR_TYPES).toContain('ArtifactKindError');
     const bare = await store.put(encodeSafetensors(tensors()));
     await expect(loadTensors(store, bare, 'model')).rejects.toThrow(`artifact ${bare} is not a model checkpoint (format none, kind none)`);
   });

@@ -1,5 +1,6 @@
 import { decodeSafetensors, encodeSafetensors, type TensorMap } from '@retain/engine';
 import type { ArtifactStore } from '@retain/artifacts';
+import { ArtifactKindError } from '@retain/sdk';
 
 /**
  * Model checkpoints in the artifact store: safetensors bytes with a small metadata header so a
@@ -19,14 +20,14 @@ export async function loadTensors(store: ArtifactStore, ref: string, kind: strin
     decoded = decodeSafetensors(bytes);
   } catch (err) {
     // The engine's message cannot know which artifact it was reading; say it here.
-    throw new Error(`artifact ${ref} is not a ${kind} checkpoint: ${(err as Error).message}`, { cause: err });
+    throw new ArtifactKindError(`artifact ${ref} is not a ${kind} checkpoint: ${(err as Error).message}`, { cause: err });
   }
   const { tensors, metadata } = decoded;
   if (metadata.format !== CHECKPOINT_FORMAT || metadata.kind !== kind) {
-    throw new Error(`artifact ${ref} is not a ${kind} checkpoint (format ${quoted(metadata.format)}, kind ${quoted(metadata.kind)})`);
+    throw new ArtifactKindError(`artifact ${ref} is not a ${kind} checkpoint (format ${quoted(metadata.format)}, kind ${quoted(metadata.kind)})`);
   }
   if (metadata.version !== CHECKPOINT_VERSION) {
-    throw new Error(`artifact ${ref} is checkpoint version ${metadata.version}; this worker reads version ${CHECKPOINT_VERSION}`);
+    throw new ArtifactKindError(`artifact ${ref} is checkpoint version ${metadata.version}; this worker reads version ${CHECKPOINT_VERSION}`);
   }
   return tensors;
 }
