@@ -37,7 +37,12 @@ describe('experimentWorkflow on a real Temporal server, worker and onnxruntime',
     expect(largestGap('rtn-int8')).toBeLessThan(0.01);
     expect(largestGap('rtn-int4')).toBeLessThan(0.05);
     const int4 = result.matrices['rtn-int4'];
-    for (const [i, j] of [[0, 0], [1, 0], [1, 1]]) expect(int4[i][j]).toBeGreaterThan(0.7);
+    for (const [i, j] of [
+      [0, 0],
+      [1, 0],
+      [1, 1],
+    ])
+      expect(int4[i][j]).toBeGreaterThan(0.7);
 
     expect(result.training).toHaveLength(2);
     expect(result.training[0].samples).toBe(12000);
@@ -45,7 +50,10 @@ describe('experimentWorkflow on a real Temporal server, worker and onnxruntime',
   });
 
   it('is a pure function of spec and seed: the same spec twice gives identical matrices and checkpoints', async () => {
-    const spec = smallPermutedSpec({ seed: 11, benchmark: { name: 'permuted-fmnist', config: { tasks: 2, trainPerTask: 3000, testPerTask: 1000 } } });
+    const spec = smallPermutedSpec({
+      seed: 11,
+      benchmark: { name: 'permuted-fmnist', config: { tasks: 2, trainPerTask: 3000, testPerTask: 1000 } },
+    });
     const [a, b] = [await harness.run(spec), await harness.run(spec)];
     expect(a.matrices).toEqual(b.matrices);
     expect(a.initial).toEqual(b.initial);

@@ -47,7 +47,13 @@ export async function createHarness(name: string): Promise<Harness> {
   const connection = await Connection.connect({ address });
   const native = await NativeConnection.connect({ address });
   const client = new Client({ connection, namespace });
-  const worker = await createRetainWorker({ connection: native, namespace, taskQueue, artifactsDir, workflowBundle: await workflowBundle() });
+  const worker = await createRetainWorker({
+    connection: native,
+    namespace,
+    taskQueue,
+    artifactsDir,
+    workflowBundle: await workflowBundle(),
+  });
   const running = worker.run();
   let count = 0;
   return {

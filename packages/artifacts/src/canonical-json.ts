@@ -24,8 +24,11 @@ function encode(value: unknown, path: string): string {
       .map((k) => `${JSON.stringify(k)}:${encode((value as Record<string, unknown>)[k], `${path}.${k}`)}`);
     return `{${entries.join(',')}}`;
   }
-  const kind = value === undefined ? 'undefined' : typeof value === 'object' ? (value as object).constructor?.name ?? 'object' : typeof value;
-  throw new TypeError(`Cannot store ${kind} at ${path} as JSON: use plain objects, arrays, strings, finite numbers, booleans or null (store tensors as bytes with put)`);
+  const kind =
+    value === undefined ? 'undefined' : typeof value === 'object' ? ((value as object).constructor?.name ?? 'object') : typeof value;
+  throw new TypeError(
+    `Cannot store ${kind} at ${path} as JSON: use plain objects, arrays, strings, finite numbers, booleans or null (store tensors as bytes with put)`,
+  );
 }
 
 function isPlainObject(value: object): boolean {

@@ -1,13 +1,7 @@
 import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import {
-  ArtifactNotFoundError,
-  CorruptArtifactError,
-  InvalidArtifactRefError,
-  LocalArtifactStore,
-  canonicalJson,
-} from './index';
+import { ArtifactNotFoundError, CorruptArtifactError, InvalidArtifactRefError, LocalArtifactStore, canonicalJson } from './index';
 
 describe('LocalArtifactStore', () => {
   let root: string;
@@ -67,14 +61,18 @@ describe('LocalArtifactStore', () => {
     await expect(store.get(ref)).rejects.toBeInstanceOf(ArtifactNotFoundError);
   });
 
-  it.each(['../x', 'sha256:../../etc', 'sha256:' + 'A'.repeat(64), 'sha256:' + 'a'.repeat(63), 'md5:' + 'a'.repeat(32), `sha256:${'a'.repeat(64)}/..`])(
-    'refuses the malformed ref %j everywhere',
-    async (ref) => {
-      expect(() => store.pathOf(ref)).toThrow(InvalidArtifactRefError);
-      await expect(store.get(ref)).rejects.toBeInstanceOf(InvalidArtifactRefError);
-      await expect(store.has(ref)).rejects.toBeInstanceOf(InvalidArtifactRefError);
-    },
-  );
+  it.each([
+    '../x',
+    'sha256:../../etc',
+    'sha256:' + 'A'.repeat(64),
+    'sha256:' + 'a'.repeat(63),
+    'md5:' + 'a'.repeat(32),
+    `sha256:${'a'.repeat(64)}/..`,
+  ])('refuses the malformed ref %j everywhere', async (ref) => {
+    expect(() => store.pathOf(ref)).toThrow(InvalidArtifactRefError);
+    await expect(store.get(ref)).rejects.toBeInstanceOf(InvalidArtifactRefError);
+    await expect(store.has(ref)).rejects.toBeInstanceOf(InvalidArtifactRefError);
+  });
 
   it('putJson gives equal refs for equal values whatever the key order', async () => {
     const a = await store.putJson({ b: 1, a: { y: [1, 2, { d: true, c: null }], x: 'x' } });

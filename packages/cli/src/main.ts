@@ -182,4 +182,3 @@ async function serve(opts: { queue: string; keepServer: boolean }): Promise<void
 function timestamp(): string {
   return new Date().toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15);
 }
-

@@ -33,7 +33,12 @@ export function formatProgress(s: ProgressSnapshot, elapsedSeconds: number): str
   let done = run.task / run.tasks;
   const t = s.training;
   if (run.phase === 'training' && t && t.taskIndex === run.task) {
-    parts.push(`epoch ${t.epoch + 1}`, `step ${t.step}/${t.totalSteps}`, `loss ${t.loss.toFixed(4)}`, `${Math.round(t.samplesPerSec)} samples/s`);
+    parts.push(
+      `epoch ${t.epoch + 1}`,
+      `step ${t.step}/${t.totalSteps}`,
+      `loss ${t.loss.toFixed(4)}`,
+      `${Math.round(t.samplesPerSec)} samples/s`,
+    );
     done += t.step / t.totalSteps / run.tasks;
   }
   const eta = done > 0.01 ? (elapsedSeconds / done) * (1 - done) : undefined;
@@ -53,7 +58,11 @@ export function formatDuration(seconds: number): string {
  * Shows progress until stopped: one line rewritten in place on a terminal, a new line every
  * `quietSeconds` (or on a phase change) when the output is a log file.
  */
-export function watchProgress(handle: WorkflowHandle, out: NodeJS.WriteStream, opts: { intervalMs?: number; quietSeconds?: number } = {}): () => void {
+export function watchProgress(
+  handle: WorkflowHandle,
+  out: NodeJS.WriteStream,
+  opts: { intervalMs?: number; quietSeconds?: number } = {},
+): () => void {
   const started = Date.now();
   const tty = out.isTTY === true;
   let lastLine = '';

@@ -56,7 +56,9 @@ describe('spec validation', () => {
 
   it('rejects two quantizers with the same id and says how to fix it', () => {
     const messages = errorsOf(`${valid}  - { name: rtn, config: { bits: 4 } }\n`);
-    expect(messages.join('\n')).toMatch(/quantizers\.1\.id: id 'rtn-int4' is already used by quantizers\.0; give each quantizer a distinct 'id'/);
+    expect(messages.join('\n')).toMatch(
+      /quantizers\.1\.id: id 'rtn-int4' is already used by quantizers\.0; give each quantizer a distinct 'id'/,
+    );
   });
 
   it('reports YAML syntax errors', () => {

@@ -8,13 +8,13 @@ const trainPerTask = z
   .int()
   .positive()
   .optional()
-  .describe('Training samples per task: a seeded subset of the task\'s samples (default: all)');
+  .describe("Training samples per task: a seeded subset of the task's samples (default: all)");
 const testPerTask = z
   .number()
   .int()
   .positive()
   .optional()
-  .describe('Test samples per task: a seeded subset of the task\'s samples (default: all)');
+  .describe("Test samples per task: a seeded subset of the task's samples (default: all)");
 
 export const permutedConfigSchema = z
   .object({

@@ -51,7 +51,9 @@ export class PixelSampleSet implements SampleSet {
     const size = this.inputSize;
     const needed = indices.length * size;
     if (out && out.length < needed) {
-      throw new Error(`${this.options.description}: gather of ${indices.length} samples needs an output of ${needed} floats, got ${out.length}`);
+      throw new Error(
+        `${this.options.description}: gather of ${indices.length} samples needs an output of ${needed} floats, got ${out.length}`,
+      );
     }
     const target = out ? out.subarray(0, needed) : new Float32Array(needed);
     const { images, sampleIndices, normalisation, permutation } = this.options;

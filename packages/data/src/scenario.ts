@@ -80,7 +80,9 @@ export function chooseSubset(candidates: Int32Array, limit: number | undefined, 
 /** Checked when a scenario is built too, so a bad per-task count fails before any training. */
 export function checkSubsetFits(limit: number | undefined, available: number, what: string): void {
   if (limit !== undefined && limit > available) {
-    throw new Error(`${what}: asked for ${limit} samples but only ${available} exist; lower the per-task count or leave it unset to use all`);
+    throw new Error(
+      `${what}: asked for ${limit} samples but only ${available} exist; lower the per-task count or leave it unset to use all`,
+    );
   }
 }
 

@@ -1,12 +1,4 @@
-import {
-  batchOrder,
-  loadFashionMnist,
-  permutedScenario,
-  scenarioInfo,
-  splitClasses,
-  splitScenario,
-  taskPermutation,
-} from './index';
+import { batchOrder, loadFashionMnist, permutedScenario, scenarioInfo, splitClasses, splitScenario, taskPermutation } from './index';
 
 const bits = (a: Float32Array) => Buffer.from(a.buffer, a.byteOffset, a.byteLength);
 
@@ -107,10 +99,12 @@ describe('split scenario', () => {
     // Check every test label against the raw label of the image it shows.
     const rawImageOf = new Map<string, number>();
     raw.test.labels.forEach((label, i) => {
-      if (label === 4 || label === 5) rawImageOf.set(Buffer.from(raw.test.images.subarray(i * 784, (i + 1) * 784)).toString('base64'), label);
+      if (label === 4 || label === 5)
+        rawImageOf.set(Buffer.from(raw.test.images.subarray(i * 784, (i + 1) * 784)).toString('base64'), label);
     });
     const first = task.test.gather([0]);
-    const pixelsOf = (v: Float32Array) => Buffer.from(Array.from(v, (x) => Math.round((x * raw.pixelStd + raw.pixelMean) * 255))).toString('base64');
+    const pixelsOf = (v: Float32Array) =>
+      Buffer.from(Array.from(v, (x) => Math.round((x * raw.pixelStd + raw.pixelMean) * 255))).toString('base64');
     expect(rawImageOf.get(pixelsOf(first))).toBe(4 + task.test.labels[0]);
   });
 

@@ -30,7 +30,11 @@ export async function splitScenario(cfg: SplitConfigInput, seed: number): Promis
     for (const label of data[which].labels) perClass[label]++;
     const limit = which === 'train' ? config.trainPerTask : config.testPerTask;
     classesByTask.forEach((classes, t) =>
-      checkSubsetFits(limit, classes.reduce((n, c) => n + perClass[c], 0), `${name} task ${t} (classes ${classes.join(',')}) ${which}PerTask`),
+      checkSubsetFits(
+        limit,
+        classes.reduce((n, c) => n + perClass[c], 0),
+        `${name} task ${t} (classes ${classes.join(',')}) ${which}PerTask`,
+      ),
     );
   }
 
@@ -68,7 +72,13 @@ export async function splitScenario(cfg: SplitConfigInput, seed: number): Promis
           permutation: null,
         });
       };
-      return { index: t, name: taskNames[t], classes, train: sampleSet('train', config.trainPerTask), test: sampleSet('test', config.testPerTask) };
+      return {
+        index: t,
+        name: taskNames[t],
+        classes,
+        train: sampleSet('train', config.trainPerTask),
+        test: sampleSet('test', config.testPerTask),
+      };
     },
   );
 }

@@ -1,12 +1,4 @@
-import {
-  averageAccuracy,
-  backwardTransfer,
-  forgetting,
-  forwardTransfer,
-  quantizationGap,
-  summarize,
-  validateMatrix,
-} from './index';
+import { averageAccuracy, backwardTransfer, forgetting, forwardTransfer, quantizationGap, summarize, validateMatrix } from './index';
 
 describe('continual-learning metrics on hand-computed matrices', () => {
   // 2 tasks: task 0 drops from 0.8 to 0.6 after training task 1.
@@ -73,15 +65,41 @@ describe('invalid inputs are rejected with the cell at fault', () => {
   });
 
   it('rejects NaN and percentages, naming the cell', () => {
-    expect(() => averageAccuracy([[0.5, NaN], [0.5, 0.5]])).toThrow(/R\[0\]\[1\] is NaN/);
-    expect(() => backwardTransfer([[50, 40], [30, 90]])).toThrow(/R\[0\]\[0\] is 50.*not a percentage/);
+    expect(() =>
+      averageAccuracy([
+        [0.5, NaN],
+        [0.5, 0.5],
+      ]),
+    ).toThrow(/R\[0\]\[1\] is NaN/);
+    expect(() =>
+      backwardTransfer([
+        [50, 40],
+        [30, 90],
+      ]),
+    ).toThrow(/R\[0\]\[0\] is 50.*not a percentage/);
   });
 
   it('rejects initial accuracies of the wrong length', () => {
-    expect(() => forwardTransfer([[0.5, 0.5], [0.5, 0.5]], [0.1])).toThrow(/one value per task \(2\); got 1 values/);
+    expect(() =>
+      forwardTransfer(
+        [
+          [0.5, 0.5],
+          [0.5, 0.5],
+        ],
+        [0.1],
+      ),
+    ).toThrow(/one value per task \(2\); got 1 values/);
   });
 
   it('rejects quantization gaps over different task counts', () => {
-    expect(() => quantizationGap([[0.5]], [[0.5, 0.5], [0.5, 0.5]])).toThrow(/fp32 is 1 x 1, quantized is 2 x 2/);
+    expect(() =>
+      quantizationGap(
+        [[0.5]],
+        [
+          [0.5, 0.5],
+          [0.5, 0.5],
+        ],
+      ),
+    ).toThrow(/fp32 is 1 x 1, quantized is 2 x 2/);
   });
 });

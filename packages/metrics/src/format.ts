@@ -5,7 +5,9 @@ import { AccuracyMatrix, validateMatrix } from './matrix';
 export function formatMatrix(title: string, R: AccuracyMatrix, taskNames: string[]): string {
   validateMatrix(R);
   if (taskNames.length !== R.length) {
-    throw new Error(`formatMatrix "${title}": got ${taskNames.length} task names for a ${R.length} x ${R.length} matrix; pass one name per task`);
+    throw new Error(
+      `formatMatrix "${title}": got ${taskNames.length} task names for a ${R.length} x ${R.length} matrix; pass one name per task`,
+    );
   }
   const header = ['', ...taskNames];
   const body = R.map((row, i) => [`after task ${i}`, ...row.map((v) => v.toFixed(4))]);
@@ -36,6 +38,11 @@ function signed(v: number | null): string {
 function alignTable(rows: string[][]): string {
   const widths = rows[0].map((_, c) => Math.max(...rows.map((r) => r[c].length)));
   return rows
-    .map((r) => r.map((cell, c) => (c === 0 ? cell.padEnd(widths[c]) : cell.padStart(widths[c]))).join('  ').trimEnd())
+    .map((r) =>
+      r
+        .map((cell, c) => (c === 0 ? cell.padEnd(widths[c]) : cell.padStart(widths[c])))
+        .join('  ')
+        .trimEnd(),
+    )
     .join('\n');
 }

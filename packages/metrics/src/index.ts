@@ -3,12 +3,5 @@
 export type { AccuracyMatrix } from './matrix';
 export { validateMatrix, validateInitial } from './matrix';
 export type { CLMetrics } from './continual';
-export {
-  averageAccuracy,
-  backwardTransfer,
-  forwardTransfer,
-  forgetting,
-  summarize,
-  quantizationGap,
-} from './continual';
+export { averageAccuracy, backwardTransfer, forwardTransfer, forgetting, summarize, quantizationGap } from './continual';
 export { formatMatrix, formatMetricsTable } from './format';

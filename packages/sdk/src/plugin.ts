@@ -129,12 +129,7 @@ export interface EvaluatorPlugin<C = unknown> extends PluginBase<'evaluator', C>
 }
 
 export type Plugin =
-  | BenchmarkPlugin<any>
-  | ModelPlugin<any>
-  | TrainerPlugin<any>
-  | MethodPlugin<any>
-  | QuantizerPlugin<any>
-  | EvaluatorPlugin<any>;
+  BenchmarkPlugin<any> | ModelPlugin<any> | TrainerPlugin<any> | MethodPlugin<any> | QuantizerPlugin<any> | EvaluatorPlugin<any>;
 
 export type PluginOfKind<K extends PluginKind> = Extract<Plugin, { kind: K }>;
 

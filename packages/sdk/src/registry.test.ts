@@ -45,7 +45,10 @@ describe('PluginRegistry', () => {
   });
 
   it('fills plugin defaults and quantizer ids from labels', () => {
-    const spec = registry.validateSpec({ ...base, quantizers: ['toyq', { name: 'toyq', config: { bits: 4 } }, { id: 'mine', name: 'toyq' }] });
+    const spec = registry.validateSpec({
+      ...base,
+      quantizers: ['toyq', { name: 'toyq', config: { bits: 4 } }, { id: 'mine', name: 'toyq' }],
+    });
     expect(spec.method.config).toEqual({ strength: 1 });
     expect(spec.quantizers.map((q) => q.id)).toEqual(['toyq-8', 'toyq-4', 'mine']);
     expect(spec.execution.taskQueue).toBe('retain');

@@ -29,7 +29,10 @@ export class PluginRegistry {
   }
 
   names(kind: PluginKind): string[] {
-    return [...this.plugins.values()].filter((p) => p.kind === kind).map((p) => p.name).sort();
+    return [...this.plugins.values()]
+      .filter((p) => p.kind === kind)
+      .map((p) => p.name)
+      .sort();
   }
 
   list(): Plugin[] {
@@ -72,7 +75,9 @@ export class PluginRegistry {
       const id = q.id ?? plugin?.label?.(checked.config) ?? q.name;
       const twin = seen.get(id);
       if (twin !== undefined) {
-        errors.push(new SpecError(`quantizers.${i}.id`, `id '${id}' is already used by quantizers.${twin}; give each quantizer a distinct 'id'`));
+        errors.push(
+          new SpecError(`quantizers.${i}.id`, `id '${id}' is already used by quantizers.${twin}; give each quantizer a distinct 'id'`),
+        );
       }
       if (id === 'fp32') errors.push(new SpecError(`quantizers.${i}.id`, `'fp32' names the unquantized model; choose another id`));
       seen.set(id, i);

@@ -20,7 +20,10 @@ export const quantizerRefSchema = z.preprocess(
   (v) => (typeof v === 'string' ? { name: v } : v),
   z.strictObject({
     /** Key of this quantizer's matrices in the results; defaults to what the plugin calls it. */
-    id: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]*$/, 'ids are letters, digits, ".", "_" or "-"').optional(),
+    id: z
+      .string()
+      .regex(/^[A-Za-z0-9][A-Za-z0-9_.-]*$/, 'ids are letters, digits, ".", "_" or "-"')
+      .optional(),
     name: pluginName,
     config: z.record(z.string(), z.unknown()).default({}),
   }),
@@ -31,7 +34,12 @@ export const experimentSpecSchema = z.strictObject({
   name: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]*$/, 'use letters, digits, ".", "_" or "-"'),
   description: z.string().optional(),
   /** Every random choice (init, task transforms, data order) derives from this seed. */
-  seed: z.number().int().min(0).max(2 ** 32 - 1).default(0),
+  seed: z
+    .number()
+    .int()
+    .min(0)
+    .max(2 ** 32 - 1)
+    .default(0),
   benchmark: pluginRefSchema,
   model: pluginRefSchema,
   trainer: pluginRefSchema,

@@ -35,7 +35,11 @@ describe('model checkpoints in the artifact store', () => {
       expect(loaded[name].dims).toEqual(t.dims);
       expect(bits(loaded[name])).toBe(bits(t));
     }
-    expect(decodeSafetensors(await store.get(ref)).metadata).toEqual({ format: CHECKPOINT_FORMAT, version: CHECKPOINT_VERSION, kind: 'model' });
+    expect(decodeSafetensors(await store.get(ref)).metadata).toEqual({
+      format: CHECKPOINT_FORMAT,
+      version: CHECKPOINT_VERSION,
+      kind: 'model',
+    });
     // The kind is part of the bytes, so the same tensors as method state are another artifact.
     expect(await saveTensors(store, tensors(), 'method-state')).not.toBe(ref);
   });

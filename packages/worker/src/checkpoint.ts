@@ -24,10 +24,14 @@ export async function loadTensors(store: ArtifactStore, ref: string, kind: strin
   }
   const { tensors, metadata } = decoded;
   if (metadata.format !== CHECKPOINT_FORMAT || metadata.kind !== kind) {
-    throw new ArtifactKindError(`artifact ${ref} is not a ${kind} checkpoint (format ${quoted(metadata.format)}, kind ${quoted(metadata.kind)})`);
+    throw new ArtifactKindError(
+      `artifact ${ref} is not a ${kind} checkpoint (format ${quoted(metadata.format)}, kind ${quoted(metadata.kind)})`,
+    );
   }
   if (metadata.version !== CHECKPOINT_VERSION) {
-    throw new ArtifactKindError(`artifact ${ref} is checkpoint version ${metadata.version}; this worker reads version ${CHECKPOINT_VERSION}`);
+    throw new ArtifactKindError(
+      `artifact ${ref} is checkpoint version ${metadata.version}; this worker reads version ${CHECKPOINT_VERSION}`,
+    );
   }
   return tensors;
 }

@@ -56,7 +56,11 @@ async function main(): Promise<void> {
   const params = initParams(model, deriveSeed(0, 'init'));
   const weights = (bits: 4 | 8) =>
     Object.fromEntries(model.params.filter((p) => p.dims.length === 2).map((p) => [p.name, quantizePerChannel(params[p.name], bits)]));
-  const variants = { fp32: buildInferenceModel(model, 0, params), 'rtn-int8': buildInferenceModel(model, 0, params, weights(8)), 'rtn-int4': buildInferenceModel(model, 0, params, weights(4)) };
+  const variants = {
+    fp32: buildInferenceModel(model, 0, params),
+    'rtn-int8': buildInferenceModel(model, 0, params, weights(8)),
+    'rtn-int4': buildInferenceModel(model, 0, params, weights(4)),
+  };
   const batch = 1000;
   const x = task.test.gather(Int32Array.from({ length: batch }, (_, i) => i));
   for (const [variant, bytes] of Object.entries(variants)) {
@@ -75,7 +79,10 @@ async function main(): Promise<void> {
   mkdirSync(dir, { recursive: true });
   writeFileSync(join(dir, 'training.json'), `${JSON.stringify(report, null, 2)}\n`);
   console.log(`${report.cpu}, ${report.cores} cores`);
-  for (const r of runs) console.log(`${r.what.padEnd(9)} ${r.variant.padEnd(8)} batch ${String(r.batch).padStart(4)}  ${Math.round(r.samplesPerSec).toString().padStart(7)} samples/s`);
+  for (const r of runs)
+    console.log(
+      `${r.what.padEnd(9)} ${r.variant.padEnd(8)} batch ${String(r.batch).padStart(4)}  ${Math.round(r.samplesPerSec).toString().padStart(7)} samples/s`,
+    );
   console.log(`wrote ${join(dir, 'training.json')}`);
 }
 

@@ -14,18 +14,17 @@ const adam = z.strictObject({
   weightDecay: z.number().min(0).default(0),
 });
 
-export const supervisedConfigSchema = z
-  .strictObject({
-    /** Passes over the task's training set. Ignored when `steps` is set. */
-    epochs: z.number().int().min(1).default(1),
-    /** Optimizer steps per task; overrides `epochs` (the data order keeps cycling through epochs). */
-    steps: z.number().int().min(1).optional(),
-    batchSize: z.number().int().min(1).max(65536).default(128),
-    /** Learning rate; the same for every task (schedules come with the engine's schedule support). */
-    lr: z.number().positive().default(0.05),
-    optimizer: z
-      .preprocess((v) => (typeof v === 'string' ? { name: v } : v), z.discriminatedUnion('name', [sgd, adam]))
-      .default({ name: 'sgd', momentum: 0.9, nesterov: false, weightDecay: 0 }),
-  });
+export const supervisedConfigSchema = z.strictObject({
+  /** Passes over the task's training set. Ignored when `steps` is set. */
+  epochs: z.number().int().min(1).default(1),
+  /** Optimizer steps per task; overrides `epochs` (the data order keeps cycling through epochs). */
+  steps: z.number().int().min(1).optional(),
+  batchSize: z.number().int().min(1).max(65536).default(128),
+  /** Learning rate; the same for every task (schedules come with the engine's schedule support). */
+  lr: z.number().positive().default(0.05),
+  optimizer: z
+    .preprocess((v) => (typeof v === 'string' ? { name: v } : v), z.discriminatedUnion('name', [sgd, adam]))
+    .default({ name: 'sgd', momentum: 0.9, nesterov: false, weightDecay: 0 }),
+});
 
 export type SupervisedConfig = z.output<typeof supervisedConfigSchema>;

@@ -133,10 +133,7 @@ describe('trainSupervised', () => {
     });
 
     test('trains only the trunk and the task head; the other heads stay bit-identical', async () => {
-      const out = await train(
-        { epochs: 1 },
-        { model: multi, params: multiInitial, task: split.task(2), taskIndex: 2, head: 2 },
-      ).outcome;
+      const out = await train({ epochs: 1 }, { model: multi, params: multiInitial, task: split.task(2), taskIndex: 2, head: 2 }).outcome;
       expect(Object.keys(out.params).sort()).toEqual(Object.keys(multiInitial).sort());
       const trained = multi.paramsForHead(2);
       expect(trained).toEqual(['trunk.0.weight', 'trunk.0.bias', 'head.2.weight', 'head.2.bias']);
