@@ -8,4 +8,8 @@ module.exports = {
   transform: { '^.+\\.ts$': ['@swc/jest', { jsc: { parser: { syntax: 'typescript' }, target: 'es2022' } }] },
   testMatch: ['<rootDir>/src/**/*.test.ts', '<rootDir>/*.test.ts'],
   moduleFileExtensions: ['ts', 'js', 'json'],
+  // Tests run real onnxruntime sessions and real Temporal servers: seconds, not milliseconds.
+  testTimeout: 60_000,
+  // Each project's counts land in .jest-results/ so `npm test` can close with one summary line.
+  reporters: ['default', require('node:path').join(__dirname, 'test/summary-reporter.js')],
 };

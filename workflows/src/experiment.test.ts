@@ -57,7 +57,7 @@ describe('experimentWorkflow orchestration', () => {
     const cli = await resolveTemporalCli({ install: true });
     env = await TestWorkflowEnvironment.createLocal({ server: { executable: { type: 'existing-path', path: cli.path } } });
     bundle = await bundleWorkflowCode({ workflowsPath: require.resolve('./index'), logger: new DefaultLogger('WARN') });
-  });
+  }, 120_000); // starts a dev server and webpack-bundles the workflows
   afterAll(async () => {
     await env?.teardown();
   });
