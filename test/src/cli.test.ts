@@ -17,6 +17,23 @@ function retain(args: string[], env: Record<string, string | undefined>): Promis
   });
 }
 
+/** Starts the CLI and resolves once its stderr matches `pattern`; the process keeps running. */
+function startRetain(args: string[], env: Record<string, string | undefined>, pattern: RegExp) {
+  const child = spawn(process.execPath, [CLI, ...args], { env: { ...process.env, ...env } });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (d) => (stdout += d));
+  const exited = new Promise<number>((done) => child.on('close', (code) => done(code ?? -1)));
+  const ready = new Promise<void>((done, fail) => {
+    child.stderr.on('data', (d) => {
+      stderr += d;
+      if (pattern.test(stderr)) done();
+    });
+    void exited.then((code) => fail(new Error(`retain ${args[0]} exited with ${code} before /${pattern.source}/:\n${stderr}`)));
+  });
+  return { child, ready, exited, output: () => ({ stdout, stderr }) };
+}
+
 describe('retain CLI (built, as a separate process)', () => {
   let dir: string;
   beforeAll(() => {
@@ -82,5 +99,38 @@ describe('retain CLI (built, as a separate process)', () => {
     const { code, stdout } = await retain(['run', spec, '--detach'], { RETAIN_HOME: join(dir, 'state') });
     expect(code).toBe(0);
     expect(stdout.trim()).toMatch(/^cli-detached-[0-9]{8}-[0-9]{6}-[0-9a-f]{4}$/);
+  });
+
+  it('Ctrl-C stops the worker, not the run: `retain worker` and `retain result` finish it', async () => {
+    const queue = `cli-interrupt-${process.pid}`;
+    const spec = join(dir, 'interrupted.yaml');
+    writeFileSync(
+      spec,
+      [
+        'name: cli-interrupted',
+        'benchmark: { name: permuted-fmnist, config: { tasks: 2, trainPerTask: 3000, testPerTask: 300 } }',
+        'model: { name: mlp, config: { hidden: [32] } }',
+        'trainer: supervised',
+        `execution: { taskQueue: ${queue} }`,
+      ].join('\n'),
+    );
+    const env = { RETAIN_HOME: join(dir, 'state') };
+    const run = startRetain(['run', spec], env, /run (\S+) started/);
+    await run.ready;
+    const runId = /run (\S+) started/.exec(run.output().stderr)![1];
+    run.child.kill('SIGINT');
+    expect({ code: await run.exited, stderr: run.output().stderr }).toMatchObject({ code: 130 });
+    expect(run.output().stderr).toMatch(new RegExp(`npx retain result ${runId}`));
+
+    const worker = startRetain(['worker', '--queue', queue], env, /worker polling/);
+    await worker.ready;
+    const out = join(dir, 'resumed');
+    const result = await retain(['result', runId, '--out', out], env);
+    worker.child.kill('SIGINT');
+    expect(await worker.exited).toBe(0);
+    expect(result.code).toBe(0);
+    const results = JSON.parse(readFileSync(join(out, 'results.json'), 'utf8'));
+    expect(results.runId).toBe(runId);
+    expect(results.matrices.fp32).toHaveLength(2);
   });
 });

@@ -20,7 +20,8 @@ export interface Temporal {
   client: Connection;
   /** For an in-process worker; opened on first use. */
   worker(): Promise<NativeConnection>;
-  close(): Promise<void>;
+  /** `keepServer` overrides the choice made at connect time (e.g. a run interrupted by Ctrl-C). */
+  close(opts?: { keepServer?: boolean }): Promise<void>;
 }
 
 /**
@@ -35,10 +36,10 @@ export async function connectTemporal(opts: { keepServer: boolean; log: (line: s
     server,
     client,
     worker: async () => (native ??= await NativeConnection.connect({ address: server.address })),
-    close: async () => {
+    close: async ({ keepServer = opts.keepServer } = {}) => {
       await client.close();
       await native?.close();
-      if (server.startedHere && !opts.keepServer) await server.stop();
+      if (server.startedHere && !keepServer) await server.stop();
     },
   };
 }

@@ -12,10 +12,12 @@ import { loadSpecFile } from './spec-file';
 import { watchProgress } from './progress';
 import { formatResult, writeResult } from './report';
 
-/** Exit codes: 0 done, 1 the run failed, 2 bad input (nothing was started). */
+/** Exit codes: 0 done, 1 the run failed, 2 bad input (nothing was started), 130 interrupted. */
 export const EXIT_OK = 0;
 export const EXIT_FAILED = 1;
 export const EXIT_BAD_INPUT = 2;
+/** Ctrl-C: the run lives on in Temporal; 130 is the shell's code for SIGINT. */
+export const EXIT_INTERRUPTED = 130;
 
 const log = (line: string) => process.stderr.write(`${line}\n`);
 
@@ -25,7 +27,8 @@ const log = (line: string) => process.stderr.write(`${line}\n`);
  */
 function quietTemporalLogs(): void {
   const level = (process.env.RETAIN_LOG_LEVEL ?? 'WARN').toUpperCase() as LogLevel;
-  Runtime.install({ logger: new DefaultLogger(level) });
+  // shutdownSignals: Retain decides what Ctrl-C means (keep the run, stop the worker), not the SDK.
+  Runtime.install({ logger: new DefaultLogger(level), shutdownSignals: [] });
 }
 
 export async function main(argv: string[]): Promise<number> {
@@ -120,6 +123,7 @@ async function runCommand(specPath: string, opts: { out?: string; detach?: boole
   const spec = loadSpecFile(specPath, defaultRegistry());
   const runId = opts.id ?? `${spec.name}-${timestamp()}-${randomBytes(2).toString('hex')}`;
   const temporal = await connectTemporal({ keepServer: opts.detach === true, log });
+  let interrupted = false;
   try {
     const client = new Client({ connection: temporal.client, namespace: temporal.server.namespace });
     const handle = await client.workflow.start(experimentWorkflow, {
@@ -131,17 +135,39 @@ async function runCommand(specPath: string, opts: { out?: string; detach?: boole
       process.stdout.write(`${runId}\n`);
       return EXIT_OK;
     }
+    // Ctrl-C stops this worker, not the run: the workflow waits on the server for the next worker.
+    let onInterrupt = () => {};
+    const interruption = new Promise<void>((resolve) => (onInterrupt = resolve));
+    const interrupt = () => {
+      interrupted = true;
+      onInterrupt();
+    };
+    process.once('SIGINT', interrupt);
+    process.once('SIGTERM', interrupt);
     log(`run ${runId} started on ${temporal.server.address} (task queue ${spec.execution.taskQueue})`);
-    const worker = await createRetainWorker({
-      connection: await temporal.worker(),
-      namespace: temporal.server.namespace,
-      taskQueue: spec.execution.taskQueue,
-      artifactsDir: paths().artifacts,
-    });
-    await worker.runUntil(report(handle, opts.out));
+    try {
+      const worker = await createRetainWorker({
+        connection: await temporal.worker(),
+        namespace: temporal.server.namespace,
+        taskQueue: spec.execution.taskQueue,
+        artifactsDir: paths().artifacts,
+      });
+      const reported = report(handle, opts.out);
+      // runUntil shuts the worker down when the run is reported or Ctrl-C comes, whichever is first.
+      await worker.runUntil(Promise.race([reported, interruption]));
+      if (interrupted) reported.catch(() => undefined); // its wait ends when the connection closes
+    } finally {
+      process.off('SIGINT', interrupt);
+      process.off('SIGTERM', interrupt);
+    }
+    if (interrupted) {
+      log(`\ninterrupted: run ${runId} is kept on the Temporal server at ${temporal.server.address}.`);
+      log(`continue it with \`npx retain worker\`, and wait for its results with \`npx retain result ${runId}\`.`);
+      return EXIT_INTERRUPTED;
+    }
     return EXIT_OK;
   } finally {
-    await temporal.close();
+    await temporal.close(interrupted ? { keepServer: true } : undefined);
   }
 }
 
