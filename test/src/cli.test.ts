@@ -36,25 +36,27 @@ function startRetain(args: string[], env: Record<string, string | undefined>, pa
 
 describe('retain CLI (built, as a separate process)', () => {
   let dir: string;
+  /** Writes a spec from YAML lines into the test's folder and returns its path. */
+  const writeSpec = (file: string, lines: string[]) => {
+    const path = join(dir, file);
+    writeFileSync(path, `${lines.join('\n')}\n`);
+    return path;
+  };
   beforeAll(() => {
     dir = mkdtempSync(join(tmpdir(), 'retain-cli-'));
   });
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
   it('`retain run` trains, prints the matrices and metrics, and writes results.json', async () => {
-    const spec = join(dir, 'tiny.yaml');
-    writeFileSync(
-      spec,
-      [
-        'name: cli-tiny',
-        'seed: 3',
-        'benchmark: { name: permuted-fmnist, config: { tasks: 2, trainPerTask: 2000, testPerTask: 500 } }',
-        'model: { name: mlp, config: { hidden: [64] } }',
-        'trainer: { name: supervised, config: { batchSize: 64 } }',
-        `execution: { taskQueue: cli-${process.pid} }`,
-        'quantizers: [ { name: rtn, config: { bits: 8 } } ]',
-      ].join('\n'),
-    );
+    const spec = writeSpec('tiny.yaml', [
+      'name: cli-tiny',
+      'seed: 3',
+      'benchmark: { name: permuted-fmnist, config: { tasks: 2, trainPerTask: 2000, testPerTask: 500 } }',
+      'model: { name: mlp, config: { hidden: [64] } }',
+      'trainer: { name: supervised, config: { batchSize: 64 } }',
+      `execution: { taskQueue: cli-${process.pid} }`,
+      'quantizers: [ { name: rtn, config: { bits: 8 } } ]',
+    ]);
     const out = join(dir, 'out');
     const { code, stdout, stderr } = await retain(['run', spec, '--out', out], { RETAIN_HOME: join(dir, 'state') });
     expect({ code, stderr: code === 0 ? '' : stderr }).toEqual({ code: 0, stderr: '' });
@@ -75,8 +77,12 @@ describe('retain CLI (built, as a separate process)', () => {
   });
 
   it('rejects a bad spec with exit code 2, naming the field, before contacting any server', async () => {
-    const spec = join(dir, 'bad.yaml');
-    writeFileSync(spec, 'name: bad\nbenchmark: permuted-fmnist\nmodel: mlp\ntrainer: { name: supervised, config: { batchSize: -4 } }\n');
+    const spec = writeSpec('bad.yaml', [
+      'name: bad',
+      'benchmark: permuted-fmnist',
+      'model: mlp',
+      'trainer: { name: supervised, config: { batchSize: -4 } }',
+    ]);
     // An address nothing listens on: if the CLI tried to connect, it would fail differently.
     const { code, stderr } = await retain(['run', spec], { TEMPORAL_ADDRESS: '127.0.0.1:1', RETAIN_HOME: join(dir, 'state') });
     expect(code).toBe(2);
@@ -84,18 +90,14 @@ describe('retain CLI (built, as a separate process)', () => {
   });
 
   it('`retain run --detach` prints only the run id', async () => {
-    const spec = join(dir, 'detached.yaml');
-    writeFileSync(
-      spec,
-      [
-        'name: cli-detached',
-        'benchmark: { name: permuted-fmnist, config: { tasks: 1, trainPerTask: 100, testPerTask: 100 } }',
-        'model: mlp',
-        'trainer: supervised',
-        // No worker polls this queue: the run waits, which is what --detach promises.
-        `execution: { taskQueue: nobody-${process.pid} }`,
-      ].join('\n'),
-    );
+    const spec = writeSpec('detached.yaml', [
+      'name: cli-detached',
+      'benchmark: { name: permuted-fmnist, config: { tasks: 1, trainPerTask: 100, testPerTask: 100 } }',
+      'model: mlp',
+      'trainer: supervised',
+      // No worker polls this queue: the run waits, which is what --detach promises.
+      `execution: { taskQueue: nobody-${process.pid} }`,
+    ]);
     const { code, stdout } = await retain(['run', spec, '--detach'], { RETAIN_HOME: join(dir, 'state') });
     expect(code).toBe(0);
     expect(stdout.trim()).toMatch(/^cli-detached-[0-9]{8}-[0-9]{6}-[0-9a-f]{4}$/);
@@ -103,17 +105,13 @@ describe('retain CLI (built, as a separate process)', () => {
 
   it('Ctrl-C stops the worker, not the run: `retain worker` and `retain result` finish it', async () => {
     const queue = `cli-interrupt-${process.pid}`;
-    const spec = join(dir, 'interrupted.yaml');
-    writeFileSync(
-      spec,
-      [
-        'name: cli-interrupted',
-        'benchmark: { name: permuted-fmnist, config: { tasks: 2, trainPerTask: 3000, testPerTask: 300 } }',
-        'model: { name: mlp, config: { hidden: [32] } }',
-        'trainer: supervised',
-        `execution: { taskQueue: ${queue} }`,
-      ].join('\n'),
-    );
+    const spec = writeSpec('interrupted.yaml', [
+      'name: cli-interrupted',
+      'benchmark: { name: permuted-fmnist, config: { tasks: 2, trainPerTask: 3000, testPerTask: 300 } }',
+      'model: { name: mlp, config: { hidden: [32] } }',
+      'trainer: supervised',
+      `execution: { taskQueue: ${queue} }`,
+    ]);
     const env = { RETAIN_HOME: join(dir, 'state') };
     const run = startRetain(['run', spec], env, /run (\S+) started/);
     await run.ready;
