@@ -38,6 +38,8 @@ export async function trainSupervised(ctx: TrainContext<SupervisedConfig>): Prom
   const y = new Int32Array(batchSize);
 
   const session = await TrainSession.create(step, initial);
+  // Throughput counts steps only; graph building and session start-up are in `seconds`.
+  const stepsStarted = Date.now();
   try {
     let order = batchOrder(data.n, ctx.seed, ctx.taskIndex, 0);
     let loss = NaN;
@@ -64,7 +66,7 @@ export async function trainSupervised(ctx: TrainContext<SupervisedConfig>): Prom
       const now = Date.now();
       if (now - lastReport >= PROGRESS_INTERVAL_MS || s === totalSteps - 1) {
         lastReport = now;
-        ctx.progress({ step: s + 1, totalSteps, epoch, loss, samplesPerSec: samples / Math.max(1e-3, (now - started) / 1000) });
+        ctx.progress({ step: s + 1, totalSteps, epoch, loss, samplesPerSec: samples / Math.max(1e-3, (now - stepsStarted) / 1000) });
       }
     }
     const trained = await session.read();
