@@ -1,0 +1,64 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Tree } from '@nx/devkit';
+import { createTreeWithEmptyWorkspace } from '@nx/devkit/testing';
+import { pluginGenerator } from './plugin';
+
+const repo = join(__dirname, '..', '..', '..', '..');
+const seeded = ['packages/worker/src/plugins.ts', 'packages/worker/package.json', 'packages/worker/tsconfig.json', 'tsconfig.json'];
+
+/** A virtual workspace holding the real files the generator edits. */
+function workspace(): Tree {
+  const tree = createTreeWithEmptyWorkspace();
+  for (const file of seeded) tree.write(file, readFileSync(join(repo, file), 'utf8'));
+  return tree;
+}
+
+const json = (tree: Tree, path: string) => JSON.parse(tree.read(path, 'utf-8')!);
+
+describe('nx generator @retain/sdk:plugin', () => {
+  it('scaffolds a method project that starts like every other plugin', async () => {
+    const tree = workspace();
+    await pluginGenerator(tree, { kind: 'method', name: 'online-ewc', description: "Schwarz et al.'s online EWC." });
+
+    const root = 'activities/methods/online-ewc';
+    for (const file of [
+      'package.json',
+      'tsconfig.json',
+      'jest.config.js',
+      'README.md',
+      'src/index.ts',
+      'src/config.ts',
+      'src/index.test.ts',
+    ]) {
+      expect(tree.exists(`${root}/${file}`)).toBe(true);
+    }
+    expect(json(tree, `${root}/package.json`).name).toBe('@retain/method-online-ewc');
+    expect(json(tree, `${root}/tsconfig.json`).extends).toBe('../../../tsconfig.base.json');
+    const index = tree.read(`${root}/src/index.ts`, 'utf-8')!;
+    expect(index).toContain('export const onlineEwcMethod = definePlugin({');
+    expect(index).toContain("kind: 'method'");
+    expect(index).toContain(`description: "Schwarz et al.'s online EWC.",`);
+  });
+
+  it('registers the plugin with the worker: one import, one list entry, the dependency and references', async () => {
+    const tree = workspace();
+    const before = tree.read('packages/worker/src/plugins.ts', 'utf-8')!;
+    await pluginGenerator(tree, { kind: 'quantizer', name: 'hqq' });
+
+    const after = tree.read('packages/worker/src/plugins.ts', 'utf-8')!;
+    expect(after).toContain("import { hqqQuantizer } from '@retain/quantizer-hqq';");
+    expect(after).toMatch(/builtinPlugins: Plugin\[\] = \[[^\]]*\n {2}hqqQuantizer,\n\];/);
+    expect(after.split('\n').length - before.split('\n').length).toBe(2);
+    expect(json(tree, 'packages/worker/package.json').dependencies['@retain/quantizer-hqq']).toBe('*');
+    expect(json(tree, 'packages/worker/tsconfig.json').references).toContainEqual({ path: '../../activities/quantizers/hqq' });
+    expect(json(tree, 'tsconfig.json').references).toContainEqual({ path: 'activities/quantizers/hqq' });
+  });
+
+  it('refuses a name a spec could not use, and a plugin that exists already', async () => {
+    const tree = workspace();
+    await expect(pluginGenerator(tree, { kind: 'evaluator', name: 'Top5' })).rejects.toThrow(/--name 'Top5': use lower-case words/);
+    await pluginGenerator(tree, { kind: 'evaluator', name: 'top5' });
+    await expect(pluginGenerator(tree, { kind: 'evaluator', name: 'top5' })).rejects.toThrow(/activities\/evaluators\/top5 already exists/);
+  });
+});
