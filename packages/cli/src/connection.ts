@@ -30,7 +30,12 @@ export interface Temporal {
  */
 export async function connectTemporal(opts: { keepServer: boolean; log: (line: string) => void }): Promise<Temporal> {
   const server = await ensureTemporal({ detached: true, log: opts.log });
-  const client = await Connection.connect({ address: server.address });
+  const client = await Connection.connect({ address: server.address }).catch((err: Error) => {
+    const fix = process.env.TEMPORAL_ADDRESS
+      ? 'check TEMPORAL_ADDRESS, or unset it to use the embedded dev server'
+      : 'see the server log under the state directory, or stop it with `npx retain server-stop` and retry';
+    throw new Error(`cannot reach the Temporal server at ${server.address} (${err.message}): ${fix}`);
+  });
   let native: NativeConnection | undefined;
   return {
     server,
