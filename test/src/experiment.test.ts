@@ -1,3 +1,4 @@
+import { ActivityFailure, ApplicationFailure, WorkflowFailedError } from '@temporalio/client';
 import { createHarness, smallPermutedSpec, type Harness } from './harness';
 
 describe('experimentWorkflow on a real Temporal server, worker and onnxruntime', () => {
@@ -61,5 +62,21 @@ describe('experimentWorkflow on a real Temporal server, worker and onnxruntime',
 
     const other = await harness.run({ ...spec, seed: 12 });
     expect(other.models[0].checkpointRef).not.toEqual(a.models[0].checkpointRef);
+  });
+
+  it('fails a run at once, without retries, when the benchmark config does not fit the data', async () => {
+    const spec = smallPermutedSpec({ benchmark: { name: 'permuted-fmnist', config: { tasks: 2, trainPerTask: 70000 } } });
+    const failure = await harness.run(spec).then(
+      () => undefined,
+      (err: Error) => err,
+    );
+    expect(failure).toBeInstanceOf(WorkflowFailedError);
+    const activityFailure = (failure as WorkflowFailedError).cause;
+    expect(activityFailure).toBeInstanceOf(ActivityFailure);
+    // Retrying cannot make 70,000 samples out of 60,000: the first attempt is the last.
+    expect((activityFailure as ActivityFailure).retryState).toBe('NON_RETRYABLE_FAILURE');
+    const cause = (activityFailure as ActivityFailure).cause as ApplicationFailure;
+    expect(cause.type).toBe('ScenarioConfigError');
+    expect(cause.message).toMatch(/asked for 70000 samples but only 60000 exist/);
   });
 });

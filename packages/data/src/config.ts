@@ -1,3 +1,4 @@
+import { ScenarioConfigError } from './scenario';
 import { z } from 'zod';
 
 // Zod schemas so the sdk can validate experiment specs (and derive JSON Schema) before a run starts.
@@ -54,7 +55,7 @@ export type SplitConfigInput = z.input<typeof splitConfigSchema>;
 export function parseConfig<S extends z.ZodType>(schema: S, value: unknown, scenario: string): z.output<S> {
   const result = schema.safeParse(value);
   if (!result.success) {
-    throw new Error(`Invalid ${scenario} scenario config:\n${z.prettifyError(result.error)}`, { cause: result.error });
+    throw new ScenarioConfigError(`Invalid ${scenario} scenario config:\n${z.prettifyError(result.error)}`, { cause: result.error });
   }
   return result.data;
 }

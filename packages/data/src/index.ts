@@ -4,7 +4,7 @@ export { loadFashionMnist, DatasetNotFoundError, DEFAULT_FASHION_MNIST_DIR } fro
 export type { SampleSet } from './sample-set';
 export { PixelSampleSet, normalisationTable } from './sample-set';
 export type { TaskData, ScenarioInfo, Scenario } from './scenario';
-export { batchOrder, scenarioInfo } from './scenario';
+export { batchOrder, scenarioInfo, ScenarioConfigError } from './scenario';
 export type { PermutedConfig, PermutedConfigInput, SplitConfig, SplitConfigInput } from './config';
 export { permutedConfigSchema, splitConfigSchema } from './config';
 export { permutedScenario, taskPermutation } from './permuted';

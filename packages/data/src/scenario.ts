@@ -77,10 +77,15 @@ export function chooseSubset(candidates: Int32Array, limit: number | undefined, 
   return chosen.sort();
 }
 
+/** A benchmark config that is well-formed but does not fit the data (e.g. more samples than exist). */
+export class ScenarioConfigError extends Error {
+  override readonly name = 'ScenarioConfigError';
+}
+
 /** Checked when a scenario is built too, so a bad per-task count fails before any training. */
 export function checkSubsetFits(limit: number | undefined, available: number, what: string): void {
   if (limit !== undefined && limit > available) {
-    throw new Error(
+    throw new ScenarioConfigError(
       `${what}: asked for ${limit} samples but only ${available} exist; lower the per-task count or leave it unset to use all`,
     );
   }

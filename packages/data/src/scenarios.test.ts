@@ -83,6 +83,8 @@ describe('permuted scenario', () => {
     await expect(permutedScenario({ tasks: 0 }, 1)).rejects.toThrow(/Invalid permuted scenario config[\s\S]*tasks/);
     await expect(permutedScenario({ task: 3 } as never, 1)).rejects.toThrow(/task/);
     await expect(permutedScenario({ trainPerTask: 70000 }, 1)).rejects.toThrow(/asked for 70000 samples but only 60000 exist/);
+    // A typed error: the workflow lists it as non-retryable, so a run fails at once instead of retrying.
+    await expect(permutedScenario({ trainPerTask: 70000 }, 1)).rejects.toMatchObject({ name: 'ScenarioConfigError' });
   });
 });
 

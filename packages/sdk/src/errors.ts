@@ -49,6 +49,7 @@ export const NON_RETRYABLE_ERROR_TYPES = [
   'SpecErrors',
   'PluginError',
   'DatasetNotFoundError',
+  'ScenarioConfigError',
   'CorruptArtifactError',
   'ArtifactKindError',
   'InvalidArtifactRefError',
