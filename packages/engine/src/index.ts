@@ -6,5 +6,6 @@ export * from './models';
 export * from './optim';
 export * from './step';
 export * from './export';
+export * from './quant';
 export * from './checkpoint';
 export * from './runtime';

@@ -117,18 +117,19 @@ export function createActivities({ registry, artifacts }: ActivityDeps): RetainA
       const scenario = await scenarioOf(spec);
       const model = modelOf(spec, scenario);
       const params = await loadTensors(artifacts, checkpointRef, 'model');
-      const { weights } = await registry.get('quantizer', ref.name).quantize({
+      const { weights, export: exportOptions } = await registry.get('quantizer', ref.name).quantize({
         config: ref.config,
         seed: spec.seed,
         model,
         params,
+        head: headOf(scenario, taskIndex),
         calibration: scenario.task(taskIndex).train,
       });
       // One ONNX file per head: a task-IL model is evaluated on task j through head j only.
       const heads: string[] = [];
       let bytes = 0;
       for (let h = 0; h < scenario.heads; h++) {
-        const onnx = buildInferenceModel(model, h, params, weights);
+        const onnx = buildInferenceModel(model, h, params, weights, exportOptions);
         if (h === 0) bytes = onnx.byteLength;
         heads.push(await artifacts.put(onnx));
       }

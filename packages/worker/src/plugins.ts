@@ -5,6 +5,8 @@ import { supervisedTrainer } from '@retain/trainer-supervised';
 import { naiveMethod } from '@retain/method-naive';
 import { rtnQuantizer } from '@retain/quantizer-rtn';
 import { accuracyEvaluator } from '@retain/evaluator-accuracy';
+import { hqqQuantizer } from '@retain/quantizer-hqq';
+import { gptqQuantizer } from '@retain/quantizer-gptq';
 
 /** Every plugin that ships with Retain. A new plugin adds one line here. */
 export const builtinPlugins: Plugin[] = [
@@ -15,6 +17,8 @@ export const builtinPlugins: Plugin[] = [
   naiveMethod,
   rtnQuantizer,
   accuracyEvaluator,
+  hqqQuantizer,
+  gptqQuantizer,
 ];
 
 export function defaultRegistry(): PluginRegistry {

@@ -1,0 +1,3 @@
+export * from './weight';
+export * from './grid';
+export { captureLayerInputs } from './capture';
