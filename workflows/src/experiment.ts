@@ -10,7 +10,7 @@ import type {
   RunPhase,
   RunProgress,
 } from '@retain/sdk/workflow';
-import { quantizationGap, summarize } from '@retain/metrics';
+import { quantizationGap, quantizationMetrics, summarize } from '@retain/metrics';
 import { consolidateOptions, evaluateOptions, prepareOptions, quantizeOptions, trainOptions } from './policies';
 
 export const progressQuery = defineQuery<RunProgress>('progress');
@@ -52,7 +52,8 @@ export async function experimentWorkflow(input: ExperimentInput): Promise<Experi
   phase = 'quantizing';
   const quantized: Record<string, QuantizeOutput> = {};
   for (const q of spec.quantizers) {
-    quantized[q.id] = await activities.quantize.quantize({ spec, taskIndex: t, checkpointRef, quantizerId: q.id });
+    const previousCodesRef = t === 0 ? undefined : state.tasks[t - 1].quantized[q.id]?.codesRef;
+    quantized[q.id] = await activities.quantize.quantize({ spec, taskIndex: t, checkpointRef, quantizerId: q.id, previousCodesRef });
   }
 
   phase = 'evaluating';
@@ -106,6 +107,16 @@ function finish(state: ExperimentState): ExperimentResult {
       .filter(([k]) => k !== FP32)
       .map(([k, m]) => [k, quantizationGap(fp32, m)]),
   );
+  const quantization = Object.fromEntries(
+    Object.keys(quantizationGapByQuantizer).map((k) => [
+      k,
+      quantizationMetrics(
+        fp32,
+        state.matrices[k],
+        state.tasks.map((t) => t.quantized[k]),
+      ),
+    ]),
+  );
   return {
     runId: state.runId,
     spec: state.spec,
@@ -114,6 +125,7 @@ function finish(state: ExperimentState): ExperimentResult {
     matrices: state.matrices,
     metrics,
     quantizationGap: quantizationGapByQuantizer,
+    quantization,
     training: state.training,
     models: state.tasks,
     startedAt: state.startedAt,

@@ -138,6 +138,46 @@ describe('worker activities', () => {
     await expect(quantize('rtn-int3')).rejects.toThrow("quantizers: no quantizer has id 'rtn-int3'");
   });
 
+  test("quantize keeps the codes and, given the previous task's, reports the share that crossed a bucket", async () => {
+    const first = await quantize('rtn-int4');
+    expect(first.bucketCrossingRate).toBeUndefined();
+    const same = await inActivity(() =>
+      activities.quantize({
+        spec,
+        taskIndex: 0,
+        checkpointRef: trained.checkpointRef,
+        quantizerId: 'rtn-int4',
+        previousCodesRef: first.codesRef,
+      }),
+    ).result;
+    expect(same.bucketCrossingRate).toBe(0); // the same weights give the same codes
+    const next = await inActivity(() => activities.trainTask({ spec, taskIndex: 1, checkpointRef: trained.checkpointRef })).result;
+    const second = await inActivity(() =>
+      activities.quantize({
+        spec,
+        taskIndex: 1,
+        checkpointRef: next.checkpointRef,
+        quantizerId: 'rtn-int4',
+        previousCodesRef: first.codesRef,
+      }),
+    ).result;
+    const [before, after] = [
+      await loadTensors(store, first.codesRef, 'quantized-codes'),
+      await loadTensors(store, second.codesRef, 'quantized-codes'),
+    ];
+    expect(Object.keys(after).sort()).toEqual(['head.0.weight', 'trunk.0.weight']);
+    let changed = 0;
+    let total = 0;
+    for (const name of Object.keys(after)) {
+      total += after[name].data.length;
+      after[name].data.forEach((code, i) => (changed += code !== before[name].data[i] ? 1 : 0));
+      expect(Array.from(after[name].data).every((c) => Number.isInteger(c) && c >= -7 && c <= 7)).toBe(true);
+    }
+    expect(second.bucketCrossingRate).toBe(changed / total);
+    expect(second.bucketCrossingRate).toBeGreaterThan(0);
+    expect(second.bucketCrossingRate).toBeLessThan(1);
+  });
+
   test('evaluate gives one accuracy per task; training beats the initial model on task 0; int8 stays close', async () => {
     const initial = evaluate(prepared.checkpointRef);
     const fp32 = evaluate(trained.checkpointRef);

@@ -16,7 +16,8 @@ import {
   type TrainTaskInput,
   type TrainTaskOutput,
 } from '@retain/sdk';
-import { buildInferenceModel, deriveSeed, initParams, InferenceSession, type Model } from '@retain/engine';
+import { buildInferenceModel, deriveSeed, initParams, InferenceSession, type Model, type TensorMap } from '@retain/engine';
+import { bucketCrossingRate } from '@retain/metrics';
 import type { Scenario } from '@retain/data';
 import type { ArtifactStore } from '@retain/artifacts';
 import { loadTensors, saveTensors } from './checkpoint';
@@ -111,7 +112,7 @@ export function createActivities({ registry, artifacts }: ActivityDeps): RetainA
       return { methodStateRef: next ? await saveTensors(artifacts, next, 'method-state') : methodStateRef };
     },
 
-    async quantize({ spec, taskIndex, checkpointRef, quantizerId }: QuantizeInput): Promise<QuantizeOutput> {
+    async quantize({ spec, taskIndex, checkpointRef, quantizerId, previousCodesRef }: QuantizeInput): Promise<QuantizeOutput> {
       const ref = spec.quantizers.find((q) => q.id === quantizerId);
       if (!ref) throw new SpecError('quantizers', `no quantizer has id '${quantizerId}'`);
       const scenario = await scenarioOf(spec);
@@ -134,7 +135,20 @@ export function createActivities({ registry, artifacts }: ActivityDeps): RetainA
         heads.push(await artifacts.put(onnx));
       }
       const manifest: QuantizedManifest = { quantizerId, heads, bytes };
-      return { manifestRef: await artifacts.putJson(manifest), bytes };
+      // The codes, kept to count how many cross a bucket boundary after the next task.
+      const codes: TensorMap = Object.fromEntries(
+        Object.entries(weights).map(([name, w]) => [name, { dims: [...w.dims], data: Float32Array.from(w.q) }]),
+      );
+      const codesRef = await saveTensors(artifacts, codes, 'quantized-codes');
+      const bucketCrossingRate = previousCodesRef
+        ? crossingRateOf(await loadTensors(artifacts, previousCodesRef, 'quantized-codes'), codes)
+        : undefined;
+      return {
+        manifestRef: await artifacts.putJson(manifest),
+        bytes,
+        codesRef,
+        ...(bucketCrossingRate === undefined ? {} : { bucketCrossingRate }),
+      };
     },
 
     async evaluate({ spec, variant, checkpointRef, manifestRef }: EvaluateInput): Promise<EvaluateOutput> {
@@ -184,4 +198,15 @@ export function createActivities({ registry, artifacts }: ActivityDeps): RetainA
       return { accuracy, extra };
     },
   };
+}
+
+/** Bucket-crossing rate over every quantized weight, in name order; the weights must match. */
+function crossingRateOf(previous: TensorMap, current: TensorMap): number {
+  const names = Object.keys(current).sort();
+  if (Object.keys(previous).sort().join() !== names.join())
+    throw new Error(
+      `bucket-crossing rate: the previous task quantized [${Object.keys(previous).sort().join(', ')}], this one [${names.join(', ')}]`,
+    );
+  const join = (m: TensorMap) => Float32Array.from(names.flatMap((n) => Array.from(m[n].data)));
+  return bucketCrossingRate(join(previous), join(current));
 }
