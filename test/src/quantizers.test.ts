@@ -1,6 +1,7 @@
 import {
   buildInferenceModel,
   captureLayerInputs,
+  decodeModel,
   dequantize,
   InferenceSession,
   initParams,
@@ -15,6 +16,7 @@ import { supervisedConfigSchema, trainSupervised } from '@retain/trainer-supervi
 import { gptqQuantizer, quantizeGptq } from '@retain/quantizer-gptq';
 import { hqqQuantizer, quantizeHqq } from '@retain/quantizer-hqq';
 import { rtnQuantizer } from '@retain/quantizer-rtn';
+import { w8a8Quantizer } from '@retain/quantizer-w8a8';
 import type { QuantizerPlugin } from '@retain/sdk';
 
 // The quantizers on a model trained on real Fashion-MNIST (one permuted task, 3000 examples,
@@ -104,6 +106,12 @@ describe('quantizers on a model trained on Fashion-MNIST', () => {
     ['rtn int8', rtnQuantizer, { bits: 8 }],
     ['rtn int4 block32 (MatMulNBits)', rtnQuantizer, { bits: 4, granularity: 'block', blockSize: 32, format: 'matmulnbits' }],
     ['hqq int4 block64', hqqQuantizer, {}],
+    ['w8a8 min-max', w8a8Quantizer, { calibrationSize: 512 }],
+    [
+      'w8a8 percentile 99.99, int8 activations',
+      w8a8Quantizer,
+      { calibration: 'percentile', percentile: 99.99, signedActivations: true, calibrationSize: 512 },
+    ],
     [
       'gptq int4 block32 asymmetric (MatMulNBits)',
       gptqQuantizer,
@@ -132,9 +140,12 @@ describe('quantizers on a model trained on Fashion-MNIST', () => {
       }
     };
     const fp32 = await accuracy(buildInferenceModel(model, 0, params));
-    const quantized = await accuracy(buildInferenceModel(model, 0, params, outcome.weights, outcome.export));
+    const bytes = buildInferenceModel(model, 0, params, outcome.weights, outcome.export);
+    const quantized = await accuracy(bytes);
+    if (outcome.export?.activations)
+      expect(decodeModel(bytes).graph.node.filter((node) => node.op_type === 'QuantizeLinear')).toHaveLength(3);
     expect(fp32).toBeGreaterThan(0.7);
-    // Measured: fp32 0.748; rtn int8 0.747, rtn int4 block32 0.740, hqq 0.731, gptq 0.751.
+    // Measured: fp32 0.748; rtn int8 0.747, rtn int4 block32 0.740, hqq 0.731, w8a8 0.747 / 0.751, gptq 0.751.
     expect(Math.abs(fp32 - quantized)).toBeLessThan(0.05);
   });
 });

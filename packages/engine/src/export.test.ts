@@ -1,7 +1,15 @@
-import { buildInferenceModel, type InferenceExportOptions } from './export';
+import { buildInferenceModel, type ActivationQuant, type InferenceExportOptions } from './export';
 import { initParams, mlp } from './models';
 import { decodeModel } from './onnx/proto';
-import { dequantize, quantizeRtn, type QuantizedWeight, type QuantScheme } from './quant';
+import {
+  calibrateActivation,
+  captureLayerInputs,
+  dequantize,
+  fakeQuantizeActivation,
+  quantizeRtn,
+  type QuantizedWeight,
+  type QuantScheme,
+} from './quant';
 import { Rng } from './rng';
 import { InferenceSession } from './runtime';
 import { buildEvalGraph } from './step';
@@ -20,7 +28,7 @@ function quantizeAll(scheme: QuantScheme, head = 0): Record<string, QuantizedWei
 }
 
 /** Plain-TS forward: dequantize (the TS reference), then x @ W + b with relu between layers (float64 accumulation). */
-function reference(p: TensorMap, qw: Record<string, QuantizedWeight>, head: number): number[] {
+function reference(p: TensorMap, qw: Record<string, QuantizedWeight>, head: number, acts: Record<string, ActivationQuant> = {}): number[] {
   const weight = (name: string) => Array.from(qw[name] ? dequantize(qw[name]) : p[name].data);
   let a = Array.from(x);
   let width = 40;
@@ -29,6 +37,8 @@ function reference(p: TensorMap, qw: Record<string, QuantizedWeight>, head: numb
     const [rows, cols] = p[`${l}.weight`].dims;
     expect(rows).toBe(width);
     const w = weight(`${l}.weight`);
+    const act = acts[`${l}.weight`];
+    if (act) a = Array.from(fakeQuantizeActivation(Float32Array.from(a), act));
     const b = p[`${l}.bias`].data;
     const out = new Array(batch * cols).fill(0);
     for (let i = 0; i < batch; i++)
@@ -82,7 +92,7 @@ describe('inference export', () => {
     const session = await InferenceSession.create(bytes);
     try {
       const out = await session.run(x, batch);
-      expectClose(out.logits, reference(params, qw, 0), rel);
+      expectClose(out.logits, reference(params, qw, 0, options.activations), rel);
       // and it differs from the float model (the quantization is really applied)
       const float = reference(params, {}, 0);
       expect(Math.max(...Array.from(out.logits, (v, i) => Math.abs(v - float[i])))).toBeGreaterThan(1e-4);
@@ -123,6 +133,41 @@ describe('inference export', () => {
       quantizeAll({ bits: 4, symmetric: true, granularity: 'block', blockSize: 32 }),
       { format: 'matmulnbits', accuracyLevel: 4 },
       3e-2,
+    );
+  });
+
+  test.each([
+    ['minmax uint8', 'minmax', false],
+    ['percentile 99 int8', 'percentile', true],
+  ] as const)(
+    'W8A8 (%s activations, int8 per-channel weights) matches quantize-dequantize-then-matmul within 1e-5 relative',
+    async (_l, method, signed) => {
+      const inputs = await captureLayerInputs(model, 0, params, x, batch);
+      const activations = Object.fromEntries(weightsOf(0).map((n) => [n, calibrateActivation(inputs[n], method, 99, signed)]));
+      const proto = await expectMatchesReference(
+        quantizeAll({ bits: 8, symmetric: true, granularity: 'per-channel' }),
+        { activations },
+        1e-5,
+      );
+      expect(proto.graph.node.filter((n) => n.op_type === 'QuantizeLinear')).toHaveLength(3); // one per MatMul input
+      // and the activation quantization is really applied: without it the logits differ
+      const weightsOnly = reference(params, quantizeAll({ bits: 8, symmetric: true, granularity: 'per-channel' }), 0);
+      const withActs = reference(params, quantizeAll({ bits: 8, symmetric: true, granularity: 'per-channel' }), 0, activations);
+      expect(Math.max(...weightsOnly.map((v, i) => Math.abs(v - withActs[i])))).toBeGreaterThan(1e-4);
+    },
+  );
+
+  test('activation quantization composes with MatMulNBits', async () => {
+    const inputs = await captureLayerInputs(model, 0, params, x, batch);
+    const activations = Object.fromEntries(weightsOf(0).map((n) => [n, calibrateActivation(inputs[n], 'minmax', 100, false)]));
+    const qw = quantizeAll({ bits: 4, symmetric: true, granularity: 'block', blockSize: 16 });
+    await expectMatchesReference(qw, { format: 'matmulnbits', activations }, 1e-5);
+  });
+
+  test('an activation zero point outside its type is refused with the weight named', () => {
+    const activations = { 'trunk.0.weight': { scale: 0.1, zeroPoint: 300, signed: false } };
+    expect(() => buildInferenceModel(model, 0, params, {}, { activations })).toThrow(
+      /'trunk\.0\.weight'.*zeroPoint must be an integer in \[0, 255\]/,
     );
   });
 

@@ -16,10 +16,23 @@ export type QuantizedFormat = 'qdq' | 'matmulnbits';
 export interface InferenceExportOptions {
   format?: QuantizedFormat;
   /**
+   * Static 8-bit activation quantization (W8A8), keyed by the weight whose MatMul input it
+   * quantizes: that input goes through QuantizeLinear + DequantizeLinear (one scale and zero point
+   * for the tensor), so onnxruntime can run the MatMul in integers.
+   */
+  activations?: Record<string, ActivationQuant>;
+  /**
    * MatMulNBits only: the precision of its arithmetic (0 unset, 1 fp32, 2 fp16, 3 bf16, 4 int8
    * activations). 1 computes exactly dequantize-then-matmul; 4 is faster and less exact.
    */
   accuracyLevel?: 0 | 1 | 2 | 3 | 4;
+}
+
+/** Per-tensor 8-bit quantization of an activation: uint8 with a zero point, or int8 symmetric (zero point 0). */
+export interface ActivationQuant {
+  scale: number;
+  zeroPoint: number;
+  signed: boolean;
 }
 
 /**
@@ -38,18 +51,19 @@ export function buildInferenceModel(
   if (format !== 'qdq' && format !== 'matmulnbits')
     throw new Error(`buildInferenceModel: format must be 'qdq' or 'matmulnbits', got '${format}'`);
   for (const name of Object.keys(quantized)) validateQuantizedWeight(name, quantized[name], paramSpec(model, name).dims);
-  const name = `${model.name}.inference.head${head}`;
-  const g = format === 'matmulnbits' ? new MatMulNBitsGraph(name, options.accuracyLevel ?? 1) : new Graph(name);
+  const activations = options.activations ?? {};
+  for (const [p, a] of Object.entries(activations)) validateActivationQuant(p, a, model);
+  const g = new QuantizedForwardGraph(`${model.name}.inference.head${head}`, options.accuracyLevel ?? 1);
   const x = g.input('x', ['B', ...model.inputDims]);
   const weights: Record<string, Tensor> = {};
   for (const p of model.paramsForHead(head)) {
     const dims = paramSpec(model, p).dims;
     const qw = quantized[p];
     weights[p] = qw ? dequantizedConstant(g, qw) : floatConstant(g, p, dims, params);
-    if (qw && g instanceof MatMulNBitsGraph) g.fuse(p, weights[p], qw);
+    g.watch(p, weights[p], format === 'matmulnbits' ? qw : undefined, activations[p]);
   }
   const logits = model.forward(g, weights, x, head);
-  if (g instanceof MatMulNBitsGraph) g.assertAllFused();
+  g.assertAllRewritten();
   g.output('pred', argmax(logits, 1));
   g.output('logits', logits);
   return g.toBytes({ 'retain.model': model.name, 'retain.head': String(head), 'retain.format': format });
@@ -79,12 +93,14 @@ function dequantizedConstant(g: Graph, qw: QuantizedWeight): Tensor {
 }
 
 /**
- * A graph whose MatMuls by a quantized weight become com.microsoft MatMulNBits nodes. The model's
- * forward is written once with plain `matmul`; this graph swaps the node as it is added, and the
- * weight's DequantizeLinear, now unused, is pruned on serialization.
+ * A graph that rewrites MatMuls by watched weights as they are added: the left operand is
+ * quantized (QuantizeLinear + DequantizeLinear) when the weight has activation quantization, and
+ * the MatMul becomes com.microsoft MatMulNBits when the weight is to be packed for it. The model's
+ * forward is written once with plain `matmul`; a weight's DequantizeLinear left unused by the
+ * rewrite is pruned on serialization.
  */
-class MatMulNBitsGraph extends Graph {
-  private readonly fused = new Map<Tensor, { name: string; qw: QuantizedWeight; used: boolean }>();
+class QuantizedForwardGraph extends Graph {
+  private readonly watched = new Map<Tensor, { name: string; nbits?: QuantizedWeight; activation?: ActivationQuant; used: boolean }>();
 
   constructor(
     name: string,
@@ -93,15 +109,17 @@ class MatMulNBitsGraph extends Graph {
     super(name);
   }
 
-  fuse(name: string, weight: Tensor, qw: QuantizedWeight): void {
-    if (qw.granularity !== 'block')
-      throw new Error(
-        `quantized weight '${name}': format 'matmulnbits' needs block granularity, got '${qw.granularity}'; use format 'qdq'`,
-      );
-    const size = qw.blockSize!;
-    if (size < 16 || (size & (size - 1)) !== 0)
-      throw new Error(`quantized weight '${name}': MatMulNBits needs a power-of-two blockSize >= 16, got ${size}`);
-    this.fused.set(weight, { name, qw, used: false });
+  watch(name: string, weight: Tensor, nbits: QuantizedWeight | undefined, activation: ActivationQuant | undefined): void {
+    if (nbits) {
+      if (nbits.granularity !== 'block')
+        throw new Error(
+          `quantized weight '${name}': format 'matmulnbits' needs block granularity, got '${nbits.granularity}'; use format 'qdq'`,
+        );
+      const size = nbits.blockSize!;
+      if (size < 16 || (size & (size - 1)) !== 0)
+        throw new Error(`quantized weight '${name}': MatMulNBits needs a power-of-two blockSize >= 16, got ${size}`);
+    }
+    if (nbits || activation) this.watched.set(weight, { name, nbits, activation, used: false });
   }
 
   override node(
@@ -111,10 +129,12 @@ class MatMulNBitsGraph extends Graph {
     attrs: Record<string, Attr> = {},
     domain = '',
   ): Tensor {
-    const weight = opType === 'MatMul' && inputs[1] ? this.fused.get(inputs[1]) : undefined;
+    const weight = opType === 'MatMul' && inputs[1] ? this.watched.get(inputs[1]) : undefined;
     if (!weight || inputs[0]?.rank !== 2) return super.node(opType, inputs, out, attrs, domain);
     weight.used = true;
-    const { qw } = weight;
+    const a = weight.activation ? this.quantizeDequantize(inputs[0], weight.activation) : inputs[0];
+    if (!weight.nbits) return super.node(opType, [a, inputs[1]], out, attrs, domain);
+    const qw = weight.nbits;
     const [K, N] = qw.dims;
     const packed = packMatMulNBits(qw);
     const b = this.constant(packed.b, [N, packed.blocks, packed.blobSize], 'uint8');
@@ -122,21 +142,38 @@ class MatMulNBitsGraph extends Graph {
     const zeroPoints = packed.zeroPoints ? this.constant(packed.zeroPoints, [packed.zeroPoints.length], 'uint8') : undefined;
     return super.node(
       'MatMulNBits',
-      zeroPoints ? [inputs[0], b, scales, zeroPoints] : [inputs[0], b, scales],
+      zeroPoints ? [a, b, scales, zeroPoints] : [a, b, scales],
       out,
       { K, N, bits: qw.bits, block_size: qw.blockSize!, accuracy_level: this.accuracyLevel },
       'com.microsoft',
     );
   }
 
-  /** A quantized weight the forward used other than as a MatMul's right operand stays dequantized; say so rather than hide it. */
-  assertAllFused(): void {
-    const missed = [...this.fused.values()].filter((w) => !w.used).map((w) => w.name);
+  private quantizeDequantize(t: Tensor, a: ActivationQuant): Tensor {
+    const type: DType = a.signed ? 'int8' : 'uint8';
+    const scale = this.constant([a.scale], [], 'float32');
+    const zero = this.constant(a.signed ? new Int8Array([a.zeroPoint]) : new Uint8Array([a.zeroPoint]), [], type);
+    const q = super.node('QuantizeLinear', [t, scale, zero], { dims: t.dims, dtype: type });
+    return super.node('DequantizeLinear', [q, scale, zero], { dims: t.dims, dtype: 'float32' });
+  }
+
+  /** A watched weight the forward used other than as a 2-D MatMul's right operand would silently stay unrewritten; say so. */
+  assertAllRewritten(): void {
+    const missed = [...this.watched.values()].filter((w) => !w.used).map((w) => w.name);
     if (missed.length)
       throw new Error(
-        `format 'matmulnbits': weights ${missed.join(', ')} are not the right operand of a 2-D MatMul in this model; use format 'qdq'`,
+        `weights ${missed.join(', ')} are not the right operand of a 2-D MatMul in this model: MatMulNBits and activation quantization apply only there; use format 'qdq' without activations`,
       );
   }
+}
+
+function validateActivationQuant(name: string, a: ActivationQuant, model: Model): void {
+  paramSpec(model, name);
+  const [lo, hi] = a.signed ? [-128, 127] : [0, 255];
+  if (!(a.scale > 0) || !Number.isFinite(a.scale))
+    throw new Error(`activation quantization of '${name}': scale must be positive, got ${a.scale}`);
+  if (!Number.isInteger(a.zeroPoint) || a.zeroPoint < lo || a.zeroPoint > hi)
+    throw new Error(`activation quantization of '${name}': zeroPoint must be an integer in [${lo}, ${hi}], got ${a.zeroPoint}`);
 }
 
 /**

@@ -7,6 +7,7 @@ import { rtnQuantizer } from '@retain/quantizer-rtn';
 import { accuracyEvaluator } from '@retain/evaluator-accuracy';
 import { hqqQuantizer } from '@retain/quantizer-hqq';
 import { gptqQuantizer } from '@retain/quantizer-gptq';
+import { w8a8Quantizer } from '@retain/quantizer-w8a8';
 
 /** Every plugin that ships with Retain. A new plugin adds one line here. */
 export const builtinPlugins: Plugin[] = [
@@ -19,6 +20,7 @@ export const builtinPlugins: Plugin[] = [
   accuracyEvaluator,
   hqqQuantizer,
   gptqQuantizer,
+  w8a8Quantizer,
 ];
 
 export function defaultRegistry(): PluginRegistry {
