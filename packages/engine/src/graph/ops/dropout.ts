@@ -1,7 +1,6 @@
 import type { Tensor } from '../tensor';
 import { mul } from './arith';
 import { cast, shapeOf } from './nondiff';
-import { int64s } from './util';
 
 // Dropout whose mask is a pure function of (seed, element index): a counter-based hash computed
 // in the graph with int64 arithmetic, so the same seed gives the same mask on any machine and
