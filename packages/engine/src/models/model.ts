@@ -4,7 +4,14 @@ import type { Graph, Tensor } from '../graph';
 export interface ParamSpec {
   name: string;
   dims: number[];
-  init: 'he' | 'xavier' | 'zeros';
+  /** he / xavier: normal, scaled by fan-in (and fan-out); normal: N(0, std^2); zeros / ones: constant. */
+  init: 'he' | 'xavier' | 'zeros' | 'ones' | 'normal';
+  /** Inputs per output unit, when not dims[0] (a [in, out] linear weight): C_in/groups * kh * kw for a conv kernel. */
+  fanIn?: number;
+  /** Outputs per input unit, when not the last dim: C_out * kh * kw for a conv kernel. */
+  fanOut?: number;
+  /** The standard deviation for init 'normal'. */
+  std?: number;
 }
 
 /**
