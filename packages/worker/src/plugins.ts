@@ -1,6 +1,8 @@
 import { PluginRegistry, type Plugin } from '@retain/sdk';
 import { permutedFashionMnist, splitFashionMnist } from '@retain/benchmark-fashion-mnist';
 import { mlpModel } from '@retain/model-mlp';
+import { cnnModel } from '@retain/model-cnn';
+import { transformerModel } from '@retain/model-transformer';
 import { supervisedTrainer } from '@retain/trainer-supervised';
 import { naiveMethod } from '@retain/method-naive';
 import { rtnQuantizer } from '@retain/quantizer-rtn';
@@ -11,6 +13,8 @@ export const builtinPlugins: Plugin[] = [
   permutedFashionMnist,
   splitFashionMnist,
   mlpModel,
+  cnnModel,
+  transformerModel,
   supervisedTrainer,
   naiveMethod,
   rtnQuantizer,
