@@ -1,6 +1,6 @@
 import { add, conv2d, globalAvgPool, maxPool2d, relu, reshape, type Graph, type Tensor } from '../graph';
-import { checkPositiveIntegers, linear, linearParams, paramOf, taskHeads } from './layers';
-import type { Model, ParamSpec } from './model';
+import { batchNormLayer, batchNormSpecs, checkPositiveIntegers, linear, linearParams, paramOf, taskHeads } from './layers';
+import type { BufferSpec, ForwardMode, Model, ParamSpec } from './model';
 
 export interface CnnConfig {
   /**
@@ -17,6 +17,8 @@ export interface CnnConfig {
   channels?: number[];
   /** lenet: the two hidden fc widths (default [120, 84]). */
   hidden?: number[];
+  /** resnet: 'batch' puts batch norm after every conv (the ResNet paper's block); default 'none'. */
+  norm?: 'batch' | 'none';
 }
 
 const convParams = (prefix: string, cOut: number, cIn: number, k: number): ParamSpec[] => [
@@ -41,25 +43,28 @@ export function cnn(cfg: CnnConfig): Model {
   if (!body) throw new Error(`cnn: arch must be 'lenet' or 'resnet', got '${String(cfg.arch)}'`);
   const heads = taskHeads('cnn', cfg.heads, body.features, cfg.classesPerHead);
   const widths = cfg.channels ?? (cfg.arch === 'lenet' ? [6, 16] : [16, 32]);
+  if (cfg.norm === 'batch' && cfg.arch !== 'resnet') throw new Error(`cnn: norm 'batch' is available for arch 'resnet', not '${cfg.arch}'`);
   return {
-    name: `cnn-${cfg.arch}-${widths.join('-')}-${cfg.classesPerHead}${cfg.heads > 1 ? `x${cfg.heads}` : ''}`,
+    name: `cnn-${cfg.arch}${cfg.norm === 'batch' ? '-bn' : ''}-${widths.join('-')}-${cfg.classesPerHead}${cfg.heads > 1 ? `x${cfg.heads}` : ''}`,
     inputDims: [c, h, w],
     heads: cfg.heads,
     classesPerHead: cfg.classesPerHead,
     params: [...body.params, ...heads.params.flat()],
     paramsForHead: (head) => [...body.params, ...heads.params[heads.index(head)]].map((p) => p.name),
-    forward(g: Graph, params: Record<string, Tensor>, x: Tensor, head: number): Tensor {
+    ...(body.buffers.length > 0 ? { buffers: body.buffers } : {}),
+    forward(g: Graph, params: Record<string, Tensor>, x: Tensor, head: number, mode?: ForwardMode): Tensor {
       const prefix = heads.prefix(head);
       const images = x.rank === 4 ? x : reshape(x, [-1, c, h, w]);
-      return linear('cnn', params, prefix, body.forward(params, images));
+      return linear('cnn', params, prefix, body.forward(params, images, mode));
     },
   };
 }
 
 interface Body {
   params: ParamSpec[];
+  buffers: BufferSpec[];
   features: number;
-  forward(params: Record<string, Tensor>, images: Tensor): Tensor;
+  forward(params: Record<string, Tensor>, images: Tensor, mode?: ForwardMode): Tensor;
 }
 
 function lenetBody(cfg: CnnConfig): Body {
@@ -84,6 +89,7 @@ function lenetBody(cfg: CnnConfig): Body {
       ...convParams('conv.1', c2, c1, 5),
       ...hidden.flatMap((out, i) => linearParams(`fc.${i}`, widths[i], out, 'he')),
     ],
+    buffers: [],
     features: widths[widths.length - 1],
     forward(params, images) {
       const p = (n: string) => paramOf('cnn', params, n);
@@ -101,24 +107,36 @@ function resnetBody(cfg: CnnConfig): Body {
   const widths = cfg.channels ?? [16, 32];
   checkPositiveIntegers('cnn resnet', Object.fromEntries(widths.map((v, i) => [`channels[${i}]`, v])));
   if (widths.length === 0) throw new Error('cnn resnet: channels needs at least one stage width');
-  const params: ParamSpec[] = [...convParams('stem', widths[0], c, 3)];
+  const batchNorm = cfg.norm === 'batch';
+  const params: ParamSpec[] = [];
+  const buffers: BufferSpec[] = [];
+  // A conv, and with batch norm its BN (the conv then has no bias: BN's beta takes its place).
+  // `last` marks a block's final conv, which starts at zero (its BN's gamma, or its weight), so
+  // each block starts as its shortcut (Goyal et al. 2017, "zero-init residual").
+  const addConv = (name: string, cOut: number, cIn: number, k: number, last = false) => {
+    const [weight, bias] = convParams(name, cOut, cIn, k);
+    params.push(last && !batchNorm ? { ...weight, init: 'zeros' } : weight);
+    if (!batchNorm) return params.push(bias);
+    const bn = batchNormSpecs(`${name}.bn`, cOut, last ? 'zeros' : 'ones');
+    params.push(...bn.params);
+    buffers.push(...bn.buffers);
+  };
+  addConv('stem', widths[0], c, 3);
   widths.forEach((out, i) => {
     const inputs = i === 0 ? widths[0] : widths[i - 1];
-    // The second conv starts at zero, so each block starts as its shortcut: without batch norm
-    // this keeps the activations' scale from growing block by block (Goyal et al. 2017, "zero-init residual").
-    params.push(
-      ...convParams(`block.${i}.conv1`, out, inputs, 3),
-      { ...convParams(`block.${i}.conv2`, out, out, 3)[0], init: 'zeros' },
-      convParams(`block.${i}.conv2`, out, out, 3)[1],
-    );
-    if (i > 0) params.push(...convParams(`block.${i}.shortcut`, out, inputs, 1));
+    addConv(`block.${i}.conv1`, out, inputs, 3);
+    addConv(`block.${i}.conv2`, out, out, 3, true);
+    if (i > 0) addConv(`block.${i}.shortcut`, out, inputs, 1);
   });
   return {
     params,
+    buffers,
     features: widths[widths.length - 1],
-    forward(params, images) {
-      const conv = (name: string, x: Tensor, opts: { stride?: number; padding?: number }) =>
-        conv2d(x, paramOf('cnn', params, `${name}.weight`), paramOf('cnn', params, `${name}.bias`), opts);
+    forward(params, images, mode) {
+      const conv = (name: string, x: Tensor, opts: { stride?: number; padding?: number }) => {
+        const y = conv2d(x, paramOf('cnn', params, `${name}.weight`), batchNorm ? undefined : paramOf('cnn', params, `${name}.bias`), opts);
+        return batchNorm ? batchNormLayer('cnn', params, `${name}.bn`, y, mode) : y;
+      };
       let a = relu(conv('stem', images, { padding: 1 }));
       widths.forEach((_, i) => {
         // the first stage keeps the size; later stages halve it (stride 2) and project the shortcut

@@ -14,6 +14,20 @@ export interface ParamSpec {
   std?: number;
 }
 
+/** Buffer init 'seed': a per-run random integer below 2^24 (exact in float32), e.g. a dropout seed. */
+export type BufferSpec = Omit<ParamSpec, 'init'> & { init: ParamSpec['init'] | 'seed' };
+
+/**
+ * How `forward` is being built. Absent (or training false): evaluation and export, where batch
+ * norm reads its running statistics and dropout is off. In the training step, training is true
+ * and the model writes the next value of each buffer it updates into `bufferUpdates`; the step
+ * graph outputs them as 'new.<buffer>'.
+ */
+export interface ForwardMode {
+  training: boolean;
+  bufferUpdates?: Record<string, Tensor>;
+}
+
 /**
  * A model as data plus a forward builder. The same `forward` serves the training step, the eval
  * graph and the exported inference model; only where the parameter tensors come from differs
@@ -26,7 +40,15 @@ export interface Model {
   classesPerHead: number;
   params: ParamSpec[]; // all params, every head
   paramsForHead(head: number): string[]; // trunk params + that head's params
-  forward(g: Graph, params: Record<string, Tensor>, x: Tensor, head: number): Tensor; // logits [B, classesPerHead]
+  /**
+   * Non-trained state the forward pass reads, shared by every head: batch-norm running
+   * statistics, the dropout seed and step counter. Absent = none. Buffers are fed like params
+   * (graph inputs in the step and eval graphs, initializers in an export), are never in
+   * `params` or `paramsForHead`, get no gradient, and live in checkpoints beside the params.
+   */
+  buffers?: BufferSpec[];
+  /** Logits [B, classesPerHead]. `params` holds the head's params and every buffer. */
+  forward(g: Graph, params: Record<string, Tensor>, x: Tensor, head: number, mode?: ForwardMode): Tensor;
 }
 
 export function paramSpec(model: Model, name: string): ParamSpec {
@@ -34,4 +56,9 @@ export function paramSpec(model: Model, name: string): ParamSpec {
   if (!spec)
     throw new Error(`model '${model.name}' has no parameter '${name}'; its parameters are ${model.params.map((p) => p.name).join(', ')}`);
   return spec;
+}
+
+/** The model's buffers (none when it declares none). */
+export function buffersOf(model: Model): BufferSpec[] {
+  return model.buffers ?? [];
 }

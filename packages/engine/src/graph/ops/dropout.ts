@@ -21,9 +21,9 @@ function hash32(g: Tensor['graph'], x: Tensor): Tensor {
 }
 
 /**
- * A keep-mask of `x`'s shape (bool): element i is kept when hash(hash(i) xor seed) >= p * 2^32.
- * `seed` is an int64 scalar input, e.g. deriveSeed(runSeed, 'dropout', step) fed per step; only
- * its low 32 bits are used.
+ * A keep-mask of `x`'s shape (bool): element i is kept when
+ * hash(hash(hash(i) xor seedLow) xor seedHigh) >= p * 2^32, where seedLow and seedHigh are the
+ * low and high 32 bits of `seed`, a non-negative int64 scalar (e.g. a run seed and a step count).
  */
 export function dropoutMask(x: Tensor, p: number, seed: Tensor): Tensor {
   if (seed.dtype !== 'int64' || seed.rank !== 0) throw new Error(`dropout: seed must be an int64 scalar, got ${seed}`);
@@ -31,8 +31,11 @@ export function dropoutMask(x: Tensor, p: number, seed: Tensor): Tensor {
   const i64 = (dims: Tensor['dims']) => ({ dims, dtype: 'int64' as const });
   const count = g.node('ReduceProd', [shapeOf(x)], i64([]), { keepdims: 0 });
   const index = g.node('Range', [g.scalar(0, 'int64'), count, g.scalar(1, 'int64')], i64(['?count']));
-  const seed32 = g.node('Mod', [seed, g.scalar(TWO_32, 'int64')], i64([]), { fmod: 0 });
-  const mixed = hash32(g, g.node('BitwiseXor', [hash32(g, index), seed32], i64(['?count'])));
+  const two32 = g.scalar(TWO_32, 'int64');
+  const low = g.node('Mod', [seed, two32], i64([]), { fmod: 0 });
+  const high = g.node('Mod', [g.node('Div', [seed, two32], i64([])), two32], i64([]), { fmod: 0 });
+  const xor = (a: Tensor, b: Tensor) => g.node('BitwiseXor', [a, b], i64(['?count']));
+  const mixed = hash32(g, xor(hash32(g, xor(hash32(g, index), low)), high));
   const keep = g.node('GreaterOrEqual', [mixed, g.scalar(Math.floor(p * TWO_32), 'int64')], { dims: ['?count'], dtype: 'bool' });
   return g.node('Reshape', [keep, shapeOf(x)], { dims: x.dims, dtype: 'bool' });
 }
