@@ -1,5 +1,6 @@
 import { PluginRegistry, type Plugin } from '@retain/sdk';
 import { permutedFashionMnist, splitFashionMnist } from '@retain/benchmark-fashion-mnist';
+import { textBytes } from '@retain/benchmark-text';
 import { mlpModel } from '@retain/model-mlp';
 import { cnnModel } from '@retain/model-cnn';
 import { transformerModel } from '@retain/model-transformer';
@@ -12,6 +13,7 @@ import { accuracyEvaluator } from '@retain/evaluator-accuracy';
 export const builtinPlugins: Plugin[] = [
   permutedFashionMnist,
   splitFashionMnist,
+  textBytes,
   mlpModel,
   cnnModel,
   transformerModel,
