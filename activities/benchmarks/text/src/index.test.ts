@@ -2,7 +2,7 @@ import { textBytes } from './index';
 
 describe('text-bytes benchmark plugin (Debian licence texts)', () => {
   it('one task per text, [context] byte windows, one shared 256-way head', async () => {
-    const scenario = await textBytes.scenario(textBytes.configSchema.parse({ context: 16 }), 0);
+    const scenario = await textBytes.scenario(textBytes.configSchema.parse({ context: 16 }));
     expect(scenario).toMatchObject({
       tasks: 3,
       heads: 1,
