@@ -22,7 +22,7 @@ async function evaluate(session: InferenceSession, set: SampleSet): Promise<{ lo
 describe('cnn model plugin', () => {
   test('builds LeNet-5 by default for flat 28x28 inputs; image shapes come from the scenario or the config', () => {
     const config = cnnModel.configSchema.parse({});
-    expect(config).toEqual({ arch: 'lenet' });
+    expect(config).toEqual({ arch: 'lenet', norm: 'none' });
     const model = cnnModel.build(config, scenario);
     expect(model.inputDims).toEqual([1, 28, 28]);
     expect(model.params.find((p: { name: string }) => p.name === 'conv.0.weight')!.dims).toEqual([6, 1, 5, 5]);

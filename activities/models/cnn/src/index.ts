@@ -9,6 +9,8 @@ export const cnnConfigSchema = z.strictObject({
   channels: z.array(z.number().int().min(1)).min(1).optional(),
   /** lenet's two hidden fully connected widths (default [120, 84]). */
   hidden: z.array(z.number().int().min(1)).min(1).optional(),
+  /** resnet only: 'batch' puts batch norm after every conv (running statistics are model buffers). */
+  norm: z.enum(['batch', 'none']).default('none'),
   /** Image shape [C, H, W]; default: the scenario's, or [1, s, s] for flat inputs of s*s pixels. */
   image: z.tuple([z.number().int().min(1), z.number().int().min(1), z.number().int().min(1)]).optional(),
 });
@@ -46,6 +48,7 @@ export const cnnModel = definePlugin({
       image: imageShape(scenario.inputDims, config.image),
       channels: config.channels,
       hidden: config.hidden,
+      norm: config.norm,
       classesPerHead: scenario.classesPerHead,
       heads: scenario.heads,
     }),
