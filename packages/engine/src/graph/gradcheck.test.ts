@@ -19,6 +19,8 @@ interface Case {
   distinct?: boolean; // inputs a shuffle of values 0.04 apart (max pooling: no near-ties within h)
   /** float32 for ops onnxruntime has no float64 kernel for (Conv, ConvTranspose, pools, Erf). */
   float32?: boolean;
+  /** float32 finite-difference step, when FLOAT32_STEP would cross a kink (relu, max) of a chain. */
+  step?: number;
 }
 
 const labels = (g: Graph, values: number[]) => g.constant(BigInt64Array.from(values, BigInt), [values.length], 'int64');
@@ -153,6 +155,24 @@ const cases: Case[] = [
   { name: 'erf', params: { a: [3, 4] }, build: (g, p) => op.erf(p.a), float32: true },
   { name: 'gelu', params: { a: [3, 4] }, build: (g, p) => op.gelu(op.mul(p.a, 3)), float32: true },
   {
+    name: 'attention chain (layerNorm, causal single-head attention, residual)',
+    params: { x: [2, 3, 4], wq: [4, 4], wk: [4, 4], wv: [4, 4], gamma: [4], beta: [4] },
+    build: (g, p) => {
+      const h = op.layerNorm(p.x, p.gamma, p.beta);
+      const [q, k, v] = [p.wq, p.wk, p.wv].map((w) => op.matmul(h, w));
+      const weights = op.softmax(op.causalMask(op.scale(op.matmul(q, op.transpose(k, [0, 2, 1])), 0.5)), -1);
+      return op.add(p.x, op.matmul(weights, v));
+    },
+  },
+  {
+    name: 'conv chain (conv, relu, maxPool2d, conv, globalAvgPool)',
+    params: { x: [2, 1, 6, 6], w1: [2, 1, 3, 3], w2: [3, 2, 2, 2] },
+    build: (g, p) => op.globalAvgPool(op.conv2d(op.maxPool2d(op.relu(op.conv2d(p.x, p.w1, undefined, { padding: 1 })), 2), p.w2)),
+    float32: true,
+    distinct: true,
+    step: 1e-3,
+  },
+  {
     name: 'mlp chain',
     params: { x: [2, 3], w: [3, 4], b: [4] },
     build: (g, p) => op.softmaxCrossEntropy(op.tanh(op.add(op.matmul(p.x, p.w), p.b)), labels(g, [1, 3])),
@@ -167,7 +187,8 @@ function fill(n: number, rng: Rng, positive: boolean, distinct = false): Float64
 // float64: h = 1e-6, |analytic - numeric| <= 1e-6 * max(1, |numeric|).
 // float32: h = 1e-2 (the loss is summed in float64; the step actually taken is measured after
 // rounding to float32), tolerance 2e-3 * max(1, |numeric|). Measured worst cases (GRADCHECK_REPORT=1
-// prints them): float64 ops <= 4.4e-10; float32 conv2d 2.6e-5, pools 1.2e-6, erf 3.3e-5, gelu 1.6e-4.
+// prints them): float64 ops <= 9.8e-10; float32 conv2d 2.6e-5, pools 1.2e-6, erf 3.3e-5, gelu 1.6e-4,
+// conv chain (h 1e-3) 3.2e-5.
 const FLOAT32_STEP = 1e-2;
 const FLOAT32_TOLERANCE = 2e-3;
 
@@ -219,7 +240,7 @@ async function check(c: Case): Promise<number> {
   const feeds = () => Object.fromEntries(Object.entries(values).map(([name, v]): [string, Value] => [name, feed(v, c.params[name])]));
   const analytic = await session.run(feeds());
   const lossOnly = { fetch: ['loss'] };
-  const h = c.float32 ? FLOAT32_STEP : 1e-6;
+  const h = c.float32 ? (c.step ?? FLOAT32_STEP) : 1e-6;
   const tolerance = c.float32 ? FLOAT32_TOLERANCE : 1e-6;
   const round = c.float32 ? Math.fround : (v: number) => v;
   let worst = 0;
