@@ -23,6 +23,7 @@ describe('text corpora', () => {
     const cut = Math.floor(apache.length * 0.9);
     expect(t.train.n + t.test.n + 32).toBe(apache.length);
     expect(Array.from(t.test.gather([0]))).toEqual(Array.from(apache.subarray(cut, cut + 16)));
+    expect((await textScenario({ sources: ['GPL-3', 'BSD'], context: 4, heads: 'per-task' })).heads).toBe(2);
   });
 
   test('a missing text names the file and how to get the corpus', async () => {

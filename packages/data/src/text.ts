@@ -95,11 +95,14 @@ export interface TextScenarioConfig {
   testFraction?: number;
   /** Folder of the sources; default $RETAIN_TEXT_DIR, else DEFAULT_TEXT_DIR. */
   dir?: string;
+  /** 'shared' (default): one 256-way head for every text; 'per-task': a 256-way head per text. */
+  heads?: 'shared' | 'per-task';
 }
 
 /**
- * Next-byte prediction on several texts, one task per text (domain-incremental: one shared
- * 256-way head). Each text's last `testFraction` is its test set. Needs no seed: the split is fixed.
+ * Next-byte prediction on several texts, one task per text: one shared 256-way head
+ * (domain-incremental) or a head per text. Each text's last `testFraction` is its test set.
+ * Needs no seed: the split is fixed.
  */
 export async function textScenario(config: TextScenarioConfig): Promise<Scenario> {
   const { sources, context, testFraction = 0.1 } = config;
@@ -109,7 +112,7 @@ export async function textScenario(config: TextScenarioConfig): Promise<Scenario
   const info = {
     name: `text-${sources.join('+')}`,
     tasks: sources.length,
-    heads: 1,
+    heads: config.heads === 'per-task' ? sources.length : 1,
     classesPerHead: 256,
     inputDims: [context],
     taskNames: [...sources],

@@ -9,10 +9,12 @@ export const textConfigSchema = z.strictObject({
   context: z.number().int().min(1).default(32),
   /** Share of each text (its end) held out for testing. */
   testFraction: z.number().gt(0).lt(1).default(0.1),
+  /** shared: one 256-way head (domain-IL); per-task: a head per text (task-IL). */
+  heads: z.enum(['shared', 'per-task']).default('shared'),
 });
 export type TextConfig = z.output<typeof textConfigSchema>;
 
-/** Next-byte prediction, one task per text; one shared 256-way head (domain-IL). */
+/** Next-byte prediction, one task per text; one shared 256-way head (domain-IL) or a head per text. */
 export const textBytes = definePlugin({
   kind: 'benchmark',
   name: 'text-bytes',
