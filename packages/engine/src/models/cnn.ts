@@ -115,10 +115,12 @@ function resnetBody(cfg: CnnConfig): Body {
   // each block starts as its shortcut (Goyal et al. 2017, "zero-init residual").
   const addConv = (name: string, cOut: number, cIn: number, k: number, last = false) => {
     const [weight, bias] = convParams(name, cOut, cIn, k);
-    params.push(last && !batchNorm ? { ...weight, init: 'zeros' } : weight);
-    if (!batchNorm) return params.push(bias);
+    if (!batchNorm) {
+      params.push(last ? { ...weight, init: 'zeros' } : weight, bias);
+      return;
+    }
     const bn = batchNormSpecs(`${name}.bn`, cOut, last ? 'zeros' : 'ones');
-    params.push(...bn.params);
+    params.push(weight, ...bn.params);
     buffers.push(...bn.buffers);
   };
   addConv('stem', widths[0], c, 3);

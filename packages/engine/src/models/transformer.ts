@@ -113,7 +113,8 @@ export function transformer(cfg: TransformerConfig): Model {
 
   /**
    * Dropout for this forward pass: identity outside training; in training, site k's mask seed is
-   * dropout.seed * 2^32 + dropout.step * SITES_PER_STEP + k, and the step counter advances by one.
+   * dropout.seed * 2^32 + dropout.step * SITES_PER_STEP + k, and the step counter advances by one
+   * (a float32 buffer like every other: exact up to 2^24 = 16.7M steps).
    */
   const dropoutSites = (params: Record<string, Tensor>, mode?: ForwardMode) => {
     if (!mode?.training || rate === 0) return (t: Tensor, _site: number) => t;
