@@ -1,6 +1,6 @@
 import { argmax, Graph, type Attr, type Dim, type Tensor } from './graph';
 import type { DType } from './onnx/proto';
-import { paramSpec, type Model } from './models/model';
+import { buffersOf, paramSpec, type Model } from './models/model';
 import { groupCount, validateQuantizedWeight, type QuantizedWeight } from './quant/weight';
 import { assertTensorData, type TensorMap } from './tensor';
 
@@ -62,6 +62,7 @@ export function buildInferenceModel(
     weights[p] = qw ? dequantizedConstant(g, qw) : floatConstant(g, p, dims, params);
     g.watch(p, weights[p], format === 'matmulnbits' ? qw : undefined, activations[p]);
   }
+  for (const b of buffersOf(model)) weights[b.name] = floatConstant(g, b.name, b.dims, params); // batch-norm statistics stay float
   const logits = model.forward(g, weights, x, head);
   g.assertAllRewritten();
   g.output('pred', argmax(logits, 1));
@@ -130,7 +131,7 @@ class QuantizedForwardGraph extends Graph {
     domain = '',
   ): Tensor {
     const weight = opType === 'MatMul' && inputs[1] ? this.watched.get(inputs[1]) : undefined;
-    if (!weight || inputs[0]?.rank !== 2) return super.node(opType, inputs, out, attrs, domain);
+    if (!weight || !inputs[0] || inputs[0].rank < 2) return super.node(opType, inputs, out, attrs, domain);
     weight.used = true;
     const a = weight.activation ? this.quantizeDequantize(inputs[0], weight.activation) : inputs[0];
     if (!weight.nbits) return super.node(opType, [a, inputs[1]], out, attrs, domain);
@@ -157,12 +158,16 @@ class QuantizedForwardGraph extends Graph {
     return super.node('DequantizeLinear', [q, scale, zero], { dims: t.dims, dtype: 'float32' });
   }
 
-  /** A watched weight the forward used other than as a 2-D MatMul's right operand would silently stay unrewritten; say so. */
+  /**
+   * A weight with activation quantization that the forward never multiplied would silently run
+   * unquantized activations; say so. (A MatMulNBits weight used otherwise, e.g. an embedding
+   * table, keeps its DequantizeLinear: the same values, computed the portable way.)
+   */
   assertAllRewritten(): void {
-    const missed = [...this.watched.values()].filter((w) => !w.used).map((w) => w.name);
+    const missed = [...this.watched.values()].filter((w) => !w.used && w.activation).map((w) => w.name);
     if (missed.length)
       throw new Error(
-        `weights ${missed.join(', ')} are not the right operand of a 2-D MatMul in this model: MatMulNBits and activation quantization apply only there; use format 'qdq' without activations`,
+        `weights ${missed.join(', ')} are not the right operand of a MatMul in this model: activation quantization applies only there; leave them out of activations`,
       );
   }
 }

@@ -1,5 +1,5 @@
 import { definePlugin, exportOptionsOf, schemeLabel, schemeOf, type QuantizeContext, type QuantizeOutcome } from '@retain/sdk';
-import { captureLayerInputs, deriveSeed, dequantize, Rng, type QuantizedWeight, type TensorMap } from '@retain/engine';
+import { captureLayerInputs, deriveSeed, dequantize, quantizeRtn, Rng, type QuantizedWeight, type TensorMap } from '@retain/engine';
 import { gptqConfigSchema, type GptqConfig } from './config';
 import { quantizeGptq } from './gptq';
 
@@ -43,9 +43,10 @@ export const gptqQuantizer = definePlugin({
         inputs = fp32Inputs.get(head);
       }
       const layerInput = inputs![name];
-      if (!layerInput)
-        throw new Error(`gptq: '${name}' is not the right operand of a MatMul in model '${model.name}'; it cannot be calibrated`);
-      weights[name] = quantizeGptq(ctx.params[name], layerInput, n, scheme, config);
+      // A matrix no MatMul multiplies (an embedding table) has no layer output to reconstruct: RTN.
+      weights[name] = layerInput
+        ? quantizeGptq(ctx.params[name], layerInput, layerInput.length / ctx.params[name].dims[0], scheme, config)
+        : quantizeRtn(ctx.params[name], scheme);
       current[name] = { dims: ctx.params[name].dims, data: dequantize(weights[name]) };
     }
     return { weights, export: exportOptionsOf(config) };

@@ -1,7 +1,7 @@
 import { Graph, type Attr, type Dim, type Tensor } from '../graph';
 import type { DType } from '../onnx/proto';
 import { floatConstant } from '../export';
-import { paramSpec, type Model } from '../models/model';
+import { buffersOf, paramSpec, type Model } from '../models/model';
 import { GraphSession } from '../runtime/graph-session';
 import type { TensorMap } from '../tensor';
 
@@ -28,13 +28,14 @@ class LayerInputGraph extends Graph {
     domain = '',
   ): Tensor {
     const weight = opType === 'MatMul' && inputs[1] ? this.watched.get(inputs[1]) : undefined;
-    if (weight && inputs[0]?.rank === 2 && !this.layerInputs.has(weight)) this.layerInputs.set(weight, inputs[0]);
+    if (weight && inputs[0] && inputs[0].rank >= 2 && !this.layerInputs.has(weight)) this.layerInputs.set(weight, inputs[0]);
     return super.node(opType, inputs, out, attrs, domain);
   }
 }
 
 /**
- * The input activations [N, in] of each matrix weight of `head`'s forward pass on `x` (N examples),
+ * The input activations [rows, in] of each matrix weight (rows = N, or N x positions for inputs
+ * with more axes, e.g. a transformer's [N, T, in], flattened) of `head`'s forward pass on `x` (N examples),
  * computed by onnxruntime from `params` (pass dequantized values for weights already quantized,
  * as GPTQ does layer after layer). Keyed by weight name; a weight not used as a MatMul's right
  * operand is absent.
@@ -58,6 +59,7 @@ export async function captureLayerInputs(
     weights[name] = floatConstant(g, name, dims, params);
     if (dims.length === 2) watched.set(weights[name], name);
   }
+  for (const b of buffersOf(model)) weights[b.name] = floatConstant(g, b.name, b.dims, params);
   model.forward(g, weights, xIn, head);
   if (g.layerInputs.size === 0) throw new Error(`captureLayerInputs: model '${model.name}' has no MatMul by a matrix weight`);
   for (const [name, t] of g.layerInputs) g.output(`input.${name}`, t);
