@@ -96,6 +96,7 @@ async function main(): Promise<void> {
     `${JSON.stringify({ ...meta, summary, runs: cells.map(({ result, ...c }) => ({ ...c, runId: result.runId, matrices: result.matrices, quantization: result.quantization, metrics: result.metrics })) }, null, 2)}\n`,
   );
   writeFileSync(join(dir, 'quantization.md'), markdown(meta, summary, cells));
+  await prettier([join(dir, 'quantization.json'), join(dir, 'quantization.md')]); // the repository's format check covers docs/
   process.stderr.write(`wrote ${join(dir, 'quantization.md')} and quantization.json\n`);
 }
 
@@ -201,14 +202,22 @@ function markdown(
   return lines.filter((l, i, a) => !(l === '' && a[i - 1] === '')).join('\n');
 }
 
+function prettier(files: string[]): Promise<void> {
+  return run(join(ROOT, 'node_modules/prettier/bin/prettier.cjs'), ['--write', ...files]);
+}
+
 function retain(args: string[]): Promise<void> {
+  return run(CLI, args);
+}
+
+function run(script: string, args: string[]): Promise<void> {
   return new Promise((done, fail) => {
-    const child = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
+    const child = spawn(process.execPath, [script, ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
     let stderr = '';
     child.stderr.on('data', (d) => (stderr += d));
     child.on('error', fail);
     child.on('close', (code) =>
-      code === 0 ? done() : fail(new Error(`retain ${args.join(' ')} exited with ${code}:\n${stderr.slice(-2000)}`)),
+      code === 0 ? done() : fail(new Error(`${script} ${args.join(' ')} exited with ${code}:\n${stderr.slice(-2000)}`)),
     );
   });
 }
