@@ -5,7 +5,7 @@ import { CancelledFailure, type Info } from '@temporalio/activity';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { DefaultLogger } from '@temporalio/worker';
 import { LocalArtifactStore } from '@retain/artifacts';
-import { InferenceSession } from '@retain/engine';
+import { decodeModel, InferenceSession } from '@retain/engine';
 import type { ExperimentSpec, PrepareRunOutput, QuantizedManifest, QuantizeOutput, RetainActivities, TrainTaskOutput } from '@retain/sdk';
 import { createActivities } from './activities';
 import { loadTensors } from './checkpoint';
@@ -27,6 +27,7 @@ function specWith(trainer: Record<string, unknown> = {}): ExperimentSpec {
     quantizers: [
       { name: 'rtn', config: { bits: 8 } },
       { name: 'rtn', config: { bits: 4 } },
+      { name: 'rtn', config: { bits: 4, granularity: 'block', blockSize: 32, format: 'matmulnbits' } },
     ],
   });
 }
@@ -136,6 +137,14 @@ describe('worker activities', () => {
     expect(int4.bytes).toBeLessThan(int8.bytes);
     expect(int8.bytes).toBeLessThan(784 * 32 * 4);
     await expect(quantize('rtn-int3')).rejects.toThrow("quantizers: no quantizer has id 'rtn-int3'");
+  });
+
+  test("quantize writes the quantizer's export format: MatMulNBits when its config asks for it", async () => {
+    const out = await quantize('rtn-int4-block32-nbits');
+    const manifest = await store.getJson<QuantizedManifest>(out.manifestRef);
+    const ops = decodeModel(await store.get(manifest.heads[0])).graph.node.map((n) => n.op_type);
+    expect(ops.filter((op) => op === 'MatMulNBits')).toHaveLength(2); // the trunk layer and the head
+    expect(ops).not.toContain('DequantizeLinear');
   });
 
   test("quantize keeps the codes and, given the previous task's, reports the share that crossed a bucket", async () => {
