@@ -27,7 +27,7 @@ function unigramLoss(train: SampleSet, test: SampleSet, n: number): number {
 describe('transformer model plugin', () => {
   test('builds from the scenario: context from the inputs, one 256-way head per scenario head; bad shapes are named', () => {
     const config = transformerModel.configSchema.parse({});
-    expect(config).toEqual({ width: 64, depth: 2, attentionHeads: 4, mlpRatio: 4, vocab: 256 });
+    expect(config).toEqual({ width: 64, depth: 2, attentionHeads: 4, mlpRatio: 4, vocab: 256, dropout: 0 });
     const scenario = { name: 's', tasks: 2, heads: 2, classesPerHead: 256, inputDims: [32], taskNames: ['a', 'b'] };
     const model = transformerModel.build(config, scenario);
     expect(model.inputDims).toEqual([32]);
@@ -35,6 +35,11 @@ describe('transformer model plugin', () => {
     expect(model.paramsForHead(1)).toContain('head.1.weight');
     expect(() => transformerModel.build(config, { ...scenario, inputDims: [28, 28] })).toThrow(/\[context\] token ids/);
     expect(() => transformerModel.build({ ...config, width: 30 }, scenario)).toThrow(/width 30 must be divisible/);
+    expect(transformerModel.build({ ...config, dropout: 0.1 }, { ...scenario, heads: 1 }).buffers?.map((b) => b.name)).toEqual([
+      'dropout.seed',
+      'dropout.step',
+    ]);
+    expect(transformerModel.configSchema.safeParse({ dropout: 1 }).success).toBe(false);
   });
 
   test('a tiny byte-level transformer learns the GPL-3 text: held-out loss falls from ln 256 to below the unigram baseline', async () => {

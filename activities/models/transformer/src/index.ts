@@ -13,6 +13,8 @@ export const transformerConfigSchema = z.strictObject({
   mlpRatio: z.number().int().min(1).default(4),
   /** Token vocabulary: 256 for bytes. */
   vocab: z.number().int().min(2).default(256),
+  /** Dropout on the embeddings and residual branches while training; masks are seeded per run and step. */
+  dropout: z.number().min(0).lt(1).default(0),
 });
 export type TransformerConfig = z.output<typeof transformerConfigSchema>;
 
@@ -38,6 +40,7 @@ export const transformerModel = definePlugin({
       depth: config.depth,
       attentionHeads: config.attentionHeads,
       mlpRatio: config.mlpRatio,
+      dropout: config.dropout,
       heads: scenario.heads,
       classesPerHead: scenario.classesPerHead,
     });
