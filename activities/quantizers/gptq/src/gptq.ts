@@ -1,4 +1,5 @@
 import {
+  eventLoopPauser,
   groupCount,
   groupIndexer,
   matrixOf,
@@ -27,10 +28,12 @@ export interface GptqOptions {
  * H = 2/n X^T X (+ dampening) for layer inputs X [n, K]: the Hessian of the layer's squared
  * output error ||X W - X Q||^2 with respect to each output channel's weights.
  */
-export function layerHessian(inputs: Float32Array, n: number, k: number): Float64Array {
+export async function layerHessian(inputs: Float32Array, n: number, k: number): Promise<Float64Array> {
   if (inputs.length !== n * k) throw new Error(`gptq: ${inputs.length} activation values are not ${n} examples of ${k} inputs`);
   const h = new Float64Array(k * k);
+  const pause = eventLoopPauser();
   for (let s = 0; s < n; s++) {
+    await pause();
     const row = s * k;
     for (let i = 0; i < k; i++) {
       const xi = inputs[row + i];
@@ -52,16 +55,17 @@ export function layerHessian(inputs: Float32Array, n: number, k: number): Float6
  * Block grids are fitted to the error-updated rows when their block is reached, as in the
  * reference implementation; per-channel and per-tensor grids come from the original weight.
  */
-export function quantizeGptq(
+export async function quantizeGptq(
   weight: TensorData,
   inputs: Float32Array,
   n: number,
   scheme: QuantScheme,
   options: GptqOptions,
-): QuantizedWeight {
+): Promise<QuantizedWeight> {
   const dims = matrixOf('weight', weight);
   const [K, N] = dims;
-  const h = layerHessian(inputs, n, K);
+  const h = await layerHessian(inputs, n, K);
+  const pause = eventLoopPauser();
   const w = Float64Array.from(weight.data);
   // Inputs that are always zero carry no information: their rows cannot change the output.
   let diagMean = 0;
@@ -73,7 +77,7 @@ export function quantizeGptq(
     diagMean += h[i * K + i] / K;
   }
   for (let i = 0; i < K; i++) h[i * K + i] += options.dampening * diagMean;
-  const u = upperCholesky(inverseFromCholesky(cholesky(h, K), K), K);
+  const u = await upperCholesky(await inverseFromCholesky(await cholesky(h, K), K), K);
 
   const group = groupIndexer(scheme, dims);
   const grids: (GroupGrid | undefined)[] =
@@ -84,6 +88,7 @@ export function quantizeGptq(
   for (let i1 = 0; i1 < K; i1 += options.lazyBatch) {
     const i2 = min(i1 + options.lazyBatch, K);
     for (let i = i1; i < i2; i++) {
+      await pause();
       if (scheme.granularity === 'block' && i % scheme.blockSize! === 0)
         fitBlockGrids(w, i, min(i + scheme.blockSize!, K), N, scheme, grids, group);
       const d = u[i * K + i];
@@ -102,6 +107,7 @@ export function quantizeGptq(
     }
     // The lazy batch update: the whole batch's errors reach the remaining rows in one pass.
     for (let j = i2; j < K; j++) {
+      await pause();
       for (let i = i1; i < i2; i++) {
         const uij = u[i * K + j];
         if (uij === 0) continue;

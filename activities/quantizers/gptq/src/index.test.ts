@@ -28,13 +28,13 @@ function outputError(x: Float32Array, n: number, k: number, m: number, w: Float3
 }
 
 describe('gptq linear algebra', () => {
-  it('the Cholesky factor, the inverse and the upper factor reproduce their definitions', () => {
+  it('the Cholesky factor, the inverse and the upper factor reproduce their definitions', async () => {
     const { x } = layer(1, 64, 12, 1);
-    const h = layerHessian(x, 64, 12);
+    const h = await layerHessian(x, 64, 12);
     for (let i = 0; i < 12; i++) h[i * 12 + i] += 0.01;
-    const l = cholesky(h, 12);
-    const inv = inverseFromCholesky(l, 12);
-    const u = upperCholesky(inv, 12);
+    const l = await cholesky(h, 12);
+    const inv = await inverseFromCholesky(l, 12);
+    const u = await upperCholesky(inv, 12);
     let worstLLt = 0;
     let worstIdentity = 0;
     let worstUtU = 0;
@@ -58,8 +58,8 @@ describe('gptq linear algebra', () => {
     expect(worstUtU).toBeLessThan(1e-10);
   });
 
-  it('a matrix that is not positive definite is refused with the remedy named', () => {
-    expect(() => cholesky(new Float64Array([1, 2, 2, 1]), 2)).toThrow(/not positive definite.*dampening/);
+  it('a matrix that is not positive definite is refused with the remedy named', async () => {
+    await expect(cholesky(new Float64Array([1, 2, 2, 1]), 2)).rejects.toThrow(/not positive definite.*dampening/);
   });
 });
 
@@ -70,18 +70,18 @@ describe('gptq on correlated synthetic inputs', () => {
     ['int4 per-channel symmetric', { bits: 4, symmetric: true, granularity: 'per-channel' }],
     ['int4 block16 asymmetric', { bits: 4, symmetric: false, granularity: 'block', blockSize: 16 }],
     ['int8 per-tensor symmetric', { bits: 8, symmetric: true, granularity: 'per-tensor' }],
-  ] as [string, QuantScheme][])('%s: output error ||XW - XQ|| is below RTN with lazy batches of any size', (_l, scheme) => {
+  ] as [string, QuantScheme][])('%s: output error ||XW - XQ|| is below RTN with lazy batches of any size', async (_l, scheme) => {
     const rtn = outputError(x, n, k, m, w.data, dequantize(quantizeRtn(w, scheme)));
     for (const lazyBatch of [1, 16, 128]) {
-      const gptq = outputError(x, n, k, m, w.data, dequantize(quantizeGptq(w, x, n, scheme, { ...config, lazyBatch })));
+      const gptq = outputError(x, n, k, m, w.data, dequantize(await quantizeGptq(w, x, n, scheme, { ...config, lazyBatch })));
       expect(gptq).toBeLessThan(rtn);
     }
   });
 
-  it('lazy batching changes only the order of the updates, not the result', () => {
+  it('lazy batching changes only the order of the updates, not the result', async () => {
     const scheme: QuantScheme = { bits: 4, symmetric: true, granularity: 'per-channel' };
-    const a = quantizeGptq(w, x, n, scheme, { ...config, lazyBatch: 1 });
-    const b = quantizeGptq(w, x, n, scheme, { ...config, lazyBatch: 16 });
+    const a = await quantizeGptq(w, x, n, scheme, { ...config, lazyBatch: 1 });
+    const b = await quantizeGptq(w, x, n, scheme, { ...config, lazyBatch: 16 });
     const differing = Array.from(a.q).filter((v, i) => v !== b.q[i]).length;
     expect(differing).toBeLessThanOrEqual(2); // float64 summation order can flip a code sitting on a bucket edge
   });

@@ -45,7 +45,7 @@ export const gptqQuantizer = definePlugin({
       const layerInput = inputs![name];
       // A matrix no MatMul multiplies (an embedding table) has no layer output to reconstruct: RTN.
       weights[name] = layerInput
-        ? quantizeGptq(ctx.params[name], layerInput, layerInput.length / ctx.params[name].dims[0], scheme, config)
+        ? await quantizeGptq(ctx.params[name], layerInput, layerInput.length / ctx.params[name].dims[0], scheme, config)
         : quantizeRtn(ctx.params[name], scheme);
       current[name] = { dims: ctx.params[name].dims, data: dequantize(weights[name]) };
     }

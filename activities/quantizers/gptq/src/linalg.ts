@@ -1,11 +1,16 @@
-// Small dense linear algebra for GPTQ, in float64. Sizes are layer widths (hundreds), so plain
-// O(n^3) loops take milliseconds. Under jest (a vm context) global lookups in hot loops are slow.
+import { eventLoopPauser } from '@retain/engine';
+
+// Small dense linear algebra for GPTQ, in float64. Sizes are layer widths (hundreds): plain O(n^3)
+// loops, up to a second each, so they give the event loop a turn now and then (activity heartbeats).
+// Under jest (a vm context) global lookups in hot loops are slow.
 const { sqrt } = Math;
 
 /** Lower-triangular L with A = L L^T, for a symmetric positive definite n x n A (row-major). */
-export function cholesky(a: Float64Array, n: number): Float64Array {
+export async function cholesky(a: Float64Array, n: number): Promise<Float64Array> {
   const l = new Float64Array(n * n);
+  const pause = eventLoopPauser();
   for (let i = 0; i < n; i++) {
+    await pause();
     for (let j = 0; j <= i; j++) {
       let s = a[i * n + j];
       for (let k = 0; k < j; k++) s -= l[i * n + k] * l[j * n + k];
@@ -19,9 +24,11 @@ export function cholesky(a: Float64Array, n: number): Float64Array {
 }
 
 /** A^-1 from A's Cholesky factor L: inverts L (forward substitution), then A^-1 = L^-T L^-1. */
-export function inverseFromCholesky(l: Float64Array, n: number): Float64Array {
+export async function inverseFromCholesky(l: Float64Array, n: number): Promise<Float64Array> {
   const li = new Float64Array(n * n); // L^-1, lower triangular
+  const pause = eventLoopPauser();
   for (let j = 0; j < n; j++) {
+    await pause();
     li[j * n + j] = 1 / l[j * n + j];
     for (let i = j + 1; i < n; i++) {
       let s = 0;
@@ -31,6 +38,7 @@ export function inverseFromCholesky(l: Float64Array, n: number): Float64Array {
   }
   const inv = new Float64Array(n * n);
   for (let i = 0; i < n; i++) {
+    await pause();
     for (let j = 0; j <= i; j++) {
       let s = 0;
       for (let k = i; k < n; k++) s += li[k * n + i] * li[k * n + j];
@@ -42,8 +50,8 @@ export function inverseFromCholesky(l: Float64Array, n: number): Float64Array {
 }
 
 /** Upper-triangular U with A = U^T U (the transposed lower Cholesky factor). */
-export function upperCholesky(a: Float64Array, n: number): Float64Array {
-  const l = cholesky(a, n);
+export async function upperCholesky(a: Float64Array, n: number): Promise<Float64Array> {
+  const l = await cholesky(a, n);
   const u = new Float64Array(n * n);
   for (let i = 0; i < n; i++) for (let j = 0; j <= i; j++) u[j * n + i] = l[i * n + j];
   return u;

@@ -1,4 +1,5 @@
 import {
+  eventLoopPauser,
   groupCount,
   groupIndexer,
   matrixOf,
@@ -34,7 +35,7 @@ export interface HqqOptions {
  * option), so each iterate is judged after rounding z, and each group keeps the iterate with the
  * smallest mean absolute weight error (HQQ's own stopping criterion) - never worse than the start.
  */
-export function quantizeHqq(weight: TensorData, scheme: QuantScheme, options: HqqOptions): QuantizedWeight {
+export async function quantizeHqq(weight: TensorData, scheme: QuantScheme, options: HqqOptions): Promise<QuantizedWeight> {
   if (scheme.symmetric && !options.optimizeScale)
     throw new Error(`hqq: a symmetric scheme has no zero point to optimize; set symmetric: false or optimizeScale: true`);
   const dims = matrixOf('weight', weight);
@@ -42,7 +43,9 @@ export function quantizeHqq(weight: TensorData, scheme: QuantScheme, options: Hq
   const grids = minMaxGrids(weight, scheme);
   const w = weight.data;
   const q = scheme.symmetric ? new Int8Array(w.length) : new Uint8Array(w.length);
-  members.forEach((idx, g) => {
+  const pause = eventLoopPauser();
+  for (let g = 0; g < members.length; g++) {
+    const idx = members[g];
     const best = optimizeGroup(
       Float64Array.from(idx, (i) => w[i]),
       grids[g],
@@ -51,7 +54,8 @@ export function quantizeHqq(weight: TensorData, scheme: QuantScheme, options: Hq
     );
     grids[g] = best;
     for (const i of idx) q[i] = quantizeValue(w[i], best);
-  });
+    await pause();
+  }
   return packWeight(scheme, dims, q, grids);
 }
 

@@ -20,7 +20,7 @@ export const hqqQuantizer = definePlugin({
     const weights: Record<string, QuantizedWeight> = {};
     for (const spec of ctx.model.params) {
       if (spec.dims.length !== 2) continue;
-      weights[spec.name] = quantizeHqq(ctx.params[spec.name], scheme, ctx.config);
+      weights[spec.name] = await quantizeHqq(ctx.params[spec.name], scheme, ctx.config);
     }
     return { weights, export: exportOptionsOf(ctx.config) };
   },

@@ -92,3 +92,18 @@ export function packWeight(scheme: QuantScheme, dims: [number, number], q: Int8A
 export function quantizeRtn(weight: TensorData, scheme: QuantScheme): QuantizedWeight {
   return quantizeOnGrids(weight, scheme, minMaxGrids(weight, scheme));
 }
+
+/**
+ * For long CPU loops inside an activity (HQQ, GPTQ): `await pause()` inside the loop gives the
+ * event loop a turn once every `everyMs`, so the activity's heartbeat timer still fires and a
+ * heartbeat timeout does not mistake a busy quantizer for a dead worker.
+ */
+export function eventLoopPauser(everyMs = 50): () => Promise<void> | undefined {
+  let last = Date.now();
+  return () => {
+    const now = Date.now();
+    if (now - last < everyMs) return undefined;
+    last = now;
+    return new Promise<void>((resolve) => setImmediate(resolve));
+  };
+}
