@@ -77,8 +77,12 @@ async function main(): Promise<void> {
         const seconds = (Date.now() - started) / 1000;
         process.stderr.write(`${seconds.toFixed(0)} s\n`);
         cells.push({ benchmark, method, seed, seconds, result: JSON.parse(readFileSync(join(out, 'results.json'), 'utf8')) });
+        await write(cells, methods, missing); // after every run, so a long sweep that stops keeps what it measured
       }
+  process.stderr.write(`wrote docs/results/quantization.md and quantization.json\n`);
+}
 
+async function write(cells: Cell[], methods: string[], missing: string[]): Promise<void> {
   const summary = summarize(cells);
   const dir = join(ROOT, 'docs/results');
   mkdirSync(dir, { recursive: true });
@@ -97,7 +101,6 @@ async function main(): Promise<void> {
   );
   writeFileSync(join(dir, 'quantization.md'), markdown(meta, summary, cells));
   await prettier([join(dir, 'quantization.json'), join(dir, 'quantization.md')]); // the repository's format check covers docs/
-  process.stderr.write(`wrote ${join(dir, 'quantization.md')} and quantization.json\n`);
 }
 
 interface Stat {
