@@ -6,6 +6,7 @@ import {
   type EvaluateInput,
   type EvaluateOutput,
   type ExperimentSpec,
+  type MethodContext,
   type PluginRegistry,
   type PrepareRunInput,
   type PrepareRunOutput,
@@ -51,6 +52,25 @@ export function createActivities({ registry, artifacts }: ActivityDeps): RetainA
 
   const headOf = (scenario: Scenario, taskIndex: number) => (scenario.heads === 1 ? 0 : taskIndex);
 
+  /** What a method's hooks see on a task: its config, the task, the model and its state artifact. */
+  async function methodContextOf(
+    spec: ExperimentSpec,
+    scenario: Scenario,
+    taskIndex: number,
+    stateRef: string | undefined,
+  ): Promise<MethodContext> {
+    return {
+      config: spec.method.config,
+      seed: spec.seed,
+      taskIndex,
+      task: scenario.task(taskIndex),
+      model: modelOf(spec, scenario),
+      head: headOf(scenario, taskIndex),
+      taskData: (index) => scenario.task(index),
+      state: stateRef ? await loadTensors(artifacts, stateRef, 'method-state') : undefined,
+    };
+  }
+
   return {
     async prepareRun({ spec }: PrepareRunInput): Promise<PrepareRunOutput> {
       const scenario = await scenarioOf(spec);
@@ -68,9 +88,8 @@ export function createActivities({ registry, artifacts }: ActivityDeps): RetainA
       const model = modelOf(spec, scenario);
       const task = scenario.task(taskIndex);
       const params = await loadTensors(artifacts, checkpointRef, 'model');
-      const state = methodStateRef ? await loadTensors(artifacts, methodStateRef, 'method-state') : undefined;
       const method = registry.get('method', spec.method.name);
-      const methodCtx = { config: spec.method.config, seed: spec.seed, taskIndex, task, model, state };
+      const methodCtx = await methodContextOf(spec, scenario, taskIndex, methodStateRef);
       const trainer = registry.get('trainer', spec.trainer.name);
       const outcome = await trainer.train({
         config: spec.trainer.config,
@@ -80,12 +99,14 @@ export function createActivities({ registry, artifacts }: ActivityDeps): RetainA
         model,
         head: headOf(scenario, taskIndex),
         params,
-        method: method.training?.(methodCtx) ?? {},
+        method: (await method.training?.(methodCtx)) ?? {},
         progress: (p) => ctx.heartbeat({ taskIndex, ...p }),
         signal: ctx.cancellationSignal,
       });
+      const stepState = outcome.methodState && Object.keys(outcome.methodState).length ? outcome.methodState : undefined;
       return {
         checkpointRef: await saveTensors(artifacts, outcome.params, 'model'),
+        methodStepStateRef: stepState ? await saveTensors(artifacts, stepState, 'method-step-state') : undefined,
         steps: outcome.steps,
         samples: outcome.samples,
         seconds: outcome.seconds,
@@ -94,19 +115,20 @@ export function createActivities({ registry, artifacts }: ActivityDeps): RetainA
       };
     },
 
-    async consolidate({ spec, taskIndex, checkpointRef, methodStateRef }: ConsolidateInput): Promise<ConsolidateOutput> {
+    async consolidate({
+      spec,
+      taskIndex,
+      checkpointRef,
+      methodStateRef,
+      methodStepStateRef,
+    }: ConsolidateInput): Promise<ConsolidateOutput> {
       const method = registry.get('method', spec.method.name);
       if (!method.afterTask) return { methodStateRef };
       const scenario = await scenarioOf(spec);
-      const state = methodStateRef ? await loadTensors(artifacts, methodStateRef, 'method-state') : undefined;
       const next = await method.afterTask({
-        config: spec.method.config,
-        seed: spec.seed,
-        taskIndex,
-        task: scenario.task(taskIndex),
-        model: modelOf(spec, scenario),
-        state,
+        ...(await methodContextOf(spec, scenario, taskIndex, methodStateRef)),
         params: await loadTensors(artifacts, checkpointRef, 'model'),
+        trained: methodStepStateRef ? await loadTensors(artifacts, methodStepStateRef, 'method-step-state') : undefined,
       });
       return { methodStateRef: next ? await saveTensors(artifacts, next, 'method-state') : methodStateRef };
     },

@@ -5,6 +5,11 @@ import { supervisedTrainer } from '@retain/trainer-supervised';
 import { naiveMethod } from '@retain/method-naive';
 import { rtnQuantizer } from '@retain/quantizer-rtn';
 import { accuracyEvaluator } from '@retain/evaluator-accuracy';
+import { ewcMethod, onlineEwcMethod } from '@retain/method-ewc';
+import { replayMethod } from '@retain/method-replay';
+import { agemMethod } from '@retain/method-agem';
+import { siMethod } from '@retain/method-si';
+import { lwfMethod } from '@retain/method-lwf';
 
 /** Every plugin that ships with Retain. A new plugin adds one line here. */
 export const builtinPlugins: Plugin[] = [
@@ -15,6 +20,12 @@ export const builtinPlugins: Plugin[] = [
   naiveMethod,
   rtnQuantizer,
   accuracyEvaluator,
+  ewcMethod,
+  onlineEwcMethod,
+  replayMethod,
+  agemMethod,
+  siMethod,
+  lwfMethod,
 ];
 
 export function defaultRegistry(): PluginRegistry {

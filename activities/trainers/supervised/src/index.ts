@@ -2,6 +2,7 @@ import { definePlugin, PluginError, type TrainContext, type TrainOutcome } from 
 import { buildStepGraph, initOptimizerState, TrainSession, type TensorMap } from '@retain/engine';
 import { batchOrder } from '@retain/data';
 import { supervisedConfigSchema, type SupervisedConfig } from './config';
+import { methodBatch, methodInputs, methodStateAfter } from './method-hooks';
 
 export { supervisedConfigSchema, type SupervisedConfig } from './config';
 
@@ -25,9 +26,14 @@ export async function trainSupervised(ctx: TrainContext<SupervisedConfig>): Prom
   const { config, task, model, head } = ctx;
   const started = Date.now();
   const trainable = model.paramsForHead(head);
-  const step = buildStepGraph({ model, head, optimizer: config.optimizer, trainable, extraLoss: ctx.method.lossTerm });
+  const step = buildStepGraph({ model, head, optimizer: config.optimizer, trainable, method: ctx.method.step });
   const specs = model.params.filter((p) => trainable.includes(p.name));
-  const initial: TensorMap = { ...pick(ctx.params, trainable), ...initOptimizerState(config.optimizer, specs) };
+  const initial: TensorMap = {
+    ...pick(ctx.params, trainable),
+    ...initOptimizerState(config.optimizer, specs),
+    ...methodInputs(ctx.method, step),
+  };
+  const lr = config.lr * (ctx.method.lrScale ?? 1);
 
   const data = task.train;
   const batchSize = Math.min(config.batchSize, data.n);
@@ -54,11 +60,12 @@ export async function trainSupervised(ctx: TrainContext<SupervisedConfig>): Prom
       const b = indices.length;
       data.gather(indices, x);
       for (let i = 0; i < b; i++) y[i] = data.labels[indices[i]];
+      const { batch, feeds } = methodBatch(ctx.method, s, { x: x.subarray(0, b * features), y: y.subarray(0, b), size: b });
 
-      loss = await session.step(x.subarray(0, b * features), y.subarray(0, b), b, config.lr);
-      samples += b;
+      loss = await session.step(batch.x.subarray(0, batch.size * features), batch.y.subarray(0, batch.size), batch.size, lr, feeds);
+      samples += batch.size;
       if (!Number.isFinite(loss)) {
-        throw new PluginError('trainer supervised', `loss became ${loss}; lower the learning rate (trainer.config.lr = ${config.lr})`, {
+        throw new PluginError('trainer supervised', `loss became ${loss}; lower the learning rate (trainer.config.lr = ${lr})`, {
           task: ctx.taskIndex,
           step: s,
         });
@@ -77,6 +84,7 @@ export async function trainSupervised(ctx: TrainContext<SupervisedConfig>): Prom
       samples,
       finalLoss: loss,
       seconds,
+      methodState: methodStateAfter(trained, step),
     };
   } finally {
     await session.close();
