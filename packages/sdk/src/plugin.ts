@@ -101,6 +101,11 @@ export interface MethodTraining {
   batches?: BatchSource;
   /** Multiplies the trainer's learning rate on this task (per-task schedules); default 1. */
   lrScale?: number;
+  /**
+   * The params this task may update (progressive networks train only the new column); default
+   * every param of the task's head. Others in the forward pass stay fixed.
+   */
+  trainable?: string[];
 }
 
 export interface MethodContext<C = unknown> {

@@ -10,6 +10,9 @@ import { replayMethod } from '@retain/method-replay';
 import { agemMethod } from '@retain/method-agem';
 import { siMethod } from '@retain/method-si';
 import { lwfMethod } from '@retain/method-lwf';
+import { pnnMethod, pnnModel } from '@retain/method-pnn';
+import { jointMethod } from '@retain/method-joint';
+import { adaptiveLrMethod } from '@retain/method-adaptive-lr';
 
 /** Every plugin that ships with Retain. A new plugin adds one line here. */
 export const builtinPlugins: Plugin[] = [
@@ -26,6 +29,10 @@ export const builtinPlugins: Plugin[] = [
   agemMethod,
   siMethod,
   lwfMethod,
+  pnnMethod,
+  pnnModel,
+  jointMethod,
+  adaptiveLrMethod,
 ];
 
 export function defaultRegistry(): PluginRegistry {

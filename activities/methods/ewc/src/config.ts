@@ -7,7 +7,7 @@ import { z } from 'zod';
  */
 export const ewcConfigSchema = z.strictObject({
   /** Strength of the penalty lambda/2 * sum_i F_i (theta_i - theta*_i)^2. */
-  lambda: z.number().min(0).default(100),
+  lambda: z.number().min(0).default(50),
   /** Samples of each task the Fisher diagonal averages over (exact per-sample squared gradients). */
   fisherSamples: z.number().int().min(1).default(500),
 });

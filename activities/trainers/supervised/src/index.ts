@@ -25,11 +25,11 @@ export const supervisedTrainer = definePlugin({
 export async function trainSupervised(ctx: TrainContext<SupervisedConfig>): Promise<TrainOutcome> {
   const { config, task, model, head } = ctx;
   const started = Date.now();
-  const trainable = model.paramsForHead(head);
+  const trainable = ctx.method.trainable ?? model.paramsForHead(head);
   const step = buildStepGraph({ model, head, optimizer: config.optimizer, trainable, method: ctx.method.step });
   const specs = model.params.filter((p) => trainable.includes(p.name));
   const initial: TensorMap = {
-    ...pick(ctx.params, trainable),
+    ...pick(ctx.params, step.paramNames),
     ...initOptimizerState(config.optimizer, specs),
     ...methodInputs(ctx.method, step),
   };
