@@ -35,7 +35,12 @@ function split(
   });
 }
 
-const forgetting = (r: ExperimentResult) => r.metrics.fp32.forgetting;
+/** Defined for runs of two or more tasks, as these are. */
+const forgetting = (r: ExperimentResult): number => {
+  const f = r.metrics.fp32.forgetting;
+  if (f === null) throw new Error(`run ${r.runId} has no forgetting: it needs at least two tasks`);
+  return f;
+};
 
 // [method, measured forgetting (naive: 0.182)]
 const permutedCases: [ExperimentSpec['method'], number][] = [
