@@ -1,4 +1,4 @@
-import { definePlugin, type Batch, type MethodContext, type MethodTraining } from '@retain/sdk';
+import { definePlugin, SpecError, type Batch, type MethodContext, type MethodTraining } from '@retain/sdk';
 import { deriveSeed, Rng } from '@retain/engine';
 import { configSchema, type Config } from './config';
 
@@ -18,7 +18,10 @@ export const jointMethod = definePlugin({
   configSchema,
   training: (ctx: MethodContext<Config>): MethodTraining => {
     if (ctx.model.heads > 1)
-      throw new Error(`method 'joint' mixes the samples of all tasks through one head; use a scenario with a shared head (not task-IL)`);
+      throw new SpecError(
+        'method.name',
+        `'joint' mixes the samples of all tasks through one head; use a benchmark with a shared head (not task-IL)`,
+      );
     if (ctx.taskIndex === 0) return {};
     const tasks = Array.from({ length: ctx.taskIndex + 1 }, (_, j) => ctx.taskData(j).train);
     const offsets = tasks.map((_, j) => tasks.slice(0, j).reduce((s, t) => s + t.n, 0));

@@ -1,4 +1,4 @@
-import { definePlugin, type MethodContext, type MethodTraining } from '@retain/sdk';
+import { definePlugin, SpecError, type MethodContext, type MethodTraining } from '@retain/sdk';
 import type { ScenarioInfo } from '@retain/data';
 import { columnParams, progressiveMlp } from './columns';
 import { configSchema, modelConfigSchema, type Config, type ModelConfig } from './config';
@@ -17,7 +17,7 @@ export const pnnModel = definePlugin({
   configSchema: modelConfigSchema,
   build: (config: ModelConfig, scenario: ScenarioInfo) => {
     if (scenario.heads !== scenario.tasks)
-      throw new Error(`model 'pnn-mlp' needs a head per task (task-IL); benchmark '${scenario.name}' has ${scenario.heads} head(s)`);
+      throw new SpecError('benchmark', `model 'pnn-mlp' needs a head per task (task-IL); '${scenario.name}' has ${scenario.heads} head(s)`);
     return progressiveMlp({
       inputSize: scenario.inputDims.reduce((a, b) => a * b, 1),
       hidden: config.hidden,
@@ -40,7 +40,7 @@ export const pnnMethod = definePlugin({
   configSchema,
   training: (ctx: MethodContext<Config>): MethodTraining => {
     if (!ctx.model.name.startsWith(MODEL_PREFIX))
-      throw new Error(`method 'pnn' trains one column per task: set model.name to 'pnn-mlp' (got a '${ctx.model.name}' model)`);
+      throw new SpecError('model.name', `method 'pnn' trains one column per task: set it to 'pnn-mlp' (got a '${ctx.model.name}' model)`);
     const column = ctx.model.paramsForHead(ctx.head).filter((p) => p.startsWith(`col.${ctx.head}.`));
     const expected = columnParams(ctx.head, []).length; // at least the head
     if (column.length < expected) throw new Error(`method 'pnn': the model has no column ${ctx.head}`);

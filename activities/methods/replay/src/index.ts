@@ -1,4 +1,4 @@
-import { definePlugin, type AfterTaskContext, type Batch, type MethodContext, type MethodTraining } from '@retain/sdk';
+import { definePlugin, SpecError, type AfterTaskContext, type Batch, type MethodContext, type MethodTraining } from '@retain/sdk';
 import type { TensorMap } from '@retain/engine';
 import { configSchema, type Config } from './config';
 import { offerTask, readBuffer, sampleBuffer, writeBuffer } from './buffer';
@@ -11,8 +11,9 @@ const PREFIX = 'replay.';
 /** Replay needs one label space for every task: a head per task would need each sample's head. */
 export function requireSharedHead(model: { heads: number }, method: string): void {
   if (model.heads > 1)
-    throw new Error(
-      `method '${method}' replays samples of earlier tasks through one head; use a scenario with a shared head (not task-IL)`,
+    throw new SpecError(
+      'method.name',
+      `'${method}' replays samples of earlier tasks through one head; use a benchmark with a shared head (not task-IL)`,
     );
 }
 

@@ -1,6 +1,6 @@
 import { Rng, type TensorMap } from '@retain/engine';
 import type { SampleSet, TaskData } from '@retain/data';
-import type { AfterTaskContext, MethodContext, MethodPlugin } from '@retain/sdk';
+import { SpecError, type AfterTaskContext, type MethodContext, type MethodPlugin } from '@retain/sdk';
 import { classBalancedOffer, readBuffer, replayMethod, reservoirOffer } from './index';
 
 describe('reservoir sampling', () => {
@@ -113,5 +113,7 @@ describe('replay method', () => {
   it('adds nothing on the first task (empty buffer) and refuses task-IL models', async () => {
     expect(await method.training!(ctx(0, {}) as MethodContext)).toEqual({});
     expect(() => method.training!({ ...ctx(0, {}), model: { heads: 5 } } as never)).toThrow(/shared head/);
+    // A SpecError: the workflow fails the run at once instead of retrying what cannot work.
+    expect(() => method.training!({ ...ctx(0, {}), model: { heads: 5 } } as never)).toThrow(SpecError);
   });
 });
