@@ -24,10 +24,11 @@ function permuted(method: ExperimentSpec['method'] | string): ExperimentSpec {
 function split(
   method: ExperimentSpec['method'] | string,
   model: ExperimentSpec['model'] | string = { name: 'mlp', config: { hidden: [64] } },
+  mode: 'task-il' | 'class-il' = 'task-il',
 ) {
   return smallPermutedSpec({
     name: 'it-split',
-    benchmark: { name: 'split-fmnist', config: { tasks: 2, trainPerTask: 2000, testPerTask: 500 } },
+    benchmark: { name: 'split-fmnist', config: { tasks: 2, mode, trainPerTask: 2000, testPerTask: 500 } },
     model,
     trainer,
     method,
@@ -70,6 +71,8 @@ describe('methods against forgetting, 2-task runs through the real workflow', ()
     for (const [method] of permutedCases) results.set(JSON.stringify(method), harness.run(permuted(method)));
     results.set('lwf', harness.run(split({ name: 'lwf', config: {} })));
     results.set('pnn', harness.run(split({ name: 'pnn', config: {} }, { name: 'pnn-mlp', config: { hidden: [64] } })));
+    results.set('naive-class-il', harness.run(split('naive', undefined, 'class-il')));
+    results.set('replay-class-il', harness.run(split({ name: 'replay', config: { policy: 'class-balanced' } }, undefined, 'class-il')));
     for (const r of results.values()) r.catch(() => undefined); // each test reports its own failure
     naivePermuted = await runOf('naive-permuted');
     naiveSplit = await runOf('naive-split');
@@ -104,5 +107,12 @@ describe('methods against forgetting, 2-task runs through the real workflow', ()
     expect(forgetting(result)).toBe(0);
     // Measured 0.904 on the new task.
     expect(r[1][1]).toBeGreaterThan(0.8);
+  });
+
+  it('split (class-IL): class-balanced replay keeps the first task where naive loses it entirely', async () => {
+    const [naive, replay] = [await runOf('naive-class-il'), await runOf('replay-class-il')];
+    // Measured 0.816 for naive (task 0's classes are never predicted again) and 0.128 for replay.
+    expect(forgetting(naive)).toBeGreaterThan(0.6);
+    expect(forgetting(replay)).toBeLessThan(forgetting(naive) - 0.5);
   });
 });
