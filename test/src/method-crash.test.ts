@@ -50,7 +50,9 @@ describe('method state across a worker crash', () => {
       method: { name: 'si', config: {} },
       quantizers: [],
     });
-    const uninterrupted = await harness.run(spec);
+    // The reference runs in this process, on its own queue, while the crash plays out.
+    const reference = harness.run(spec);
+    reference.catch(() => undefined); // awaited below; this only keeps an early failure from going unhandled
 
     const queue = `method-crash-${process.pid}`;
     const first = startWorker(queue, home);
@@ -72,7 +74,7 @@ describe('method state across a worker crash', () => {
     const second = startWorker(queue, home);
     await second.ready;
     try {
-      const resumed = await handle.result();
+      const [resumed, uninterrupted] = await Promise.all([handle.result(), reference]);
       expect(resumed.matrices).toEqual(uninterrupted.matrices);
       expect(resumed.models.map((m) => [m.checkpointRef, m.methodStateRef])).toEqual(
         uninterrupted.models.map((m) => [m.checkpointRef, m.methodStateRef]),
