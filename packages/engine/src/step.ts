@@ -1,5 +1,5 @@
 import { add, argmax, gradients, Graph, softmaxCrossEntropy, type Dim, type Tensor } from './graph';
-import { paramSpec, type Model } from './models/model';
+import { buffersOf, paramSpec, type Model } from './models/model';
 import { applyOptimizer, optimizerStateSpecs, type OptimizerConfig } from './optim';
 
 export interface StepGraphSpec {
@@ -78,14 +78,17 @@ export interface StepGraph {
   methodState: string[];
   /** Inputs fed with every step besides x, y and lr. */
   batchInputs: string[];
+  /** The model's buffers: inputs fed like params; those the forward updates have an output 'new.<name>'. */
+  bufferNames: string[];
 }
 
 /**
  * The training step as ONE graph: forward, loss (+ extra terms), backward, optimizer update.
- * Inputs: 'x' [B, ...inputDims] float32, 'y' [B] int64, 'lr' [] float32, each param, each state
- * (plus any inputs `extraLoss` declares, and the method's constants, state and batch inputs).
- * Outputs: 'loss' [] and 'new.<name>' for each updated param, optimizer state and method state,
- * so a runtime feeds outputs back as the next step's inputs.
+ * Inputs: 'x' [B, ...inputDims] float32, 'y' [B] int64, 'lr' [] float32, each param, each state,
+ * each model buffer (plus any inputs `extraLoss` declares, and the method's constants, state and
+ * batch inputs). Outputs: 'loss' [] and 'new.<name>' for each updated param, optimizer state,
+ * buffer (the forward runs in training mode) and method state, so a runtime feeds outputs back
+ * as the next step's inputs.
  */
 export function buildStepGraph(spec: StepGraphSpec): StepGraph {
   const { model, head, optimizer } = spec;
@@ -105,6 +108,8 @@ export function buildStepGraph(spec: StepGraphSpec): StepGraph {
   );
   const state: Record<string, Tensor> = {};
   for (const s of stateSpecs) state[s.name] = g.input(s.name, s.dims);
+  const buffers = buffersOf(model);
+  for (const b of buffers) params[b.name] = g.input(b.name, b.dims);
 
   const method = spec.method ?? {};
   const methodInputs: Record<string, Tensor> = {};
@@ -117,7 +122,8 @@ export function buildStepGraph(spec: StepGraphSpec): StepGraph {
   for (const [name, dims] of Object.entries(method.state ?? {})) declare(name, dims);
   for (const [name, { dims, dtype }] of Object.entries(method.batchInputs ?? {})) declare(name, dims, dtype);
 
-  const logits = model.forward(g, params, x, head);
+  const bufferUpdates: Record<string, Tensor> = {};
+  const logits = model.forward(g, params, x, head, { training: true, bufferUpdates });
   const taskLoss = softmaxCrossEntropy(logits, y);
   const byName = (ts: Tensor[]) => Object.fromEntries(trainable.map((n, i) => [n, ts[i]]));
   const terms: StepTerms = {
@@ -129,6 +135,7 @@ export function buildStepGraph(spec: StepGraphSpec): StepGraph {
     logits,
     batch: { x, y },
     inputs: methodInputs,
+    // The second batch runs the forward in evaluation mode: it must not update buffers again.
     lossGradients: (bx, by) =>
       byName(
         gradients(
@@ -182,6 +189,7 @@ export function buildStepGraph(spec: StepGraphSpec): StepGraph {
   }
   g.output('loss', loss);
   for (const [name, t] of Object.entries(updates)) g.output(`new.${name}`, t);
+  for (const [name, t] of Object.entries(bufferUpdates)) g.output(`new.${name}`, t);
   return {
     bytes: g.toBytes(),
     paramNames,
@@ -191,6 +199,7 @@ export function buildStepGraph(spec: StepGraphSpec): StepGraph {
     methodInputs: [...Object.keys(method.constants ?? {}), ...methodState],
     methodState,
     batchInputs: Object.keys(method.batchInputs ?? {}),
+    bufferNames: buffers.map((b) => b.name),
   };
 }
 
@@ -200,12 +209,13 @@ function checkedGrads(grads: Record<string, Tensor>, trainable: string[]): Recor
   return grads;
 }
 
-/** Evaluation graph: inputs 'x' and the head's params; outputs 'logits' and 'pred' (argmax, int64). */
+/** Evaluation graph: inputs 'x', the head's params and the model's buffers; outputs 'logits' and 'pred' (argmax, int64). */
 export function buildEvalGraph(model: Model, head: number): Uint8Array {
   const g = new Graph(`${model.name}.eval.head${head}`);
   const x = g.input('x', ['B', ...model.inputDims]);
   const params: Record<string, Tensor> = {};
   for (const name of model.paramsForHead(head)) params[name] = g.param(name, paramSpec(model, name).dims);
+  for (const b of buffersOf(model)) params[b.name] = g.input(b.name, b.dims);
   const logits = model.forward(g, params, x, head);
   g.output('pred', argmax(logits, 1));
   g.output('logits', logits);

@@ -1,4 +1,4 @@
-import { add, deriveSeed, gradients, Graph, GraphSession, mul, paramSpec, Rng, softmaxCrossEntropy } from '@retain/engine';
+import { add, buffersOf, deriveSeed, gradients, Graph, GraphSession, mul, paramSpec, Rng, softmaxCrossEntropy } from '@retain/engine';
 import type { Model, Tensor, TensorMap, Value } from '@retain/engine';
 import type { SampleSet } from '@retain/data';
 
@@ -29,7 +29,8 @@ export async function fisherDiagonal(opts: FisherOptions): Promise<TensorMap> {
   const chosen = new Rng(deriveSeed(opts.seed, 'fisher-samples', opts.taskIndex)).permutation(samples.n).subarray(0, n);
 
   const session = await GraphSession.create(squaredGradientGraph(model, head, names), {
-    ...values(pick(opts.params, names)),
+    // Buffers (batch-norm statistics) are read as they are; the forward runs in evaluation mode.
+    ...values(pick(opts.params, [...names, ...buffersOf(model).map((b) => b.name)])),
     ...values(Object.fromEntries(names.map((p) => [sumName(p), zerosLike(opts.params[p])]))),
   });
   try {
@@ -66,6 +67,7 @@ function squaredGradientGraph(model: Model, head: number, names: string[]): Uint
   const y = g.input('y', [1], 'int64');
   const params: Record<string, Tensor> = {};
   for (const p of names) params[p] = g.param(p, paramSpec(model, p).dims);
+  for (const b of buffersOf(model)) params[b.name] = g.input(b.name, b.dims);
   const loss = softmaxCrossEntropy(model.forward(g, params, x, head), y);
   const grads = gradients(
     loss,

@@ -26,8 +26,9 @@ export function distillation(
     lossTerm: ({ model, params, inputs, batch }) => {
       let total: Tensor | undefined;
       for (const h of heads) {
-        const oldParams: Record<string, Tensor> = {};
-        const newParams: Record<string, Tensor> = {};
+        // Both start from the step's inputs so that model buffers (batch-norm statistics) are there.
+        const oldParams: Record<string, Tensor> = { ...params };
+        const newParams: Record<string, Tensor> = { ...params };
         for (const p of model.paramsForHead(h)) {
           oldParams[p] = inputs[oldName(p)];
           newParams[p] = params[p] ?? inputs[oldName(p)];
