@@ -20,6 +20,7 @@ import { buildInferenceModel, deriveSeed, initParams, InferenceSession, type Mod
 import type { Scenario } from '@retain/data';
 import type { ArtifactStore } from '@retain/artifacts';
 import { loadTensors, saveTensors } from './checkpoint';
+import { learnedStepSizes, qatPlanOf, trainThroughQuantizer } from './qat';
 
 export interface ActivityDeps {
   registry: PluginRegistry;
@@ -72,14 +73,17 @@ export function createActivities({ registry, artifacts }: ActivityDeps): RetainA
       const method = registry.get('method', spec.method.name);
       const methodCtx = { config: spec.method.config, seed: spec.seed, taskIndex, task, model, state };
       const trainer = registry.get('trainer', spec.trainer.name);
+      // Under QAT the trainer sees the model through the quantizer; methods keep the plain one.
+      const qat = qatPlanOf(spec, registry, model);
+      const trained = qat ? trainThroughQuantizer(qat, model, params) : { model, params };
       const outcome = await trainer.train({
         config: spec.trainer.config,
         seed: spec.seed,
         taskIndex,
         task,
-        model,
+        model: trained.model,
         head: headOf(scenario, taskIndex),
-        params,
+        params: trained.params,
         method: method.training?.(methodCtx) ?? {},
         progress: (p) => ctx.heartbeat({ taskIndex, ...p }),
         signal: ctx.cancellationSignal,
@@ -117,12 +121,14 @@ export function createActivities({ registry, artifacts }: ActivityDeps): RetainA
       const scenario = await scenarioOf(spec);
       const model = modelOf(spec, scenario);
       const params = await loadTensors(artifacts, checkpointRef, 'model');
+      const qat = spec.qat?.quantizer === quantizerId ? qatPlanOf(spec, registry, model) : undefined;
       const { weights } = await registry.get('quantizer', ref.name).quantize({
         config: ref.config,
         seed: spec.seed,
         model,
         params,
         calibration: scenario.task(taskIndex).train,
+        stepSizes: qat && learnedStepSizes(qat, params),
       });
       // One ONNX file per head: a task-IL model is evaluated on task j through head j only.
       const heads: string[] = [];
