@@ -1,3 +1,4 @@
+import { join } from 'node:path';
 import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
 import { PluginRegistry } from '@retain/sdk';
 import { builtinPlugins, createRetainWorker } from '@retain/worker';
@@ -16,6 +17,7 @@ async function main(): Promise<void> {
     namespace: process.env.TEMPORAL_NAMESPACE ?? 'default',
     taskQueue: queue,
     artifactsDir,
+    bundleCacheDir: join(artifactsDir, '..', 'cache'),
     registry: new PluginRegistry([...builtinPlugins, buggyMethod]),
   });
   process.stderr.write(`worker polling ${queue}\n`);
