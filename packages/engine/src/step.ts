@@ -1,5 +1,5 @@
 import { add, argmax, gradients, Graph, softmaxCrossEntropy, type Tensor } from './graph';
-import { paramSpec, type Model } from './models/model';
+import { buffersOf, paramSpec, type Model } from './models/model';
 import { applyOptimizer, optimizerStateSpecs, type OptimizerConfig } from './optim';
 
 export interface StepGraphSpec {
@@ -22,13 +22,16 @@ export interface StepGraph {
   trainable: string[];
   /** Per-example input dims (x is [B, ...inputDims]). */
   inputDims: number[];
+  /** The model's buffers: inputs fed like params; those the forward updates have an output 'new.<name>'. */
+  bufferNames: string[];
 }
 
 /**
  * The training step as ONE graph: forward, loss (+ extra terms), backward, optimizer update.
- * Inputs: 'x' [B, ...inputDims] float32, 'y' [B] int64, 'lr' [] float32, each param, each state
- * (plus any inputs `extraLoss` declares). Outputs: 'loss' [] and 'new.<name>' for each updated
- * param and state, so a runtime feeds outputs back as the next step's inputs.
+ * Inputs: 'x' [B, ...inputDims] float32, 'y' [B] int64, 'lr' [] float32, each param, each state,
+ * each model buffer (plus any inputs `extraLoss` declares). Outputs: 'loss' [] and 'new.<name>'
+ * for each updated param, state and buffer (the forward runs in training mode), so a runtime
+ * feeds outputs back as the next step's inputs.
  */
 export function buildStepGraph(spec: StepGraphSpec): StepGraph {
   const { model, head, optimizer } = spec;
@@ -48,8 +51,11 @@ export function buildStepGraph(spec: StepGraphSpec): StepGraph {
   );
   const state: Record<string, Tensor> = {};
   for (const s of stateSpecs) state[s.name] = g.input(s.name, s.dims);
+  const buffers = buffersOf(model);
+  for (const b of buffers) params[b.name] = g.input(b.name, b.dims);
 
-  const logits = model.forward(g, params, x, head);
+  const bufferUpdates: Record<string, Tensor> = {};
+  const logits = model.forward(g, params, x, head, { training: true, bufferUpdates });
   let loss = softmaxCrossEntropy(logits, y);
   const extra = spec.extraLoss?.(g, params, logits, { x, y });
   if (extra) {
@@ -70,15 +76,24 @@ export function buildStepGraph(spec: StepGraphSpec): StepGraph {
   );
   g.output('loss', loss);
   for (const [name, t] of Object.entries(updates)) g.output(`new.${name}`, t);
-  return { bytes: g.toBytes(), paramNames, stateNames: stateSpecs.map((s) => s.name), trainable, inputDims: [...model.inputDims] };
+  for (const [name, t] of Object.entries(bufferUpdates)) g.output(`new.${name}`, t);
+  return {
+    bytes: g.toBytes(),
+    paramNames,
+    stateNames: stateSpecs.map((s) => s.name),
+    trainable,
+    inputDims: [...model.inputDims],
+    bufferNames: buffers.map((b) => b.name),
+  };
 }
 
-/** Evaluation graph: inputs 'x' and the head's params; outputs 'logits' and 'pred' (argmax, int64). */
+/** Evaluation graph: inputs 'x', the head's params and the model's buffers; outputs 'logits' and 'pred' (argmax, int64). */
 export function buildEvalGraph(model: Model, head: number): Uint8Array {
   const g = new Graph(`${model.name}.eval.head${head}`);
   const x = g.input('x', ['B', ...model.inputDims]);
   const params: Record<string, Tensor> = {};
   for (const name of model.paramsForHead(head)) params[name] = g.param(name, paramSpec(model, name).dims);
+  for (const b of buffersOf(model)) params[b.name] = g.input(b.name, b.dims);
   const logits = model.forward(g, params, x, head);
   g.output('pred', argmax(logits, 1));
   g.output('logits', logits);

@@ -27,7 +27,10 @@ export async function trainSupervised(ctx: TrainContext<SupervisedConfig>): Prom
   const trainable = model.paramsForHead(head);
   const step = buildStepGraph({ model, head, optimizer: config.optimizer, trainable, extraLoss: ctx.method.lossTerm });
   const specs = model.params.filter((p) => trainable.includes(p.name));
-  const fresh: TensorMap = { ...pick(ctx.params, trainable), ...initOptimizerState(config.optimizer, specs) };
+  // Buffers (batch-norm statistics, dropout counters) ride along with the params and come back updated.
+  const carried = [...trainable, ...step.bufferNames];
+  const fresh: TensorMap = { ...pick(ctx.params, carried), ...initOptimizerState(config.optimizer, specs) };
+
   const data = task.train;
   const batchSize = Math.min(config.batchSize, data.n);
   const stepsPerEpoch = Math.ceil(data.n / batchSize);
@@ -98,7 +101,7 @@ export async function trainSupervised(ctx: TrainContext<SupervisedConfig>): Prom
     const trained = await session.read();
     const seconds = (Date.now() - started) / 1000;
     return {
-      params: { ...ctx.params, ...pick(trained, trainable) },
+      params: { ...ctx.params, ...pick(trained, carried) },
       steps: totalSteps,
       samples,
       finalLoss: loss,
