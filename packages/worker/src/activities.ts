@@ -1,5 +1,6 @@
 import { CancelledFailure, Context } from '@temporalio/activity';
 import {
+  PluginError,
   SpecError,
   type TrainHeartbeat,
   type ConsolidateInput,
@@ -119,6 +120,8 @@ export function createActivities({ registry, artifacts }: ActivityDeps): RetainA
         ).catch((err: unknown) => {
           // Cancelled (the run was cancelled or paused): hand the last checkpoint to the workflow.
           if (ctx.cancellationSignal.aborted) throw new CancelledFailure(`training task ${taskIndex} cancelled`, [details]);
+          // Name the last good checkpoint's artifact, so a failed task can be inspected or continued from it.
+          if (err instanceof PluginError && details.checkpoint) err.message += ` (artifact ${details.checkpoint.checkpointRef})`;
           throw err;
         });
         return {
