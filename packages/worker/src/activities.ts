@@ -24,6 +24,7 @@ import type { ArtifactStore } from '@retain/artifacts';
 import { loadTensors, saveTensors } from './checkpoint';
 import { asPluginError, keepAlive } from './liveness';
 import { loadTrainCheckpoint, TRAIN_STATE } from './train-state';
+import { learnedStepSizes, qatPlanOf, trainThroughQuantizer } from './qat';
 
 export interface ActivityDeps {
   registry: PluginRegistry;
@@ -86,6 +87,9 @@ export function createActivities({ registry, artifacts }: ActivityDeps): RetainA
         const method = registry.get('method', spec.method.name);
         const methodCtx = { config: spec.method.config, seed: spec.seed, taskIndex, task, model, state };
         const trainer = registry.get('trainer', spec.trainer.name);
+        // Under QAT the trainer sees the model through the quantizer; methods keep the plain one.
+        const qat = qatPlanOf(spec, registry, model);
+        const trained = qat ? trainThroughQuantizer(qat, model, params) : { model, params };
         const outcome = await asPluginError(
           `trainer ${trainer.name}`,
           () => ({ task: taskIndex, step: details.step }),
@@ -95,9 +99,9 @@ export function createActivities({ registry, artifacts }: ActivityDeps): RetainA
               seed: spec.seed,
               taskIndex,
               task,
-              model,
+              model: trained.model,
               head: headOf(scenario, taskIndex),
-              params,
+              params: trained.params,
               method: method.training?.(methodCtx) ?? {},
               progress: (p) => beat((details = { ...details, ...p })),
               signal: ctx.cancellationSignal,
@@ -167,6 +171,7 @@ export function createActivities({ registry, artifacts }: ActivityDeps): RetainA
         const model = modelOf(spec, scenario);
         const params = await loadTensors(artifacts, checkpointRef, 'model');
         const quantizer = registry.get('quantizer', ref.name);
+        const qat = spec.qat?.quantizer === quantizerId ? qatPlanOf(spec, registry, model) : undefined;
         const { weights } = await asPluginError(
           `quantizer ${quantizerId}`,
           () => ({ task: taskIndex }),
@@ -177,6 +182,7 @@ export function createActivities({ registry, artifacts }: ActivityDeps): RetainA
               model,
               params,
               calibration: scenario.task(taskIndex).train,
+              stepSizes: qat && learnedStepSizes(qat, params),
             }),
         );
         // One ONNX file per head: a task-IL model is evaluated on task j through head j only.
