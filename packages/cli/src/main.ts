@@ -247,6 +247,7 @@ async function startAndFollow(
         namespace: temporal.server.namespace,
         taskQueue: spec.execution.taskQueue,
         artifactsDir: paths().artifacts,
+        bundleCacheDir: paths().cache,
       });
       const reported = report(handle, opts.out);
       // runUntil shuts the worker down when the run is reported or Ctrl-C comes, whichever is first.
@@ -290,6 +291,7 @@ async function serve(opts: { queue: string; keepServer: boolean }): Promise<void
       namespace: temporal.server.namespace,
       taskQueue: opts.queue,
       artifactsDir: paths().artifacts,
+      bundleCacheDir: paths().cache,
     });
     const stop = () => worker.shutdown();
     process.once('SIGINT', stop);

@@ -11,6 +11,14 @@ import { accuracyEvaluator } from '@retain/evaluator-accuracy';
 import { hqqQuantizer } from '@retain/quantizer-hqq';
 import { gptqQuantizer } from '@retain/quantizer-gptq';
 import { w8a8Quantizer } from '@retain/quantizer-w8a8';
+import { ewcMethod, onlineEwcMethod } from '@retain/method-ewc';
+import { replayMethod } from '@retain/method-replay';
+import { agemMethod } from '@retain/method-agem';
+import { siMethod } from '@retain/method-si';
+import { lwfMethod } from '@retain/method-lwf';
+import { pnnMethod, pnnModel } from '@retain/method-pnn';
+import { jointMethod } from '@retain/method-joint';
+import { adaptiveLrMethod } from '@retain/method-adaptive-lr';
 
 /** Every plugin that ships with Retain. A new plugin adds one line here. */
 export const builtinPlugins: Plugin[] = [
@@ -27,6 +35,16 @@ export const builtinPlugins: Plugin[] = [
   hqqQuantizer,
   gptqQuantizer,
   w8a8Quantizer,
+  ewcMethod,
+  onlineEwcMethod,
+  replayMethod,
+  agemMethod,
+  siMethod,
+  lwfMethod,
+  pnnMethod,
+  pnnModel,
+  jointMethod,
+  adaptiveLrMethod,
 ];
 
 export function defaultRegistry(): PluginRegistry {

@@ -2,4 +2,3 @@ export * from './weight';
 export * from './grid';
 export { captureLayerInputs } from './capture';
 export { calibrateActivation, fakeQuantizeActivation } from './activation';
-export { fakeQuantizeWeight } from './qat';

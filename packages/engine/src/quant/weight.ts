@@ -86,7 +86,8 @@ export function validateQuantizedWeight(name: string, qw: QuantizedWeight, dims:
   const { min, max } = codeRange(qw.bits, signed);
   for (let i = 0; i < n; i++) if (qw.q[i] < min || qw.q[i] > max) fail(`code ${qw.q[i]} at element ${i} is outside [${min}, ${max}]`);
   if (qw.zeroPoint) for (const z of qw.zeroPoint) if (z > max) fail(`zero point ${z} is outside [0, ${max}]`);
-  for (const s of qw.scale) if (!(s > 0) || !Number.isFinite(s)) fail(`scales must be positive and finite, got ${s}`);
+  // A step learned by LSQ may end up negative: (q - z) * s is still well defined, only 0 is not.
+  for (const s of qw.scale) if (s === 0 || !Number.isFinite(s)) fail(`scales must be finite and non-zero, got ${s}`);
 }
 
 /**
