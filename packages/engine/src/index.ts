@@ -6,6 +6,7 @@ export * from './models';
 export * from './optim';
 export * from './step';
 export * from './export';
+export * from './quant';
 export * from './checkpoint';
 export * from './qat';
 export * from './runtime';
