@@ -7,6 +7,8 @@ import { buggyMethod } from './buggy-method';
 /**
  * A worker process for fault tests: the built-in plugins plus a buggy method, on the server at
  * TEMPORAL_ADDRESS, queue argv[2], artifacts under argv[3]. Prints 'worker polling' when ready.
+ * Heartbeats reach the server every 100 ms (not 2 s), so a test sees a task's first checkpoint
+ * while the task still has most of its steps to go, and tasks can stay short.
  */
 async function main(): Promise<void> {
   const [queue, artifactsDir] = process.argv.slice(2);
@@ -19,6 +21,7 @@ async function main(): Promise<void> {
     artifactsDir,
     bundleCacheDir: join(artifactsDir, '..', 'cache'),
     registry: new PluginRegistry([...builtinPlugins, buggyMethod]),
+    heartbeatThrottleMs: 100,
   });
   process.stderr.write(`worker polling ${queue}\n`);
   await worker.run();
