@@ -28,9 +28,11 @@ import {
 
 /**
  * 2 tasks of 1500 steps of batch 32 (a few seconds each), a checkpoint every 100 steps. The test
- * workers heartbeat every 100 ms (fault/worker-main.ts), so a test sees task t's first checkpoint
- * (step 100) and kills its worker with most of the task's steps still to go.
+ * workers heartbeat every FAST_HEARTBEAT_MS, so a test sees task t's first checkpoint (step 100)
+ * and kills its worker with most of the task's steps still to go.
  */
+const FAST_HEARTBEAT_MS = 100;
+
 function faultSpec(): ExperimentSpec {
   return smallPermutedSpec({
     name: 'fault',
@@ -66,7 +68,7 @@ describe('durability under real worker crashes', () => {
   const workers: WorkerProcess[] = [];
 
   const worker = (queue: string) => {
-    const w = startTestWorker(queue, join(home, 'artifacts'));
+    const w = startTestWorker(queue, join(home, 'artifacts'), { heartbeatMs: FAST_HEARTBEAT_MS });
     workers.push(w);
     return w;
   };
@@ -157,7 +159,7 @@ describe('durability under real worker crashes', () => {
     let server = await startDevServer({ ...options, port: 0 });
     const port = Number(server.address.split(':').pop());
     const queue = `fault-server-${process.pid}`;
-    const w = startTestWorker(queue, join(dir, 'artifacts'), server.address);
+    const w = startTestWorker(queue, join(dir, 'artifacts'), { address: server.address, heartbeatMs: FAST_HEARTBEAT_MS });
     workers.push(w);
     try {
       await w.ready;
