@@ -7,4 +7,5 @@ export * from './optim';
 export * from './step';
 export * from './export';
 export * from './checkpoint';
+export * from './qat';
 export * from './runtime';

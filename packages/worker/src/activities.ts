@@ -8,6 +8,7 @@ import {
   type EvaluateInput,
   type EvaluateOutput,
   type ExperimentSpec,
+  type MethodContext,
   type PluginRegistry,
   type PrepareRunInput,
   type PrepareRunOutput,
@@ -24,6 +25,7 @@ import type { ArtifactStore } from '@retain/artifacts';
 import { loadTensors, saveTensors } from './checkpoint';
 import { asPluginError, keepAlive } from './liveness';
 import { loadTrainCheckpoint, TRAIN_STATE } from './train-state';
+import { learnedStepSizes, qatPlanOf, trainThroughQuantizer } from './qat';
 
 export interface ActivityDeps {
   registry: PluginRegistry;
@@ -55,6 +57,25 @@ export function createActivities({ registry, artifacts }: ActivityDeps): RetainA
 
   const headOf = (scenario: Scenario, taskIndex: number) => (scenario.heads === 1 ? 0 : taskIndex);
 
+  /** What a method's hooks see on a task: its config, the task, the model and its state artifact. */
+  async function methodContextOf(
+    spec: ExperimentSpec,
+    scenario: Scenario,
+    taskIndex: number,
+    stateRef: string | undefined,
+  ): Promise<MethodContext> {
+    return {
+      config: spec.method.config,
+      seed: spec.seed,
+      taskIndex,
+      task: scenario.task(taskIndex),
+      model: modelOf(spec, scenario),
+      head: headOf(scenario, taskIndex),
+      taskData: (index) => scenario.task(index),
+      state: stateRef ? await loadTensors(artifacts, stateRef, 'method-state') : undefined,
+    };
+  }
+
   return {
     prepareRun: ({ spec }: PrepareRunInput): Promise<PrepareRunOutput> =>
       alive({ phase: 'preparing' }, async () => {
@@ -81,11 +102,18 @@ export function createActivities({ registry, artifacts }: ActivityDeps): RetainA
         const model = modelOf(spec, scenario);
         const task = scenario.task(taskIndex);
         const params = await loadTensors(artifacts, checkpointRef, 'model');
-        const state = methodStateRef ? await loadTensors(artifacts, methodStateRef, 'method-state') : undefined;
         const resume = resumePoint ? await loadTrainCheckpoint(artifacts, resumePoint.checkpointRef, spec.seed, taskIndex) : undefined;
         const method = registry.get('method', spec.method.name);
-        const methodCtx = { config: spec.method.config, seed: spec.seed, taskIndex, task, model, state };
+        const methodCtx = await methodContextOf(spec, scenario, taskIndex, methodStateRef);
+        const training = await asPluginError(
+          `method ${method.name}`,
+          () => ({ task: taskIndex }),
+          async () => (await method.training?.(methodCtx)) ?? {},
+        );
         const trainer = registry.get('trainer', spec.trainer.name);
+        // Under QAT the trainer sees the model through the quantizer; methods keep the plain one.
+        const qat = qatPlanOf(spec, registry, model);
+        const trained = qat ? trainThroughQuantizer(qat, model, params) : { model, params };
         const outcome = await asPluginError(
           `trainer ${trainer.name}`,
           () => ({ task: taskIndex, step: details.step }),
@@ -95,10 +123,10 @@ export function createActivities({ registry, artifacts }: ActivityDeps): RetainA
               seed: spec.seed,
               taskIndex,
               task,
-              model,
+              model: trained.model,
               head: headOf(scenario, taskIndex),
-              params,
-              method: method.training?.(methodCtx) ?? {},
+              params: trained.params,
+              method: training,
               progress: (p) => beat((details = { ...details, ...p })),
               signal: ctx.cancellationSignal,
               resume,
@@ -120,8 +148,10 @@ export function createActivities({ registry, artifacts }: ActivityDeps): RetainA
           if (err instanceof PluginError && details.checkpoint) err.message += ` (artifact ${details.checkpoint.checkpointRef})`;
           throw err;
         });
+        const stepState = outcome.methodState && Object.keys(outcome.methodState).length ? outcome.methodState : undefined;
         return {
           checkpointRef: await saveTensors(artifacts, outcome.params, 'model'),
+          methodStepStateRef: stepState ? await saveTensors(artifacts, stepState, 'method-step-state') : undefined,
           steps: outcome.steps,
           samples: outcome.samples,
           seconds: outcome.seconds,
@@ -134,27 +164,19 @@ export function createActivities({ registry, artifacts }: ActivityDeps): RetainA
       }
     },
 
-    consolidate: ({ spec, taskIndex, checkpointRef, methodStateRef }: ConsolidateInput): Promise<ConsolidateOutput> =>
+    consolidate: ({ spec, taskIndex, checkpointRef, methodStateRef, methodStepStateRef }: ConsolidateInput): Promise<ConsolidateOutput> =>
       alive({ taskIndex, phase: 'consolidating' }, async () => {
         const method = registry.get('method', spec.method.name);
         if (!method.afterTask) return { methodStateRef };
         const scenario = await scenarioOf(spec);
-        const state = methodStateRef ? await loadTensors(artifacts, methodStateRef, 'method-state') : undefined;
+        const methodCtx = await methodContextOf(spec, scenario, taskIndex, methodStateRef);
         const params = await loadTensors(artifacts, checkpointRef, 'model');
+        const trained = methodStepStateRef ? await loadTensors(artifacts, methodStepStateRef, 'method-step-state') : undefined;
         const afterTask = method.afterTask.bind(method);
         const next = await asPluginError(
           `method ${method.name}`,
           () => ({ task: taskIndex }),
-          () =>
-            afterTask({
-              config: spec.method.config,
-              seed: spec.seed,
-              taskIndex,
-              task: scenario.task(taskIndex),
-              model: modelOf(spec, scenario),
-              state,
-              params,
-            }),
+          () => afterTask({ ...methodCtx, params, trained }),
         );
         return { methodStateRef: next ? await saveTensors(artifacts, next, 'method-state') : methodStateRef };
       }),
@@ -167,6 +189,7 @@ export function createActivities({ registry, artifacts }: ActivityDeps): RetainA
         const model = modelOf(spec, scenario);
         const params = await loadTensors(artifacts, checkpointRef, 'model');
         const quantizer = registry.get('quantizer', ref.name);
+        const qat = spec.qat?.quantizer === quantizerId ? qatPlanOf(spec, registry, model) : undefined;
         const { weights } = await asPluginError(
           `quantizer ${quantizerId}`,
           () => ({ task: taskIndex }),
@@ -177,6 +200,7 @@ export function createActivities({ registry, artifacts }: ActivityDeps): RetainA
               model,
               params,
               calibration: scenario.task(taskIndex).train,
+              stepSizes: qat && learnedStepSizes(qat, params),
             }),
         );
         // One ONNX file per head: a task-IL model is evaluated on task j through head j only.

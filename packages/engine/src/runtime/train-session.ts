@@ -17,11 +17,12 @@ export class TrainSession {
 
   /** `initial` holds every param and state the graph takes (and any input an extraLoss added). */
   static async create(step: StepGraph, initial: TensorMap, opts: SessionOptions = {}): Promise<TrainSession> {
-    const missing = [...step.paramNames, ...step.stateNames].filter((n) => !initial[n]);
+    const missing = [...step.paramNames, ...step.stateNames, ...step.methodInputs].filter((n) => !initial[n]);
     if (missing.length)
       throw new Error(`TrainSession.create: initial values are missing for ${missing.join(', ')}; pass params and initOptimizerState(...)`);
     const session = await GraphSession.create(step.bytes, toValues(initial), opts);
-    const unfed = session.inputs.map((i) => i.name).filter((n) => !BATCH_INPUTS.includes(n) && !initial[n]);
+    const perStep = [...BATCH_INPUTS, ...step.batchInputs];
+    const unfed = session.inputs.map((i) => i.name).filter((n) => !perStep.includes(n) && !initial[n]);
     if (unfed.length) {
       await session.close();
       throw new Error(`TrainSession.create: the step graph also takes ${unfed.join(', ')}; add them to the initial values`);
@@ -29,8 +30,17 @@ export class TrainSession {
     return new TrainSession(session, step);
   }
 
-  /** One optimizer step on a batch; returns the loss before the update. */
-  async step(x: Float32Array, y: BigInt64Array | Int32Array, batch: number, lr: number): Promise<number> {
+  /**
+   * One optimizer step on a batch; returns the loss before the update. `feeds` holds the step
+   * graph's other per-step inputs (its `batchInputs`, e.g. a method's memory batch).
+   */
+  async step(
+    x: Float32Array,
+    y: BigInt64Array | Int32Array,
+    batch: number,
+    lr: number,
+    feeds: Record<string, Value> = {},
+  ): Promise<number> {
     const features = this.graph.inputDims.reduce((a, b) => a * b, 1);
     if (x.length !== batch * features)
       throw new Error(
@@ -42,6 +52,7 @@ export class TrainSession {
         x: { dtype: 'float32', dims: [batch, ...this.graph.inputDims], data: compact(x) },
         y: { dtype: 'int64', dims: [batch], data: isBigInt64Array(y) ? compact(y) : BigInt64Array.from(y, (v) => BigInt(v)) },
         lr: { dtype: 'float32', dims: [], data: new Float32Array([lr]) },
+        ...feeds,
       },
       { fetch: ['loss'], feedback: true },
     );
