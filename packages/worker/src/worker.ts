@@ -26,6 +26,11 @@ export interface RetainWorkerOptions {
    * in seconds; only for built code (the .js workflows), not under ts-jest.
    */
   bundleCacheDir?: string;
+  /**
+   * Most time between two heartbeats sent to the server (default 2000 ms). Fault tests lower it,
+   * so the checkpoint a short task heartbeats is on the server before the test kills the worker.
+   */
+  heartbeatThrottleMs?: number;
 }
 
 /** Where the workflow code lives: the TypeScript source under jest, the built file under node. */
@@ -47,8 +52,8 @@ export async function createRetainWorker(options: RetainWorkerOptions): Promise<
     maxConcurrentActivityTaskExecutions: options.maxConcurrentActivities ?? 1,
     // Heartbeats carry the progress the CLI shows; one every 2 s keeps it live at negligible cost
     // (the SDK would otherwise wait up to 80% of the heartbeat timeout between them).
-    defaultHeartbeatThrottleInterval: '2 seconds',
-    maxHeartbeatThrottleInterval: '2 seconds',
+    defaultHeartbeatThrottleInterval: options.heartbeatThrottleMs ?? 2000,
+    maxHeartbeatThrottleInterval: options.heartbeatThrottleMs ?? 2000,
   });
 }
 
