@@ -3,6 +3,7 @@ import { initParams, mlp, type Model } from './models';
 import { initOptimizerState, optimizerStateSpecs, type OptimizerConfig } from './optim';
 import { Rng } from './rng';
 import { TrainSession } from './runtime';
+import { learningRate, type LrSchedule } from './schedule';
 import { buildStepGraph } from './step';
 
 // A plain-TS float64 reference of one MLP step (1 hidden relu layer), written independently of the graph code.
@@ -52,17 +53,29 @@ function referenceGrads(p: Record<string, number[]>, dims: Record<string, number
   };
 }
 
+/** torch.nn.utils.clip_grad_norm_: every gradient times min(1, max / (global L2 norm + 1e-6)). */
+function referenceClip(grads: Record<string, number[]>, maxNorm: number | undefined): Record<string, number[]> {
+  if (maxNorm === undefined) return grads;
+  const norm = Math.sqrt(Object.values(grads).reduce((s, g) => s + g.reduce((a, x) => a + x * x, 0), 0));
+  // The cases below pick maxGradNorm far from the norm, so they test clipping on or off for sure.
+  expect(Math.abs(Math.log(norm / maxNorm))).toBeGreaterThan(1);
+  const coef = Math.min(1, maxNorm / (norm + 1e-6));
+  return Object.fromEntries(Object.entries(grads).map(([k, g]) => [k, g.map((x) => x * coef)]));
+}
+
 function referenceUpdate(
   opt: OptimizerConfig,
-  p: number[],
+  p0: number[],
   g0: number[],
   state: Record<string, number[]>,
   name: string,
   lr: number,
   t: number,
 ): number[] {
-  const wd = opt.weightDecay ?? 0;
-  const g = g0.map((gi, i) => gi + wd * p[i]);
+  const wd = opt.name === 'adamw' ? 0 : (opt.weightDecay ?? 0);
+  const g = g0.map((gi, i) => gi + wd * p0[i]);
+  // AdamW: decoupled decay shrinks the param before the Adam step.
+  const p = opt.name === 'adamw' ? p0.map((pi) => pi * (1 - lr * (opt.weightDecay ?? 0.01))) : p0;
   if (opt.name === 'sgd') {
     const mu = opt.momentum ?? 0;
     if (mu === 0) return p.map((pi, i) => pi - lr * g[i]);
@@ -90,6 +103,10 @@ describe('training step graph', () => {
     ['sgd nesterov', { name: 'sgd', momentum: 0.8, nesterov: true }],
     ['adam', { name: 'adam' }],
     ['adam with weight decay', { name: 'adam', beta1: 0.8, beta2: 0.99, eps: 1e-6, weightDecay: 0.05 }],
+    ['adamw', { name: 'adamw' }],
+    ['adamw with strong decay and clipping', { name: 'adamw', beta1: 0.85, weightDecay: 0.3, maxGradNorm: 0.05 }],
+    ['sgd momentum with clipping', { name: 'sgd', momentum: 0.9, maxGradNorm: 0.1 }],
+    ['adam with clipping above the norm (no effect)', { name: 'adam', maxGradNorm: 1e3 }],
   ];
 
   test.each(optimizers)('%s: three steps equal the plain-TS reference', async (_label, opt) => {
@@ -108,14 +125,17 @@ describe('training step graph', () => {
     const refState: Record<string, number[]> = Object.fromEntries(
       specs.flatMap((s) => [`m.${s.name}`, `v.${s.name}`].map((k) => [k, new Array(s.dims.reduce((a, b) => a * b, 1)).fill(0)])),
     );
-    const lr = 0.1;
+    // The learning rate changes every step (warm-up, then cosine) through the same graph.
+    const schedule: LrSchedule = { name: 'cosine', warmupSteps: 1, minLr: 0.01 };
     try {
       for (let t = 1; t <= 3; t++) {
+        const lr = learningRate(schedule, 0.1, t - 1, 3);
         const { x, y } = batch(10 + t, 5, 3, 3);
         const loss = await session.step(x, y, 5, lr);
         const expected = referenceGrads(ref, dims, mat(5, 3, x), Array.from(y), head);
         expect(Math.abs(loss - expected.loss)).toBeLessThan(1e-5 * Math.max(1, expected.loss));
-        for (const n of names) ref[n] = referenceUpdate(opt, ref[n], expected.grads[n], refState, n, lr, t);
+        const grads = referenceClip(expected.grads, opt.maxGradNorm);
+        for (const n of names) ref[n] = referenceUpdate(opt, ref[n], grads[n], refState, n, lr, t);
       }
       const got = await session.read();
       for (const n of names) {
@@ -123,7 +143,7 @@ describe('training step graph', () => {
         expect(diff).toBeLessThan(2e-5);
         expect(got[n].dims).toEqual(dims[n]);
       }
-      if (opt.name === 'adam') expect(Array.from(got['adam.t'].data)).toEqual([3]);
+      if (opt.name !== 'sgd') expect(Array.from(got['adam.t'].data)).toEqual([3]);
     } finally {
       await session.close();
     }

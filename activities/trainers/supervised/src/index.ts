@@ -1,5 +1,5 @@
 import { definePlugin, PluginError, type TrainContext, type TrainOutcome } from '@retain/sdk';
-import { buildStepGraph, initOptimizerState, TrainSession, type TensorMap } from '@retain/engine';
+import { buildStepGraph, initOptimizerState, learningRate, TrainSession, type TensorMap } from '@retain/engine';
 import { batchOrder } from '@retain/data';
 import { supervisedConfigSchema, type SupervisedConfig } from './config';
 
@@ -16,7 +16,7 @@ export const supervisedTrainer = definePlugin({
   kind: 'trainer',
   name: 'supervised',
   version: '0.1.0',
-  description: 'Mini-batch supervised training with SGD (momentum) or Adam, fixed epochs or steps per task.',
+  description: 'Mini-batch supervised training with SGD (momentum), Adam or AdamW, lr schedules, fixed epochs or steps per task.',
   configSchema: supervisedConfigSchema,
   train: (ctx: TrainContext<SupervisedConfig>) => trainSupervised(ctx),
 });
@@ -55,7 +55,7 @@ export async function trainSupervised(ctx: TrainContext<SupervisedConfig>): Prom
       data.gather(indices, x);
       for (let i = 0; i < b; i++) y[i] = data.labels[indices[i]];
 
-      loss = await session.step(x.subarray(0, b * features), y.subarray(0, b), b, config.lr);
+      loss = await session.step(x.subarray(0, b * features), y.subarray(0, b), b, learningRate(config.schedule, config.lr, s, totalSteps));
       samples += b;
       if (!Number.isFinite(loss)) {
         throw new PluginError('trainer supervised', `loss became ${loss}; lower the learning rate (trainer.config.lr = ${config.lr})`, {
