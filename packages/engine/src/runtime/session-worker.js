@@ -13,9 +13,18 @@ const toOrt = (v) => new ort.Tensor(v.dtype, v.data, v.dims);
 const fromOrt = (t) => ({ dtype: t.type, dims: Array.from(t.dims), data: t.data.slice() });
 
 const handlers = {
-  async create({ bytes, values, threads }) {
+  // Starts `device` on a tiny graph, so that a missing provider is told apart from a bad graph.
+  async probe({ bytes, device }) {
+    const probe = await ort.InferenceSession.create(bytes, { executionProviders: [device] });
+    await probe.run({ x: new ort.Tensor('float32', new Float32Array([1]), [1]) });
+    await probe.release();
+    return {};
+  },
+
+  async create({ bytes, values, threads, device }) {
     session = await ort.InferenceSession.create(bytes, {
-      executionProviders: ['cpu'],
+      // One provider only: a device that cannot start fails here instead of falling back to the CPU.
+      executionProviders: [device],
       intraOpNumThreads: threads,
       interOpNumThreads: 1,
       graphOptimizationLevel: 'all',
