@@ -210,4 +210,32 @@ describe('training step graph', () => {
     // d/db of c/2 |b|^2 = c b = 2b, so the penalised step moves b by a further -lr * 2b
     penalised.bias.forEach((b, i) => expect(b).toBeCloseTo(plain.bias[i] - 0.1 * 2 * b0[i], 5));
   });
+
+  test.each<[string, OptimizerConfig]>([
+    ['sgd with momentum', { name: 'sgd', momentum: 0.9, weightDecay: 1e-3 }],
+    ['adam with clipping', { name: 'adam', maxGradNorm: 0.5 }],
+  ])('%s: a 4-step graph gives the bits of 4 one-step runs', async (_label, opt) => {
+    const model = mlp({ inputSize: 12, hidden: [16, 8], classesPerHead: 5, heads: 1 });
+    const initial = { ...initParams(model, 4), ...initOptimizerState(opt, model.params) };
+    const K = 4;
+    const B = 6;
+    const data = batch(21, K * B, 12, 5);
+    const lrs = [0.05, 0.04, 0.03, 0.02];
+    const single = await TrainSession.create(buildStepGraph({ model, head: 0, optimizer: opt }), initial);
+    const fused = await TrainSession.create(buildStepGraph({ model, head: 0, optimizer: opt, stepsPerRun: K }), initial);
+    try {
+      const losses = [];
+      for (let k = 0; k < K; k++)
+        losses.push(await single.step(data.x.subarray(k * B * 12, (k + 1) * B * 12), data.y.subarray(k * B, (k + 1) * B), B, lrs[k]));
+      expect(Array.from(await fused.steps(data.x, data.y, B, lrs))).toEqual(Array.from(Float32Array.from(losses)));
+      await expect(fused.step(data.x, data.y, B, 0.1)).rejects.toThrow(/runs 4 steps per run; call steps\(\)/);
+      const [a, b] = [await single.read(), await fused.read()];
+      expect(Object.keys(b).sort()).toEqual(Object.keys(a).sort());
+      for (const name of Object.keys(a)) expect(bitsOf(b[name].data)).toEqual(bitsOf(a[name].data));
+    } finally {
+      await Promise.all([single.close(), fused.close()]);
+    }
+  });
 });
+
+const bitsOf = (a: Float32Array) => Array.from(new Uint32Array(a.buffer, a.byteOffset, a.length));
