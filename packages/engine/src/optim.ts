@@ -20,7 +20,10 @@ export type OptimizerConfig =
 
 export const ADAMW_DEFAULT_WEIGHT_DECAY = 0.01;
 
-/** The optimizer's state tensors for `params`: 'm.<param>' (momentum / first moment), 'v.<param>', 'adam.t'. */
+/**
+ * The optimizer's state tensors for `params`: 'm.<param>' (SGD momentum buffer; Adam's first moment
+ * divided by 1 - beta1), 'v.<param>' (Adam's second moment divided by 1 - beta2), 'adam.t'.
+ */
 export function optimizerStateSpecs(opt: OptimizerConfig, params: ParamSpec[]): ParamSpec[] {
   const like = (prefix: string) => params.map((p): ParamSpec => ({ name: `${prefix}.${p.name}`, dims: [...p.dims], init: 'zeros' }));
   switch (opt.name) {
@@ -85,23 +88,29 @@ export function applyOptimizer(
     return out;
   }
 
+  // Adam keeps its moments scaled, m / (1 - beta1) and v / (1 - beta2), so each moment update is
+  // one pass fewer (m' = beta1 * m + g, v' = beta2 * v + g * g), and folds every scalar factor
+  // into two per-step scalars: p' = p - stepSize * m' / (sqrt(v') + epsHat) with
+  //   stepSize = lr * (1 - beta1) * sqrt(1 - beta2^t) / ((1 - beta1^t) * sqrt(1 - beta2)),
+  //   epsHat   = eps * sqrt(1 - beta2^t) / sqrt(1 - beta2),
+  // which is torch's update rearranged (10 elementwise passes per param instead of 13).
   const { beta1 = 0.9, beta2 = 0.999, eps = 1e-8 } = opt;
   const t = e.add(stateOf('adam.t'), e.c(1));
   out['adam.t'] = t;
   const correction = (beta: number) => e.sub(e.c(1), g.node('Pow', [e.c(beta), t], { dims: [], dtype: 'float32' }));
-  const stepSize = e.div(lr, correction(beta1)); // lr / (1 - beta1^t)
   const sqrtCorrection2 = e.op('Sqrt', [correction(beta2)]);
+  const stepSize = e.div(e.mul(lr, e.mul(sqrtCorrection2, e.c((1 - beta1) / Math.sqrt(1 - beta2)))), correction(beta1));
+  const epsHat = e.mul(sqrtCorrection2, e.c(eps / Math.sqrt(1 - beta2)));
   // AdamW shrinks p by (1 - lr * wd) before the step, as torch.optim.AdamW does.
   const shrink = opt.name === 'adamw' ? e.sub(e.c(1), e.mul(lr, e.c(opt.weightDecay ?? ADAMW_DEFAULT_WEIGHT_DECAY))) : undefined;
   params.forEach((p, i) => {
     const grad = decayed(p, i);
-    const m = e.add(e.mul(stateOf(`m.${p.name}`), e.c(beta1)), e.mul(grad, e.c(1 - beta1)));
-    const v = e.add(e.mul(stateOf(`v.${p.name}`), e.c(beta2)), e.mul(e.mul(grad, grad), e.c(1 - beta2)));
+    const m = e.add(e.mul(stateOf(`m.${p.name}`), e.c(beta1)), grad);
+    const v = e.add(e.mul(stateOf(`v.${p.name}`), e.c(beta2)), e.mul(grad, grad));
     out[`m.${p.name}`] = m;
     out[`v.${p.name}`] = v;
-    const denom = e.add(e.div(e.op('Sqrt', [v]), sqrtCorrection2), e.c(eps));
     const base = shrink ? e.mul(p.value, shrink) : p.value;
-    out[p.name] = e.sub(base, e.mul(e.div(m, denom), stepSize));
+    out[p.name] = e.sub(base, e.mul(e.div(m, e.add(e.op('Sqrt', [v]), epsHat)), stepSize));
   });
   return out;
 }
