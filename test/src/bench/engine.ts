@@ -2,7 +2,7 @@
  * `npm run bench:engine`: how close the engine's training step comes to ORT's own MatMul speed on
  * this machine, and to PyTorch eager on the same CPU. Writes .bench/engine.json and prints a table.
  *
- *   node test/dist/bench/engine.js [--threads N] [--seconds S] [--only mlp-784-400-400-10,...]
+ *   node test/dist/bench/engine.js [--threads N] [--spin] [--seconds S] [--only mlp-784-400-400-10,...]
  *
  * - ceiling: the best GFLOP/s of a square MatMul (512..2048) run by ORT through the engine's own
  *   session (same worker thread, same thread count).
@@ -86,18 +86,23 @@ const MODELS: ModelCase[] = [
 
 interface Args {
   threads: number;
+  spinning: boolean;
   seconds: number;
   only?: string[];
 }
 
 function parseArgs(argv: string[]): Args {
-  const args: Args = { threads: availableParallelism(), seconds: 0.5 };
+  const args: Args = { threads: availableParallelism(), spinning: false, seconds: 0.5 };
   for (let i = 0; i < argv.length; i++) {
     const value = argv[i + 1];
+    if (argv[i] === '--spin') {
+      args.spinning = true;
+      continue;
+    }
     if (argv[i] === '--threads') args.threads = Number(value);
     else if (argv[i] === '--seconds') args.seconds = Number(value);
     else if (argv[i] === '--only') args.only = value.split(',');
-    else throw new Error(`bench:engine: unknown argument '${argv[i]}'; use --threads N, --seconds S, --only a,b`);
+    else throw new Error(`bench:engine: unknown argument '${argv[i]}'; use --threads N, --spin, --seconds S, --only a,b`);
     i++;
   }
   if (!Number.isInteger(args.threads) || args.threads < 1) throw new Error(`--threads must be a positive integer`);
@@ -132,14 +137,18 @@ async function bestRate(once: () => Promise<unknown>, seconds: number): Promise<
   return { wall, cpu };
 }
 
-async function matmulCeiling(threads: number, seconds: number): Promise<{ n: number; gflops: number; cpuGflops: number }[]> {
+async function matmulCeiling(
+  threads: number,
+  spinning: boolean,
+  seconds: number,
+): Promise<{ n: number; gflops: number; cpuGflops: number }[]> {
   const out = [];
   for (const n of [512, 1024, 2048]) {
     const g = new Graph(`matmul-${n}`);
     g.output('c', matmul(g.input('a', [n, n]), g.input('b', [n, n])));
     const rng = new Rng(n);
     const values = () => ({ dtype: 'float32' as const, dims: [n, n], data: Float32Array.from({ length: n * n }, () => rng.normal()) });
-    const session = await GraphSession.create(g.toBytes(), { a: values(), b: values() }, { threads });
+    const session = await GraphSession.create(g.toBytes(), { a: values(), b: values() }, { threads, spinning });
     try {
       const rate = await bestRate(() => session.run({}, { fetch: [] }), seconds);
       out.push({ n, gflops: (rate.wall * 2 * n * n * n) / 1e9, cpuGflops: (rate.cpu * 2 * n * n * n) / 1e9 });
@@ -219,7 +228,7 @@ async function main(): Promise<void> {
   console.log(`${cpu}, ${cpus().length} cores; ${args.threads} threads for ORT and torch; torch ${torch ?? 'n/a'}`);
 
   // Measured before and after the runs: on a shared machine either may be disturbed.
-  const ceilings = await matmulCeiling(args.threads, args.seconds);
+  const ceilings = await matmulCeiling(args.threads, args.spinning, args.seconds);
   console.log(`ORT MatMul: ${ceilings.map((c) => `${c.n}^3 ${c.gflops.toFixed(1)}`).join(', ')} GFLOP/s`);
 
   const runs: BenchRun[] = [];
@@ -249,7 +258,7 @@ async function main(): Promise<void> {
           `${c.name} ${optimizer} batch ${batch}: ${samplesPerSec.toFixed(0)} samples/s, torch ${torchSamplesPerSec?.toFixed(0) ?? 'n/a'}`,
         );
       }
-  const after = await matmulCeiling(args.threads, args.seconds);
+  const after = await matmulCeiling(args.threads, args.spinning, args.seconds);
   console.log(`ORT MatMul (again): ${after.map((c) => `${c.n}^3 ${c.gflops.toFixed(1)}`).join(', ')} GFLOP/s`);
   ceilings.forEach((c, i) => {
     c.gflops = Math.max(c.gflops, after[i].gflops);
@@ -281,6 +290,7 @@ async function main(): Promise<void> {
   const report = {
     ceilingGflops,
     threads: args.threads,
+    spinning: args.spinning,
     cpu,
     cores: cpus().length,
     node: process.version,

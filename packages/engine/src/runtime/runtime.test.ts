@@ -134,11 +134,11 @@ describe('execution providers', () => {
   test('device names are checked, and configureSessions sets the defaults of later sessions', async () => {
     expect(() => parseDevice('tpu', '--device')).toThrow("--device must be one of cpu, cuda, webgpu, got 'tpu'");
     expect(() => configureSessions({ threads: 0 })).toThrow(/sessions\.threads/);
-    expect(resolveSessionOptions()).toEqual({ device: 'cpu', threads: 2 });
+    expect(resolveSessionOptions()).toEqual({ device: 'cpu', threads: 2, spinning: false });
     configureSessions({ threads: 1 });
     try {
-      expect(resolveSessionOptions()).toEqual({ device: 'cpu', threads: 1 });
-      expect(resolveSessionOptions({ threads: 3 })).toEqual({ device: 'cpu', threads: 3 });
+      expect(resolveSessionOptions()).toEqual({ device: 'cpu', threads: 1, spinning: false });
+      expect(resolveSessionOptions({ threads: 3, spinning: true })).toEqual({ device: 'cpu', threads: 3, spinning: true });
       const s = await InferenceSession.create(buildEvalGraph(model, 0), initParams(model, 0));
       expect((await s.run(new Float32Array([1, 2]), 1)).logits).toHaveLength(2);
       await s.close();

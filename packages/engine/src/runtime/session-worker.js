@@ -21,7 +21,7 @@ const handlers = {
     return {};
   },
 
-  async create({ bytes, values, threads, device }) {
+  async create({ bytes, values, threads, device, spinning }) {
     session = await ort.InferenceSession.create(bytes, {
       // One provider only: a device that cannot start fails here instead of falling back to the CPU.
       executionProviders: [device],
@@ -31,7 +31,8 @@ const handlers = {
       // ORT fuses DequantizeLinear + MatMul into MatMulNBits, by default at accuracy level 4,
       // which quantizes activations to int8 (errors ~1e-3). Level 1 keeps fp32 compute, so a
       // quantized model computes what its ONNX says: dequantize, then matmul.
-      extra: { session: { qdq_matmulnbits_accuracy_level: '1' } },
+      // Idle intra-op threads block instead of spinning unless asked (see SessionOptions.spinning).
+      extra: { session: { qdq_matmulnbits_accuracy_level: '1', 'intra_op.allow_spinning': spinning ? '1' : '0' } },
     });
     for (const [name, v] of Object.entries(values)) store.set(name, toOrt(v));
     const meta = (m) => ({ name: m.name, dtype: m.type, shape: m.shape });
