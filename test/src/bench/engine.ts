@@ -203,7 +203,9 @@ function torchRate(
   if (!python) return null;
   const script = resolve(__dirname, '../../bench/torch_engine.py');
   const job = { model: c.torch, optimizer, batch, lr: LR, threads: args.threads, seconds: args.seconds };
-  const res = spawnSync(python, [script, JSON.stringify(job)], { encoding: 'utf8', timeout: 600_000 });
+  // Torch's OpenMP threads wait the way ORT's do (spin or block), so thread counts compare alike.
+  const env = { ...process.env, OMP_WAIT_POLICY: args.spinning ? 'ACTIVE' : 'PASSIVE' };
+  const res = spawnSync(python, [script, JSON.stringify(job)], { encoding: 'utf8', timeout: 600_000, env });
   if (res.status !== 0) {
     console.warn(
       `torch run failed for ${c.name} ${optimizer} ${batch}: ${(res.stderr || res.error?.message || '').trim().split('\n').pop()}`,
