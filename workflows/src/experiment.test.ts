@@ -2,8 +2,25 @@ import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { bundleWorkflowCode, DefaultLogger, Runtime, Worker, type WorkflowBundle } from '@temporalio/worker';
 import { resolveTemporalCli } from '@retain/infra';
 import { summarize } from '@retain/metrics';
-import type { ExperimentSpec, RetainActivities, TrainTaskInput } from '@retain/sdk';
-import { experimentWorkflow } from './index';
+import type { ExperimentSpec, RetainActivities, RunProgress, TrainTaskInput } from '@retain/sdk';
+import { Context } from '@temporalio/activity';
+import { WorkflowFailedError } from '@temporalio/client';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { CancelledFailure } from '@temporalio/common';
+import { historyToJSON } from '@temporalio/common/lib/proto-utils';
+import {
+  experimentWorkflow,
+  methodKey,
+  pauseSignal,
+  quantizersKey,
+  runSearchAttributes,
+  specNameKey,
+  statusKey,
+  unpauseSignal,
+} from './index';
+
+const HISTORY_LIMIT = 200;
 
 /**
  * The orchestration alone, on a real dev server: activities here are stand-ins that return known
@@ -55,7 +72,20 @@ describe('experimentWorkflow orchestration', () => {
   beforeAll(async () => {
     Runtime.install({ logger: new DefaultLogger('WARN') });
     const cli = await resolveTemporalCli({ install: true });
-    env = await TestWorkflowEnvironment.createLocal({ server: { executable: { type: 'existing-path', path: cli.path } } });
+    env = await TestWorkflowEnvironment.createLocal({
+      server: {
+        executable: { type: 'existing-path', path: cli.path },
+        searchAttributes: [specNameKey, methodKey, quantizersKey, statusKey],
+        // History limits lowered 250-fold (Temporal's defaults: 51,200 events, warning at 10,240),
+        // so a run that did not continue as new would be terminated within a few tasks here.
+        extraArgs: [
+          '--dynamic-config-value',
+          `limit.historyCount.error=${HISTORY_LIMIT}`,
+          '--dynamic-config-value',
+          'limit.historyCount.warn=150',
+        ],
+      },
+    });
     bundle = await bundleWorkflowCode({ workflowsPath: require.resolve('./index'), logger: new DefaultLogger('WARN') });
   }, 120_000); // starts a dev server and webpack-bundles the workflows
   afterAll(async () => {
@@ -97,4 +127,156 @@ describe('experimentWorkflow orchestration', () => {
     expect(runs).toHaveLength(3);
     expect(runs.filter((r) => r.status.name === 'CONTINUED_AS_NEW')).toHaveLength(2);
   });
+  it('a long run of tiny tasks keeps every execution far below the history limit', async () => {
+    // 25 tasks: without continue-as-new one execution would hold about 25 x 35 events, over four times the limit.
+    const T = 25;
+    const long = { ...spec, execution: { taskQueue: 'orchestration-long' } };
+    const base = standInActivities([]);
+    const worker = await Worker.create({
+      connection: env.nativeConnection,
+      taskQueue: long.execution.taskQueue,
+      workflowBundle: bundle,
+      activities: {
+        ...base,
+        prepareRun: async () => ({
+          info: { taskNames: Array.from({ length: T }, (_, i) => `t${i}`), heads: 1, classesPerHead: 10 },
+          checkpointRef: 'init',
+        }),
+        evaluate: async () => ({ accuracy: Array.from({ length: T }, () => 0.5), extra: {} }),
+      },
+    });
+    const handle = await env.client.workflow.start(experimentWorkflow, {
+      taskQueue: long.execution.taskQueue,
+      workflowId: 'orchestration-long',
+      args: [{ spec: long }],
+    });
+    const result = await worker.runUntil(handle.result());
+    expect(result.matrices.fp32).toHaveLength(T);
+    const lengths: number[] = [];
+    for await (const run of env.client.workflow.list({ query: `WorkflowId = 'orchestration-long'` })) lengths.push(run.historyLength);
+    expect(lengths).toHaveLength(T);
+    // Measured: 47 events for the first execution (prepare and the initial evaluation), 35 for the others.
+    expect(Math.max(...lengths)).toBeLessThan(HISTORY_LIMIT / 3);
+    expect(lengths.reduce((a, b) => a + b, 0)).toBeGreaterThan(HISTORY_LIMIT * 4);
+  });
+
+  it('pause stops training keeping its checkpoint, unpause continues from it; the status attribute follows', async () => {
+    const paused = { ...spec, execution: { taskQueue: 'orchestration-pause' } };
+    const trainCalls: TrainTaskInput[] = [];
+    const base = standInActivities(trainCalls);
+    let started!: () => void;
+    const firstTrainStarted = new Promise<void>((resolve) => (started = resolve));
+    const worker = await Worker.create({
+      connection: env.nativeConnection,
+      taskQueue: paused.execution.taskQueue,
+      workflowBundle: bundle,
+      activities: {
+        ...base,
+        // The first attempt trains until cancelled, then hands back a checkpoint like the real activity.
+        trainTask: async (input: TrainTaskInput) => {
+          if (trainCalls.length > 0) return base.trainTask(input);
+          trainCalls.push(input);
+          const ctx = Context.current();
+          const details = { taskIndex: input.taskIndex, step: 5, checkpoint: { checkpointRef: 'mid-0', step: 5 } };
+          started();
+          await beatUntilCancelled(ctx, details);
+          throw new CancelledFailure('training task 0 cancelled', [details]);
+        },
+      },
+    });
+    const handle = await env.client.workflow.start(experimentWorkflow, {
+      taskQueue: paused.execution.taskQueue,
+      workflowId: 'orchestration-pause',
+      args: [{ spec: paused }],
+      typedSearchAttributes: runSearchAttributes(paused),
+    });
+    const result = await worker.runUntil(async () => {
+      await firstTrainStarted;
+      await handle.signal(pauseSignal);
+      await waitFor(
+        async () =>
+          (await handle.query<RunProgress>('progress')).paused &&
+          (await handle.describe()).typedSearchAttributes.get(statusKey) === 'paused',
+      );
+      // Paused: the cancelled attempt is over and nothing new starts.
+      expect(trainCalls).toHaveLength(1);
+      await handle.signal(unpauseSignal);
+      return handle.result();
+    });
+    expect(trainCalls.map((c) => [c.taskIndex, c.resumeFrom])).toEqual([
+      [0, undefined],
+      [0, { checkpointRef: 'mid-0', step: 5 }],
+      [1, undefined],
+      [2, undefined],
+    ]);
+    expect(result.matrices.fp32).toEqual(R);
+    const description = await handle.describe();
+    expect(description.typedSearchAttributes.get(statusKey)).toBe('completed');
+    expect(description.typedSearchAttributes.get(methodKey)).toBe('naive');
+    expect(description.typedSearchAttributes.get(quantizersKey)).toEqual(['int4']);
+
+    // RECORD_REPLAY_FIXTURE=1 records this run's first execution (pause, unpause, a resumed
+    // training, continue-as-new) and its last (the results) for replay.test.ts.
+    if (process.env.RECORD_REPLAY_FIXTURE) {
+      const first = await env.client.workflow.getHandle('orchestration-pause', handle.firstExecutionRunId).fetchHistory();
+      const last = await handle.fetchHistory();
+      for (const [name, history] of [
+        ['first', first],
+        ['last', last],
+      ] as const) {
+        writeFileSync(join(__dirname, 'fixtures', `paused-run-${name}-execution.json`), `${historyToJSON(history)}\n`);
+      }
+    }
+  });
+
+  it('a cancelled run ends cancelled, with the status attribute saying so', async () => {
+    const cancelled = { ...spec, execution: { taskQueue: 'orchestration-cancel' } };
+    let started!: () => void;
+    const trainStarted = new Promise<void>((resolve) => (started = resolve));
+    const worker = await Worker.create({
+      connection: env.nativeConnection,
+      taskQueue: cancelled.execution.taskQueue,
+      workflowBundle: bundle,
+      activities: {
+        ...standInActivities([]),
+        trainTask: async () => {
+          started();
+          await beatUntilCancelled(Context.current(), { taskIndex: 0 });
+          throw new CancelledFailure('training task 0 cancelled', [{ taskIndex: 0, checkpoint: { checkpointRef: 'mid-0', step: 3 } }]);
+        },
+      },
+    });
+    const handle = await env.client.workflow.start(experimentWorkflow, {
+      taskQueue: cancelled.execution.taskQueue,
+      workflowId: 'orchestration-cancel',
+      args: [{ spec: cancelled }],
+      typedSearchAttributes: runSearchAttributes(cancelled),
+    });
+    const err = await worker.runUntil(async () => {
+      await trainStarted;
+      await handle.cancel();
+      return handle.result().catch((e: unknown) => e);
+    });
+    expect(err).toBeInstanceOf(WorkflowFailedError);
+    expect((err as WorkflowFailedError).cause).toBeInstanceOf(CancelledFailure);
+    const description = await handle.describe();
+    expect(description.status.name).toBe('CANCELLED');
+    expect(description.typedSearchAttributes.get(statusKey)).toBe('cancelled');
+  });
 });
+
+/** Only a heartbeating activity learns it was cancelled: beat like the real trainTask does. */
+async function beatUntilCancelled(ctx: Context, details: unknown): Promise<void> {
+  ctx.heartbeat(details);
+  const timer = setInterval(() => ctx.heartbeat(details), 200);
+  await ctx.cancelled.catch(() => undefined);
+  clearInterval(timer);
+}
+
+async function waitFor(check: () => Promise<boolean>, timeoutMs = 30_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error('condition not met in time');
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}

@@ -1,4 +1,17 @@
-import { continueAsNew, defineQuery, proxyActivities, setHandler, workflowInfo } from '@temporalio/workflow';
+import {
+  ActivityFailure,
+  CancellationScope,
+  CancelledFailure,
+  condition,
+  continueAsNew,
+  defineQuery,
+  defineSignal,
+  isCancellation,
+  proxyActivities,
+  setHandler,
+  upsertSearchAttributes,
+  workflowInfo,
+} from '@temporalio/workflow';
 import { FP32 } from '@retain/sdk/workflow';
 import type {
   ExperimentInput,
@@ -9,11 +22,18 @@ import type {
   RetainActivities,
   RunPhase,
   RunProgress,
+  TrainHeartbeat,
+  TrainResumePoint,
+  TrainTaskOutput,
 } from '@retain/sdk/workflow';
 import { quantizationGap, summarize } from '@retain/metrics';
 import { consolidateOptions, evaluateOptions, prepareOptions, quantizeOptions, trainOptions } from './policies';
+import { statusKey, type RunStatus } from './search-attributes';
 
 export const progressQuery = defineQuery<RunProgress>('progress');
+/** Stop at once if training (keeping a checkpoint where it stopped), else before the next phase. */
+export const pauseSignal = defineSignal('pause');
+export const unpauseSignal = defineSignal('unpause');
 
 /**
  * One continual-learning experiment: for each task, train, consolidate, quantize with every
@@ -26,6 +46,8 @@ export async function experimentWorkflow(input: ExperimentInput): Promise<Experi
   const activities = proxies(spec);
   let phase: RunPhase = 'preparing';
   let state: ExperimentState | undefined = input.state;
+  let paused = input.paused ?? false;
+  let training: CancellationScope | undefined;
 
   setHandler(progressQuery, (): RunProgress => ({
     runId: workflowInfo().workflowId,
@@ -35,48 +57,116 @@ export async function experimentWorkflow(input: ExperimentInput): Promise<Experi
     taskNames: state?.info.taskNames ?? [],
     fp32Rows: state?.matrices[FP32] ?? [],
     training: state?.training ?? [],
+    paused,
+    resumedFrom: state?.resumedFrom,
+    startedAt: state?.startedAt,
   }));
+  setHandler(pauseSignal, () => {
+    paused = true;
+    training?.cancel();
+  });
+  setHandler(unpauseSignal, () => {
+    paused = false;
+  });
 
-  if (!state) state = await start(spec, activities);
-
-  const t = state.nextTask;
-  const previous = t === 0 ? state.initialCheckpointRef : state.tasks[t - 1].checkpointRef;
-  const methodStateRef = t === 0 ? undefined : state.tasks[t - 1].methodStateRef;
-
-  phase = 'training';
-  const { checkpointRef, ...stats } = await activities.train.trainTask({ spec, taskIndex: t, checkpointRef: previous, methodStateRef });
-
-  phase = 'consolidating';
-  const consolidated = await activities.consolidate.consolidate({ spec, taskIndex: t, checkpointRef, methodStateRef });
-
-  phase = 'quantizing';
-  const quantized: Record<string, QuantizeOutput> = {};
-  for (const q of spec.quantizers) {
-    quantized[q.id] = await activities.quantize.quantize({ spec, taskIndex: t, checkpointRef, quantizerId: q.id });
+  /** Waits here while paused; the status attribute says so meanwhile. */
+  async function unlessPaused(): Promise<void> {
+    if (!paused) return;
+    setStatus('paused');
+    await condition(() => !paused);
+    setStatus('running');
   }
 
-  phase = 'evaluating';
-  const rows: Record<string, number[]> = {};
-  rows[FP32] = (await activities.evaluate.evaluate({ spec, variant: FP32, checkpointRef })).accuracy;
-  for (const q of spec.quantizers) {
-    const manifestRef = quantized[q.id].manifestRef;
-    rows[q.id] = (await activities.evaluate.evaluate({ spec, variant: q.id, checkpointRef, manifestRef })).accuracy;
+  /** Trains task t; a pause cancels the attempt, which hands back its checkpoint, and training continues from it after unpause. */
+  async function train(t: number, checkpointRef: string, methodStateRef: string | undefined): Promise<TrainTaskOutput> {
+    let resumeFrom: TrainResumePoint | undefined;
+    for (;;) {
+      await unlessPaused();
+      const scope = new CancellationScope();
+      training = scope;
+      try {
+        return await scope.run(() => activities.train.trainTask({ spec, taskIndex: t, checkpointRef, methodStateRef, resumeFrom }));
+      } catch (err) {
+        // Only a pause cancels this scope alone; a cancelled run cancels the root scope too.
+        const pausedHere = scope.consideredCancelled && !CancellationScope.current().consideredCancelled;
+        if (!(pausedHere && isCancellation(err))) throw err;
+        resumeFrom = cancelledCheckpoint(err) ?? resumeFrom;
+      } finally {
+        training = undefined;
+      }
+    }
   }
 
-  state = {
-    ...state,
-    nextTask: t + 1,
-    matrices: Object.fromEntries(Object.entries(state.matrices).map(([k, m]) => [k, [...m, rows[k]]])),
-    tasks: [...state.tasks, { checkpointRef, quantized, methodStateRef: consolidated.methodStateRef }],
-    training: [...state.training, stats],
-  };
+  try {
+    if (!state) {
+      await unlessPaused();
+      state = await start(spec, activities);
+    }
+
+    const t = state.nextTask;
+    const previous = t === 0 ? state.initialCheckpointRef : state.tasks[t - 1].checkpointRef;
+    const methodStateRef = t === 0 ? undefined : state.tasks[t - 1].methodStateRef;
+
+    phase = 'training';
+    const { checkpointRef, ...stats } = await train(t, previous, methodStateRef);
+
+    await unlessPaused();
+    phase = 'consolidating';
+    const consolidated = await activities.consolidate.consolidate({ spec, taskIndex: t, checkpointRef, methodStateRef });
+
+    phase = 'quantizing';
+    const quantized: Record<string, QuantizeOutput> = {};
+    for (const q of spec.quantizers) {
+      await unlessPaused();
+      quantized[q.id] = await activities.quantize.quantize({ spec, taskIndex: t, checkpointRef, quantizerId: q.id });
+    }
+
+    phase = 'evaluating';
+    const rows: Record<string, number[]> = {};
+    await unlessPaused();
+    rows[FP32] = (await activities.evaluate.evaluate({ spec, variant: FP32, checkpointRef })).accuracy;
+    for (const q of spec.quantizers) {
+      await unlessPaused();
+      const manifestRef = quantized[q.id].manifestRef;
+      rows[q.id] = (await activities.evaluate.evaluate({ spec, variant: q.id, checkpointRef, manifestRef })).accuracy;
+    }
+
+    state = {
+      ...state,
+      nextTask: t + 1,
+      matrices: Object.fromEntries(Object.entries(state.matrices).map(([k, m]) => [k, [...m, rows[k]]])),
+      tasks: [...state.tasks, { checkpointRef, quantized, methodStateRef: consolidated.methodStateRef }],
+      training: [...state.training, stats],
+    };
+  } catch (err) {
+    setStatus(isCancellation(err) ? 'cancelled' : 'failed');
+    throw err;
+  }
 
   if (state.nextTask < state.info.taskNames.length) {
     phase = 'preparing';
-    return await continueAsNew<typeof experimentWorkflow>({ spec, state });
+    return await continueAsNew<typeof experimentWorkflow>({ spec, state, paused });
   }
   phase = 'done';
+  setStatus('completed');
   return finish(state);
+}
+
+/** The checkpoint a cancelled trainTask reported (its last heartbeat details), if it got to one. */
+function cancelledCheckpoint(err: unknown): TrainResumePoint | undefined {
+  const cause = err instanceof ActivityFailure ? err.cause : err;
+  if (!(cause instanceof CancelledFailure)) return undefined;
+  return (cause.details[0] as TrainHeartbeat | undefined)?.checkpoint;
+}
+
+/**
+ * Keeps the RetainStatus search attribute current, for runs started with Retain's attributes
+ * (`retain run` sets them); a run started without them (a server that lacks them) is left alone,
+ * since upserting an unknown attribute would fail every workflow task.
+ */
+function setStatus(status: RunStatus): void {
+  if (workflowInfo().typedSearchAttributes.get(statusKey) === undefined) return;
+  upsertSearchAttributes([{ key: statusKey, value: status }]);
 }
 
 async function start(spec: ExperimentSpec, activities: ReturnType<typeof proxies>): Promise<ExperimentState> {
@@ -118,6 +208,7 @@ function finish(state: ExperimentState): ExperimentResult {
     models: state.tasks,
     startedAt: state.startedAt,
     finishedAt: new Date().toISOString(),
+    ...(state.resumedFrom ? { resumedFrom: state.resumedFrom } : {}),
   };
 }
 

@@ -1,1 +1,10 @@
-export { experimentWorkflow, progressQuery } from './experiment';
+export { experimentWorkflow, pauseSignal, progressQuery, unpauseSignal } from './experiment';
+export {
+  methodKey,
+  quantizersKey,
+  RUN_SEARCH_ATTRIBUTES,
+  runSearchAttributes,
+  specNameKey,
+  statusKey,
+  type RunStatus,
+} from './search-attributes';

@@ -1,4 +1,4 @@
-import type { ActivityOptions } from '@temporalio/workflow';
+import { ActivityCancellationType, type ActivityOptions } from '@temporalio/workflow';
 import { NON_RETRYABLE_ERROR_TYPES } from '@retain/sdk/workflow';
 
 /**
@@ -16,22 +16,33 @@ const retry = {
   nonRetryableErrorTypes: [...NON_RETRYABLE_ERROR_TYPES],
 } satisfies ActivityOptions['retry'];
 
+/**
+ * The heartbeat timeout is what detects a dead worker: the retry starts that long after the last
+ * heartbeat. Every activity heartbeats every second from the event loop while it runs (the worker's
+ * keepAlive; ORT runs in its own thread, measured event-loop gaps while loading Fashion-MNIST are
+ * under 0.1 s), so 5 s leaves room for a few lost beats and still puts a crashed task back on a
+ * worker within about 7 s (see `npm run bench:orchestration`).
+ */
+const heartbeatTimeout = '5 seconds';
+
 /** Building a scenario and an initial checkpoint: seconds of work. */
-export const prepareOptions: ActivityOptions = { startToCloseTimeout: '10 minutes', retry };
+export const prepareOptions: ActivityOptions = { startToCloseTimeout: '1 hour', heartbeatTimeout, retry };
 
 /**
- * Training one task can take hours; the heartbeat timeout is what detects a dead worker, so it
- * is short: the trainer heartbeats every few seconds from outside the ORT thread.
+ * Training one task can take hours. A retry resumes from the checkpoint in the last heartbeat.
+ * Cancelling waits for the activity to stop: it saves a checkpoint where it stopped and returns
+ * its ref in the cancellation, which pausing a run needs.
  */
 export const trainOptions: ActivityOptions = {
   startToCloseTimeout: '24 hours',
-  heartbeatTimeout: '30 seconds',
+  heartbeatTimeout,
+  cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
   retry,
 };
 
 /** Method consolidation (Fisher, buffers) and quantization: minutes at most on small models. */
-export const consolidateOptions: ActivityOptions = { startToCloseTimeout: '1 hour', heartbeatTimeout: '60 seconds', retry };
-export const quantizeOptions: ActivityOptions = { startToCloseTimeout: '1 hour', heartbeatTimeout: '60 seconds', retry };
+export const consolidateOptions: ActivityOptions = { startToCloseTimeout: '1 hour', heartbeatTimeout, retry };
+export const quantizeOptions: ActivityOptions = { startToCloseTimeout: '1 hour', heartbeatTimeout, retry };
 
-/** Evaluating every task's test set; heartbeats once per task. */
-export const evaluateOptions: ActivityOptions = { startToCloseTimeout: '1 hour', heartbeatTimeout: '60 seconds', retry };
+/** Evaluating every task's test set. */
+export const evaluateOptions: ActivityOptions = { startToCloseTimeout: '1 hour', heartbeatTimeout, retry };

@@ -1,6 +1,7 @@
 import { Connection } from '@temporalio/client';
 import { NativeConnection } from '@temporalio/worker';
-import { ensureTemporal, stateDir, type DevServer } from '@retain/infra';
+import { ensureSearchAttributes, ensureTemporal, stateDir, type DevServer } from '@retain/infra';
+import { RUN_SEARCH_ATTRIBUTES } from '@retain/workflows';
 import { join } from 'node:path';
 
 /** Where this CLI keeps its state: the embedded server's files, tools, artifacts, results. */
@@ -29,12 +30,17 @@ export interface Temporal {
  * is not running). `keepServer`: leave a server started here running after `close()`.
  */
 export async function connectTemporal(opts: { keepServer: boolean; log: (line: string) => void }): Promise<Temporal> {
-  const server = await ensureTemporal({ detached: true, log: opts.log });
+  const server = await ensureTemporal({ detached: true, log: opts.log, searchAttributes: { ...RUN_SEARCH_ATTRIBUTES } });
   const client = await Connection.connect({ address: server.address }).catch((err: Error) => {
     const fix = process.env.TEMPORAL_ADDRESS
       ? 'check TEMPORAL_ADDRESS, or unset it to use the embedded dev server'
       : 'see the server log under the state directory, or stop it with `npx retain server-stop` and retry';
     throw new Error(`cannot reach the Temporal server at ${server.address} (${err.message}): ${fix}`);
+  });
+  // A server Retain did not start (TEMPORAL_ADDRESS, an older embedded one) may lack the run attributes.
+  await ensureSearchAttributes(server.address, server.namespace, { ...RUN_SEARCH_ATTRIBUTES }).catch(async (err: Error) => {
+    await client.close();
+    throw new Error(`cannot register Retain's search attributes on ${server.address}: ${err.message}`);
   });
   let native: NativeConnection | undefined;
   return {

@@ -1,16 +1,17 @@
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { randomBytes } from 'node:crypto';
 import { join, resolve } from 'node:path';
-import { SpecErrors, type ExperimentResult } from '@retain/sdk';
+import { SpecErrors, type ExperimentInput, type ExperimentResult, type ExperimentSpec } from '@retain/sdk';
 import { createRetainWorker, defaultRegistry, DEFAULT_TASK_QUEUE, DEVICES, type Device } from '@retain/worker';
 import { stopEmbeddedServer } from '@retain/infra';
-import { experimentWorkflow } from '@retain/workflows';
+import { experimentWorkflow, pauseSignal, runSearchAttributes, unpauseSignal } from '@retain/workflows';
 import { Client, type WorkflowHandle } from '@temporalio/client';
 import { DefaultLogger, Runtime, type LogLevel } from '@temporalio/worker';
 import { connectTemporal, paths } from './connection';
 import { loadSpecFile } from './spec-file';
 import { watchProgress } from './progress';
 import { formatResult, writeResult } from './report';
+import { formatListing, listRuns, resumeInput, statusLine, type ListFilter } from './control';
 
 /** Exit codes: 0 done, 1 the run failed, 2 bad input (nothing was started), 130 interrupted. */
 export const EXIT_OK = 0;
@@ -63,6 +64,79 @@ export async function main(argv: string[]): Promise<number> {
       } finally {
         await temporal.close();
       }
+    });
+
+  program
+    .command('resume')
+    .description('start a new run that continues a failed or cancelled run after its last completed task, reusing its artifacts')
+    .argument('<runId>', 'the failed or cancelled run')
+    .option('--spec <spec>', 'a corrected spec for the remaining tasks (same benchmark, model, seed and quantizers)')
+    .option('--out <dir>', 'where to write results.json (default: <state>/runs/<run id>)')
+    .option('--detach', 'start the new run and print its id; a separate `retain worker` runs it')
+    .option('--id <runId>', 'id of the new run (default: <old id>-resumed-<random>)')
+    .action(async (oldRunId: string, opts: { spec?: string; out?: string; detach?: boolean; id?: string }) => {
+      const corrected = opts.spec ? loadSpecFile(opts.spec, defaultRegistry()) : undefined;
+      const runId = opts.id ?? `${oldRunId.replace(/-resumed-[0-9a-f]{4}$/, '')}-resumed-${randomBytes(2).toString('hex')}`;
+      exitCode = await startAndFollow(runId, opts, async (client) => {
+        const input = await resumeInput(client, oldRunId, runId, corrected);
+        const from = input.state?.nextTask ?? 0;
+        log(`run ${runId} continues ${oldRunId} at task ${from + 1}${input.state ? ` of ${input.state.info.taskNames.length}` : ''}`);
+        return input;
+      });
+    });
+
+  program
+    .command('pause')
+    .description('pause a run: training stops within seconds, keeping a checkpoint; other phases stop before their next step')
+    .argument('<runId>')
+    .action(async (runId: string) => {
+      await withClient((client) => client.workflow.getHandle(runId).signal(pauseSignal));
+      log(`run ${runId} pausing; \`retain unpause ${runId}\` continues it`);
+    });
+
+  program
+    .command('unpause')
+    .description('continue a paused run from where it stopped')
+    .argument('<runId>')
+    .action(async (runId: string) => {
+      await withClient((client) => client.workflow.getHandle(runId).signal(unpauseSignal));
+      log(`run ${runId} continues`);
+    });
+
+  program
+    .command('cancel')
+    .description('cancel a run: training stops within seconds and saves a last checkpoint; `retain resume` continues it later')
+    .argument('<runId>')
+    .action(async (runId: string) => {
+      await withClient(async (client) => {
+        const handle = client.workflow.getHandle(runId);
+        await handle.cancel();
+        // Wait for it to stop, so the last checkpoint exists when this returns.
+        await handle.result().catch(() => undefined);
+      });
+      log(`run ${runId} cancelled; \`retain resume ${runId}\` starts a run that continues it`);
+    });
+
+  program
+    .command('status')
+    .description("a run's status: task, phase, step, loss, ETA")
+    .argument('<runId>')
+    .action(async (runId: string) => {
+      process.stdout.write(`${await withClient((client) => statusLine(client, runId))}
+`);
+    });
+
+  program
+    .command('ls')
+    .description("list runs through Temporal's visibility, filtered by spec name, method, quantizer id or status")
+    .option('--spec <name>', 'spec name')
+    .option('--method <name>', 'method plugin')
+    .option('--quantizer <id>', 'quantizer id, e.g. rtn-int8')
+    .option('--status <status>', 'running, paused, completed, failed or cancelled')
+    .action(async (filter: ListFilter) => {
+      const runs = await withClient((client) => listRuns(client, filter));
+      process.stdout.write(`${formatListing(runs)}
+`);
     });
 
   program
@@ -126,14 +200,36 @@ async function runCommand(specPath: string, opts: { out?: string; detach?: boole
   // Validate before anything starts: a bad spec costs no server, no worker, no run.
   const spec = loadSpecFile(specPath, defaultRegistry());
   const runId = opts.id ?? `${spec.name}-${timestamp()}-${randomBytes(2).toString('hex')}`;
+  return startAndFollow(runId, opts, () => Promise.resolve({ spec }));
+}
+
+/** Runs `fn` with a client of the embedded server (or TEMPORAL_ADDRESS), leaving the server running. */
+async function withClient<T>(fn: (client: Client) => Promise<T>): Promise<T> {
+  const temporal = await connectTemporal({ keepServer: true, log });
+  try {
+    return await fn(new Client({ connection: temporal.client, namespace: temporal.server.namespace }));
+  } finally {
+    await temporal.close();
+  }
+}
+
+/** Starts a run with its search attributes, then (unless detached) runs a worker here and reports the results. */
+async function startAndFollow(
+  runId: string,
+  opts: { out?: string; detach?: boolean },
+  inputOf: (client: Client) => Promise<ExperimentInput>,
+): Promise<number> {
   const temporal = await connectTemporal({ keepServer: opts.detach === true, log });
   let interrupted = false;
   try {
     const client = new Client({ connection: temporal.client, namespace: temporal.server.namespace });
+    const input = await inputOf(client);
+    const spec: ExperimentSpec = input.spec;
     const handle = await client.workflow.start(experimentWorkflow, {
       taskQueue: spec.execution.taskQueue,
       workflowId: runId,
-      args: [{ spec }],
+      args: [input],
+      typedSearchAttributes: runSearchAttributes(spec),
     });
     if (opts.detach) {
       process.stdout.write(`${runId}\n`);

@@ -1,10 +1,10 @@
 import { defaultPayloadConverter, type WorkflowHandle } from '@temporalio/client';
-import type { RunProgress, TrainProgress } from '@retain/sdk';
+import type { RunProgress, TrainHeartbeat } from '@retain/sdk';
 
 /** What one look at a running experiment shows: the workflow's own view plus the trainer's last heartbeat. */
 export interface ProgressSnapshot {
   run?: RunProgress;
-  training?: TrainProgress & { taskIndex: number };
+  training?: TrainHeartbeat;
 }
 
 export async function snapshot(handle: WorkflowHandle): Promise<ProgressSnapshot> {
@@ -32,12 +32,13 @@ export function formatProgress(s: ProgressSnapshot, elapsedSeconds: number): str
   const parts = [`task ${Math.min(run.task + 1, run.tasks)}/${run.tasks}`, run.phase];
   let done = run.task / run.tasks;
   const t = s.training;
-  if (run.phase === 'training' && t && t.taskIndex === run.task) {
+  // The first heartbeat of an attempt comes before its first step: no step counts yet.
+  if (run.phase === 'training' && t && t.taskIndex === run.task && t.step !== undefined && t.totalSteps && t.loss !== undefined) {
     parts.push(
-      `epoch ${t.epoch + 1}`,
+      `epoch ${(t.epoch ?? 0) + 1}`,
       `step ${t.step}/${t.totalSteps}`,
       `loss ${t.loss.toFixed(4)}`,
-      `${Math.round(t.samplesPerSec)} samples/s`,
+      `${Math.round(t.samplesPerSec ?? 0)} samples/s`,
     );
     done += t.step / t.totalSteps / run.tasks;
   }

@@ -9,3 +9,4 @@ export type { PermutedConfig, PermutedConfigInput, SplitConfig, SplitConfigInput
 export { permutedConfigSchema, splitConfigSchema } from './config';
 export { permutedScenario, taskPermutation } from './permuted';
 export { splitScenario, splitClasses } from './split';
+export { loadText, ByteWindowSampleSet, textScenario, TextNotFoundError, DEFAULT_TEXT_DIR, type TextScenarioConfig } from './text';

@@ -1,5 +1,5 @@
 import { argmax, dequantizeLinear, Graph, type Tensor } from './graph';
-import { paramSpec, type Model } from './models/model';
+import { buffersOf, paramSpec, type Model } from './models/model';
 import { assertTensorData, type TensorMap } from './tensor';
 
 /** A weight quantized symmetrically per output channel: w ~= q * scale[channel]. */
@@ -32,6 +32,7 @@ export function buildInferenceModel(
     const qw = quantized[name];
     weights[name] = qw ? quantizedConstant(g, name, dims, qw) : floatConstant(g, name, dims, params);
   }
+  for (const b of buffersOf(model)) weights[b.name] = floatConstant(g, b.name, b.dims, params); // batch-norm statistics stay float
   for (const name of Object.keys(quantized)) paramSpec(model, name); // a typo in a name should not pass silently
   const logits = model.forward(g, weights, x, head);
   g.output('pred', argmax(logits, 1));

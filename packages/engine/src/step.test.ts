@@ -1,5 +1,5 @@
 import * as ops from './graph/ops';
-import { initParams, mlp, type Model } from './models';
+import { cnn, initParams, mlp, transformer, type Model } from './models';
 import { initOptimizerState, optimizerStateSpecs, type OptimizerConfig } from './optim';
 import { Rng } from './rng';
 import { TrainSession } from './runtime';
@@ -231,6 +231,43 @@ describe('training step graph', () => {
       await expect(fused.step(data.x, data.y, B, 0.1)).rejects.toThrow(/runs 4 steps per run; call steps\(\)/);
       const [a, b] = [await single.read(), await fused.read()];
       expect(Object.keys(b).sort()).toEqual(Object.keys(a).sort());
+      for (const name of Object.keys(a)) expect(bitsOf(b[name].data)).toEqual(bitsOf(a[name].data));
+    } finally {
+      await Promise.all([single.close(), fused.close()]);
+    }
+  });
+});
+
+describe('K-step graphs with model buffers', () => {
+  test.each<[string, () => Model, (rng: Rng) => number]>([
+    [
+      'resnet with batch norm',
+      () => cnn({ arch: 'resnet', image: [1, 8, 8], classesPerHead: 3, heads: 1, channels: [4, 8], norm: 'batch' }),
+      (r) => r.normal(),
+    ],
+    [
+      'transformer with dropout',
+      () => transformer({ vocab: 256, context: 8, width: 16, depth: 1, attentionHeads: 2, heads: 1, dropout: 0.3 }),
+      (r) => r.int(256),
+    ],
+  ])('%s: a 3-step graph carries the buffers from step to step, as 3 one-step runs do', async (_label, build, draw) => {
+    const model = build();
+    const opt: OptimizerConfig = { name: 'adam' };
+    const initial = { ...initParams(model, 6), ...initOptimizerState(opt, model.params) };
+    const [K, B] = [3, 4];
+    const features = model.inputDims.reduce((a, b) => a * b, 1);
+    const rng = new Rng(8);
+    const x = Float32Array.from({ length: K * B * features }, () => draw(rng));
+    const y = Int32Array.from({ length: K * B }, () => rng.int(model.classesPerHead));
+    const single = await TrainSession.create(buildStepGraph({ model, head: 0, optimizer: opt }), initial);
+    const fused = await TrainSession.create(buildStepGraph({ model, head: 0, optimizer: opt, stepsPerRun: K }), initial);
+    try {
+      const losses = [];
+      for (let k = 0; k < K; k++)
+        losses.push(await single.step(x.subarray(k * B * features, (k + 1) * B * features), y.subarray(k * B, (k + 1) * B), B, 0.01));
+      expect(Array.from(await fused.steps(x, y, B, [0.01, 0.01, 0.01]))).toEqual(Array.from(Float32Array.from(losses)));
+      const [a, b] = [await single.read(), await fused.read()];
+      expect(model.buffers!.length).toBeGreaterThan(0);
       for (const name of Object.keys(a)) expect(bitsOf(b[name].data)).toEqual(bitsOf(a[name].data));
     } finally {
       await Promise.all([single.close(), fused.close()]);

@@ -1,5 +1,5 @@
 import { add, argmax, gradients, Graph, softmaxCrossEntropy, type Tensor } from './graph';
-import { paramSpec, type Model } from './models/model';
+import { buffersOf, paramSpec, type Model } from './models/model';
 import { applyOptimizer, optimizerStateSpecs, type OptimizerConfig } from './optim';
 
 export interface StepGraphSpec {
@@ -30,13 +30,16 @@ export interface StepGraph {
   inputDims: number[];
   /** Optimizer steps per run: 1, or K of a K-step graph. */
   stepsPerRun: number;
+  /** The model's buffers: inputs fed like params; those the forward updates have an output 'new.<name>'. */
+  bufferNames: string[];
 }
 
 /**
  * The training step as ONE graph: forward, loss (+ extra terms), backward, optimizer update.
- * Inputs: 'x' [B, ...inputDims] float32, 'y' [B] int64, 'lr' [] float32, each param, each state
- * (plus any inputs `extraLoss` declares). Outputs: 'loss' [] and 'new.<name>' for each updated
- * param and state, so a runtime feeds outputs back as the next step's inputs.
+ * Inputs: 'x' [B, ...inputDims] float32, 'y' [B] int64, 'lr' [] float32, each param, each state,
+ * each model buffer (plus any inputs `extraLoss` declares). Outputs: 'loss' [] and 'new.<name>'
+ * for each updated param, state and buffer (the forward runs in training mode), so a runtime
+ * feeds outputs back as the next step's inputs.
  * With stepsPerRun = K > 1: 'x' [K, B, ...], 'y' [K, B], 'lr' [K] and 'loss' [K]; the K steps are
  * unrolled in order, each exactly the single step's nodes, so the result is bit-identical to K
  * runs of the one-step graph.
@@ -63,16 +66,21 @@ export function buildStepGraph(spec: StepGraphSpec): StepGraph {
   );
   let state: Record<string, Tensor> = {};
   for (const s of stateSpecs) state[s.name] = g.input(s.name, s.dims);
+  const buffers = buffersOf(model);
+  for (const b of buffers) params[b.name] = g.input(b.name, b.dims);
 
   const losses: Tensor[] = [];
   let updates: Record<string, Tensor> = {};
+  const bufferUpdates: Record<string, Tensor> = {};
   for (let k = 0; k < K; k++) {
     const pick = (t: Tensor) =>
       K > 1 ? g.node('Gather', [t, g.scalar(k, 'int64')], { dims: t.dims.slice(1), dtype: t.dtype }, { axis: 0 }) : t;
     const step = appendStep(g, spec, trainable, params, state, { x: pick(xs), y: pick(ys) }, pick(lrs));
     losses.push(step.loss);
     updates = step.updates;
-    params = { ...params, ...only(updates, trainable) };
+    // The next step reads this step's params, state and buffers (batch-norm statistics, dropout counter).
+    Object.assign(bufferUpdates, step.bufferUpdates);
+    params = { ...params, ...only(updates, trainable), ...step.bufferUpdates };
     state = only(updates, Object.keys(state));
   }
   if (K > 1) {
@@ -81,6 +89,7 @@ export function buildStepGraph(spec: StepGraphSpec): StepGraph {
     g.output('loss', g.node('Concat', unsqueezed, { dims: [K], dtype: 'float32' }, { axis: 0 }));
   } else g.output('loss', losses[0]);
   for (const [name, t] of Object.entries(updates)) g.output(`new.${name}`, t);
+  for (const [name, t] of Object.entries(bufferUpdates)) g.output(`new.${name}`, t);
   return {
     bytes: g.toBytes(),
     paramNames,
@@ -88,10 +97,11 @@ export function buildStepGraph(spec: StepGraphSpec): StepGraph {
     trainable,
     inputDims: [...model.inputDims],
     stepsPerRun: K,
+    bufferNames: buffers.map((b) => b.name),
   };
 }
 
-/** One step's forward, loss, backward and update; returns the loss and every updated param and state. */
+/** One step's forward, loss, backward and update; returns the loss and every updated param, state and buffer. */
 function appendStep(
   g: Graph,
   spec: StepGraphSpec,
@@ -100,8 +110,9 @@ function appendStep(
   state: Record<string, Tensor>,
   batch: { x: Tensor; y: Tensor },
   lr: Tensor,
-): { loss: Tensor; updates: Record<string, Tensor> } {
-  const logits = spec.model.forward(g, params, batch.x, spec.head);
+): { loss: Tensor; updates: Record<string, Tensor>; bufferUpdates: Record<string, Tensor> } {
+  const bufferUpdates: Record<string, Tensor> = {};
+  const logits = spec.model.forward(g, params, batch.x, spec.head, { training: true, bufferUpdates });
   let loss = softmaxCrossEntropy(logits, batch.y);
   const extra = spec.extraLoss?.(g, params, logits, batch);
   if (extra) {
@@ -119,19 +130,20 @@ function appendStep(
     state,
     lr,
   );
-  return { loss, updates };
+  return { loss, updates, bufferUpdates };
 }
 
 function only(tensors: Record<string, Tensor>, names: string[]): Record<string, Tensor> {
   return Object.fromEntries(names.map((n) => [n, tensors[n]]));
 }
 
-/** Evaluation graph: inputs 'x' and the head's params; outputs 'logits' and 'pred' (argmax, int64). */
+/** Evaluation graph: inputs 'x', the head's params and the model's buffers; outputs 'logits' and 'pred' (argmax, int64). */
 export function buildEvalGraph(model: Model, head: number): Uint8Array {
   const g = new Graph(`${model.name}.eval.head${head}`);
   const x = g.input('x', ['B', ...model.inputDims]);
   const params: Record<string, Tensor> = {};
   for (const name of model.paramsForHead(head)) params[name] = g.param(name, paramSpec(model, name).dims);
+  for (const b of buffersOf(model)) params[b.name] = g.input(b.name, b.dims);
   const logits = model.forward(g, params, x, head);
   g.output('pred', argmax(logits, 1));
   g.output('logits', logits);

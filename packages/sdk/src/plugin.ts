@@ -56,6 +56,27 @@ export interface TrainContext<C = unknown> {
   progress(p: TrainProgress): void;
   /** Aborted when the activity is cancelled; a trainer stops between steps. */
   signal: AbortSignal;
+  /** Where to continue: a checkpoint this trainer saved earlier in the same task (a retried or paused attempt). */
+  resume?: TrainCheckpoint;
+  /**
+   * Stores a mid-task checkpoint durably (the worker heartbeats its ref, so a retry resumes from
+   * it). Absent when nothing can store one (e.g. a unit test); a trainer then just trains.
+   */
+  checkpoint?(c: TrainCheckpoint): Promise<void>;
+}
+
+/**
+ * A trainer's state in the middle of a task: enough to continue bit for bit. The data order is
+ * not stored: it is a pure function of (seed, task, epoch), and `step` gives the epoch.
+ */
+export interface TrainCheckpoint {
+  /** Steps completed. */
+  step: number;
+  /** Everything the training session holds: trained parameters and every state tensor. */
+  tensors: TensorMap;
+  /** Samples seen so far and the loss of the last step, so the task's totals survive a resume. */
+  samples: number;
+  loss: number;
 }
 
 export interface TrainOutcome {

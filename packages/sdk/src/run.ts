@@ -32,6 +32,32 @@ export interface TrainTaskInput {
   taskIndex: number;
   checkpointRef: ArtifactRef;
   methodStateRef?: ArtifactRef;
+  /** A mid-task checkpoint of this task to continue from (a paused task); a retry finds its own in its heartbeat. */
+  resumeFrom?: TrainResumePoint;
+}
+
+/** A mid-task training checkpoint: its artifact and the steps it holds. */
+export interface TrainResumePoint {
+  checkpointRef: ArtifactRef;
+  step: number;
+}
+
+/**
+ * Heartbeat details of `trainTask`: the trainer's last progress and the last mid-task checkpoint.
+ * A retried attempt reads them back (activityInfo().heartbeatDetails) and resumes from the checkpoint.
+ */
+export interface TrainHeartbeat extends Partial<TrainProgressDetails> {
+  taskIndex: number;
+  checkpoint?: TrainResumePoint;
+  /** The step this attempt resumed at, when it did not start from step 0. */
+  resumedAt?: number;
+}
+interface TrainProgressDetails {
+  step: number;
+  totalSteps: number;
+  epoch: number;
+  loss: number;
+  samplesPerSec: number;
 }
 export interface TaskTrainingStats {
   steps: number;
@@ -39,6 +65,8 @@ export interface TaskTrainingStats {
   seconds: number;
   finalLoss: number;
   samplesPerSec: number;
+  /** The step the finishing attempt resumed at from a mid-task checkpoint; absent when it trained from step 0. */
+  resumedAt?: number;
 }
 export interface TrainTaskOutput extends TaskTrainingStats {
   checkpointRef: ArtifactRef;
@@ -108,12 +136,16 @@ export interface ExperimentState {
   tasks: TaskModels[];
   training: TaskTrainingStats[];
   startedAt: string;
+  /** Set when this run continues a failed or cancelled one (`retain resume`): that run and its first task not done. */
+  resumedFrom?: { runId: string; task: number };
 }
 
 export interface ExperimentInput {
   spec: ExperimentSpec;
-  /** Present when the workflow continues as new after a task. */
+  /** Present when the workflow continues as new after a task, or resumes another run's tasks. */
   state?: ExperimentState;
+  /** A pause carried across continue-as-new. */
+  paused?: boolean;
 }
 
 export interface ExperimentResult {
@@ -129,6 +161,7 @@ export interface ExperimentResult {
   models: TaskModels[];
   startedAt: string;
   finishedAt: string;
+  resumedFrom?: { runId: string; task: number };
 }
 
 export type RunPhase = 'preparing' | 'training' | 'consolidating' | 'quantizing' | 'evaluating' | 'done';
@@ -144,6 +177,11 @@ export interface RunProgress {
   /** Rows of the fp32 matrix so far. */
   fp32Rows: number[][];
   training: TaskTrainingStats[];
+  /** Paused by `retain pause`: waits at the next phase (training stops at once, keeping its checkpoint). */
+  paused: boolean;
+  resumedFrom?: { runId: string; task: number };
+  /** When the run started (its first task), ISO 8601; absent until it is prepared. */
+  startedAt?: string;
 }
 
 /** The activities a Retain worker registers; workflows import this type only. */

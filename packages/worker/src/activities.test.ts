@@ -6,9 +6,18 @@ import { MockActivityEnvironment } from '@temporalio/testing';
 import { DefaultLogger } from '@temporalio/worker';
 import { LocalArtifactStore } from '@retain/artifacts';
 import { InferenceSession } from '@retain/engine';
-import type { ExperimentSpec, PrepareRunOutput, QuantizedManifest, QuantizeOutput, RetainActivities, TrainTaskOutput } from '@retain/sdk';
+import type {
+  ExperimentSpec,
+  TrainHeartbeat,
+  PrepareRunOutput,
+  QuantizedManifest,
+  QuantizeOutput,
+  RetainActivities,
+  TrainTaskOutput,
+} from '@retain/sdk';
 import { createActivities } from './activities';
 import { loadTensors } from './checkpoint';
+import { loadTrainCheckpoint } from './train-state';
 import { defaultRegistry } from './plugins';
 
 // Real plugins, real Fashion-MNIST, real ONNX sessions; only Temporal's activity context is the
@@ -56,7 +65,8 @@ beforeAll(async () => {
   prepared = await inActivity(() => activities.prepareRun({ spec })).result;
   const training = inActivity(() => activities.trainTask({ spec, taskIndex: 0, checkpointRef: prepared.checkpointRef }));
   trained = await training.result;
-  trainHeartbeats = training.heartbeats;
+  // The first beat comes at the start, before any step (keepAlive); the trainer's progress follows.
+  trainHeartbeats = training.heartbeats.filter((h) => h.step !== undefined);
 });
 
 afterAll(async () => {
@@ -160,7 +170,7 @@ describe('worker activities', () => {
     expect(int4Acc[0]).toBeGreaterThan(initialAcc[0] + 0.3);
 
     expect((await fp32.result).extra).toEqual({});
-    expect(fp32.heartbeats).toEqual([
+    expect(fp32.heartbeats.filter((h) => h.of !== undefined)).toEqual([
       { variant: 'fp32', evaluated: 1, of: 2 },
       { variant: 'fp32', evaluated: 2, of: 2 },
     ]);
@@ -178,18 +188,45 @@ describe('worker activities', () => {
     await expect(manifestAsModel.result).rejects.toThrow(
       `artifact ${manifestRef} is not a model checkpoint: not a valid safetensors checkpoint`,
     );
-    expect(asMethodState.heartbeats).toHaveLength(0);
-    expect(manifestAsModel.heartbeats).toHaveLength(0);
+    // Only the start beat: no step ran.
+    expect(asMethodState.heartbeats).toEqual([{ taskIndex: 1, checkpoint: undefined, resumedAt: undefined }]);
+    expect(manifestAsModel.heartbeats).toEqual([{ taskIndex: 1, checkpoint: undefined, resumedAt: undefined }]);
   });
 
   test('cancelling trainTask stops training at the next step', async () => {
     const long = specWith({ steps: 100_000 });
     const run = inActivity(() => activities.trainTask({ spec: long, taskIndex: 0, checkpointRef: prepared.checkpointRef }));
-    // Heartbeats are delivered synchronously: cancel on the first one (after step 1 of 100,000).
-    run.env.once('heartbeat', () => run.env.cancel());
+    // Heartbeats are delivered synchronously: cancel on the trainer's first one (after step 1 of 100,000).
+    run.env.on('heartbeat', (d: { step?: number }) => {
+      if (d.step !== undefined) run.env.cancel();
+    });
     const err = await run.result.catch((e: unknown) => e);
     expect(err).toBeInstanceOf(CancelledFailure);
-    expect((err as CancelledFailure).message).toBe('CANCELLED');
-    expect(run.heartbeats).toEqual([expect.objectContaining({ taskIndex: 0, step: 1, totalSteps: 100_000 })]);
+    expect((err as CancelledFailure).message).toBe('training task 0 cancelled');
+    // It saved a checkpoint where it stopped and hands it to the workflow in the cancellation.
+    const details = (err as CancelledFailure).details[0] as TrainHeartbeat;
+    expect(details).toMatchObject({ taskIndex: 0, step: 1, totalSteps: 100_000, checkpoint: { step: 1 } });
+    const resumed = await loadTrainCheckpoint(store, details.checkpoint!.checkpointRef, long.seed, 0);
+    expect(resumed.step).toBe(1);
+    expect(Object.keys(resumed.tensors)).toEqual(expect.arrayContaining(['trunk.0.weight', 'm.trunk.0.weight']));
+  });
+
+  test('a retry resumes from the checkpoint in the last attempt heartbeat and ends with the same bits', async () => {
+    const every = specWith({ checkpointEvery: 4 });
+    const straight = await inActivity(() => activities.trainTask({ spec: every, taskIndex: 0, checkpointRef: prepared.checkpointRef }))
+      .result;
+    const first = inActivity(() => activities.trainTask({ spec: every, taskIndex: 0, checkpointRef: prepared.checkpointRef }));
+    await first.result;
+    const withCheckpoint = first.heartbeats.filter((h) => (h as unknown as TrainHeartbeat).checkpoint?.step === 8);
+    expect(withCheckpoint.length).toBeGreaterThan(0);
+    const retry = inActivity(() => activities.trainTask({ spec: every, taskIndex: 0, checkpointRef: prepared.checkpointRef }), {
+      attempt: 2,
+      heartbeatDetails: withCheckpoint[0],
+    });
+    const out = await retry.result;
+    expect(out.resumedAt).toBe(8);
+    expect(out.checkpointRef).toBe(straight.checkpointRef);
+    expect(out.steps).toBe(16);
+    expect(retry.heartbeats.filter((h) => h.step !== undefined)[0]).toMatchObject({ step: 9 });
   });
 });

@@ -1,6 +1,7 @@
-import { Context } from '@temporalio/activity';
+import { CancelledFailure, Context } from '@temporalio/activity';
 import {
   SpecError,
+  type TrainHeartbeat,
   type ConsolidateInput,
   type ConsolidateOutput,
   type EvaluateInput,
@@ -20,6 +21,8 @@ import { buildInferenceModel, deriveSeed, initParams, InferenceSession, type Mod
 import type { Scenario } from '@retain/data';
 import type { ArtifactStore } from '@retain/artifacts';
 import { loadTensors, saveTensors } from './checkpoint';
+import { asPluginError, keepAlive } from './liveness';
+import { loadTrainCheckpoint, TRAIN_STATE } from './train-state';
 
 export interface ActivityDeps {
   registry: PluginRegistry;
@@ -52,135 +55,198 @@ export function createActivities({ registry, artifacts }: ActivityDeps): RetainA
   const headOf = (scenario: Scenario, taskIndex: number) => (scenario.heads === 1 ? 0 : taskIndex);
 
   return {
-    async prepareRun({ spec }: PrepareRunInput): Promise<PrepareRunOutput> {
-      const scenario = await scenarioOf(spec);
-      const model = modelOf(spec, scenario);
-      const params = initParams(model, deriveSeed(spec.seed, 'init'));
-      return {
-        info: { taskNames: scenario.taskNames, heads: scenario.heads, classesPerHead: scenario.classesPerHead },
-        checkpointRef: await saveTensors(artifacts, params, 'model'),
-      };
-    },
+    prepareRun: ({ spec }: PrepareRunInput): Promise<PrepareRunOutput> =>
+      alive({ phase: 'preparing' }, async () => {
+        const scenario = await scenarioOf(spec);
+        const model = modelOf(spec, scenario);
+        const params = initParams(model, deriveSeed(spec.seed, 'init'));
+        return {
+          info: { taskNames: scenario.taskNames, heads: scenario.heads, classesPerHead: scenario.classesPerHead },
+          checkpointRef: await saveTensors(artifacts, params, 'model'),
+        };
+      }),
 
-    async trainTask({ spec, taskIndex, checkpointRef, methodStateRef }: TrainTaskInput): Promise<TrainTaskOutput> {
+    async trainTask(input: TrainTaskInput): Promise<TrainTaskOutput> {
+      const { spec, taskIndex, checkpointRef, methodStateRef } = input;
       const ctx = Context.current();
-      const scenario = await scenarioOf(spec);
-      const model = modelOf(spec, scenario);
-      const task = scenario.task(taskIndex);
-      const params = await loadTensors(artifacts, checkpointRef, 'model');
-      const state = methodStateRef ? await loadTensors(artifacts, methodStateRef, 'method-state') : undefined;
-      const method = registry.get('method', spec.method.name);
-      const methodCtx = { config: spec.method.config, seed: spec.seed, taskIndex, task, model, state };
-      const trainer = registry.get('trainer', spec.trainer.name);
-      const outcome = await trainer.train({
-        config: spec.trainer.config,
-        seed: spec.seed,
-        taskIndex,
-        task,
-        model,
-        head: headOf(scenario, taskIndex),
-        params,
-        method: method.training?.(methodCtx) ?? {},
-        progress: (p) => ctx.heartbeat({ taskIndex, ...p }),
-        signal: ctx.cancellationSignal,
-      });
-      return {
-        checkpointRef: await saveTensors(artifacts, outcome.params, 'model'),
-        steps: outcome.steps,
-        samples: outcome.samples,
-        seconds: outcome.seconds,
-        finalLoss: outcome.finalLoss,
-        samplesPerSec: outcome.samples / Math.max(outcome.seconds, 1e-9),
-      };
-    },
-
-    async consolidate({ spec, taskIndex, checkpointRef, methodStateRef }: ConsolidateInput): Promise<ConsolidateOutput> {
-      const method = registry.get('method', spec.method.name);
-      if (!method.afterTask) return { methodStateRef };
-      const scenario = await scenarioOf(spec);
-      const state = methodStateRef ? await loadTensors(artifacts, methodStateRef, 'method-state') : undefined;
-      const next = await method.afterTask({
-        config: spec.method.config,
-        seed: spec.seed,
-        taskIndex,
-        task: scenario.task(taskIndex),
-        model: modelOf(spec, scenario),
-        state,
-        params: await loadTensors(artifacts, checkpointRef, 'model'),
-      });
-      return { methodStateRef: next ? await saveTensors(artifacts, next, 'method-state') : methodStateRef };
-    },
-
-    async quantize({ spec, taskIndex, checkpointRef, quantizerId }: QuantizeInput): Promise<QuantizeOutput> {
-      const ref = spec.quantizers.find((q) => q.id === quantizerId);
-      if (!ref) throw new SpecError('quantizers', `no quantizer has id '${quantizerId}'`);
-      const scenario = await scenarioOf(spec);
-      const model = modelOf(spec, scenario);
-      const params = await loadTensors(artifacts, checkpointRef, 'model');
-      const { weights } = await registry.get('quantizer', ref.name).quantize({
-        config: ref.config,
-        seed: spec.seed,
-        model,
-        params,
-        calibration: scenario.task(taskIndex).train,
-      });
-      // One ONNX file per head: a task-IL model is evaluated on task j through head j only.
-      const heads: string[] = [];
-      let bytes = 0;
-      for (let h = 0; h < scenario.heads; h++) {
-        const onnx = buildInferenceModel(model, h, params, weights);
-        if (h === 0) bytes = onnx.byteLength;
-        heads.push(await artifacts.put(onnx));
-      }
-      const manifest: QuantizedManifest = { quantizerId, heads, bytes };
-      return { manifestRef: await artifacts.putJson(manifest), bytes };
-    },
-
-    async evaluate({ spec, variant, checkpointRef, manifestRef }: EvaluateInput): Promise<EvaluateOutput> {
-      const ctx = Context.current();
-      const scenario = await scenarioOf(spec);
-      const model = modelOf(spec, scenario);
-      const manifest = manifestRef ? await artifacts.getJson<QuantizedManifest>(manifestRef) : undefined;
-      const params = manifest ? undefined : await loadTensors(artifacts, checkpointRef, 'model');
-      const evaluators = spec.evaluators.some((e) => e.name === 'accuracy')
-        ? spec.evaluators
-        : [{ name: 'accuracy', config: {} }, ...spec.evaluators];
-
-      const sessions = new Map<number, InferenceSession>();
-      const sessionFor = async (head: number) => {
-        let session = sessions.get(head);
-        if (!session) {
-          const bytes = manifest ? await artifacts.get(manifest.heads[head]) : buildInferenceModel(model, head, params!);
-          session = await InferenceSession.create(bytes);
-          sessions.set(head, session);
-        }
-        return session;
-      };
-
-      const accuracy: number[] = [];
-      const extra: Record<string, number[]> = {};
+      // The last attempt's heartbeat (a crashed or timed-out worker) or the workflow (a paused task)
+      // says where to continue.
+      const previous = ctx.info.heartbeatDetails as TrainHeartbeat | undefined;
+      const resumePoint = previous?.taskIndex === taskIndex && previous.checkpoint ? previous.checkpoint : input.resumeFrom;
+      let details: TrainHeartbeat = { taskIndex, checkpoint: resumePoint, resumedAt: resumePoint?.step };
+      const beat = keepAlive(ctx, () => details);
       try {
-        for (let j = 0; j < scenario.tasks; j++) {
-          const session = await sessionFor(headOf(scenario, j));
-          const predict = async (x: Float32Array, batch: number) => (await session.run(x, batch)).logits;
-          for (const e of evaluators) {
-            const plugin = registry.get('evaluator', e.name);
-            const results = await plugin.evaluate({
-              config: plugin.configSchema.parse(e.config),
-              task: scenario.task(j),
-              predict,
-            });
-            for (const [key, value] of Object.entries(results)) {
-              if (key === 'accuracy' && e.name === 'accuracy') accuracy.push(value);
-              else (extra[`${e.name}.${key}`] ??= []).push(value);
-            }
-          }
-          ctx.heartbeat({ variant, evaluated: j + 1, of: scenario.tasks });
-        }
+        const scenario = await scenarioOf(spec);
+        const model = modelOf(spec, scenario);
+        const task = scenario.task(taskIndex);
+        const params = await loadTensors(artifacts, checkpointRef, 'model');
+        const state = methodStateRef ? await loadTensors(artifacts, methodStateRef, 'method-state') : undefined;
+        const resume = resumePoint ? await loadTrainCheckpoint(artifacts, resumePoint.checkpointRef, spec.seed, taskIndex) : undefined;
+        const method = registry.get('method', spec.method.name);
+        const methodCtx = { config: spec.method.config, seed: spec.seed, taskIndex, task, model, state };
+        const trainer = registry.get('trainer', spec.trainer.name);
+        const outcome = await asPluginError(
+          `trainer ${trainer.name}`,
+          () => ({ task: taskIndex, step: details.step }),
+          () =>
+            trainer.train({
+              config: spec.trainer.config,
+              seed: spec.seed,
+              taskIndex,
+              task,
+              model,
+              head: headOf(scenario, taskIndex),
+              params,
+              method: method.training?.(methodCtx) ?? {},
+              progress: (p) => beat((details = { ...details, ...p })),
+              signal: ctx.cancellationSignal,
+              resume,
+              checkpoint: async (c) => {
+                const ref = await saveTensors(artifacts, c.tensors, TRAIN_STATE, {
+                  seed: String(spec.seed),
+                  task: String(taskIndex),
+                  step: String(c.step),
+                  samples: String(c.samples),
+                  loss: String(c.loss),
+                });
+                beat((details = { ...details, checkpoint: { checkpointRef: ref, step: c.step } }));
+              },
+            }),
+        ).catch((err: unknown) => {
+          // Cancelled (the run was cancelled or paused): hand the last checkpoint to the workflow.
+          if (ctx.cancellationSignal.aborted) throw new CancelledFailure(`training task ${taskIndex} cancelled`, [details]);
+          throw err;
+        });
+        return {
+          checkpointRef: await saveTensors(artifacts, outcome.params, 'model'),
+          steps: outcome.steps,
+          samples: outcome.samples,
+          seconds: outcome.seconds,
+          finalLoss: outcome.finalLoss,
+          samplesPerSec: outcome.samples / Math.max(outcome.seconds, 1e-9),
+          ...(resumePoint ? { resumedAt: resumePoint.step } : {}),
+        };
       } finally {
-        await Promise.all([...sessions.values()].map((s) => s.close()));
+        beat.stop();
       }
-      return { accuracy, extra };
+    },
+
+    consolidate: ({ spec, taskIndex, checkpointRef, methodStateRef }: ConsolidateInput): Promise<ConsolidateOutput> =>
+      alive({ taskIndex, phase: 'consolidating' }, async () => {
+        const method = registry.get('method', spec.method.name);
+        if (!method.afterTask) return { methodStateRef };
+        const scenario = await scenarioOf(spec);
+        const state = methodStateRef ? await loadTensors(artifacts, methodStateRef, 'method-state') : undefined;
+        const params = await loadTensors(artifacts, checkpointRef, 'model');
+        const afterTask = method.afterTask.bind(method);
+        const next = await asPluginError(
+          `method ${method.name}`,
+          () => ({ task: taskIndex }),
+          () =>
+            afterTask({
+              config: spec.method.config,
+              seed: spec.seed,
+              taskIndex,
+              task: scenario.task(taskIndex),
+              model: modelOf(spec, scenario),
+              state,
+              params,
+            }),
+        );
+        return { methodStateRef: next ? await saveTensors(artifacts, next, 'method-state') : methodStateRef };
+      }),
+
+    quantize: ({ spec, taskIndex, checkpointRef, quantizerId }: QuantizeInput): Promise<QuantizeOutput> =>
+      alive({ taskIndex, phase: 'quantizing', quantizerId }, async () => {
+        const ref = spec.quantizers.find((q) => q.id === quantizerId);
+        if (!ref) throw new SpecError('quantizers', `no quantizer has id '${quantizerId}'`);
+        const scenario = await scenarioOf(spec);
+        const model = modelOf(spec, scenario);
+        const params = await loadTensors(artifacts, checkpointRef, 'model');
+        const quantizer = registry.get('quantizer', ref.name);
+        const { weights } = await asPluginError(
+          `quantizer ${quantizerId}`,
+          () => ({ task: taskIndex }),
+          () =>
+            quantizer.quantize({
+              config: ref.config,
+              seed: spec.seed,
+              model,
+              params,
+              calibration: scenario.task(taskIndex).train,
+            }),
+        );
+        // One ONNX file per head: a task-IL model is evaluated on task j through head j only.
+        const heads: string[] = [];
+        let bytes = 0;
+        for (let h = 0; h < scenario.heads; h++) {
+          const onnx = buildInferenceModel(model, h, params, weights);
+          if (h === 0) bytes = onnx.byteLength;
+          heads.push(await artifacts.put(onnx));
+        }
+        const manifest: QuantizedManifest = { quantizerId, heads, bytes };
+        return { manifestRef: await artifacts.putJson(manifest), bytes };
+      }),
+
+    evaluate: ({ spec, variant, checkpointRef, manifestRef }: EvaluateInput): Promise<EvaluateOutput> => {
+      let details: Record<string, unknown> = { variant, evaluated: 0, of: undefined };
+      const beat = keepAlive(Context.current(), () => details);
+      return evaluateAll().finally(() => beat.stop());
+      async function evaluateAll(): Promise<EvaluateOutput> {
+        const scenario = await scenarioOf(spec);
+        const model = modelOf(spec, scenario);
+        const manifest = manifestRef ? await artifacts.getJson<QuantizedManifest>(manifestRef) : undefined;
+        const params = manifest ? undefined : await loadTensors(artifacts, checkpointRef, 'model');
+        const evaluators = spec.evaluators.some((e) => e.name === 'accuracy')
+          ? spec.evaluators
+          : [{ name: 'accuracy', config: {} }, ...spec.evaluators];
+
+        const sessions = new Map<number, InferenceSession>();
+        const sessionFor = async (head: number) => {
+          let session = sessions.get(head);
+          if (!session) {
+            const bytes = manifest ? await artifacts.get(manifest.heads[head]) : buildInferenceModel(model, head, params!);
+            session = await InferenceSession.create(bytes);
+            sessions.set(head, session);
+          }
+          return session;
+        };
+
+        const accuracy: number[] = [];
+        const extra: Record<string, number[]> = {};
+        try {
+          for (let j = 0; j < scenario.tasks; j++) {
+            const session = await sessionFor(headOf(scenario, j));
+            const predict = async (x: Float32Array, batch: number) => (await session.run(x, batch)).logits;
+            for (const e of evaluators) {
+              const plugin = registry.get('evaluator', e.name);
+              const results = await asPluginError(
+                `evaluator ${plugin.name}`,
+                () => ({ task: j }),
+                () => plugin.evaluate({ config: plugin.configSchema.parse(e.config), task: scenario.task(j), predict }),
+              );
+              for (const [key, value] of Object.entries(results)) {
+                if (key === 'accuracy' && e.name === 'accuracy') accuracy.push(value);
+                else (extra[`${e.name}.${key}`] ??= []).push(value);
+              }
+            }
+            beat((details = { variant, evaluated: j + 1, of: scenario.tasks }));
+          }
+        } finally {
+          await Promise.all([...sessions.values()].map((s) => s.close()));
+        }
+        return { accuracy, extra };
+      }
     },
   };
+}
+
+/** Runs an activity body with a background heartbeat (see keepAlive) carrying `details`. */
+async function alive<T>(details: Record<string, unknown>, body: () => Promise<T>): Promise<T> {
+  const beat = keepAlive(Context.current(), () => details);
+  try {
+    return await body();
+  } finally {
+    beat.stop();
+  }
 }

@@ -9,11 +9,26 @@ import { ArtifactKindError } from '@retain/sdk';
 export const CHECKPOINT_FORMAT = 'retain-checkpoint';
 export const CHECKPOINT_VERSION = '1';
 
-export async function saveTensors(store: ArtifactStore, tensors: TensorMap, kind: string): Promise<string> {
-  return store.put(encodeSafetensors(tensors, { format: CHECKPOINT_FORMAT, version: CHECKPOINT_VERSION, kind }));
+/** `extra` metadata (strings) goes into the header; the same tensors and metadata give the same ref. */
+export async function saveTensors(
+  store: ArtifactStore,
+  tensors: TensorMap,
+  kind: string,
+  extra: Record<string, string> = {},
+): Promise<string> {
+  return store.put(encodeSafetensors(tensors, { ...extra, format: CHECKPOINT_FORMAT, version: CHECKPOINT_VERSION, kind }));
 }
 
 export async function loadTensors(store: ArtifactStore, ref: string, kind: string): Promise<TensorMap> {
+  return (await loadCheckpoint(store, ref, kind)).tensors;
+}
+
+/** The tensors and the header metadata of a checkpoint of `kind`. */
+export async function loadCheckpoint(
+  store: ArtifactStore,
+  ref: string,
+  kind: string,
+): Promise<{ tensors: TensorMap; metadata: Record<string, string> }> {
   const bytes = await store.get(ref);
   let decoded: ReturnType<typeof decodeSafetensors>;
   try {
@@ -33,7 +48,7 @@ export async function loadTensors(store: ArtifactStore, ref: string, kind: strin
       `artifact ${ref} is checkpoint version ${metadata.version}; this worker reads version ${CHECKPOINT_VERSION}`,
     );
   }
-  return tensors;
+  return { tensors, metadata };
 }
 
 /** A metadata value for a message: quoted when present, `none` when the writer left it out. */

@@ -1,6 +1,9 @@
 import { PluginRegistry, type Plugin } from '@retain/sdk';
 import { permutedFashionMnist, splitFashionMnist } from '@retain/benchmark-fashion-mnist';
+import { textBytes } from '@retain/benchmark-text';
 import { mlpModel } from '@retain/model-mlp';
+import { cnnModel } from '@retain/model-cnn';
+import { transformerModel } from '@retain/model-transformer';
 import { supervisedTrainer } from '@retain/trainer-supervised';
 import { naiveMethod } from '@retain/method-naive';
 import { rtnQuantizer } from '@retain/quantizer-rtn';
@@ -10,7 +13,10 @@ import { accuracyEvaluator } from '@retain/evaluator-accuracy';
 export const builtinPlugins: Plugin[] = [
   permutedFashionMnist,
   splitFashionMnist,
+  textBytes,
   mlpModel,
+  cnnModel,
+  transformerModel,
   supervisedTrainer,
   naiveMethod,
   rtnQuantizer,

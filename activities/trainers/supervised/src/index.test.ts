@@ -1,6 +1,6 @@
 import { buildInferenceModel, InferenceSession, initParams, mlp, type Model, type TensorMap } from '@retain/engine';
 import { permutedScenario, splitScenario, type Scenario, type TaskData } from '@retain/data';
-import { PluginError, type TrainContext, type TrainOutcome, type TrainProgress } from '@retain/sdk';
+import { PluginError, type TrainCheckpoint, type TrainContext, type TrainOutcome, type TrainProgress } from '@retain/sdk';
 import { supervisedConfigSchema, trainSupervised, type SupervisedConfig } from './index';
 
 // Real Fashion-MNIST, real ONNX step graphs: each training run below takes well under a second,
@@ -189,6 +189,55 @@ describe('trainSupervised', () => {
     expect(progress[0]).toMatchObject({ step: 1, totalSteps: 80 });
   });
 
+  describe('checkpoints', () => {
+    // Adam (moments + step counter as state) over 2 epochs of 16 steps: a resume must restore the
+    // state tensors and find its place in the second epoch's data order.
+    const config = { epochs: 2, lr: 1e-3, optimizer: 'adam', checkpointEvery: 5, checkpointSeconds: 0 };
+
+    test('a task resumed from a mid-task checkpoint ends with the same bits as the uninterrupted task', async () => {
+      const checkpoints: TrainCheckpoint[] = [];
+      const straight = await train(config, { checkpoint: async (c) => void checkpoints.push(c) }).outcome;
+      // Every 5 steps, never at the end (the task's result is the end): 5, 10, ..., 30 of 32.
+      expect(checkpoints.map((c) => c.step)).toEqual([5, 10, 15, 20, 25, 30]);
+      expect(Object.keys(checkpoints[0].tensors).sort()).toEqual(
+        expect.arrayContaining(['trunk.0.weight', 'head.0.bias', 'adam.t', 'm.trunk.0.weight', 'v.trunk.0.weight']),
+      );
+      // Resume inside epoch 0 (step 10) and inside epoch 1 (step 20, 4 steps past the epoch boundary).
+      for (const from of [checkpoints[1], checkpoints[3]]) {
+        const progress: TrainProgress[] = [];
+        const resumed = await train(config, { resume: from, progress: (p) => progress.push(p) }).outcome;
+        expect(progress[0].step).toBeGreaterThan(from.step); // it did not start over
+        expect(resumed.steps).toBe(straight.steps);
+        expect(resumed.samples).toBe(straight.samples);
+        expect(resumed.finalLoss).toBe(straight.finalLoss);
+        for (const name of Object.keys(straight.params)) expect(sameBits(resumed.params[name], straight.params[name])).toBe(true);
+      }
+    });
+
+    test('an aborted task saves a checkpoint of where it stopped', async () => {
+      const controller = new AbortController();
+      const checkpoints: TrainCheckpoint[] = [];
+      const run = train(
+        { ...config, checkpointEvery: undefined },
+        {
+          signal: controller.signal,
+          progress: () => controller.abort(new Error('paused')),
+          checkpoint: async (c) => void checkpoints.push(c),
+        },
+      );
+      await expect(run.outcome).rejects.toThrow('paused');
+      expect(checkpoints.map((c) => c.step)).toEqual([1]);
+      const straight = await train(config).outcome;
+      const resumed = await train(config, { resume: checkpoints[0] }).outcome;
+      expect(sameBits(resumed.params['trunk.0.weight'], straight.params['trunk.0.weight'])).toBe(true);
+    });
+
+    test('a checkpoint past the end of the task is refused', async () => {
+      const c: TrainCheckpoint = { step: 33, tensors: {}, samples: 0, loss: 0 };
+      await expect(train(config, { resume: c }).outcome).rejects.toThrow('cannot resume at step 33: this task has 32 steps');
+    });
+  });
+
   test('Adam trains too, to different parameters than SGD', async () => {
     const { progress, outcome } = train({ epochs: 2, lr: 1e-3, optimizer: 'adam' });
     const out = await outcome;
@@ -205,6 +254,7 @@ describe('trainSupervised', () => {
       batchSize: 128,
       lr: 0.05,
       schedule: { name: 'constant', warmupSteps: 0 },
+      checkpointSeconds: 5,
       optimizer: { name: 'sgd', momentum: 0.9, nesterov: false, weightDecay: 0 },
     });
     expect(supervisedConfigSchema.parse({ optimizer: 'adam' }).optimizer).toEqual({

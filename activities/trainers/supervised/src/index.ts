@@ -27,52 +27,82 @@ export async function trainSupervised(ctx: TrainContext<SupervisedConfig>): Prom
   const trainable = model.paramsForHead(head);
   const step = buildStepGraph({ model, head, optimizer: config.optimizer, trainable, extraLoss: ctx.method.lossTerm });
   const specs = model.params.filter((p) => trainable.includes(p.name));
-  const initial: TensorMap = { ...pick(ctx.params, trainable), ...initOptimizerState(config.optimizer, specs) };
+  // Buffers (batch-norm statistics, dropout counters) ride along with the params and come back updated.
+  const carried = [...trainable, ...step.bufferNames];
+  const fresh: TensorMap = { ...pick(ctx.params, carried), ...initOptimizerState(config.optimizer, specs) };
 
   const data = task.train;
   const batchSize = Math.min(config.batchSize, data.n);
   const stepsPerEpoch = Math.ceil(data.n / batchSize);
   const totalSteps = config.steps ?? stepsPerEpoch * config.epochs;
+  const resume = ctx.resume;
+  if (resume && (resume.step < 0 || resume.step > totalSteps)) {
+    throw new PluginError('trainer supervised', `cannot resume at step ${resume.step}: this task has ${totalSteps} steps`, {
+      task: ctx.taskIndex,
+    });
+  }
+  // A checkpoint holds whatever the session held, so resuming restores it all without knowing
+  // what it is (optimizer moments today, method accumulators tomorrow).
+  const initial: TensorMap = resume ? { ...fresh, ...resume.tensors } : fresh;
   const features = data.inputDims.reduce((a, b) => a * b, 1);
   const x = new Float32Array(batchSize * features);
   const y = new Int32Array(batchSize);
-
   const session = await TrainSession.create(step, initial);
   // Throughput counts steps only; graph building and session start-up are in `seconds`.
   const stepsStarted = Date.now();
+  const firstStep = resume?.step ?? 0;
+  let loss = resume?.loss ?? NaN;
+  let samples = resume?.samples ?? 0;
+  let lastCheckpoint = { step: firstStep, at: Date.now() };
+  const saveCheckpoint = async (s: number) => {
+    if (!ctx.checkpoint || s === lastCheckpoint.step) return;
+    await ctx.checkpoint({ step: s, tensors: await session.read(), samples, loss });
+    lastCheckpoint = { step: s, at: Date.now() };
+  };
+  const checkpointDue = (s: number) =>
+    (config.checkpointEvery !== undefined && s % config.checkpointEvery === 0) ||
+    (config.checkpointSeconds > 0 && Date.now() - lastCheckpoint.at >= config.checkpointSeconds * 1000);
   try {
-    let order = batchOrder(data.n, ctx.seed, ctx.taskIndex, 0);
-    let loss = NaN;
-    let samples = 0;
+    let order = batchOrder(data.n, ctx.seed, ctx.taskIndex, Math.floor(firstStep / stepsPerEpoch));
     let lastReport = 0;
-    for (let s = 0; s < totalSteps; s++) {
-      if (ctx.signal.aborted) throw ctx.signal.reason ?? new Error('training cancelled');
+    for (let s = firstStep; s < totalSteps; s++) {
+      if (ctx.signal.aborted) {
+        // Cancelled or paused: keep what was computed, so continuing later loses nothing.
+        await saveCheckpoint(s);
+        throw ctx.signal.reason ?? new Error('training cancelled');
+      }
       const epoch = Math.floor(s / stepsPerEpoch);
       const offset = (s % stepsPerEpoch) * batchSize;
-      if (offset === 0 && s > 0) order = batchOrder(data.n, ctx.seed, ctx.taskIndex, epoch);
+      if (offset === 0 && s > firstStep) order = batchOrder(data.n, ctx.seed, ctx.taskIndex, epoch);
       const indices = order.subarray(offset, Math.min(offset + batchSize, data.n));
       const b = indices.length;
       data.gather(indices, x);
       for (let i = 0; i < b; i++) y[i] = data.labels[indices[i]];
-
-      loss = await session.step(x.subarray(0, b * features), y.subarray(0, b), b, learningRate(config.schedule, config.lr, s, totalSteps));
-      samples += b;
-      if (!Number.isFinite(loss)) {
-        throw new PluginError('trainer supervised', `loss became ${loss}; lower the learning rate (trainer.config.lr = ${config.lr})`, {
-          task: ctx.taskIndex,
-          step: s,
-        });
+      const lr = learningRate(config.schedule, config.lr, s, totalSteps);
+      const stepLoss = await session.step(x.subarray(0, b * features), y.subarray(0, b), b, lr);
+      if (!Number.isFinite(stepLoss)) {
+        // The session's state is already past the bad step; the last saved checkpoint is the last good one.
+        throw new PluginError(
+          'trainer supervised',
+          `loss became ${stepLoss}; lower the learning rate (trainer.config.lr = ${config.lr})` +
+            (ctx.checkpoint ? `; the last good checkpoint is at step ${lastCheckpoint.step}` : ''),
+          { task: ctx.taskIndex, step: s },
+        );
       }
+      loss = stepLoss;
+      samples += b;
       const now = Date.now();
       if (now - lastReport >= PROGRESS_INTERVAL_MS || s === totalSteps - 1) {
         lastReport = now;
         ctx.progress({ step: s + 1, totalSteps, epoch, loss, samplesPerSec: samples / Math.max(1e-3, (now - stepsStarted) / 1000) });
       }
+      // The task's end needs none: the activity stores the final parameters as the task's result.
+      if (s + 1 < totalSteps && checkpointDue(s + 1)) await saveCheckpoint(s + 1);
     }
     const trained = await session.read();
     const seconds = (Date.now() - started) / 1000;
     return {
-      params: { ...ctx.params, ...pick(trained, trainable) },
+      params: { ...ctx.params, ...pick(trained, carried) },
       steps: totalSteps,
       samples,
       finalLoss: loss,

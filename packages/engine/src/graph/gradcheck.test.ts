@@ -16,9 +16,16 @@ interface Case {
   params: Record<string, number[]>; // differentiable inputs and their dims
   build: (g: Graph, p: Record<string, Tensor>) => Tensor;
   positive?: boolean; // draw inputs in (0.5, 2) (log, sqrt, div denominators)
+  distinct?: boolean; // inputs a shuffle of values 0.04 apart (max pooling: no near-ties within h)
+  /** float32 for ops onnxruntime has no float64 kernel for (Conv, ConvTranspose, pools, Erf). */
+  float32?: boolean;
+  /** float32 finite-difference step, when FLOAT32_STEP would cross a kink (relu, max) of a chain. */
+  step?: number;
 }
 
 const labels = (g: Graph, values: number[]) => g.constant(BigInt64Array.from(values, BigInt), [values.length], 'int64');
+
+const seed = (g: Graph, value: number) => g.constant(new BigInt64Array([BigInt(value)]), [], 'int64');
 
 const cases: Case[] = [
   { name: 'add', params: { a: [3, 4], b: [3, 4] }, build: (g, p) => op.add(p.a, p.b) },
@@ -56,6 +63,115 @@ const cases: Case[] = [
   { name: 'gather axis 1', params: { a: [2, 4] }, build: (g, p) => op.gather(p.a, [3, 1], 1) },
   { name: 'expandTo', params: { a: [3, 1] }, build: (g, p) => op.expandTo(p.a, g.constant(new Float64Array(24), [2, 3, 4])) },
   { name: 'shared input (a*a + a)', params: { a: [3] }, build: (g, p) => op.add(op.mul(p.a, p.a), p.a) },
+  { name: 'pow (constant exponent)', params: { a: [2, 3] }, build: (g, p) => op.pow(p.a, 2.5), positive: true },
+  { name: 'pow (tensor exponent, broadcast)', params: { a: [2, 3], e: [3] }, build: (g, p) => op.pow(p.a, p.e), positive: true },
+  { name: 'matmul batched 4-D (attention)', params: { a: [2, 2, 3, 4], b: [2, 2, 4, 3] }, build: (g, p) => op.matmul(p.a, p.b) },
+  { name: 'softmax axis 1 of 3-D', params: { a: [2, 3, 4] }, build: (g, p) => op.softmax(p.a, 1) },
+  {
+    name: 'causalMask then softmax',
+    params: { a: [2, 4, 4] },
+    build: (g, p) => op.softmax(op.causalMask(p.a), -1),
+  },
+  {
+    name: 'where (broadcast cond and operands)',
+    params: { a: [3, 4], b: [4] },
+    build: (g, p) => op.where(g.constant(Uint8Array.from([1, 0, 0, 1]), [4], 'bool'), p.a, p.b),
+  },
+  { name: 'clip', params: { a: [4, 5] }, build: (g, p) => op.clip(p.a, -0.5, 0.4) },
+  { name: 'pad', params: { a: [2, 3] }, build: (g, p) => op.pad(p.a, [1, 0, 2, 3], [0, 1], 0.5) },
+  {
+    name: 'split',
+    params: { a: [2, 5] },
+    build: (g, p) => {
+      const [x, y, z] = op.split(p.a, [1, 3, 1], 1);
+      return op.concat([op.mul(x, 2), op.square(y), z], 1);
+    },
+  },
+  {
+    name: 'embedding with repeated ids',
+    params: { t: [5, 3] },
+    build: (g, p) => op.embedding(p.t, g.constant(BigInt64Array.from([4, 1, 4, 0, 1, 1], BigInt), [2, 3], 'int64')),
+  },
+  { name: 'layerNorm', params: { x: [3, 5], gamma: [5], beta: [5] }, build: (g, p) => op.layerNorm(p.x, p.gamma, p.beta) },
+  {
+    name: 'batchNorm train [N, C, H, W]',
+    params: { x: [3, 2, 2, 2], gamma: [2], beta: [2] },
+    build: (g, p) => op.batchNormTrain(p.x, p.gamma, p.beta).out,
+  },
+  {
+    name: 'batchNorm train [N, C]',
+    params: { x: [4, 3], gamma: [3], beta: [3] },
+    build: (g, p) => op.batchNormTrain(p.x, p.gamma, p.beta).out,
+  },
+  {
+    name: 'batchNorm eval',
+    params: { x: [2, 3, 2, 2], gamma: [3], beta: [3] },
+    build: (g, p) =>
+      op.batchNormEval(
+        p.x,
+        p.gamma,
+        p.beta,
+        g.constant(new Float64Array([0.1, -0.2, 0.3]), [3]),
+        g.constant(new Float64Array([0.5, 1.5, 2]), [3]),
+      ),
+  },
+  { name: 'dropout (seeded mask)', params: { a: [4, 6] }, build: (g, p) => op.dropout(p.a, 0.3, seed(g, 42)) },
+  { name: 'globalAvgPool', params: { a: [2, 3, 3, 2] }, build: (g, p) => op.globalAvgPool(p.a) },
+  // float32: onnxruntime has no float64 Conv, ConvTranspose, pools or Erf.
+  { name: 'conv2d', params: { x: [2, 2, 5, 5], w: [3, 2, 3, 3], b: [3] }, build: (g, p) => op.conv2d(p.x, p.w, p.b), float32: true },
+  {
+    name: 'conv2d stride 2, padding 1 (floor drops a row)',
+    params: { x: [1, 2, 6, 6], w: [2, 2, 3, 3] },
+    build: (g, p) => op.conv2d(p.x, p.w, undefined, { stride: 2, padding: 1 }),
+    float32: true,
+  },
+  {
+    name: 'conv2d dilation 2, padding 2',
+    params: { x: [1, 1, 6, 5], w: [2, 1, 3, 2] },
+    build: (g, p) => op.conv2d(p.x, p.w, undefined, { dilation: 2, padding: 2 }),
+    float32: true,
+  },
+  {
+    name: 'conv2d groups 2',
+    params: { x: [2, 4, 4, 4], w: [6, 2, 2, 2], b: [6] },
+    build: (g, p) => op.conv2d(p.x, p.w, p.b, { groups: 2, padding: 1 }),
+    float32: true,
+  },
+  { name: 'maxPool2d 2x2', params: { a: [2, 2, 4, 5] }, build: (g, p) => op.maxPool2d(p.a, 2), float32: true, distinct: true },
+  {
+    name: 'maxPool2d 3x3 stride 2 padding 1 (overlapping)',
+    params: { a: [1, 2, 5, 5] },
+    build: (g, p) => op.maxPool2d(p.a, 3, { stride: 2, padding: 1 }),
+    float32: true,
+    distinct: true,
+  },
+  { name: 'avgPool2d 2x2', params: { a: [2, 2, 4, 5] }, build: (g, p) => op.avgPool2d(p.a, 2), float32: true },
+  {
+    name: 'avgPool2d 3x3 stride 2 padding 1',
+    params: { a: [1, 2, 6, 6] },
+    build: (g, p) => op.avgPool2d(p.a, 3, { stride: 2, padding: 1 }),
+    float32: true,
+  },
+  { name: 'erf', params: { a: [3, 4] }, build: (g, p) => op.erf(p.a), float32: true },
+  { name: 'gelu', params: { a: [3, 4] }, build: (g, p) => op.gelu(op.mul(p.a, 3)), float32: true },
+  {
+    name: 'attention chain (layerNorm, causal single-head attention, residual)',
+    params: { x: [2, 3, 4], wq: [4, 4], wk: [4, 4], wv: [4, 4], gamma: [4], beta: [4] },
+    build: (g, p) => {
+      const h = op.layerNorm(p.x, p.gamma, p.beta);
+      const [q, k, v] = [p.wq, p.wk, p.wv].map((w) => op.matmul(h, w));
+      const weights = op.softmax(op.causalMask(op.scale(op.matmul(q, op.transpose(k, [0, 2, 1])), 0.5)), -1);
+      return op.add(p.x, op.matmul(weights, v));
+    },
+  },
+  {
+    name: 'conv chain (conv, relu, maxPool2d, conv, globalAvgPool)',
+    params: { x: [2, 1, 6, 6], w1: [2, 1, 3, 3], w2: [3, 2, 2, 2] },
+    build: (g, p) => op.globalAvgPool(op.conv2d(op.maxPool2d(op.relu(op.conv2d(p.x, p.w1, undefined, { padding: 1 })), 2), p.w2)),
+    float32: true,
+    distinct: true,
+    step: 1e-3,
+  },
   {
     name: 'mlp chain',
     params: { x: [2, 3], w: [3, 4], b: [4] },
@@ -63,70 +179,98 @@ const cases: Case[] = [
   },
 ];
 
-function fill(n: number, rng: Rng, positive: boolean): Float64Array {
+function fill(n: number, rng: Rng, positive: boolean, distinct = false): Float64Array {
+  if (distinct) return Float64Array.from(rng.permutation(n), (k) => (k - n / 2) * 0.04);
   return Float64Array.from({ length: n }, () => (positive ? 0.5 + 1.5 * rng.float() : 2 * rng.float() - 1));
 }
 
-async function check(c: Case): Promise<void> {
+// float64: h = 1e-6, |analytic - numeric| <= 1e-6 * max(1, |numeric|).
+// float32: h = 1e-2 (the loss is summed in float64; the step actually taken is measured after
+// rounding to float32), tolerance 2e-3 * max(1, |numeric|). Measured worst cases (GRADCHECK_REPORT=1
+// prints them): float64 ops <= 9.8e-10; float32 conv2d 2.6e-5, pools 1.2e-6, erf 3.3e-5, gelu 1.6e-4,
+// conv chain (h 1e-3) 3.2e-5.
+const FLOAT32_STEP = 1e-2;
+const FLOAT32_TOLERANCE = 2e-3;
+
+async function check(c: Case): Promise<number> {
   const rng = new Rng(7);
+  const dtype = c.float32 ? 'float32' : 'float64';
   const g = new Graph(c.name);
   const p: Record<string, Tensor> = {};
-  for (const [name, dims] of Object.entries(c.params)) p[name] = g.param(name, dims, 'float64');
+  for (const [name, dims] of Object.entries(c.params)) p[name] = g.param(name, dims, dtype);
   const out = c.build(g, p);
-  expect(out.dtype).toBe('float64');
+  expect(out.dtype).toBe(dtype);
   const outDims = out.dims as number[];
-  const r = g.constant(
-    fill(
-      outDims.reduce((a, b) => a * b, 1),
-      rng,
-      false,
-    ),
-    outDims,
-    'float64',
+  const weights = fill(
+    outDims.reduce((a, b) => a * b, 1),
+    rng,
+    false,
   );
-  const loss = op.sum(op.mul(out, r));
-  const grads = gradients(loss, Object.values(p));
-  g.output('loss', loss);
+  const grads = gradients(
+    op.sum(op.mul(out, g.constant(c.float32 ? Float32Array.from(weights) : weights, outDims, dtype))),
+    Object.values(p),
+  );
+  // The loss the finite differences read is summed in float64 even for float32 ops.
+  const out64 = op.cast(out, 'float64');
+  g.output(
+    'loss',
+    g.node(
+      'ReduceSum',
+      [g.node('Mul', [out64, g.constant(weights, outDims, 'float64')], out64)],
+      { dims: [], dtype: 'float64' },
+      { keepdims: 0 },
+    ),
+  );
   Object.keys(p).forEach((name, i) => g.output(`grad.${name}`, grads[i]));
 
   const session = await GraphSession.create(g.toBytes());
   const values = Object.fromEntries(
-    Object.entries(c.params).map(([name, dims]) => [
-      name,
-      fill(
+    Object.entries(c.params).map(([name, dims]) => {
+      const v = fill(
         dims.reduce((a, b) => a * b, 1),
         rng,
         !!c.positive,
-      ),
-    ]),
+        !!c.distinct,
+      );
+      return [name, c.float32 ? Float64Array.from(Float32Array.from(v)) : v];
+    }),
   );
-  const feeds = () =>
-    Object.fromEntries(Object.entries(values).map(([name, v]): [string, Value] => [name, f64(v.slice(), c.params[name])]));
+  const feed = (v: Float64Array, dims: number[]): Value =>
+    c.float32 ? { dtype: 'float32', dims, data: Float32Array.from(v) } : { dtype: 'float64', dims, data: v.slice() };
+  const feeds = () => Object.fromEntries(Object.entries(values).map(([name, v]): [string, Value] => [name, feed(v, c.params[name])]));
   const analytic = await session.run(feeds());
   const lossOnly = { fetch: ['loss'] };
-  const h = 1e-6;
+  const h = c.float32 ? (c.step ?? FLOAT32_STEP) : 1e-6;
+  const tolerance = c.float32 ? FLOAT32_TOLERANCE : 1e-6;
+  const round = c.float32 ? Math.fround : (v: number) => v;
+  let worst = 0;
   for (const [name, v] of Object.entries(values)) {
-    const got = analytic[`grad.${name}`].data as Float64Array;
+    const got = analytic[`grad.${name}`].data as Float64Array | Float32Array;
     expect(Array.from(analytic[`grad.${name}`].dims)).toEqual(c.params[name]);
     for (let i = 0; i < v.length; i++) {
       const x0 = v[i];
-      v[i] = x0 + h;
+      const [xUp, xDown] = [round(x0 + h), round(x0 - h)];
+      v[i] = xUp;
       const up = ((await session.run(feeds(), lossOnly)).loss.data as Float64Array)[0];
-      v[i] = x0 - h;
+      v[i] = xDown;
       const down = ((await session.run(feeds(), lossOnly)).loss.data as Float64Array)[0];
       v[i] = x0;
-      const numeric = (up - down) / (2 * h);
-      expect(Math.abs(got[i] - numeric)).toBeLessThanOrEqual(1e-6 * Math.max(1, Math.abs(numeric)));
+      const numeric = (up - down) / (xUp - xDown);
+      const error = Math.abs(got[i] - numeric) / Math.max(1, Math.abs(numeric));
+      worst = Math.max(worst, error);
+      expect(error).toBeLessThanOrEqual(tolerance);
     }
   }
   await session.close();
+  return worst;
 }
 
 const f64 = (data: Float64Array, dims: number[]): Value => ({ dtype: 'float64', dims, data });
 
 describe('gradients match central finite differences (float64, onnxruntime)', () => {
   test.each(cases.map((c) => [c.name, c] as const))('%s', async (_name, c) => {
-    await check(c);
+    const worst = await check(c);
+    if (process.env.GRADCHECK_REPORT) console.log(`${c.name}: worst relative error ${worst.toExponential(2)}`);
   });
 });
 

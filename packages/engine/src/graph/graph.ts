@@ -74,6 +74,23 @@ export class Graph {
     return t;
   }
 
+  /** Appends one node with several outputs (e.g. MaxPool's values and indices); no gradients attached. */
+  nodeOutputs(
+    opType: string,
+    inputs: (Tensor | undefined)[],
+    outs: { dims: Dim[]; dtype: DType }[],
+    attrs: Record<string, Attr> = {},
+  ): Tensor[] {
+    for (const t of inputs) {
+      if (t && t.graph !== this) throw new Error(`${opType}: input ${t} belongs to graph '${t.graph.name}', not '${this.name}'`);
+    }
+    const outputs = outs.map((o) => new Tensor(this, this.freshName(opType), o.dims, o.dtype, 'node'));
+    const node: Node = { opType, inputs, outputs, attrs };
+    this.nodes.push(node);
+    for (const t of outputs) this.producer.set(t, node);
+    return outputs;
+  }
+
   /** Declares a graph output. A node output is renamed in place, so no Identity copy is added. */
   output(name: string, t: Tensor): void {
     if (t.graph !== this) throw new Error(`output '${name}': tensor ${t} belongs to graph '${t.graph.name}'`);

@@ -1,3 +1,5 @@
-export { paramSpec, type Model, type ParamSpec } from './model';
+export { paramSpec, buffersOf, type Model, type ParamSpec, type BufferSpec, type ForwardMode } from './model';
 export { mlp, type MlpConfig } from './mlp';
+export { cnn, type CnnConfig } from './cnn';
+export { transformer, type TransformerConfig } from './transformer';
 export { initParams, initParam } from './init';

@@ -1,5 +1,5 @@
 import { withGrad, type Tensor } from '../tensor';
-import { mul, sub } from './arith';
+import { add, exp, mul, neg, sub } from './arith';
 import { greater, cast } from './nondiff';
 
 export function relu(x: Tensor): Tensor {
@@ -15,4 +15,15 @@ export function tanh(x: Tensor): Tensor {
 export function sigmoid(x: Tensor): Tensor {
   const out = x.graph.node('Sigmoid', [x], x);
   return withGrad(out, [x], [(g) => mul(g, mul(out, sub(x.graph.scalar(1, x.dtype), out)))]);
+}
+
+/** The error function; d erf(x) = 2 / sqrt(pi) * exp(-x^2). ORT's Erf has a float32 kernel only. */
+export function erf(x: Tensor): Tensor {
+  const out = x.graph.node('Erf', [x], x);
+  return withGrad(out, [x], [(g) => mul(g, mul(exp(neg(mul(x, x))), 2 / Math.sqrt(Math.PI)))]);
+}
+
+/** GELU, the exact form (PyTorch's default): x * Phi(x) = 0.5 * x * (1 + erf(x / sqrt(2))). */
+export function gelu(x: Tensor): Tensor {
+  return mul(mul(x, 0.5), add(erf(mul(x, Math.SQRT1_2)), 1));
 }

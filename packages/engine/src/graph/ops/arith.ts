@@ -55,3 +55,22 @@ export function sqrt(x: Tensor): Tensor {
   const out = x.graph.node('Sqrt', [x], x);
   return withGrad(out, [x], [(g) => div(g, mul(out, 2))]);
 }
+
+/** x ** e, elementwise. Gradients: e * x^(e-1) to x, and (for a tensor exponent) x^e * log(x) to e. */
+export function pow(x: Tensor, e: Tensor | number): Tensor {
+  const y = lift(e, x);
+  const out = binaryPow(x, y);
+  return withGrad(
+    out,
+    [x, y],
+    [
+      (g) => unbroadcast(mul(g, mul(binaryPow(x, sub(y, 1)), y)), x.dims),
+      typeof e === 'number' ? undefined : (g) => unbroadcast(mul(g, mul(out, log(x))), y.dims),
+    ],
+  );
+}
+
+function binaryPow(x: Tensor, y: Tensor): Tensor {
+  const g = sameGraphAndType('pow', x, y);
+  return g.node('Pow', [x, y], { dims: broadcastDims(x.dims, y.dims, 'pow'), dtype: x.dtype });
+}

@@ -1,8 +1,13 @@
-export { add, sub, mul, div, neg, scale, square, exp, log, sqrt } from './arith';
-export { relu, tanh, sigmoid } from './activation';
+export { add, sub, mul, div, neg, scale, square, exp, log, sqrt, pow } from './arith';
+export { relu, tanh, sigmoid, erf, gelu } from './activation';
 export { softmax, logSoftmax, softmaxCrossEntropy } from './softmax';
 export { matmul } from './matmul';
 export { reduceSum, reduceMean, sum, mean } from './reduce';
-export { reshape, reshapeLike, unsqueeze, expandTo, transpose, concat, slice, gather } from './shape';
+export { reshape, reshapeLike, unsqueeze, expandTo, transpose, concat, slice, gather, pad, split } from './shape';
 export { argmax, greater, equal, cast, shapeOf, countOf, fillLike, dequantizeLinear } from './nondiff';
 export { fakeQuantize } from './quant';
+export { conv2d, maxPool2d, avgPool2d, globalAvgPool, type Conv2dOptions, type Pool2dOptions } from './conv';
+export { batchNormTrain, batchNormEval, runningStats, layerNorm, type BatchNormTrain } from './norm';
+export { where, clip, causalMask } from './select';
+export { embedding } from './embedding';
+export { dropout, dropoutMask } from './dropout';

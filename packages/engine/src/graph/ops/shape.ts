@@ -156,3 +156,48 @@ export function gather(x: Tensor, indices: Tensor | number[], axis = 0): Tensor 
     ],
   );
 }
+
+/**
+ * Constant padding: `pads` = [begin per axis..., end per axis...] for `axes` (default all axes),
+ * non-negative. Gradient: the slice of the output gradient that covers x.
+ */
+export function pad(x: Tensor, pads: number[], axes?: number[], value = 0): Tensor {
+  const ax = (axes ?? [...x.dims.keys()]).map((a) => normAxis('pad', a, x.rank));
+  if (pads.length !== 2 * ax.length || pads.some((p) => !Number.isInteger(p) || p < 0))
+    throw new Error(
+      `pad: pads must be ${2 * ax.length} non-negative integers (begins then ends for axes [${ax.join(', ')}]), got [${pads.join(', ')}]`,
+    );
+  const g = x.graph;
+  const dims = x.dims.map((d, i) => {
+    const j = ax.indexOf(i);
+    if (j < 0) return d;
+    return typeof d === 'number' ? d + pads[j] + pads[ax.length + j] : unknownDim('pad');
+  });
+  const out = g.node('Pad', [x, int64s(g, pads), g.scalar(value, x.dtype), int64s(g, ax)], { dims, dtype: x.dtype });
+  return withGrad(
+    out,
+    [x],
+    [
+      (gy) =>
+        slice(
+          gy,
+          pads.slice(0, ax.length),
+          ax.map((a, j) => (dims[a] as number) - pads[ax.length + j]),
+          ax,
+        ),
+    ],
+  );
+}
+
+/** Splits along `axis` into pieces of the given static sizes (each piece is a slice, with its gradient). */
+export function split(x: Tensor, sizes: number[], axis: number): Tensor[] {
+  const a = normAxis('split', axis, x.rank);
+  const total = sizes.reduce((p, s) => p + s, 0);
+  if (x.dims[a] !== total) throw new Error(`split: sizes [${sizes.join(', ')}] add up to ${total}, axis ${axis} of ${x} has ${x.dims[a]}`);
+  let start = 0;
+  return sizes.map((s) => {
+    const piece = slice(x, [start], [start + s], [a]);
+    start += s;
+    return piece;
+  });
+}

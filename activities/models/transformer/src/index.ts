@@ -1,0 +1,48 @@
+import { z } from 'zod';
+import { definePlugin } from '@retain/sdk';
+import { transformer } from '@retain/engine';
+
+export const transformerConfigSchema = z.strictObject({
+  /** Embedding width D. */
+  width: z.number().int().min(1).default(64),
+  /** Transformer blocks. */
+  depth: z.number().int().min(1).default(2),
+  /** Attention heads per block; must divide width. */
+  attentionHeads: z.number().int().min(1).default(4),
+  /** MLP hidden width as a multiple of width. */
+  mlpRatio: z.number().int().min(1).default(4),
+  /** Token vocabulary: 256 for bytes. */
+  vocab: z.number().int().min(2).default(256),
+  /** Dropout on the embeddings and residual branches while training; masks are seeded per run and step. */
+  dropout: z.number().min(0).lt(1).default(0),
+});
+export type TransformerConfig = z.output<typeof transformerConfigSchema>;
+
+/**
+ * A tiny decoder-only transformer over byte windows: the scenario's inputs are [context] token
+ * ids; it predicts from the last position (e.g. the next byte), with one shared head or a head per task.
+ */
+export const transformerModel = definePlugin({
+  kind: 'model',
+  name: 'transformer',
+  version: '0.1.0',
+  description: 'Tiny decoder-only transformer (byte-level tokens, causal attention, pre-LayerNorm); predicts from the last position.',
+  configSchema: transformerConfigSchema,
+  build: (config: TransformerConfig, scenario) => {
+    if (scenario.inputDims.length !== 1)
+      throw new Error(`model transformer: inputs must be [context] token ids, the benchmark gives [${scenario.inputDims.join(', ')}]`);
+    if (config.width % config.attentionHeads !== 0)
+      throw new Error(`model transformer: width ${config.width} must be divisible by attentionHeads ${config.attentionHeads}`);
+    return transformer({
+      vocab: config.vocab,
+      context: scenario.inputDims[0],
+      width: config.width,
+      depth: config.depth,
+      attentionHeads: config.attentionHeads,
+      mlpRatio: config.mlpRatio,
+      dropout: config.dropout,
+      heads: scenario.heads,
+      classesPerHead: scenario.classesPerHead,
+    });
+  },
+});

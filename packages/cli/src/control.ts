@@ -1,0 +1,123 @@
+import { defaultPayloadConverter, type Client } from '@temporalio/client';
+import { SpecError, SpecErrors, type ExperimentInput, type ExperimentSpec, type ExperimentState } from '@retain/sdk';
+import { methodKey, quantizersKey, specNameKey, statusKey } from '@retain/workflows';
+import { formatProgress, snapshot } from './progress';
+
+/**
+ * Run control through Temporal: pause/unpause are signals, cancel is Temporal's cancellation,
+ * status is the progress query plus the trainer's last heartbeat, ls is a visibility query over
+ * the search attributes, resume reads a closed run's last state from its history.
+ */
+
+/** `retain status`: one line from the run's query and heartbeat, plus its Temporal status. */
+export async function statusLine(client: Client, runId: string): Promise<string> {
+  const handle = client.workflow.getHandle(runId);
+  const description = await handle.describe();
+  const status = description.status.name;
+  if (status !== 'RUNNING') return `${runId}: ${status.toLowerCase()}`;
+  const s = await snapshot(handle);
+  // The run's start, not this continue-as-new execution's: ETA extrapolates over the whole run.
+  const started = s.run?.startedAt ? Date.parse(s.run.startedAt) : description.startTime.getTime();
+  return `${runId}: ${s.run?.paused ? 'paused' : 'running'} · ${formatProgress(s, (Date.now() - started) / 1000)}`;
+}
+
+export interface ListFilter {
+  spec?: string;
+  method?: string;
+  quantizer?: string;
+  status?: string;
+}
+
+/** The visibility query for `retain ls`: experiment runs (not their continued-as-new executions) matching every filter. */
+export function listQuery(filter: ListFilter): string {
+  const clauses = [`WorkflowType = 'experimentWorkflow'`, `ExecutionStatus != 'ContinuedAsNew'`];
+  const quote = (v: string) => `'${v.replace(/'/g, "\\'")}'`;
+  if (filter.spec) clauses.push(`${specNameKey.name} = ${quote(filter.spec)}`);
+  if (filter.method) clauses.push(`${methodKey.name} = ${quote(filter.method)}`);
+  if (filter.quantizer) clauses.push(`${quantizersKey.name} = ${quote(filter.quantizer)}`);
+  if (filter.status) clauses.push(`${statusKey.name} = ${quote(filter.status)}`);
+  return clauses.join(' AND ');
+}
+
+export interface RunListing {
+  runId: string;
+  status: string;
+  spec: string;
+  method: string;
+  quantizers: string[];
+  startTime: Date;
+}
+
+export async function listRuns(client: Client, filter: ListFilter): Promise<RunListing[]> {
+  const runs: RunListing[] = [];
+  for await (const w of client.workflow.list({ query: listQuery(filter) })) {
+    const a = w.typedSearchAttributes;
+    runs.push({
+      runId: w.workflowId,
+      status: a.get(statusKey) ?? w.status.name.toLowerCase(),
+      spec: a.get(specNameKey) ?? '',
+      method: a.get(methodKey) ?? '',
+      quantizers: a.get(quantizersKey) ?? [],
+      startTime: w.startTime,
+    });
+  }
+  return runs;
+}
+
+export function formatListing(runs: RunListing[]): string {
+  const rows = [
+    ['run', 'status', 'spec', 'method', 'quantizers', 'started'],
+    ...runs.map((r) => [r.runId, r.status, r.spec, r.method, r.quantizers.join(','), r.startTime.toISOString()]),
+  ];
+  const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
+  return rows
+    .map((r) =>
+      r
+        .map((c, i) => c.padEnd(widths[i]))
+        .join('  ')
+        .trimEnd(),
+    )
+    .join('\n');
+}
+
+/**
+ * The input of a new run that continues `runId` after its last completed task, with the same
+ * artifacts: the state the last execution of that run started with (continue-as-new carries it
+ * from task to task), under a new run id, with `spec` for the remaining tasks.
+ */
+export async function resumeInput(client: Client, runId: string, newRunId: string, corrected?: ExperimentSpec): Promise<ExperimentInput> {
+  const handle = client.workflow.getHandle(runId);
+  const description = await handle.describe();
+  const status = description.status.name;
+  if (status === 'RUNNING') throw new Error(`run ${runId} is still running: \`retain cancel ${runId}\` first, or let it finish`);
+  if (status === 'COMPLETED') throw new Error(`run ${runId} completed: there is nothing to resume (\`retain result ${runId}\` shows it)`);
+  const history = await handle.fetchHistory();
+  const payload = history.events?.[0]?.workflowExecutionStartedEventAttributes?.input?.payloads?.[0];
+  if (!payload) throw new Error(`run ${runId}: its history has no start input; it is not a Retain experiment run`);
+  const last = defaultPayloadConverter.fromPayload<ExperimentInput>(payload);
+  const spec = corrected ?? last.spec;
+  if (corrected) checkResumable(last.spec, corrected);
+  if (!last.state) return { spec }; // it failed before its first task: start over (prepare is deterministic)
+  const state: ExperimentState = {
+    ...last.state,
+    runId: newRunId,
+    spec,
+    resumedFrom: { runId, task: last.state.nextTask },
+  };
+  return { spec, state };
+}
+
+/**
+ * A corrected spec may change how the remaining tasks are trained (trainer, method, evaluators,
+ * task queue), not what the finished tasks' numbers mean: the same tasks, model, seed and quantizers.
+ */
+export function checkResumable(old: ExperimentSpec, next: ExperimentSpec): void {
+  const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
+  const problems: SpecError[] = [];
+  const keep = 'must stay as in the run being resumed, since finished tasks used it; start a new run to change it';
+  if (!same(old.benchmark, next.benchmark)) problems.push(new SpecError('benchmark', keep));
+  if (!same(old.model, next.model)) problems.push(new SpecError('model', keep));
+  if (old.seed !== next.seed) problems.push(new SpecError('seed', keep));
+  if (!same(old.quantizers, next.quantizers)) problems.push(new SpecError('quantizers', keep));
+  if (problems.length) throw new SpecErrors(problems);
+}

@@ -1,0 +1,57 @@
+import type { Context } from '@temporalio/activity';
+import { PluginError } from '@retain/sdk';
+
+/** Sends heartbeat details now; `stop()` ends the background beat. */
+export interface Beat<T> {
+  (details: T): void;
+  stop(): void;
+}
+
+/**
+ * Heartbeats at once and then at least every `everyMs` with the latest details, for as long as the
+ * activity runs, so a short heartbeat timeout detects a dead worker quickly while a long step, a
+ * dataset load or a slow plugin call (off the event loop) never looks like one. Each beat repeats
+ * the latest details: Temporal keeps only the last ones, and a retry reads them back.
+ */
+export function keepAlive<T>(ctx: Pick<Context, 'heartbeat'>, current: () => T, everyMs = 1000): Beat<T> {
+  let last = 0;
+  const send = (details: T) => {
+    last = Date.now();
+    ctx.heartbeat(details);
+  };
+  send(current());
+  const timer = setInterval(() => {
+    if (Date.now() - last >= everyMs) send(current());
+  }, everyMs);
+  const beat = send as Beat<T>;
+  beat.stop = () => clearInterval(timer);
+  return beat;
+}
+
+/** Errors that only a code change fixes: a plugin that throws one has a bug, and retrying repeats it. */
+const BUG_TYPES = [TypeError, RangeError, ReferenceError, SyntaxError];
+
+/**
+ * Runs a plugin hook; a programming error it throws becomes a non-retryable PluginError naming the
+ * plugin, task and step, so the run fails at once instead of retrying a bug ten times.
+ */
+export async function asPluginError<T>(plugin: string, where: () => { task?: number; step?: number }, fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (err) {
+    if (!BUG_TYPES.some((type) => err instanceof type)) throw err;
+    const e = err as Error;
+    const frame = e.stack
+      ?.split('\n')
+      .find((line) => line.trim().startsWith('at '))
+      ?.trim();
+    throw Object.assign(
+      new PluginError(
+        plugin,
+        `${e.name}: ${e.message}${frame ? ` (${frame})` : ''}; fix the plugin, then \`retain resume <run id>\``,
+        where(),
+      ),
+      { cause: err },
+    );
+  }
+}

@@ -1,0 +1,33 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { historyFromJSON } from '@temporalio/common/lib/proto-utils';
+import { bundleWorkflowCode, DefaultLogger, Runtime, Worker, type WorkflowBundle } from '@temporalio/worker';
+
+/**
+ * Replays recorded histories of experimentWorkflow against the current workflow code: a change
+ * that would make a running workflow nondeterministic (a reordered activity, a new timer, a
+ * signal handled differently) fails here instead of in a week-long run. The fixtures come from
+ * experiment.test.ts's pause test (RECORD_REPLAY_FIXTURE=1); re-record them only for an
+ * intentional, versioned change.
+ */
+
+let bundle: WorkflowBundle;
+
+beforeAll(async () => {
+  try {
+    Runtime.install({ logger: new DefaultLogger('WARN') });
+  } catch {
+    // Installed by another test file in this process.
+  }
+  bundle = await bundleWorkflowCode({ workflowsPath: require.resolve('./index'), logger: new DefaultLogger('WARN') });
+}, 120_000);
+
+describe('replay of recorded experiment histories', () => {
+  test.each(['first', 'last'])('the %s execution of a paused-and-unpaused run replays with the current code', async (name) => {
+    const json: unknown = JSON.parse(readFileSync(join(__dirname, 'fixtures', `paused-run-${name}-execution.json`), 'utf8'));
+    const history = historyFromJSON(json);
+    // Guard against a fixture that lost its content: it must hold real work.
+    expect(history.events?.length).toBeGreaterThan(20);
+    await expect(Worker.runReplayHistory({ workflowBundle: bundle }, history, 'orchestration-pause')).resolves.toBeUndefined();
+  });
+});
