@@ -20,6 +20,7 @@ import { availableParallelism, cpus } from 'node:os';
 import { join, resolve } from 'node:path';
 import {
   buildStepGraph,
+  cnn,
   Graph,
   GraphSession,
   initOptimizerState,
@@ -28,6 +29,7 @@ import {
   mlp,
   Rng,
   TrainSession,
+  transformer,
   type Model,
   type OptimizerConfig,
 } from '@retain/engine';
@@ -56,8 +58,10 @@ interface ModelCase {
   build: () => Model;
   /** MatMul FLOPs of one training step (forward + backward) at this batch size. */
   stepFlops: (batch: number) => number;
-  /** What torch_engine.py builds. */
-  torch: { kind: 'mlp'; sizes: number[] };
+  /** What torch_engine.py builds (the same layers, so the same FLOPs). */
+  torch: Record<string, unknown> & { kind: 'mlp' | 'lenet' | 'transformer' };
+  /** Draws one input value (pixels, or token ids as float32). */
+  draw?: (rng: Rng) => number;
   batches: number[];
 }
 
@@ -79,9 +83,43 @@ function mlpCase(name: ModelName, sizes: number[], batches: number[]): ModelCase
   };
 }
 
+/** LeNet-5 on 28x28 Fashion-MNIST images (the cnn plugin's default). */
+const cnnSmall: ModelCase = {
+  name: 'cnn-small',
+  build: () => cnn({ arch: 'lenet', image: [1, 28, 28], classesPerHead: 10, heads: 1 }),
+  stepFlops: (b) => {
+    const conv1 = 2 * b * 6 * 28 * 28 * 1 * 25; // 5x5, pad 2
+    const conv2 = 2 * b * 16 * 10 * 10 * 6 * 25; // 5x5 on 14x14
+    const fc = 2 * b * (400 * 120 + 120 * 84 + 84 * 10);
+    // forward, weight gradients, input gradients for every layer but the first
+    return 3 * (conv1 + conv2 + fc) - conv1;
+  },
+  torch: { kind: 'lenet' },
+  batches: [128],
+};
+
+/** The transformer plugin's defaults (width 64, depth 2, 4 heads) on 64-byte windows, 256 classes. */
+const TF = { B: 0, T: 64, D: 64, depth: 2, H: 4, ratio: 4, vocab: 256 };
+const transformerTiny: ModelCase = {
+  name: 'transformer-tiny',
+  build: () => transformer({ vocab: TF.vocab, context: TF.T, width: TF.D, depth: TF.depth, attentionHeads: TF.H, heads: 1 }),
+  stepFlops: (b) => {
+    const { T, D, depth, ratio, vocab } = TF;
+    const block = 2 * b * T * (D * 3 * D + D * D + 2 * D * ratio * D) + 2 * (2 * b * T * T * D); // projections + QK^T and AV
+    // forward, then each product's two gradients (weights or the other activation); the head
+    // reads the last position only
+    return 3 * (depth * block + 2 * b * D * vocab);
+  },
+  torch: { kind: 'transformer', context: TF.T, width: TF.D, depth: TF.depth, heads: TF.H, ratio: TF.ratio, vocab: TF.vocab },
+  draw: (rng) => rng.int(TF.vocab),
+  batches: [128],
+};
+
 const MODELS: ModelCase[] = [
   mlpCase('mlp-784-400-400-10', [784, 400, 400, 10], [128, 1024]),
   mlpCase('mlp-784-4096-4096-10', [784, 4096, 4096, 10], [1024]),
+  cnnSmall,
+  transformerTiny,
 ];
 
 interface Args {
@@ -171,7 +209,7 @@ async function engineRate(c: ModelCase, optimizer: OptimizerName, batch: number,
   const features = model.inputDims.reduce((a, b) => a * b, 1);
   const rng = new Rng(7);
   const batches = Array.from({ length: 4 }, () => ({
-    x: Float32Array.from({ length: batch * features }, () => rng.normal()),
+    x: Float32Array.from({ length: batch * features }, () => (c.draw ? c.draw(rng) : rng.normal())),
     y: Int32Array.from({ length: batch }, () => rng.int(model.classesPerHead)),
   }));
   let i = 0;
@@ -298,7 +336,6 @@ async function main(): Promise<void> {
     node: process.version,
     torch,
     ceilings,
-    pending: ['cnn-small', 'transformer-tiny'],
     runs,
   };
   const dir = resolve(__dirname, '../../../.bench');
