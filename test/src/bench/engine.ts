@@ -148,31 +148,32 @@ function parseArgs(argv: string[]): Args {
 }
 
 /**
- * Calls per second of `once`, from the least disturbed of several short windows (the machine may
- * be shared; a window another process interrupted is slower, never faster): at least 3 windows
- * of >= `seconds` each, more while the total stays under 6 * `seconds`. `cpu` is the same rate
- * per second of this process's CPU time, which time slices lost to other processes do not count
- * (meaningful with one ORT thread: more threads spin while they wait, which counts as CPU).
+ * Calls per second of each of `onces`, from the least disturbed of several short windows (the
+ * machine may be shared; a window another process interrupted is slower, never faster): rounds
+ * of one window of >= `seconds` per function, alternating, so that all see the same machine; at
+ * least 3 rounds, more while the total stays under 6 * `seconds` per function. `cpu` is the same
+ * rate per second of this process's CPU time, which time slices lost to other processes do not
+ * count (meaningful with one ORT thread: more threads spin while they wait, which counts as CPU).
  */
-async function bestRate(once: () => Promise<unknown>, seconds: number): Promise<{ wall: number; cpu: number }> {
-  for (let i = 0; i < 2; i++) await once(); // warm-up: first runs allocate
-  let wall = 0;
-  let cpu = 0;
+async function bestRates(onces: (() => Promise<unknown>)[], seconds: number): Promise<{ wall: number; cpu: number }[]> {
+  for (const once of onces) for (let i = 0; i < 2; i++) await once(); // warm-up: first runs allocate
+  const best = onces.map(() => ({ wall: 0, cpu: 0 }));
   const started = process.hrtime.bigint();
   const since = (t: bigint) => Number(process.hrtime.bigint() - t) / 1e9;
-  for (let w = 0; w < 3 || since(started) < 6 * seconds; w++) {
-    let calls = 0;
-    const start = process.hrtime.bigint();
-    const cpuStart = process.cpuUsage();
-    while (since(start) < seconds || calls < 1) {
-      await once();
-      calls++;
+  for (let round = 0; round < 3 || since(started) < 6 * seconds * onces.length; round++)
+    for (const [k, once] of onces.entries()) {
+      let calls = 0;
+      const start = process.hrtime.bigint();
+      const cpuStart = process.cpuUsage();
+      while (since(start) < seconds || calls < 1) {
+        await once();
+        calls++;
+      }
+      const used = process.cpuUsage(cpuStart);
+      best[k].wall = Math.max(best[k].wall, calls / since(start));
+      best[k].cpu = Math.max(best[k].cpu, calls / ((used.user + used.system) / 1e6));
     }
-    const used = process.cpuUsage(cpuStart);
-    wall = Math.max(wall, calls / since(start));
-    cpu = Math.max(cpu, calls / ((used.user + used.system) / 1e6));
-  }
-  return { wall, cpu };
+  return best;
 }
 
 async function matmulCeiling(
@@ -188,7 +189,7 @@ async function matmulCeiling(
     const values = () => ({ dtype: 'float32' as const, dims: [n, n], data: Float32Array.from({ length: n * n }, () => rng.normal()) });
     const session = await GraphSession.create(g.toBytes(), { a: values(), b: values() }, { threads, spinning });
     try {
-      const rate = await bestRate(() => session.run({}, { fetch: [] }), seconds);
+      const [rate] = await bestRates([() => session.run({}, { fetch: [] })], seconds);
       out.push({ n, gflops: (rate.wall * 2 * n * n * n) / 1e9, cpuGflops: (rate.cpu * 2 * n * n * n) / 1e9 });
     } finally {
       await session.close();
@@ -197,31 +198,39 @@ async function matmulCeiling(
   return out;
 }
 
-async function engineRate(c: ModelCase, optimizer: OptimizerName, batch: number, args: Args): Promise<{ wall: number; cpu: number }> {
+/** samples/s of SGD and Adam steps on the same batches, their timing windows alternating. */
+async function engineRates(c: ModelCase, batch: number, args: Args): Promise<Record<OptimizerName, { wall: number; cpu: number }>> {
   const model = c.build();
-  const opt = OPTIMIZERS[optimizer];
-  const step = buildStepGraph({ model, head: 0, optimizer: opt });
-  const session = await TrainSession.create(
-    step,
-    { ...initParams(model, 0), ...initOptimizerState(opt, model.params) },
-    { threads: args.threads },
-  );
   const features = model.inputDims.reduce((a, b) => a * b, 1);
   const rng = new Rng(7);
   const batches = Array.from({ length: 4 }, () => ({
     x: Float32Array.from({ length: batch * features }, () => (c.draw ? c.draw(rng) : rng.normal())),
     y: Int32Array.from({ length: batch }, () => rng.int(model.classesPerHead)),
   }));
-  let i = 0;
+  const names = Object.keys(OPTIMIZERS) as OptimizerName[];
+  const sessions: TrainSession[] = [];
   try {
-    const rate = await bestRate(async () => {
-      const b = batches[i++ % batches.length];
-      const loss = await session.step(b.x, b.y, batch, LR);
-      if (!Number.isFinite(loss)) throw new Error(`${c.name}: loss became ${loss}`);
-    }, args.seconds);
-    return { wall: rate.wall * batch, cpu: rate.cpu * batch };
+    for (const name of names) {
+      const opt = OPTIMIZERS[name];
+      const step = buildStepGraph({ model, head: 0, optimizer: opt });
+      const initial = { ...initParams(model, 0), ...initOptimizerState(opt, model.params) };
+      sessions.push(await TrainSession.create(step, initial, { threads: args.threads, spinning: args.spinning }));
+    }
+    const counters = sessions.map(() => 0);
+    const rates = await bestRates(
+      sessions.map((session, k) => async () => {
+        const b = batches[counters[k]++ % batches.length];
+        const loss = await session.step(b.x, b.y, batch, LR);
+        if (!Number.isFinite(loss)) throw new Error(`${c.name} ${names[k]}: loss became ${loss}`);
+      }),
+      args.seconds,
+    );
+    return Object.fromEntries(names.map((n, k) => [n, { wall: rates[k].wall * batch, cpu: rates[k].cpu * batch }])) as Record<
+      OptimizerName,
+      { wall: number; cpu: number }
+    >;
   } finally {
-    await session.close();
+    await Promise.all(sessions.map((s) => s.close()));
   }
 }
 
@@ -273,9 +282,10 @@ async function main(): Promise<void> {
 
   const runs: BenchRun[] = [];
   for (const c of MODELS.filter((m) => !args.only || args.only.includes(m.name)))
-    for (const batch of c.batches)
+    for (const batch of c.batches) {
+      const engine = await engineRates(c, batch, args);
       for (const optimizer of ['sgd', 'adam'] as const) {
-        const rate = await engineRate(c, optimizer, batch, args);
+        const rate = engine[optimizer];
         const samplesPerSec = rate.wall;
         const torchRun = torch ? torchRate(python, c, optimizer, batch, args) : null;
         const torchSamplesPerSec = torchRun?.samplesPerSec ?? null;
@@ -298,6 +308,7 @@ async function main(): Promise<void> {
           `${c.name} ${optimizer} batch ${batch}: ${samplesPerSec.toFixed(0)} samples/s, torch ${torchSamplesPerSec?.toFixed(0) ?? 'n/a'}`,
         );
       }
+    }
   const after = await matmulCeiling(args.threads, args.spinning, args.seconds);
   console.log(`ORT MatMul (again): ${after.map((c) => `${c.n}^3 ${c.gflops.toFixed(1)}`).join(', ')} GFLOP/s`);
   ceilings.forEach((c, i) => {
