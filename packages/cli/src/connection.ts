@@ -9,11 +9,13 @@ export interface Paths {
   state: string;
   artifacts: string;
   runs: string;
+  /** Reusable build outputs, e.g. the workflow bundle. */
+  cache: string;
 }
 
 export function paths(): Paths {
   const state = stateDir();
-  return { state, artifacts: join(state, 'artifacts'), runs: join(state, 'runs') };
+  return { state, artifacts: join(state, 'artifacts'), runs: join(state, 'runs'), cache: join(state, 'cache') };
 }
 
 export interface Temporal {

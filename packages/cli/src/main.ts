@@ -251,6 +251,7 @@ async function startAndFollow(
         namespace: temporal.server.namespace,
         taskQueue: spec.execution.taskQueue,
         artifactsDir: paths().artifacts,
+        bundleCacheDir: paths().cache,
       });
       const reported = report(handle, opts.out);
       // runUntil shuts the worker down when the run is reported or Ctrl-C comes, whichever is first.
@@ -308,6 +309,7 @@ async function serve(opts: { queue: string; keepServer: boolean; device?: Device
       artifactsDir: paths().artifacts,
       device: opts.device,
       threads: opts.threads,
+      bundleCacheDir: paths().cache,
     });
     const stop = () => worker.shutdown();
     process.once('SIGINT', stop);

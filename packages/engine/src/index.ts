@@ -8,4 +8,5 @@ export * from './schedule';
 export * from './step';
 export * from './export';
 export * from './checkpoint';
+export * from './qat';
 export * from './runtime';

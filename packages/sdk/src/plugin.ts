@@ -1,5 +1,5 @@
 import type { z } from 'zod';
-import type { Graph, Model, QuantizedWeight, Tensor, TensorMap } from '@retain/engine';
+import type { FakeQuantScheme, Graph, Model, QuantizedWeight, Tensor, TensorMap } from '@retain/engine';
 import type { SampleSet, Scenario, ScenarioInfo, TaskData } from '@retain/data';
 
 /**
@@ -123,6 +123,12 @@ export interface QuantizeContext<C = unknown> {
   params: TensorMap;
   /** Training data of the task just learned, for calibration-based quantizers. */
   calibration: SampleSet;
+  /**
+   * Steps learned by quantization-aware training through this quantizer (spec `qat` with
+   * `lsq: true`), by weight name, laid out as its `trainingTransform` planned them. A quantizer
+   * quantizes on these steps, so the exported model computes what training computed.
+   */
+  stepSizes?: TensorMap;
 }
 
 /** Quantized weights by parameter name; parameters not listed stay float32. */
@@ -130,8 +136,19 @@ export interface QuantizeOutcome {
   weights: Record<string, QuantizedWeight>;
 }
 
+export interface QatContext<C = unknown> {
+  config: C;
+  model: Model;
+}
+
 export interface QuantizerPlugin<C = unknown> extends PluginBase<'quantizer', C> {
   quantize(ctx: QuantizeContext<C>): Promise<QuantizeOutcome>;
+  /**
+   * Quantization-aware training through this quantizer (spec `qat`): the weights `quantize` will
+   * quantize, each with the fake quantizer the training forward reads it through. Throws (a
+   * message naming the config field) for a configuration that cannot be trained through.
+   */
+  trainingTransform?(ctx: QatContext<C>): Record<string, FakeQuantScheme>;
 }
 
 /** Runs a model on inputs: the evaluator never sees how (fp32, int8, int4...). */

@@ -68,4 +68,46 @@ describe('PluginRegistry', () => {
   it('rejects a spec name that cannot be a run id', () => {
     expect(() => registry.validateSpec({ ...base, name: 'has spaces' })).toThrow(/name: use letters, digits/);
   });
+
+  describe('qat', () => {
+    const qatQuantizer = definePlugin({
+      kind: 'quantizer',
+      name: 'qatq',
+      version: '0.0.1',
+      description: 'a quantizer that can be trained through',
+      configSchema: z.strictObject({}),
+      quantize: async () => ({ weights: {} }),
+      trainingTransform: () => ({}),
+    });
+    const withQat = new PluginRegistry([...registry.list(), qatQuantizer]);
+    const errorsOf = (raw: unknown) => {
+      try {
+        withQat.validateSpec(raw);
+      } catch (err) {
+        return (err as SpecErrors).errors.map((e) => e.message);
+      }
+      return [];
+    };
+
+    it('accepts the id of a listed quantizer that has a training transform, lsq off by default', () => {
+      const spec = withQat.validateSpec({ ...base, quantizers: [{ id: 'q4', name: 'qatq' }], qat: { quantizer: 'q4' } });
+      expect(spec.qat).toEqual({ quantizer: 'q4', lsq: false });
+    });
+
+    it('rejects an id that no quantizer has, naming the ids there are', () => {
+      expect(errorsOf({ ...base, quantizers: ['toyq', 'qatq'], qat: { quantizer: 'q4' } })).toEqual([
+        "qat.quantizer: 'q4' is not the id of a quantizer in this spec; use one of toyq-8, qatq",
+      ]);
+    });
+
+    it('rejects a quantizer without quantization-aware training, naming those that have it', () => {
+      expect(errorsOf({ ...base, quantizers: ['toyq', 'qatq'], qat: { quantizer: 'toyq-8', lsq: true } })).toEqual([
+        "qat.quantizer: quantizer 'toyq' (id 'toyq-8') has no quantization-aware training; quantizers that have it: qatq",
+      ]);
+    });
+
+    it('rejects unknown qat fields', () => {
+      expect(errorsOf({ ...base, quantizers: ['qatq'], qat: { quantizer: 'qatq', bits: 4 } })[0]).toMatch(/^qat: Unrecognized key/);
+    });
+  });
 });

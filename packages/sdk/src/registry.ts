@@ -83,8 +83,38 @@ export class PluginRegistry {
       seen.set(id, i);
       return { ...checked, id };
     });
+    if (spec.qat) errors.push(...this.checkQat(spec.qat.quantizer, quantizers));
     if (errors.length > 0) throw new SpecErrors(errors);
     return { ...spec, benchmark, model, trainer, method, evaluators, quantizers };
+  }
+
+  /** `qat.quantizer` must be the id of a listed quantizer whose plugin can be trained through. */
+  private checkQat(id: string, quantizers: Array<PluginRef & { id: string }>): SpecError[] {
+    const ref = quantizers.find((q) => q.id === id);
+    if (!ref) {
+      const ids = quantizers.map((q) => q.id);
+      return [
+        new SpecError(
+          'qat.quantizer',
+          ids.length
+            ? `'${id}' is not the id of a quantizer in this spec; use one of ${ids.join(', ')}`
+            : `'${id}' names no quantizer: list it under 'quantizers' first`,
+        ),
+      ];
+    }
+    const plugin = this.find('quantizer', ref.name);
+    if (plugin && !plugin.trainingTransform) {
+      const able = this.list()
+        .filter((p) => p.kind === 'quantizer' && p.trainingTransform)
+        .map((p) => p.name);
+      return [
+        new SpecError(
+          'qat.quantizer',
+          `quantizer '${ref.name}' (id '${id}') has no quantization-aware training; quantizers that have it: ${able.join(', ') || 'none'}`,
+        ),
+      ];
+    }
+    return [];
   }
 }
 

@@ -46,6 +46,17 @@ export const experimentSpecSchema = z.strictObject({
   method: pluginRefSchema.default({ name: 'naive', config: {} }),
   quantizers: z.array(quantizerRefSchema).default([]),
   evaluators: z.array(pluginRefSchema).default([{ name: 'accuracy', config: {} }]),
+  /**
+   * Quantization-aware training: the training forward reads the weights through the fake
+   * quantizer of one of `quantizers` (by id), with straight-through gradients; `lsq` learns
+   * the quantization steps too (Esser et al. 2020) and that quantizer exports with them.
+   */
+  qat: z
+    .strictObject({
+      quantizer: z.string().min(1),
+      lsq: z.boolean().default(false),
+    })
+    .optional(),
   execution: z
     .strictObject({
       /** Temporal task queue for this run's activities (GPU workers listen on their own queue). */

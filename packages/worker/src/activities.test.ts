@@ -229,4 +229,18 @@ describe('worker activities', () => {
     expect(out.steps).toBe(16);
     expect(retry.heartbeats.filter((h) => h.step !== undefined)[0]).toMatchObject({ step: 9 });
   });
+  test('a loss that turns NaN fails the task naming the step and the last good checkpoint, which stays loadable', async () => {
+    const diverging = specWith({ lr: 1e6, checkpointEvery: 1 });
+    const run = inActivity(() => activities.trainTask({ spec: diverging, taskIndex: 0, checkpointRef: prepared.checkpointRef }));
+    const err = (await run.result.catch((e: unknown) => e)) as Error;
+    expect(err.name).toBe('PluginError');
+    const match =
+      /^trainer supervised \(task 0, step (\d+)\): loss became .*the last good checkpoint is at step (\d+) \(artifact (sha256:[0-9a-f]{64})\)$/.exec(
+        err.message,
+      );
+    expect(match).not.toBeNull();
+    const [, failedAt, goodAt, ref] = match!;
+    expect(Number(goodAt)).toBe(Number(failedAt));
+    expect((await loadTrainCheckpoint(store, ref, diverging.seed, 0)).step).toBe(Number(goodAt));
+  });
 });

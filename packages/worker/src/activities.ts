@@ -1,5 +1,6 @@
 import { CancelledFailure, Context } from '@temporalio/activity';
 import {
+  PluginError,
   SpecError,
   type TrainHeartbeat,
   type ConsolidateInput,
@@ -23,6 +24,7 @@ import type { ArtifactStore } from '@retain/artifacts';
 import { loadTensors, saveTensors } from './checkpoint';
 import { asPluginError, keepAlive } from './liveness';
 import { loadTrainCheckpoint, TRAIN_STATE } from './train-state';
+import { learnedStepSizes, qatPlanOf, trainThroughQuantizer } from './qat';
 
 export interface ActivityDeps {
   registry: PluginRegistry;
@@ -85,6 +87,9 @@ export function createActivities({ registry, artifacts }: ActivityDeps): RetainA
         const method = registry.get('method', spec.method.name);
         const methodCtx = { config: spec.method.config, seed: spec.seed, taskIndex, task, model, state };
         const trainer = registry.get('trainer', spec.trainer.name);
+        // Under QAT the trainer sees the model through the quantizer; methods keep the plain one.
+        const qat = qatPlanOf(spec, registry, model);
+        const trained = qat ? trainThroughQuantizer(qat, model, params) : { model, params };
         const outcome = await asPluginError(
           `trainer ${trainer.name}`,
           () => ({ task: taskIndex, step: details.step }),
@@ -94,9 +99,9 @@ export function createActivities({ registry, artifacts }: ActivityDeps): RetainA
               seed: spec.seed,
               taskIndex,
               task,
-              model,
+              model: trained.model,
               head: headOf(scenario, taskIndex),
-              params,
+              params: trained.params,
               method: method.training?.(methodCtx) ?? {},
               progress: (p) => beat((details = { ...details, ...p })),
               signal: ctx.cancellationSignal,
@@ -115,6 +120,8 @@ export function createActivities({ registry, artifacts }: ActivityDeps): RetainA
         ).catch((err: unknown) => {
           // Cancelled (the run was cancelled or paused): hand the last checkpoint to the workflow.
           if (ctx.cancellationSignal.aborted) throw new CancelledFailure(`training task ${taskIndex} cancelled`, [details]);
+          // Name the last good checkpoint's artifact, so a failed task can be inspected or continued from it.
+          if (err instanceof PluginError && details.checkpoint) err.message += ` (artifact ${details.checkpoint.checkpointRef})`;
           throw err;
         });
         return {
@@ -164,6 +171,7 @@ export function createActivities({ registry, artifacts }: ActivityDeps): RetainA
         const model = modelOf(spec, scenario);
         const params = await loadTensors(artifacts, checkpointRef, 'model');
         const quantizer = registry.get('quantizer', ref.name);
+        const qat = spec.qat?.quantizer === quantizerId ? qatPlanOf(spec, registry, model) : undefined;
         const { weights } = await asPluginError(
           `quantizer ${quantizerId}`,
           () => ({ task: taskIndex }),
@@ -174,6 +182,7 @@ export function createActivities({ registry, artifacts }: ActivityDeps): RetainA
               model,
               params,
               calibration: scenario.task(taskIndex).train,
+              stepSizes: qat && learnedStepSizes(qat, params),
             }),
         );
         // One ONNX file per head: a task-IL model is evaluated on task j through head j only.

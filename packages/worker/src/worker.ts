@@ -4,6 +4,7 @@ import { assertDeviceAvailable, configureSessions, type Device } from '@retain/e
 import type { PluginRegistry } from '@retain/sdk';
 import { createActivities } from './activities';
 import { defaultRegistry } from './plugins';
+import { cachedWorkflowBundle } from './workflow-bundle';
 
 export const DEFAULT_TASK_QUEUE = 'retain';
 
@@ -25,6 +26,11 @@ export interface RetainWorkerOptions {
   threads?: number;
   /** Pre-bundled workflow code (tests bundle once per file); default: bundle workflows/ on start. */
   workflowBundle?: WorkerOptions['workflowBundle'];
+  /**
+   * Keep the workflow bundle here and reuse it (see cachedWorkflowBundle), so a new worker starts
+   * in seconds; only for built code (the .js workflows), not under ts-jest.
+   */
+  bundleCacheDir?: string;
 }
 
 /** Where the workflow code lives: the TypeScript source under jest, the built file under node. */
@@ -45,11 +51,18 @@ export async function createRetainWorker(options: RetainWorkerOptions): Promise<
     namespace: options.namespace ?? 'default',
     taskQueue: options.taskQueue ?? DEFAULT_TASK_QUEUE,
     activities,
-    ...(options.workflowBundle ? { workflowBundle: options.workflowBundle } : { workflowsPath: workflowsPath() }),
+    ...(await workflowCode(options)),
     maxConcurrentActivityTaskExecutions: options.maxConcurrentActivities ?? 1,
     // Heartbeats carry the progress the CLI shows; one every 2 s keeps it live at negligible cost
     // (the SDK would otherwise wait up to 80% of the heartbeat timeout between them).
     defaultHeartbeatThrottleInterval: '2 seconds',
     maxHeartbeatThrottleInterval: '2 seconds',
   });
+}
+
+async function workflowCode(options: RetainWorkerOptions): Promise<Pick<WorkerOptions, 'workflowBundle' | 'workflowsPath'>> {
+  if (options.workflowBundle) return { workflowBundle: options.workflowBundle };
+  const path = workflowsPath();
+  if (options.bundleCacheDir && path.endsWith('.js')) return { workflowBundle: await cachedWorkflowBundle(path, options.bundleCacheDir) };
+  return { workflowsPath: path };
 }

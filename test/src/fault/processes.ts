@@ -15,7 +15,10 @@ export interface WorkerProcess {
 
 /** A real `retain worker` process (the built CLI) on `queue`, with its own state dir (artifacts). */
 export function startWorker(queue: string, home: string): WorkerProcess {
-  const child = spawn(process.execPath, [CLI, 'worker', '--queue', queue], { env: { ...process.env, RETAIN_HOME: home } });
+  return follow(spawn(process.execPath, [CLI, 'worker', '--queue', queue], { env: { ...process.env, RETAIN_HOME: home } }));
+}
+
+function follow(child: ChildProcess): WorkerProcess {
   let output = '';
   const exited = new Promise<number | null>((done) => child.on('close', (code) => done(code)));
   const ready = new Promise<void>((done, fail) => {
@@ -25,9 +28,19 @@ export function startWorker(queue: string, home: string): WorkerProcess {
     };
     child.stderr!.on('data', onData);
     child.stdout!.on('data', (d: Buffer) => (output += d));
-    void exited.then((code) => fail(new Error(`retain worker exited with ${code} before polling:\n${output}`)));
+    void exited.then((code) => fail(new Error(`worker exited with ${code} before polling:\n${output}`)));
   });
   return { child, ready, exited, output: () => output };
+}
+
+const WORKER_MAIN = resolve(__dirname, '../../dist/fault/worker-main.js');
+
+/**
+ * A worker process with the built-in plugins and the test's buggy method (test/dist, built by
+ * `npm run build`), on `address` (default: the test server), with artifacts under `artifactsDir`.
+ */
+export function startTestWorker(queue: string, artifactsDir: string, address = process.env.TEMPORAL_ADDRESS!): WorkerProcess {
+  return follow(spawn(process.execPath, [WORKER_MAIN, queue, artifactsDir], { env: { ...process.env, TEMPORAL_ADDRESS: address } }));
 }
 
 /** SIGKILL: no shutdown, no last heartbeat, exactly what a crashed machine does. */
@@ -86,4 +99,17 @@ export async function waitForPhase(handle: WorkflowHandle, task: number, phase: 
     await new Promise((r) => setTimeout(r, 25));
   }
   throw new Error(`timed out waiting for task ${task} to be ${phase}`);
+}
+
+/** Runs the built `retain` CLI to completion. */
+export function retainCli(args: string[], env: Record<string, string>): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((done, fail) => {
+    const child = spawn(process.execPath, [CLI, ...args], { env: { ...process.env, ...env } });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d));
+    child.stderr.on('data', (d: Buffer) => (stderr += d));
+    child.on('error', fail);
+    child.on('close', (code) => done({ code: code ?? -1, stdout, stderr }));
+  });
 }

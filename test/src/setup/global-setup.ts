@@ -17,7 +17,14 @@ export default async function globalSetup(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'retain-it-temporal-'));
   const log = (line: string): void => console.log(`[temporal] ${line}`);
   const cli = await resolveTemporalCli({ toolsDir, log });
-  const server = await startDevServer({ cliPath: cli.path, stateDir: dir, port: 0, dbFile: join(dir, 'temporal.sqlite') });
+  const { RUN_SEARCH_ATTRIBUTES } = await import('@retain/workflows');
+  const server = await startDevServer({
+    cliPath: cli.path,
+    stateDir: dir,
+    port: 0,
+    dbFile: join(dir, 'temporal.sqlite'),
+    searchAttributes: { ...RUN_SEARCH_ATTRIBUTES },
+  });
   process.env.TEMPORAL_ADDRESS = server.address;
   process.env.TEMPORAL_NAMESPACE = server.namespace;
   // Code under test that resolves the CLI itself (e.g. with a temp RETAIN_HOME) finds this binary.

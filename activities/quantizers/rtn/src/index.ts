@@ -2,9 +2,11 @@ import { definePlugin, type QuantizeContext, type QuantizeOutcome } from '@retai
 import type { QuantizedWeight } from '@retain/engine';
 import { rtnConfigSchema, type RtnConfig } from './config';
 import { quantizePerChannel } from './rtn';
+import { quantizeOnSteps, rtnTrainingTransform } from './qat';
 
 export { rtnConfigSchema, type RtnConfig } from './config';
 export { quantizePerChannel, dequantize } from './rtn';
+export { quantizeOnSteps, rtnTrainingTransform } from './qat';
 
 /** Weight-only round-to-nearest quantization of every matrix weight; biases stay float32. */
 export const rtnQuantizer = definePlugin({
@@ -18,8 +20,12 @@ export const rtnQuantizer = definePlugin({
     const weights: Record<string, QuantizedWeight> = {};
     for (const spec of ctx.model.params) {
       if (spec.dims.length !== 2) continue;
-      weights[spec.name] = quantizePerChannel(ctx.params[spec.name], ctx.config.bits);
+      const learned = ctx.stepSizes?.[spec.name]; // steps trained by QAT with LSQ through this quantizer
+      weights[spec.name] = learned
+        ? quantizeOnSteps(ctx.params[spec.name], learned, ctx.config.bits)
+        : quantizePerChannel(ctx.params[spec.name], ctx.config.bits);
     }
     return { weights };
   },
+  trainingTransform: ({ config, model }) => rtnTrainingTransform(config, model),
 });

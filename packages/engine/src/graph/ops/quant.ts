@@ -1,8 +1,9 @@
+import { broadcastDims, unbroadcast } from '../broadcast';
 import { withGrad, type Tensor } from '../tensor';
 import { mul } from './arith';
 import { cast } from './nondiff';
 import { reshape } from './shape';
-import { normAxis } from './util';
+import { normAxis, sameGraphAndType } from './util';
 
 /**
  * Fake quantization for quantization-aware training: symmetric per-channel quantize then
@@ -37,6 +38,45 @@ export function fakeQuantize(x: Tensor, scale: Tensor, bits: 4 | 8, axis: number
         );
         return mul(gy, cast(inside, x.dtype));
       },
+    ],
+  );
+}
+
+/**
+ * Fake quantization with a (possibly trained) step size, for quantization-aware training:
+ * out = clip(round(x / s), qmin, qmax) * s, with `s` broadcasting against `x` (e.g. [1, out] for
+ * one step per output channel). Round is ONNX's (half to even).
+ * Gradient to x: the straight-through estimator, gy where qmin <= x/s <= qmax and 0 where clipped.
+ * Gradient to s, only when `stepGradScale` is given (LSQ, Esser et al. 2020, eq. 3):
+ * gy * (round(x/s) - x/s) inside the range, gy * qmin / qmax where clipped below / above, times
+ * `stepGradScale` (their g = 1/sqrt(N * qmax), N = weights sharing the step), summed over the
+ * elements that share each step. Without it, s is treated as a constant (e.g. a min-max scale).
+ */
+export function fakeQuantizeStep(x: Tensor, s: Tensor, range: { qmin: number; qmax: number; stepGradScale?: number }): Tensor {
+  const g = sameGraphAndType('fakeQuantizeStep', x, s);
+  const { qmin, qmax, stepGradScale } = range;
+  if (!(qmin < 0 && qmax > 0)) throw new Error(`fakeQuantizeStep: the code range must contain 0, got [${qmin}, ${qmax}]`);
+  const dims = broadcastDims(x.dims, s.dims, 'fakeQuantizeStep');
+  const bool = { dims, dtype: 'bool' as const };
+  const v = g.node('Div', [x, s], { dims, dtype: x.dtype });
+  const rounded = g.node('Round', [v], v);
+  const [lo, hi] = [g.scalar(qmin, x.dtype), g.scalar(qmax, x.dtype)];
+  const out = g.node('Mul', [g.node('Clip', [rounded, lo, hi], v), s], v);
+  const below = g.node('Less', [v, lo], bool);
+  const above = g.node('Greater', [v, hi], bool);
+  const inside = g.node('Not', [g.node('Or', [below, above], bool)], bool);
+  return withGrad(
+    out,
+    [x, s],
+    [
+      (gy) => unbroadcast(mul(gy, cast(inside, x.dtype)), x.dims),
+      stepGradScale === undefined
+        ? undefined
+        : (gy) => {
+            const roundingError = g.node('Sub', [rounded, v], v);
+            const dOutDs = g.node('Where', [below, lo, g.node('Where', [above, hi, roundingError], v)], v);
+            return unbroadcast(mul(mul(gy, dOutDs), stepGradScale), s.dims);
+          },
     ],
   );
 }

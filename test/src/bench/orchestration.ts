@@ -1,0 +1,146 @@
+/**
+ * `npm run bench:orchestration`: what durability costs, written to .bench/orchestration.json.
+ *  - a 10-task run on a real dev server and a real worker process: wall time from the run's start
+ *    to its close, time inside activities (started -> completed, from the histories of every
+ *    continue-as-new execution), and the orchestration share (1 - activity / wall);
+ *  - crash to resume: a worker is killed with SIGKILL while training (default settings: 5 s
+ *    heartbeat timeout, checkpoints every 5 s); a new worker is started at once; the time until
+ *    the retried attempt reports a training step again. Workers reuse the cached workflow bundle
+ *    (the first worker builds it), as `retain worker` does.
+ */
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { Client, Connection, type WorkflowHandle } from '@temporalio/client';
+import { resolveTemporalCli, startDevServer } from '@retain/infra';
+import type { ExperimentSpec, TrainHeartbeat } from '@retain/sdk';
+import { defaultRegistry } from '@retain/worker';
+import { experimentWorkflow, RUN_SEARCH_ATTRIBUTES } from '@retain/workflows';
+import { kill9, startTestWorker, trainingCheckpointed, waitForActivity, type WorkerProcess } from '../fault/processes';
+
+const TASKS = 10;
+
+/** Worker processes to kill whatever happens. */
+const live: WorkerProcess[] = [];
+
+function spec(queue: string, over: Record<string, unknown>): ExperimentSpec {
+  return defaultRegistry().validateSpec({
+    name: 'bench-orchestration',
+    seed: 0,
+    benchmark: { name: 'permuted-fmnist', config: { tasks: TASKS, trainPerTask: 10000, testPerTask: 1000 } },
+    model: { name: 'mlp', config: { hidden: [128] } },
+    trainer: { name: 'supervised', config: { epochs: 1, batchSize: 64, lr: 0.01 } },
+    quantizers: [{ name: 'rtn', config: { bits: 8 } }],
+    execution: { taskQueue: queue },
+    ...over,
+  });
+}
+
+const ms = (t: { seconds?: unknown; nanos?: number | null } | null | undefined) =>
+  t ? Number(t.seconds) * 1000 + (t.nanos ?? 0) / 1e6 : NaN;
+
+/** Seconds from the first execution's start to the last one's close, and seconds inside activities. */
+async function timings(client: Client, workflowId: string): Promise<{ wall: number; activity: number }> {
+  let first = Infinity;
+  let last = -Infinity;
+  let activity = 0;
+  for await (const run of client.workflow.list({ query: `WorkflowId = '${workflowId}'` })) {
+    const history = await client.workflow.getHandle(workflowId, run.runId).fetchHistory();
+    const started = new Map<string, number>();
+    for (const e of history.events ?? []) {
+      const t = ms(e.eventTime);
+      first = Math.min(first, t);
+      last = Math.max(last, t);
+      if (e.activityTaskStartedEventAttributes) started.set(String(e.activityTaskStartedEventAttributes.scheduledEventId), t);
+      const done = e.activityTaskCompletedEventAttributes;
+      if (done) activity += t - started.get(String(done.scheduledEventId))!;
+    }
+  }
+  return { wall: (last - first) / 1000, activity: activity / 1000 };
+}
+
+async function crashToResume(client: Client, queue: string, artifacts: string, address: string): Promise<number> {
+  const w = startTestWorker(queue, artifacts, address);
+  live.push(w);
+  await w.ready;
+  const handle: WorkflowHandle = await client.workflow.start(experimentWorkflow, {
+    taskQueue: queue,
+    workflowId: `${queue}-crash`,
+    args: [
+      {
+        spec: spec(queue, {
+          benchmark: { name: 'permuted-fmnist', config: { tasks: 1, trainPerTask: 10000, testPerTask: 500 } },
+          trainer: { name: 'supervised', config: { epochs: 30, batchSize: 64, lr: 0.01 } },
+        }),
+      },
+    ],
+  });
+  // Default cadence: the first checkpoint comes after 5 s of training.
+  await waitForActivity(handle, trainingCheckpointed(0, 1), 'a first checkpoint', 180_000);
+  const crashed = Date.now();
+  await kill9(w);
+  const next = startTestWorker(queue, artifacts, address);
+  live.push(next);
+  const resumed = await waitForActivity(
+    handle,
+    (a) => {
+      const d = a.details as TrainHeartbeat | undefined;
+      return a.type === 'trainTask' && a.attempt >= 2 && d?.resumedAt !== undefined && d.step !== undefined && d.step > d.resumedAt;
+    },
+    'training to run again',
+    180_000,
+  );
+  const seconds = (Date.now() - crashed) / 1000;
+  void resumed;
+  await handle.result();
+  next.child.kill('SIGKILL');
+  return seconds;
+}
+
+async function main(): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), 'retain-bench-orchestration-'));
+  const cli = await resolveTemporalCli({ toolsDir: resolve(__dirname, '../../../.retain/tools') });
+  const server = await startDevServer({
+    cliPath: cli.path,
+    stateDir: dir,
+    port: 0,
+    dbFile: join(dir, 'temporal.sqlite'),
+    searchAttributes: { ...RUN_SEARCH_ATTRIBUTES },
+  });
+  const connection = await Connection.connect({ address: server.address });
+  const client = new Client({ connection });
+  try {
+    const queue = 'bench';
+    const w = startTestWorker(queue, join(dir, 'artifacts'), server.address);
+    live.push(w);
+    await w.ready;
+    await client.workflow.execute(experimentWorkflow, { taskQueue: queue, workflowId: 'bench-10', args: [{ spec: spec(queue, {}) }] });
+    w.child.kill('SIGKILL');
+    await w.exited;
+    const { wall, activity } = await timings(client, 'bench-10');
+    const crash = await crashToResume(client, 'bench-crash', join(dir, 'artifacts'), server.address);
+    const out = {
+      tasks: TASKS,
+      wallSeconds: round(wall),
+      activitySeconds: round(activity),
+      orchestrationShare: round(1 - activity / wall, 4),
+      crashToResumeSeconds: round(crash),
+    };
+    const path = resolve(__dirname, '../../../.bench/orchestration.json');
+    mkdirSync(resolve(path, '..'), { recursive: true });
+    writeFileSync(path, `${JSON.stringify(out, null, 2)}\n`);
+    process.stdout.write(`${JSON.stringify(out)}\nwritten to ${path}\n`);
+  } finally {
+    for (const w of live) w.child.kill('SIGKILL');
+    await connection.close();
+    await server.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+const round = (x: number, digits = 2) => Number(x.toFixed(digits));
+
+main().catch((err: unknown) => {
+  console.error(err);
+  process.exit(1);
+});
