@@ -108,11 +108,17 @@ export async function experimentWorkflow(input: ExperimentInput): Promise<Experi
     const methodStateRef = t === 0 ? undefined : state.tasks[t - 1].methodStateRef;
 
     phase = 'training';
-    const { checkpointRef, ...stats } = await train(t, previous, methodStateRef);
+    const { checkpointRef, methodStepStateRef, ...stats } = await train(t, previous, methodStateRef);
 
     await unlessPaused();
     phase = 'consolidating';
-    const consolidated = await activities.consolidate.consolidate({ spec, taskIndex: t, checkpointRef, methodStateRef });
+    const consolidated = await activities.consolidate.consolidate({
+      spec,
+      taskIndex: t,
+      checkpointRef,
+      methodStateRef,
+      methodStepStateRef,
+    });
 
     phase = 'quantizing';
     const quantized: Record<string, QuantizeOutput> = {};

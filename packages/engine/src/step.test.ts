@@ -275,4 +275,91 @@ describe('K-step graphs with model buffers', () => {
   });
 });
 
+describe('step methods (a continual-learning method inside the step graph)', () => {
+  const model = mlp({ inputSize: 3, hidden: [4], classesPerHead: 3, heads: 1 });
+  const params = initParams(model, 4);
+  const x = Float32Array.from([0.5, -1, 2, 1, 0.2, -0.3]);
+  const y = Int32Array.from([0, 2]);
+  const scalar = (v: number) => ({ dims: [], data: new Float32Array([v]) });
+
+  test('state is updated by every step and read back; constants stay as fed', async () => {
+    // A counter of steps and a running sum of the loss gradient on one bias, as SI-like state.
+    const step = buildStepGraph({
+      model,
+      head: 0,
+      optimizer: { name: 'sgd' },
+      method: {
+        constants: { 'm.scale': [] },
+        state: { 'm.count': [], 'm.sum': [3] },
+        stateUpdate: ({ inputs, taskGrads }) => ({
+          'm.count': ops.add(inputs['m.count'], inputs['m.scale']),
+          'm.sum': ops.add(inputs['m.sum'], taskGrads['head.0.bias']),
+        }),
+      },
+    });
+    expect(step.methodInputs.sort()).toEqual(['m.count', 'm.scale', 'm.sum']);
+    expect(step.methodState.sort()).toEqual(['m.count', 'm.sum']);
+    const session = await TrainSession.create(step, {
+      ...params,
+      'm.scale': scalar(2),
+      'm.count': scalar(0),
+      'm.sum': { dims: [3], data: new Float32Array(3) },
+    });
+    try {
+      const biases: number[][] = [Array.from(params['head.0.bias'].data)];
+      for (let s = 0; s < 3; s++) {
+        await session.step(x, y, 2, 0.5);
+        biases.push(Array.from((await session.read())['head.0.bias'].data));
+      }
+      const after = await session.read();
+      expect(after['m.count'].data[0]).toBe(6);
+      expect(after['m.scale'].data[0]).toBe(2);
+      // Plain SGD: the summed gradient is (first bias - last bias) / lr.
+      after['m.sum'].data.forEach((v, i) => expect(v).toBeCloseTo((biases[0][i] - biases[3][i]) / 0.5, 5));
+    } finally {
+      await session.close();
+    }
+  });
+
+  test('batch inputs are fed with each step, and a gradient transform replaces the gradients', async () => {
+    // Zero every gradient when the fed flag is 0: the params must not move.
+    const step = buildStepGraph({
+      model,
+      head: 0,
+      optimizer: { name: 'sgd' },
+      method: {
+        batchInputs: { 'm.flag': { dims: [], dtype: 'float32' } },
+        gradientTransform: ({ grads, inputs }) =>
+          Object.fromEntries(Object.entries(grads).map(([n, g]) => [n, ops.mul(g, inputs['m.flag'])])),
+      },
+    });
+    expect(step.batchInputs).toEqual(['m.flag']);
+    const session = await TrainSession.create(step, params);
+    try {
+      const flag = (v: number) => ({ 'm.flag': { dtype: 'float32' as const, dims: [], data: new Float32Array([v]) } });
+      await session.step(x, y, 2, 0.5, flag(0));
+      expect((await session.read())['trunk.0.weight'].data).toEqual(params['trunk.0.weight'].data);
+      await session.step(x, y, 2, 0.5, flag(1));
+      expect((await session.read())['trunk.0.weight'].data).not.toEqual(params['trunk.0.weight'].data);
+    } finally {
+      await session.close();
+    }
+  });
+
+  test('bad method hooks are errors that say what to do', () => {
+    expect(() => buildStepGraph({ model, head: 0, optimizer: { name: 'sgd' }, method: { constants: { 'head.0.bias': [3] } } })).toThrow(
+      /clashes with a param.*prefix it/,
+    );
+    expect(() => buildStepGraph({ model, head: 0, optimizer: { name: 'sgd' }, method: { state: { 'm.s': [] } } })).toThrow(
+      /needs a stateUpdate/,
+    );
+    expect(() => buildStepGraph({ model, head: 0, optimizer: { name: 'sgd' }, method: { gradientTransform: () => ({}) } })).toThrow(
+      /returned no gradient for trunk.0.weight/,
+    );
+    expect(() =>
+      buildStepGraph({ model, head: 0, optimizer: { name: 'sgd' }, stepsPerRun: 2, method: { constants: { 'm.scale': [] } } }),
+    ).toThrow(/stepsPerRun > 1 does not support method hooks yet; use one step per run/);
+  });
+});
+
 const bitsOf = (a: Float32Array) => Array.from(new Uint32Array(a.buffer, a.byteOffset, a.length));

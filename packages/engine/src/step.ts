@@ -1,4 +1,4 @@
-import { add, argmax, gradients, Graph, softmaxCrossEntropy, type Tensor } from './graph';
+import { add, argmax, gradients, Graph, softmaxCrossEntropy, type Dim, type Tensor } from './graph';
 import { buffersOf, paramSpec, type Model } from './models/model';
 import { applyOptimizer, optimizerStateSpecs, type OptimizerConfig } from './optim';
 
@@ -14,8 +14,59 @@ export interface StepGraphSpec {
    * Optimizer steps per graph run (default 1). With K > 1 the graph takes a stack of K batches
    * and K learning rates and runs the K steps one after another inside one run, so parameters
    * cross the runtime boundary once per K steps (what a GPU provider needs to pay off).
+   * Not combined with extraLoss or method hooks yet.
    */
   stepsPerRun?: number;
+  /** What a continual-learning method adds to the step (DESIGN.md §3). */
+  method?: StepMethod;
+}
+
+/** What the hooks of a StepMethod see while the step graph is built. */
+export interface StepTerms {
+  g: Graph;
+  model: Model;
+  head: number;
+  /** Every param the forward pass reads, as graph inputs. */
+  params: Record<string, Tensor>;
+  /** Names of the params this step updates. */
+  trainable: string[];
+  logits: Tensor;
+  batch: { x: Tensor; y: Tensor };
+  /** The method's own graph inputs, by name: its constants, its state and its batch inputs. */
+  inputs: Record<string, Tensor>;
+  /** Gradients of the task loss (mean cross-entropy) on another batch, by trainable param. */
+  lossGradients(x: Tensor, y: Tensor): Record<string, Tensor>;
+}
+
+/**
+ * A method's part of the training step. Every tensor it reads is a graph input, never a baked
+ * constant, so one graph serves every step and every task: values come from the session.
+ */
+export interface StepMethod {
+  /** Inputs fed when the session starts and fixed for the task (EWC's Fisher and anchor). */
+  constants?: Record<string, number[]>;
+  /**
+   * State the step updates (SI's running path integral): input '<name>', output 'new.<name>',
+   * fed back like optimizer state, so whatever checkpoints the session covers it.
+   */
+  state?: Record<string, number[]>;
+  /** Inputs fed with every batch besides x and y (A-GEM's memory batch). */
+  batchInputs?: Record<string, { dims: Dim[]; dtype: 'float32' | 'int64' }>;
+  /** A float32 scalar added to the loss (a penalty or a distillation term). */
+  lossTerm?(terms: StepTerms): Tensor | undefined;
+  /** Replaces the gradients before the optimizer sees them (A-GEM's projection). */
+  gradientTransform?(terms: StepTerms & { grads: Record<string, Tensor> }): Record<string, Tensor>;
+  /** New values of every `state` tensor, from the gradients and the optimizer's update. */
+  stateUpdate?(
+    terms: StepTerms & {
+      /** Gradients of the task loss alone (no method terms), by trainable param. */
+      taskGrads: Record<string, Tensor>;
+      /** The gradients the optimizer used. */
+      grads: Record<string, Tensor>;
+      /** Every param's value after the update. */
+      updated: Record<string, Tensor>;
+    },
+  ): Record<string, Tensor>;
 }
 
 export interface StepGraph {
@@ -30,6 +81,12 @@ export interface StepGraph {
   inputDims: number[];
   /** Optimizer steps per run: 1, or K of a K-step graph. */
   stepsPerRun: number;
+  /** The method's inputs fed once (its constants and the initial value of its state). */
+  methodInputs: string[];
+  /** The method's state updated by every step (each has an output 'new.<name>'). */
+  methodState: string[];
+  /** Inputs fed with every step besides x, y and lr. */
+  batchInputs: string[];
   /** The model's buffers: inputs fed like params; those the forward updates have an output 'new.<name>'. */
   bufferNames: string[];
 }
@@ -37,9 +94,10 @@ export interface StepGraph {
 /**
  * The training step as ONE graph: forward, loss (+ extra terms), backward, optimizer update.
  * Inputs: 'x' [B, ...inputDims] float32, 'y' [B] int64, 'lr' [] float32, each param, each state,
- * each model buffer (plus any inputs `extraLoss` declares). Outputs: 'loss' [] and 'new.<name>'
- * for each updated param, state and buffer (the forward runs in training mode), so a runtime
- * feeds outputs back as the next step's inputs.
+ * each model buffer (plus any inputs `extraLoss` declares, and the method's constants, state and
+ * batch inputs). Outputs: 'loss' [] and 'new.<name>' for each updated param, optimizer state,
+ * buffer (the forward runs in training mode) and method state, so a runtime feeds outputs back
+ * as the next step's inputs.
  * With stepsPerRun = K > 1: 'x' [K, B, ...], 'y' [K, B], 'lr' [K] and 'loss' [K]; the K steps are
  * unrolled in order, each exactly the single step's nodes, so the result is bit-identical to K
  * runs of the one-step graph.
@@ -51,7 +109,13 @@ export function buildStepGraph(spec: StepGraphSpec): StepGraph {
   const paramNames = [...new Set([...forwardNames, ...trainable])];
   const K = spec.stepsPerRun ?? 1;
   if (!Number.isInteger(K) || K < 1) throw new Error(`stepsPerRun must be a positive integer, got ${K}`);
+  // Unrolling would have to stack batch inputs and chain method state through K steps; until a
+  // method needs the speed, K-step graphs take plain training only.
   if (K > 1 && spec.extraLoss) throw new Error('stepsPerRun > 1 does not support extraLoss yet; use one step per run with loss terms');
+  if (K > 1 && spec.method)
+    throw new Error(
+      'stepsPerRun > 1 does not support method hooks yet; use one step per run (stepsPerRun: 1) with a continual-learning method',
+    );
 
   const g = new Graph(`${model.name}.step.head${head}${K > 1 ? `.k${K}` : ''}`);
   const stack = K > 1 ? ['K'] : [];
@@ -69,15 +133,29 @@ export function buildStepGraph(spec: StepGraphSpec): StepGraph {
   const buffers = buffersOf(model);
   for (const b of buffers) params[b.name] = g.input(b.name, b.dims);
 
+  const method = spec.method ?? {};
+  const methodInputs: Record<string, Tensor> = {};
+  const declare = (name: string, dims: Dim[], dtype: 'float32' | 'int64' = 'float32') => {
+    if (name in params || name in state || ['x', 'y', 'lr'].includes(name))
+      throw new Error(`step method input '${name}' clashes with a param, optimizer state or batch input; prefix it with the method's name`);
+    methodInputs[name] = g.input(name, dims, dtype);
+  };
+  for (const [name, dims] of Object.entries(method.constants ?? {})) declare(name, dims);
+  for (const [name, dims] of Object.entries(method.state ?? {})) declare(name, dims);
+  for (const [name, { dims, dtype }] of Object.entries(method.batchInputs ?? {})) declare(name, dims, dtype);
+  const methodState = Object.keys(method.state ?? {});
+
   const losses: Tensor[] = [];
   let updates: Record<string, Tensor> = {};
   const bufferUpdates: Record<string, Tensor> = {};
+  let methodStateUpdates: Record<string, Tensor> = {};
   for (let k = 0; k < K; k++) {
     const pick = (t: Tensor) =>
       K > 1 ? g.node('Gather', [t, g.scalar(k, 'int64')], { dims: t.dims.slice(1), dtype: t.dtype }, { axis: 0 }) : t;
-    const step = appendStep(g, spec, trainable, params, state, { x: pick(xs), y: pick(ys) }, pick(lrs));
+    const step = appendStep(g, spec, trainable, params, state, methodInputs, { x: pick(xs), y: pick(ys) }, pick(lrs));
     losses.push(step.loss);
     updates = step.updates;
+    methodStateUpdates = step.methodStateUpdates;
     // The next step reads this step's params, state and buffers (batch-norm statistics, dropout counter).
     Object.assign(bufferUpdates, step.bufferUpdates);
     params = { ...params, ...only(updates, trainable), ...step.bufferUpdates };
@@ -88,6 +166,7 @@ export function buildStepGraph(spec: StepGraphSpec): StepGraph {
     const unsqueezed = losses.map((l) => g.node('Unsqueeze', [l, one], { dims: [1], dtype: 'float32' }));
     g.output('loss', g.node('Concat', unsqueezed, { dims: [K], dtype: 'float32' }, { axis: 0 }));
   } else g.output('loss', losses[0]);
+  for (const [name, t] of Object.entries(methodStateUpdates)) g.output(`new.${name}`, t);
   for (const [name, t] of Object.entries(updates)) g.output(`new.${name}`, t);
   for (const [name, t] of Object.entries(bufferUpdates)) g.output(`new.${name}`, t);
   return {
@@ -97,44 +176,106 @@ export function buildStepGraph(spec: StepGraphSpec): StepGraph {
     trainable,
     inputDims: [...model.inputDims],
     stepsPerRun: K,
+    methodInputs: [...Object.keys(method.constants ?? {}), ...methodState],
+    methodState,
+    batchInputs: Object.keys(method.batchInputs ?? {}),
     bufferNames: buffers.map((b) => b.name),
   };
 }
 
-/** One step's forward, loss, backward and update; returns the loss and every updated param, state and buffer. */
+/**
+ * One step's forward, loss (+ extraLoss and the method's term), backward and update; returns the
+ * loss and every updated param, optimizer state, buffer and method state.
+ */
 function appendStep(
   g: Graph,
   spec: StepGraphSpec,
   trainable: string[],
   params: Record<string, Tensor>,
   state: Record<string, Tensor>,
+  methodInputs: Record<string, Tensor>,
   batch: { x: Tensor; y: Tensor },
   lr: Tensor,
-): { loss: Tensor; updates: Record<string, Tensor>; bufferUpdates: Record<string, Tensor> } {
+): { loss: Tensor; updates: Record<string, Tensor>; bufferUpdates: Record<string, Tensor>; methodStateUpdates: Record<string, Tensor> } {
+  const { model, head } = spec;
+  const method = spec.method ?? {};
   const bufferUpdates: Record<string, Tensor> = {};
-  const logits = spec.model.forward(g, params, batch.x, spec.head, { training: true, bufferUpdates });
-  let loss = softmaxCrossEntropy(logits, batch.y);
-  const extra = spec.extraLoss?.(g, params, logits, batch);
-  if (extra) {
-    if (extra.rank !== 0 || extra.dtype !== 'float32') throw new Error(`extraLoss must return a float32 scalar, got ${extra}`);
+  const logits = model.forward(g, params, batch.x, head, { training: true, bufferUpdates });
+  const taskLoss = softmaxCrossEntropy(logits, batch.y);
+  const byName = (ts: Tensor[]) => Object.fromEntries(trainable.map((n, i) => [n, ts[i]]));
+  const terms: StepTerms = {
+    g,
+    model,
+    head,
+    params,
+    trainable,
+    logits,
+    batch,
+    inputs: methodInputs,
+    // The second batch runs the forward in evaluation mode: it must not update buffers again.
+    lossGradients: (bx, by) =>
+      byName(
+        gradients(
+          softmaxCrossEntropy(model.forward(g, params, bx, head), by),
+          trainable.map((n) => params[n]),
+        ),
+      ),
+  };
+  let loss = taskLoss;
+  for (const [what, extra] of [
+    ['extraLoss', spec.extraLoss?.(g, params, logits, batch)],
+    ['a method lossTerm', method.lossTerm?.(terms)],
+  ] as const) {
+    if (!extra) continue;
+    if (extra.rank !== 0 || extra.dtype !== 'float32') throw new Error(`${what} must return a float32 scalar, got ${extra}`);
     loss = add(loss, extra);
   }
-  const grads = gradients(
-    loss,
-    trainable.map((n) => params[n]),
+
+  const lossGrads = byName(
+    gradients(
+      loss,
+      trainable.map((n) => params[n]),
+    ),
   );
+  const grads = method.gradientTransform ? checkedGrads(method.gradientTransform({ ...terms, grads: lossGrads }), trainable) : lossGrads;
   const updates = applyOptimizer(
     g,
     spec.optimizer,
-    trainable.map((name, i) => ({ name, value: params[name], grad: grads[i] })),
+    trainable.map((name) => ({ name, value: params[name], grad: grads[name] })),
     state,
     lr,
   );
-  return { loss, updates, bufferUpdates };
+  const methodStateUpdates: Record<string, Tensor> = {};
+  const methodState = Object.keys(method.state ?? {});
+  if (methodState.length) {
+    if (!method.stateUpdate) throw new Error(`a step method with state (${methodState.join(', ')}) needs a stateUpdate`);
+    const taskGrads =
+      loss === taskLoss
+        ? lossGrads
+        : byName(
+            gradients(
+              taskLoss,
+              trainable.map((n) => params[n]),
+            ),
+          );
+    const updated = { ...params, ...Object.fromEntries(trainable.map((n) => [n, updates[n]])) };
+    const next = method.stateUpdate({ ...terms, taskGrads, grads, updated });
+    for (const name of methodState) {
+      if (!next[name]) throw new Error(`the method's stateUpdate returned no new value for its state '${name}'`);
+      methodStateUpdates[name] = next[name];
+    }
+  }
+  return { loss, updates, bufferUpdates, methodStateUpdates };
 }
 
 function only(tensors: Record<string, Tensor>, names: string[]): Record<string, Tensor> {
   return Object.fromEntries(names.map((n) => [n, tensors[n]]));
+}
+
+function checkedGrads(grads: Record<string, Tensor>, trainable: string[]): Record<string, Tensor> {
+  const missing = trainable.filter((n) => !grads[n]);
+  if (missing.length) throw new Error(`the method's gradientTransform returned no gradient for ${missing.join(', ')}`);
+  return grads;
 }
 
 /** Evaluation graph: inputs 'x', the head's params and the model's buffers; outputs 'logits' and 'pred' (argmax, int64). */

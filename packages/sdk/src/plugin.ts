@@ -1,5 +1,5 @@
 import type { z } from 'zod';
-import type { FakeQuantScheme, Graph, Model, QuantizedWeight, Tensor, TensorMap } from '@retain/engine';
+import type { FakeQuantScheme, Model, QuantizedWeight, StepMethod, TensorMap, Value } from '@retain/engine';
 import type { SampleSet, Scenario, ScenarioInfo, TaskData } from '@retain/data';
 
 /**
@@ -51,7 +51,7 @@ export interface TrainContext<C = unknown> {
   head: number;
   /** Parameters at the start of the task, every head included. */
   params: TensorMap;
-  /** The method's contribution to this task's training (loss terms for now). */
+  /** The method's contribution to this task's training: step-graph hooks, their tensors, batches. */
   method: MethodTraining;
   progress(p: TrainProgress): void;
   /** Aborted when the activity is cancelled; a trainer stops between steps. */
@@ -86,17 +86,47 @@ export interface TrainOutcome {
   samples: number;
   finalLoss: number;
   seconds: number;
+  /** Final values of the method's step state (`method.step.state`), when it has any. */
+  methodState?: TensorMap;
 }
 
 export interface TrainerPlugin<C = unknown> extends PluginBase<'trainer', C> {
   train(ctx: TrainContext<C>): Promise<TrainOutcome>;
 }
 
-/** Loss terms a method adds to the step graph, e.g. an EWC penalty. */
-export type LossTerm = (g: Graph, params: Record<string, Tensor>, logits: Tensor, batch: { x: Tensor; y: Tensor }) => Tensor | undefined;
+/** One training batch: `size` samples, inputs flattened row after row, labels as the model sees them. */
+export interface Batch {
+  x: Float32Array;
+  y: Int32Array;
+  size: number;
+}
 
+/**
+ * Chooses the batch of step `step` from the one the trainer drew from the current task (replay
+ * mixes in buffer samples), and may add per-step feeds for the step method's `batchInputs`
+ * (A-GEM's memory batch). Must be a pure function of (seed, task, step, batch): seed its
+ * choices with deriveSeed(seed, <what>, taskIndex, step), so a resumed task sees the same batches.
+ */
+export type BatchSource = (step: number, current: Batch) => { batch: Batch; feeds?: Record<string, Value> };
+
+/**
+ * What a method adds to training on one task (DESIGN.md §3). Hooks return values; the trainer
+ * builds them into its one step graph and feeds the tensors.
+ */
 export interface MethodTraining {
-  lossTerm?: LossTerm;
+  /** Loss terms, gradient transform and step-updated state, built into the step graph. */
+  step?: StepMethod;
+  /** Values of `step.constants` and the initial values of `step.state`, by name. */
+  tensors?: TensorMap;
+  /** Where each step's batch comes from; absent: the trainer's batch of the current task. */
+  batches?: BatchSource;
+  /** Multiplies the trainer's learning rate on this task (per-task schedules); default 1. */
+  lrScale?: number;
+  /**
+   * The params this task may update (progressive networks train only the new column); default
+   * every param of the task's head. Others in the forward pass stay fixed.
+   */
+  trainable?: string[];
 }
 
 export interface MethodContext<C = unknown> {
@@ -105,15 +135,26 @@ export interface MethodContext<C = unknown> {
   taskIndex: number;
   task: TaskData;
   model: Model;
+  /** The head this task trains (0 when the model has one shared head). */
+  head: number;
+  /** Any task of the scenario (earlier ones for joint training, rehearsal or distillation heads). */
+  taskData(index: number): TaskData;
   /** The method's state after the previous task (what `afterTask` returned), if any. */
   state?: TensorMap;
 }
 
+export interface AfterTaskContext<C = unknown> extends MethodContext<C> {
+  /** Parameters after training on the task, every head included. */
+  params: TensorMap;
+  /** Final values of the method's step state on this task (e.g. SI's path integral), if any. */
+  trained?: TensorMap;
+}
+
 export interface MethodPlugin<C = unknown> extends PluginBase<'method', C> {
   /** What the method adds to training on this task. */
-  training?(ctx: MethodContext<C>): MethodTraining;
+  training?(ctx: MethodContext<C>): MethodTraining | Promise<MethodTraining>;
   /** Consolidate after a task (Fisher, importance, buffer); the result is stored as an artifact. */
-  afterTask?(ctx: MethodContext<C> & { params: TensorMap }): Promise<TensorMap | undefined>;
+  afterTask?(ctx: AfterTaskContext<C>): Promise<TensorMap | undefined>;
 }
 
 export interface QuantizeContext<C = unknown> {

@@ -70,6 +70,8 @@ export interface TaskTrainingStats {
 }
 export interface TrainTaskOutput extends TaskTrainingStats {
   checkpointRef: ArtifactRef;
+  /** The method's step state at the end of the task (e.g. SI's path integral), for `consolidate`. */
+  methodStepStateRef?: ArtifactRef;
 }
 
 export interface ConsolidateInput {
@@ -77,6 +79,8 @@ export interface ConsolidateInput {
   taskIndex: number;
   checkpointRef: ArtifactRef;
   methodStateRef?: ArtifactRef;
+  /** What trainTask returned as `methodStepStateRef`. */
+  methodStepStateRef?: ArtifactRef;
 }
 export interface ConsolidateOutput {
   methodStateRef?: ArtifactRef;

@@ -8,6 +8,7 @@ import {
   type EvaluateInput,
   type EvaluateOutput,
   type ExperimentSpec,
+  type MethodContext,
   type PluginRegistry,
   type PrepareRunInput,
   type PrepareRunOutput,
@@ -56,6 +57,25 @@ export function createActivities({ registry, artifacts }: ActivityDeps): RetainA
 
   const headOf = (scenario: Scenario, taskIndex: number) => (scenario.heads === 1 ? 0 : taskIndex);
 
+  /** What a method's hooks see on a task: its config, the task, the model and its state artifact. */
+  async function methodContextOf(
+    spec: ExperimentSpec,
+    scenario: Scenario,
+    taskIndex: number,
+    stateRef: string | undefined,
+  ): Promise<MethodContext> {
+    return {
+      config: spec.method.config,
+      seed: spec.seed,
+      taskIndex,
+      task: scenario.task(taskIndex),
+      model: modelOf(spec, scenario),
+      head: headOf(scenario, taskIndex),
+      taskData: (index) => scenario.task(index),
+      state: stateRef ? await loadTensors(artifacts, stateRef, 'method-state') : undefined,
+    };
+  }
+
   return {
     prepareRun: ({ spec }: PrepareRunInput): Promise<PrepareRunOutput> =>
       alive({ phase: 'preparing' }, async () => {
@@ -82,10 +102,14 @@ export function createActivities({ registry, artifacts }: ActivityDeps): RetainA
         const model = modelOf(spec, scenario);
         const task = scenario.task(taskIndex);
         const params = await loadTensors(artifacts, checkpointRef, 'model');
-        const state = methodStateRef ? await loadTensors(artifacts, methodStateRef, 'method-state') : undefined;
         const resume = resumePoint ? await loadTrainCheckpoint(artifacts, resumePoint.checkpointRef, spec.seed, taskIndex) : undefined;
         const method = registry.get('method', spec.method.name);
-        const methodCtx = { config: spec.method.config, seed: spec.seed, taskIndex, task, model, state };
+        const methodCtx = await methodContextOf(spec, scenario, taskIndex, methodStateRef);
+        const training = await asPluginError(
+          `method ${method.name}`,
+          () => ({ task: taskIndex }),
+          async () => (await method.training?.(methodCtx)) ?? {},
+        );
         const trainer = registry.get('trainer', spec.trainer.name);
         // Under QAT the trainer sees the model through the quantizer; methods keep the plain one.
         const qat = qatPlanOf(spec, registry, model);
@@ -102,7 +126,7 @@ export function createActivities({ registry, artifacts }: ActivityDeps): RetainA
               model: trained.model,
               head: headOf(scenario, taskIndex),
               params: trained.params,
-              method: method.training?.(methodCtx) ?? {},
+              method: training,
               progress: (p) => beat((details = { ...details, ...p })),
               signal: ctx.cancellationSignal,
               resume,
@@ -124,8 +148,10 @@ export function createActivities({ registry, artifacts }: ActivityDeps): RetainA
           if (err instanceof PluginError && details.checkpoint) err.message += ` (artifact ${details.checkpoint.checkpointRef})`;
           throw err;
         });
+        const stepState = outcome.methodState && Object.keys(outcome.methodState).length ? outcome.methodState : undefined;
         return {
           checkpointRef: await saveTensors(artifacts, outcome.params, 'model'),
+          methodStepStateRef: stepState ? await saveTensors(artifacts, stepState, 'method-step-state') : undefined,
           steps: outcome.steps,
           samples: outcome.samples,
           seconds: outcome.seconds,
@@ -138,27 +164,19 @@ export function createActivities({ registry, artifacts }: ActivityDeps): RetainA
       }
     },
 
-    consolidate: ({ spec, taskIndex, checkpointRef, methodStateRef }: ConsolidateInput): Promise<ConsolidateOutput> =>
+    consolidate: ({ spec, taskIndex, checkpointRef, methodStateRef, methodStepStateRef }: ConsolidateInput): Promise<ConsolidateOutput> =>
       alive({ taskIndex, phase: 'consolidating' }, async () => {
         const method = registry.get('method', spec.method.name);
         if (!method.afterTask) return { methodStateRef };
         const scenario = await scenarioOf(spec);
-        const state = methodStateRef ? await loadTensors(artifacts, methodStateRef, 'method-state') : undefined;
+        const methodCtx = await methodContextOf(spec, scenario, taskIndex, methodStateRef);
         const params = await loadTensors(artifacts, checkpointRef, 'model');
+        const trained = methodStepStateRef ? await loadTensors(artifacts, methodStepStateRef, 'method-step-state') : undefined;
         const afterTask = method.afterTask.bind(method);
         const next = await asPluginError(
           `method ${method.name}`,
           () => ({ task: taskIndex }),
-          () =>
-            afterTask({
-              config: spec.method.config,
-              seed: spec.seed,
-              taskIndex,
-              task: scenario.task(taskIndex),
-              model: modelOf(spec, scenario),
-              state,
-              params,
-            }),
+          () => afterTask({ ...methodCtx, params, trained }),
         );
         return { methodStateRef: next ? await saveTensors(artifacts, next, 'method-state') : methodStateRef };
       }),

@@ -8,6 +8,14 @@ import { supervisedTrainer } from '@retain/trainer-supervised';
 import { naiveMethod } from '@retain/method-naive';
 import { rtnQuantizer } from '@retain/quantizer-rtn';
 import { accuracyEvaluator } from '@retain/evaluator-accuracy';
+import { ewcMethod, onlineEwcMethod } from '@retain/method-ewc';
+import { replayMethod } from '@retain/method-replay';
+import { agemMethod } from '@retain/method-agem';
+import { siMethod } from '@retain/method-si';
+import { lwfMethod } from '@retain/method-lwf';
+import { pnnMethod, pnnModel } from '@retain/method-pnn';
+import { jointMethod } from '@retain/method-joint';
+import { adaptiveLrMethod } from '@retain/method-adaptive-lr';
 
 /** Every plugin that ships with Retain. A new plugin adds one line here. */
 export const builtinPlugins: Plugin[] = [
@@ -21,6 +29,16 @@ export const builtinPlugins: Plugin[] = [
   naiveMethod,
   rtnQuantizer,
   accuracyEvaluator,
+  ewcMethod,
+  onlineEwcMethod,
+  replayMethod,
+  agemMethod,
+  siMethod,
+  lwfMethod,
+  pnnMethod,
+  pnnModel,
+  jointMethod,
+  adaptiveLrMethod,
 ];
 
 export function defaultRegistry(): PluginRegistry {

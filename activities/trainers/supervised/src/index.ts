@@ -2,6 +2,7 @@ import { definePlugin, PluginError, type TrainContext, type TrainOutcome } from 
 import { buildStepGraph, initOptimizerState, learningRate, TrainSession, type TensorMap } from '@retain/engine';
 import { batchOrder } from '@retain/data';
 import { supervisedConfigSchema, type SupervisedConfig } from './config';
+import { methodBatch, methodInputs, methodStateAfter } from './method-hooks';
 
 export { supervisedConfigSchema, type SupervisedConfig } from './config';
 
@@ -24,12 +25,18 @@ export const supervisedTrainer = definePlugin({
 export async function trainSupervised(ctx: TrainContext<SupervisedConfig>): Promise<TrainOutcome> {
   const { config, task, model, head } = ctx;
   const started = Date.now();
-  const trainable = model.paramsForHead(head);
-  const step = buildStepGraph({ model, head, optimizer: config.optimizer, trainable, extraLoss: ctx.method.lossTerm });
+  const trainable = ctx.method.trainable ?? model.paramsForHead(head);
+  const step = buildStepGraph({ model, head, optimizer: config.optimizer, trainable, method: ctx.method.step });
   const specs = model.params.filter((p) => trainable.includes(p.name));
   // Buffers (batch-norm statistics, dropout counters) ride along with the params and come back updated.
   const carried = [...trainable, ...step.bufferNames];
-  const fresh: TensorMap = { ...pick(ctx.params, carried), ...initOptimizerState(config.optimizer, specs) };
+  const fresh: TensorMap = {
+    ...pick(ctx.params, [...step.paramNames, ...step.bufferNames]),
+    ...initOptimizerState(config.optimizer, specs),
+    ...methodInputs(ctx.method, step),
+  };
+  // The method scales the base rate for the task (adaptive-lr); the schedule then shapes it per step.
+  const baseLr = config.lr * (ctx.method.lrScale ?? 1);
 
   const data = task.train;
   const batchSize = Math.min(config.batchSize, data.n);
@@ -78,19 +85,26 @@ export async function trainSupervised(ctx: TrainContext<SupervisedConfig>): Prom
       const b = indices.length;
       data.gather(indices, x);
       for (let i = 0; i < b; i++) y[i] = data.labels[indices[i]];
-      const lr = learningRate(config.schedule, config.lr, s, totalSteps);
-      const stepLoss = await session.step(x.subarray(0, b * features), y.subarray(0, b), b, lr);
+      const lr = learningRate(config.schedule, baseLr, s, totalSteps);
+      const { batch, feeds } = methodBatch(ctx.method, s, { x: x.subarray(0, b * features), y: y.subarray(0, b), size: b });
+      const stepLoss = await session.step(
+        batch.x.subarray(0, batch.size * features),
+        batch.y.subarray(0, batch.size),
+        batch.size,
+        lr,
+        feeds,
+      );
       if (!Number.isFinite(stepLoss)) {
         // The session's state is already past the bad step; the last saved checkpoint is the last good one.
         throw new PluginError(
           'trainer supervised',
-          `loss became ${stepLoss}; lower the learning rate (trainer.config.lr = ${config.lr})` +
+          `loss became ${stepLoss}; lower the learning rate (trainer.config.lr = ${config.lr}${lr === config.lr ? '' : `, ${lr} at this step`})` +
             (ctx.checkpoint ? `; the last good checkpoint is at step ${lastCheckpoint.step}` : ''),
           { task: ctx.taskIndex, step: s },
         );
       }
       loss = stepLoss;
-      samples += b;
+      samples += batch.size;
       const now = Date.now();
       if (now - lastReport >= PROGRESS_INTERVAL_MS || s === totalSteps - 1) {
         lastReport = now;
@@ -107,6 +121,7 @@ export async function trainSupervised(ctx: TrainContext<SupervisedConfig>): Prom
       samples,
       finalLoss: loss,
       seconds,
+      methodState: methodStateAfter(trained, step),
     };
   } finally {
     await session.close();

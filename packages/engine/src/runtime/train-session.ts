@@ -17,11 +17,12 @@ export class TrainSession {
 
   /** `initial` holds every param and state the graph takes (and any input an extraLoss added). */
   static async create(step: StepGraph, initial: TensorMap, opts: SessionOptions = {}): Promise<TrainSession> {
-    const missing = [...step.paramNames, ...step.stateNames].filter((n) => !initial[n]);
+    const missing = [...step.paramNames, ...step.stateNames, ...step.methodInputs].filter((n) => !initial[n]);
     if (missing.length)
       throw new Error(`TrainSession.create: initial values are missing for ${missing.join(', ')}; pass params and initOptimizerState(...)`);
     const session = await GraphSession.create(step.bytes, toValues(initial), opts);
-    const unfed = session.inputs.map((i) => i.name).filter((n) => !BATCH_INPUTS.includes(n) && !initial[n]);
+    const perStep = [...BATCH_INPUTS, ...step.batchInputs];
+    const unfed = session.inputs.map((i) => i.name).filter((n) => !perStep.includes(n) && !initial[n]);
     if (unfed.length) {
       await session.close();
       throw new Error(`TrainSession.create: the step graph also takes ${unfed.join(', ')}; add them to the initial values`);
@@ -29,22 +30,33 @@ export class TrainSession {
     return new TrainSession(session, step);
   }
 
-  /** One optimizer step on a batch; returns the loss before the update. Needs a one-step graph. */
-  async step(x: Float32Array, y: BigInt64Array | Int32Array, batch: number, lr: number): Promise<number> {
+  /**
+   * One optimizer step on a batch; returns the loss before the update. `feeds` holds the step
+   * graph's other per-step inputs (its `batchInputs`, e.g. a method's memory batch). Needs a
+   * one-step graph.
+   */
+  async step(
+    x: Float32Array,
+    y: BigInt64Array | Int32Array,
+    batch: number,
+    lr: number,
+    feeds: Record<string, Value> = {},
+  ): Promise<number> {
     if (this.graph.stepsPerRun !== 1)
       throw new Error(`TrainSession.step: this graph runs ${this.graph.stepsPerRun} steps per run; call steps() with that many batches`);
-    return (await this.runSteps('step', x, y, batch, [lr]))[0];
+    return (await this.runSteps('step', x, y, batch, [lr], feeds))[0];
   }
 
   /**
    * The K steps of a K-step graph (buildStepGraph stepsPerRun = K) in one run: `x` holds K
    * batches of `batch` examples one after another, `y` their labels, `lrs` one rate per step.
-   * Returns the K losses, each before its step's update.
+   * Returns the K losses, each before its step's update. (K-step graphs take no method hooks,
+   * so there are no other per-step inputs.)
    */
   async steps(x: Float32Array, y: BigInt64Array | Int32Array, batch: number, lrs: number[]): Promise<Float32Array> {
     if (lrs.length !== this.graph.stepsPerRun)
       throw new Error(`TrainSession.steps: this graph runs ${this.graph.stepsPerRun} steps per run, got ${lrs.length} learning rates`);
-    return this.runSteps('steps', x, y, batch, lrs);
+    return this.runSteps('steps', x, y, batch, lrs, {});
   }
 
   private async runSteps(
@@ -53,6 +65,7 @@ export class TrainSession {
     y: BigInt64Array | Int32Array,
     batch: number,
     lrs: number[],
+    feeds: Record<string, Value>,
   ): Promise<Float32Array> {
     const K = this.graph.stepsPerRun;
     const features = this.graph.inputDims.reduce((a, b) => a * b, 1);
@@ -68,6 +81,7 @@ export class TrainSession {
         x: { dtype: 'float32', dims: [...stack, batch, ...this.graph.inputDims], data: compact(x) },
         y: { dtype: 'int64', dims: [...stack, batch], data: isBigInt64Array(y) ? compact(y) : BigInt64Array.from(y, (v) => BigInt(v)) },
         lr: { dtype: 'float32', dims: stack, data: Float32Array.from(lrs) },
+        ...feeds,
       },
       { fetch: ['loss'], feedback: true },
     );

@@ -1,0 +1,63 @@
+import { definePlugin, type AfterTaskContext, type MethodContext, type MethodTraining } from '@retain/sdk';
+import { add, div, mul, type StepMethod, type TensorMap } from '@retain/engine';
+import { fisherDiagonal, prefixed, withPrefix } from '@retain/method-ewc';
+import { configSchema, type Config } from './config';
+
+export { configSchema, type Config } from './config';
+
+const importanceName = (param: string) => `adaptive-lr.importance.${param}`;
+
+/** g_i / (1 + strength * F_i) for every trainable param with an importance; F is a graph input. */
+export function importanceScaling(importance: TensorMap, strength: number, trainable: string[]): { step: StepMethod; tensors: TensorMap } {
+  const scaled = trainable.filter((p) => importance[p]);
+  const constants: Record<string, number[]> = {};
+  const tensors: TensorMap = {};
+  for (const p of scaled) {
+    constants[importanceName(p)] = [...importance[p].dims];
+    tensors[importanceName(p)] = importance[p];
+  }
+  return {
+    step: {
+      constants,
+      gradientTransform: ({ grads, inputs }) => {
+        const out = { ...grads };
+        for (const p of scaled) out[p] = div(grads[p], add(mul(inputs[importanceName(p)], strength), 1));
+        return out;
+      },
+    },
+    tensors,
+  };
+}
+
+/** Per-task learning-rate decay and importance-scaled steps. State: the summed Fisher ('fisher.<p>'). */
+export const adaptiveLrMethod = definePlugin({
+  kind: 'method',
+  name: 'adaptive-lr',
+  version: '0.1.0',
+  description:
+    'Per-task learning-rate decay and per-parameter steps scaled down by importance (Fisher), so consolidated weights move less.',
+  configSchema,
+  training: (ctx: MethodContext<Config>): MethodTraining => {
+    const lrScale = ctx.config.taskDecay ** ctx.taskIndex;
+    const importance = withPrefix(ctx.state, 'fisher.');
+    if (!Object.keys(importance).length || ctx.config.strength === 0) return { lrScale };
+    return { ...importanceScaling(importance, ctx.config.strength, ctx.model.paramsForHead(ctx.head)), lrScale };
+  },
+  afterTask: async (ctx: AfterTaskContext<Config>): Promise<TensorMap> => {
+    const fresh = await fisherDiagonal({
+      model: ctx.model,
+      head: ctx.head,
+      params: ctx.params,
+      samples: ctx.task.train,
+      count: ctx.config.fisherSamples,
+      seed: ctx.seed,
+      taskIndex: ctx.taskIndex,
+    });
+    const summed = withPrefix(ctx.state, 'fisher.');
+    for (const [p, f] of Object.entries(fresh)) {
+      const old = summed[p];
+      summed[p] = { dims: [...f.dims], data: old ? Float32Array.from(f.data, (v, i) => v + old.data[i]) : f.data };
+    }
+    return prefixed(summed, 'fisher.');
+  },
+});

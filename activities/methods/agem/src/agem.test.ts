@@ -1,0 +1,73 @@
+import { buildStepGraph, initParams, mlp, TrainSession, type StepMethod, type TensorMap, type Value } from '@retain/engine';
+import { agemMethod, agemProjection, MEMORY_X, MEMORY_Y } from './index';
+
+const model = mlp({ inputSize: 3, hidden: [4], classesPerHead: 3, heads: 1 });
+const params = initParams(model, 8);
+const names = model.paramsForHead(0);
+
+/** The update direction of one plain SGD step with lr = 1, i.e. the gradient the optimizer used. */
+async function usedGradient(x: Float32Array, y: Int32Array, method?: StepMethod, feeds: Record<string, Value> = {}) {
+  const session = await TrainSession.create(buildStepGraph({ model, head: 0, optimizer: { name: 'sgd' }, method }), params);
+  try {
+    await session.step(x, y, y.length, 1, feeds);
+    const after = await session.read();
+    return names.flatMap((p) => Array.from(params[p].data, (v, i) => v - after[p].data[i]));
+  } finally {
+    await session.close();
+  }
+}
+
+const dot = (a: number[], b: number[]) => a.reduce((s, v, i) => s + v * b[i], 0);
+const memoryFeeds = (x: Float32Array, y: Int32Array): Record<string, Value> => ({
+  [MEMORY_X]: { dtype: 'float32', dims: [y.length, 3], data: x },
+  [MEMORY_Y]: { dtype: 'int64', dims: [y.length], data: BigInt64Array.from(y, (v) => BigInt(v)) },
+});
+
+describe('A-GEM projection in the step graph', () => {
+  const x = Float32Array.from([0.5, -1, 2, 1, 0.2, -0.3, -2, 1, 0.1, 0.3, 0.3, -0.7]);
+  const y = Int32Array.from([0, 1, 2, 1]);
+
+  it('projects a conflicting gradient so its dot product with the reference is zero', async () => {
+    const ym = Int32Array.from([2, 0, 1, 0]); // the same inputs with other labels: the gradients conflict
+    const g = await usedGradient(x, y);
+    const r = await usedGradient(x, ym);
+    expect(dot(g, r)).toBeLessThan(-0.01);
+    const projected = await usedGradient(x, y, agemProjection([3]), memoryFeeds(x, ym));
+    expect(dot(projected, r)).toBeGreaterThanOrEqual(-1e-5);
+    expect(Math.abs(dot(projected, r))).toBeLessThan(1e-5);
+    const c = dot(g, r) / dot(r, r);
+    projected.forEach((v, i) => expect(v).toBeCloseTo(g[i] - c * r[i], 5));
+  });
+
+  it('leaves a gradient that agrees with the reference unchanged', async () => {
+    const g = await usedGradient(x, y);
+    const same = await usedGradient(x, y, agemProjection([3]), memoryFeeds(x.slice(0, 6), y.slice(0, 2)));
+    const r = await usedGradient(x.slice(0, 6), y.slice(0, 2));
+    expect(dot(g, r)).toBeGreaterThan(0);
+    same.forEach((v, i) => expect(v).toBeCloseTo(g[i], 6));
+  });
+});
+
+describe('agem method', () => {
+  it('needs memory to project: nothing on the first task', () => {
+    const task = { train: { inputDims: [3] } };
+    expect(
+      agemMethod.training({ config: agemMethod.configSchema.parse({}), model: { heads: 1 }, task, state: undefined } as never),
+    ).toEqual({});
+    const state: TensorMap = {
+      'agem.memory.x': { dims: [2, 3], data: new Float32Array(6) },
+      'agem.memory.y': { dims: [2], data: new Float32Array(2) },
+      'agem.memory.seen': { dims: [2], data: Float32Array.from([2, 2]) },
+    };
+    const training = agemMethod.training({
+      config: agemMethod.configSchema.parse({}),
+      model: { heads: 1 },
+      task,
+      state,
+      seed: 1,
+      taskIndex: 1,
+    } as never);
+    const feeds = training.batches!(0, { x: new Float32Array(3), y: new Int32Array(1), size: 1 }).feeds!;
+    expect(feeds[MEMORY_X].dims).toEqual([2, 3]); // min(memoryBatch, memory size)
+  });
+});

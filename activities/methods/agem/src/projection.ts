@@ -1,0 +1,28 @@
+import { add, div, mul, neg, relu, sub, sum, type StepMethod, type Tensor } from '@retain/engine';
+
+export const MEMORY_X = 'agem.x';
+export const MEMORY_Y = 'agem.y';
+
+/**
+ * A-GEM's gradient transform: with g the batch gradient and r the reference gradient on a memory
+ * batch (fed as 'agem.x', 'agem.y' each step), the update uses
+ *   g - (min(g.r, 0) / r.r) r
+ * i.e. g unchanged when it agrees with r, else g projected so that g.r = 0. Inner products run
+ * over every trainable param at once. min(d, 0) = -relu(-d) keeps the graph free of branches.
+ */
+export function agemProjection(inputDims: number[]): StepMethod {
+  return {
+    batchInputs: {
+      [MEMORY_X]: { dims: ['M', ...inputDims], dtype: 'float32' },
+      [MEMORY_Y]: { dims: ['M'], dtype: 'int64' },
+    },
+    gradientTransform: ({ grads, inputs, trainable, lossGradients }) => {
+      const reference = lossGradients(inputs[MEMORY_X], inputs[MEMORY_Y]);
+      const dot = (a: Record<string, Tensor>, b: Record<string, Tensor>) =>
+        trainable.map((n) => sum(mul(a[n], b[n]))).reduce((s, t) => add(s, t));
+      const conflict = neg(relu(neg(dot(grads, reference))));
+      const coefficient = div(conflict, add(dot(reference, reference), 1e-12));
+      return Object.fromEntries(trainable.map((n) => [n, sub(grads[n], mul(reference[n], coefficient))]));
+    },
+  };
+}

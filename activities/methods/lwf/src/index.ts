@@ -1,0 +1,29 @@
+import { definePlugin, type AfterTaskContext, type MethodContext, type MethodTraining } from '@retain/sdk';
+import type { TensorMap } from '@retain/engine';
+import { configSchema, type Config } from './config';
+import { distillation } from './distillation';
+
+export { configSchema, type Config } from './config';
+export { distillation, oldName } from './distillation';
+
+/**
+ * Learning without forgetting. State between tasks: the params after the last task ('old.<p>'),
+ * the teacher whose outputs on the new task's data the model is distilled to.
+ */
+export const lwfMethod = definePlugin({
+  kind: 'method',
+  name: 'lwf',
+  version: '0.1.0',
+  description: "Learning without forgetting: distillation to the previous model's outputs on the current task's data.",
+  configSchema,
+  training: (ctx: MethodContext<Config>): MethodTraining => {
+    if (!ctx.state || ctx.config.alpha === 0) return {};
+    const old: TensorMap = {};
+    for (const [name, t] of Object.entries(ctx.state)) if (name.startsWith('old.')) old[name.slice(4)] = t;
+    // A shared head: distil it. A head per task: distil every earlier task's head.
+    const heads = ctx.model.heads === 1 ? [0] : Array.from({ length: ctx.taskIndex }, (_, j) => j);
+    return distillation(old, heads, ctx.config.temperature, ctx.config.alpha);
+  },
+  afterTask: async (ctx: AfterTaskContext<Config>): Promise<TensorMap> =>
+    Object.fromEntries(Object.entries(ctx.params).map(([name, t]) => [`old.${name}`, t])),
+});

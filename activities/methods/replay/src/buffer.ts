@@ -1,0 +1,149 @@
+import { deriveSeed, Rng, type TensorMap } from '@retain/engine';
+import type { TaskData } from '@retain/data';
+
+/**
+ * A replay buffer of past samples, kept as tensors in the method's state artifact:
+ * '<prefix>x' [M, features], '<prefix>y' [M] (labels as float32), '<prefix>seen' [classes + 1]
+ * (how many samples of each label the buffer was offered, then the total), so sampling resumes
+ * exactly after a crash or on the next task.
+ */
+export interface ReplayBuffer {
+  x: Float32Array;
+  y: Int32Array;
+  size: number;
+  features: number;
+  /** Samples offered so far, per label. */
+  seenPerClass: number[];
+  /** Samples offered so far, all labels. */
+  seen: number;
+}
+
+export type BufferPolicy = 'reservoir' | 'class-balanced';
+
+/**
+ * Reservoir sampling (Vitter's algorithm R) over `stream`: once `capacity` items are held, the
+ * k-th item offered replaces a random slot with probability capacity / k, so every item offered
+ * so far is held with probability capacity / seen. Returns the new contents and count.
+ */
+export function reservoirOffer<T>(held: T[], seen: number, capacity: number, stream: Iterable<T>, rng: Rng): { held: T[]; seen: number } {
+  const out = held.slice(0, capacity);
+  let k = seen;
+  for (const item of stream) {
+    k++;
+    if (out.length < capacity) out.push(item);
+    else {
+      const slot = rng.int(k);
+      if (slot < capacity) out[slot] = item;
+    }
+  }
+  return { held: out, seen: k };
+}
+
+/**
+ * Class-balanced reservoir: each label seen so far gets an equal share of the capacity
+ * (floor(capacity / labels)); within a label, reservoir sampling over that label's stream. When
+ * a new label arrives the shares shrink and each label keeps a random subset of what it held
+ * (a uniform subset of a uniform sample is still uniform).
+ */
+export function classBalancedOffer<T>(
+  held: { item: T; label: number }[],
+  seenPerClass: number[],
+  capacity: number,
+  stream: { item: T; label: number }[],
+  rng: Rng,
+): { held: { item: T; label: number }[]; seenPerClass: number[] } {
+  const seen = [...seenPerClass];
+  const labels = new Set<number>([...seen.flatMap((n, c) => (n > 0 ? [c] : [])), ...stream.map((s) => s.label)]);
+  const share = Math.floor(capacity / Math.max(labels.size, 1));
+  const out: { item: T; label: number }[] = [];
+  for (const c of [...labels].sort((a, b) => a - b)) {
+    let mine = held.filter((h) => h.label === c);
+    if (mine.length > share) {
+      rng.shuffle(mine);
+      mine = mine.slice(0, share);
+    }
+    const offered = reservoirOffer(
+      mine,
+      seen[c] ?? 0,
+      share,
+      stream.filter((s) => s.label === c),
+      rng,
+    );
+    seen[c] = offered.seen;
+    out.push(...offered.held);
+  }
+  for (let c = 0; c < seen.length; c++) seen[c] ??= 0;
+  return { held: out, seenPerClass: seen };
+}
+
+/** The buffer stored under `prefix` in a method state, or an empty one. */
+export function readBuffer(state: TensorMap | undefined, prefix: string, features: number): ReplayBuffer {
+  const x = state?.[`${prefix}x`];
+  const y = state?.[`${prefix}y`];
+  const seen = state?.[`${prefix}seen`];
+  if (!x || !y || !seen) return { x: new Float32Array(0), y: new Int32Array(0), size: 0, features, seenPerClass: [], seen: 0 };
+  if (x.dims[1] !== features) throw new Error(`the replay buffer holds samples of ${x.dims[1]} features, but this model takes ${features}`);
+  const counts = Array.from(seen.data);
+  return {
+    x: x.data,
+    y: Int32Array.from(y.data),
+    size: y.dims[0],
+    features,
+    seenPerClass: counts.slice(0, -1),
+    seen: counts[counts.length - 1],
+  };
+}
+
+export function writeBuffer(buffer: ReplayBuffer, prefix: string): TensorMap {
+  return {
+    [`${prefix}x`]: { dims: [buffer.size, buffer.features], data: buffer.x },
+    [`${prefix}y`]: { dims: [buffer.size], data: Float32Array.from(buffer.y) },
+    [`${prefix}seen`]: { dims: [buffer.seenPerClass.length + 1], data: Float32Array.from([...buffer.seenPerClass, buffer.seen]) },
+  };
+}
+
+/**
+ * Offers every training sample of `task` to the buffer, in a seeded order (the stream the task
+ * was trained on, up to order), and returns the new buffer. A pure function of its inputs.
+ */
+export function offerTask(buffer: ReplayBuffer, task: TaskData, capacity: number, policy: BufferPolicy, seed: number): ReplayBuffer {
+  const rng = new Rng(deriveSeed(seed, 'replay-buffer', task.index));
+  const order = new Rng(deriveSeed(seed, 'replay-stream', task.index)).permutation(task.train.n);
+  // Items: >= 0 a sample of this task, < 0 slot (-1 - k) of the old buffer.
+  const old = Array.from({ length: buffer.size }, (_, k) => ({ item: -1 - k, label: buffer.y[k] }));
+  const stream = Array.from(order, (i) => ({ item: i, label: task.train.labels[i] }));
+  let held: { item: number; label: number }[];
+  let seenPerClass: number[];
+  if (policy === 'reservoir') {
+    held = reservoirOffer(old, buffer.seen, capacity, stream, rng).held;
+    const counts = [...buffer.seenPerClass];
+    for (const s of stream) counts[s.label] = (counts[s.label] ?? 0) + 1;
+    seenPerClass = Array.from(counts, (v) => v ?? 0);
+  } else {
+    ({ held, seenPerClass } = classBalancedOffer(old, buffer.seenPerClass, capacity, stream, rng));
+  }
+  const f = buffer.features;
+  const x = new Float32Array(held.length * f);
+  const y = new Int32Array(held.length);
+  const row = new Float32Array(f);
+  held.forEach((h, k) => {
+    if (h.item < 0) x.set(buffer.x.subarray((-1 - h.item) * f, -h.item * f), k * f);
+    else x.set(task.train.gather([h.item], row), k * f);
+    y[k] = h.label;
+  });
+  return { x, y, size: held.length, features: f, seenPerClass, seen: buffer.seen + stream.length };
+}
+
+/** `count` buffer rows drawn uniformly with replacement, seeded by (seed, what, task, step). */
+export function sampleBuffer(buffer: ReplayBuffer, count: number, seed: number, what: string, taskIndex: number, step: number) {
+  const rng = new Rng(deriveSeed(seed, what, taskIndex, step));
+  const f = buffer.features;
+  const x = new Float32Array(count * f);
+  const y = new Int32Array(count);
+  for (let k = 0; k < count; k++) {
+    const r = rng.int(buffer.size);
+    x.set(buffer.x.subarray(r * f, (r + 1) * f), k * f);
+    y[k] = buffer.y[r];
+  }
+  return { x, y };
+}

@@ -1,0 +1,44 @@
+import { definePlugin, type AfterTaskContext, type MethodContext, type MethodTraining } from '@retain/sdk';
+import { paramSpec, type TensorMap } from '@retain/engine';
+import { prefixed, quadraticPenalty, withPrefix } from '@retain/method-ewc';
+import { configSchema, type Config } from './config';
+import { accumulateImportance, pathIntegral, zeroSums } from './path-integral';
+
+export { configSchema, type Config } from './config';
+export * from './path-integral';
+
+/**
+ * Synaptic intelligence. State between tasks: the importance Omega ('importance.<p>') and the
+ * params at the end of the last task ('anchor.<p>'); during a task the step graph keeps the
+ * path integral and displacement as its own state.
+ */
+export const siMethod = definePlugin({
+  kind: 'method',
+  name: 'si',
+  version: '0.1.0',
+  description: "Synaptic intelligence: importance from each parameter's path integral, a quadratic penalty weighted by it.",
+  configSchema,
+  training: (ctx: MethodContext<Config>): MethodTraining => {
+    const trainable = ctx.model.paramsForHead(ctx.head);
+    const dims = (p: string) => [...paramSpec(ctx.model, p).dims];
+    const penalty = ctx.state
+      ? quadraticPenalty(
+          [{ prefix: 'si', weights: withPrefix(ctx.state, 'importance.'), anchor: withPrefix(ctx.state, 'anchor.') }],
+          ctx.config.c,
+          trainable,
+        )
+      : {};
+    return {
+      step: pathIntegral(trainable, dims, penalty.step),
+      tensors: { ...(penalty.tensors ?? {}), ...zeroSums(trainable, dims) },
+    };
+  },
+  afterTask: async (ctx: AfterTaskContext<Config>): Promise<TensorMap> => {
+    if (!ctx.trained) throw new Error('SI: consolidate got no path integral from training (methodStepStateRef is missing)');
+    const trainable = ctx.model.paramsForHead(ctx.head);
+    const importance = accumulateImportance(withPrefix(ctx.state, 'importance.'), ctx.trained, trainable, ctx.config.xi);
+    const anchor: TensorMap = {};
+    for (const p of Object.keys(importance)) anchor[p] = ctx.params[p];
+    return { ...prefixed(importance, 'importance.'), ...prefixed(anchor, 'anchor.') };
+  },
+});
