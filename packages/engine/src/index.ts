@@ -4,6 +4,7 @@ export * from './graph';
 export { IR_VERSION, OPSET, decodeModel, type DType } from './onnx/proto';
 export * from './models';
 export * from './optim';
+export * from './schedule';
 export * from './step';
 export * from './export';
 export * from './quant';

@@ -1,5 +1,6 @@
 import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
 import { LocalArtifactStore } from '@retain/artifacts';
+import { assertDeviceAvailable, configureSessions, type Device } from '@retain/engine';
 import type { PluginRegistry } from '@retain/sdk';
 import { createActivities } from './activities';
 import { defaultRegistry } from './plugins';
@@ -19,6 +20,10 @@ export interface RetainWorkerOptions {
    * time is the default on small machines; raise it on many-core workers.
    */
   maxConcurrentActivities?: number;
+  /** Execution provider of every ORT session this worker starts (default cpu); checked at start. */
+  device?: Device;
+  /** ORT intra-op threads per session (default 2). */
+  threads?: number;
   /** Pre-bundled workflow code (tests bundle once per file); default: bundle workflows/ on start. */
   workflowBundle?: WorkerOptions['workflowBundle'];
   /**
@@ -39,6 +44,9 @@ export function workflowsPath(): string {
 }
 
 export async function createRetainWorker(options: RetainWorkerOptions): Promise<Worker> {
+  // One device per worker process: plugins' sessions follow it without passing it around.
+  configureSessions({ device: options.device, threads: options.threads });
+  if (options.device && options.device !== 'cpu') await assertDeviceAvailable(options.device);
   const activities = createActivities({
     registry: options.registry ?? defaultRegistry(),
     artifacts: new LocalArtifactStore(options.artifactsDir),
