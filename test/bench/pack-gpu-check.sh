@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
-# Lays out .retain/gpu-check: gpu-check.js with only what it needs at run time (the engine's dist,
-# onnxruntime-node for linux-x64 and the engine's two small dependencies), about 50 MB, so that
+# Lays out .retain/gpu-check: gpu-check.js and adam-gpu-diag.js with only what they need at run
+# time (the engine's dist, onnxruntime-node for linux-x64 and the engine's two small
+# dependencies), about 50 MB, so that
 # a machine with a GPU and plain node runs it without npm:
 #   bash test/bench/pack-gpu-check.sh && cd .retain/gpu-check && node gpu-check.js --device webgpu
+#   (and there: node adam-gpu-diag.js --device webgpu, see test/src/bench/adam-gpu-diag.ts)
 set -euo pipefail
 root="$(cd "$(dirname "$0")/../.." && pwd)"
 out="$root/.retain/gpu-check"
@@ -10,7 +12,7 @@ cd "$root"
 npx tsc -b test
 rm -rf "$out"
 mkdir -p "$out/node_modules/@retain/engine" "$out/node_modules/onnxruntime-node/bin/napi-v6/linux"
-cp test/dist/bench/gpu-check.js "$out/"
+cp test/dist/bench/gpu-check.js test/dist/bench/adam-gpu-diag.js "$out/"
 cp -r packages/engine/package.json packages/engine/dist "$out/node_modules/@retain/engine/"
 ort=node_modules/onnxruntime-node
 cp -r "$ort/package.json" "$ort/dist" "$out/node_modules/onnxruntime-node/"
