@@ -1,6 +1,6 @@
 import { definePlugin, type AfterTaskContext, type MethodContext, type MethodTraining } from '@retain/sdk';
 import { add, div, mul, type StepMethod, type TensorMap } from '@retain/engine';
-import { fisherDiagonal, prefixed, withPrefix } from '@retain/method-ewc';
+import { prefixed, taskFisher, withPrefix } from '@retain/method-ewc';
 import { configSchema, type Config } from './config';
 
 export { configSchema, type Config } from './config';
@@ -44,15 +44,7 @@ export const adaptiveLrMethod = definePlugin({
     return { ...importanceScaling(importance, ctx.config.strength, ctx.model.paramsForHead(ctx.head)), lrScale };
   },
   afterTask: async (ctx: AfterTaskContext<Config>): Promise<TensorMap> => {
-    const fresh = await fisherDiagonal({
-      model: ctx.model,
-      head: ctx.head,
-      params: ctx.params,
-      samples: ctx.task.train,
-      count: ctx.config.fisherSamples,
-      seed: ctx.seed,
-      taskIndex: ctx.taskIndex,
-    });
+    const fresh = await taskFisher(ctx);
     const summed = withPrefix(ctx.state, 'fisher.');
     for (const [p, f] of Object.entries(fresh)) {
       const old = summed[p];

@@ -20,8 +20,8 @@ function ewcAnchors(state: TensorMap | undefined, tasksDone: number): QuadraticA
   }));
 }
 
-/** The task's Fisher diagonal at the params it ended with. */
-function taskFisher(ctx: AfterTaskContext<EwcConfig>): Promise<TensorMap> {
+/** The task's Fisher diagonal at the params it ended with (any method whose config has `fisherSamples`). */
+export function taskFisher(ctx: AfterTaskContext<{ fisherSamples: number }>): Promise<TensorMap> {
   return fisherDiagonal({
     model: ctx.model,
     head: ctx.head,
