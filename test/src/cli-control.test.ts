@@ -53,9 +53,18 @@ describe('retain status / pause / unpause / cancel / ls', () => {
     worker = startWorker(queue, join(dir, 'state'));
     await worker.ready;
 
-    const status = await until(['status', runId], /training · epoch \d+ · step \d+\/20000 · loss/, env);
+    // ETA shows once 1% of the run is done ('…' before).
+    const status = await until(['status', runId], /training · epoch \d+ · step \d+\/20000 · loss .* ETA \d/, env);
     expect(status).toMatch(new RegExp(`^${runId}: running · task 1/2 · training`));
-    expect(status).toMatch(/ETA/);
+    // ETA is the elapsed time extrapolated over the work left: (elapsed / done) * (1 - done), with
+    // done = (task + step / steps) / tasks. Check it against the numbers the same line prints; the
+    // line rounds elapsed and ETA to whole seconds, hence the tolerance.
+    const [, task, step, elapsed, eta] = /task (\d+)\/2 · .*step (\d+)\/20000 .*elapsed (\S+) · ETA (\S+)$/.exec(status.trim()) ?? [];
+    expect(eta).toMatch(/^(\d+h\d\dm|\d+m\d\ds|\d+s)$/);
+    const done = (Number(task) - 1 + Number(step) / 20000) / 2;
+    const expected = (seconds(elapsed) / done) * (1 - done);
+    expect(seconds(eta)).toBeGreaterThan(0);
+    expect(Math.abs(seconds(eta) - expected)).toBeLessThanOrEqual((0.5 * (1 - done)) / done + 1);
 
     expect((await retainCli(['pause', runId], env)).code).toBe(0);
     await until(['status', runId], /: paused ·/, env);
@@ -74,3 +83,10 @@ describe('retain status / pause / unpause / cancel / ls', () => {
     await until(['ls', '--status', 'cancelled', '--method', 'naive', '--quantizer', 'rtn-int8'], new RegExp(runId), env);
   });
 });
+
+/** Seconds of a duration as `retain status` prints it: 7s, 3m05s, 1h02m. */
+function seconds(text: string): number {
+  const m = /^(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?$/.exec(text);
+  if (!m) throw new Error(`not a duration: ${text}`);
+  return Number(m[1] ?? 0) * 3600 + Number(m[2] ?? 0) * 60 + Number(m[3] ?? 0);
+}

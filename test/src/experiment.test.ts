@@ -48,6 +48,17 @@ describe('experimentWorkflow on a real Temporal server, worker and onnxruntime',
     expect(result.training).toHaveLength(2);
     expect(result.training[0].samples).toBe(12000);
     expect(result.models[1].quantized['rtn-int4'].bytes).toBeLessThan(result.models[1].quantized['rtn-int8'].bytes);
+
+    // Quantization metrics: one crossing rate per task after the first, a share of the codes.
+    for (const id of ['rtn-int8', 'rtn-int4']) {
+      const q = result.quantization[id];
+      expect(q.bucketCrossingRate[0]).toBeNull();
+      expect(q.bucketCrossingRate[1]).toBeGreaterThan(0);
+      expect(q.bucketCrossingRate[1]).toBeLessThan(1);
+      expect(q.quantizationInducedForgetting).toBeCloseTo(result.metrics[id].forgetting! - result.metrics.fp32.forgetting!, 12);
+    }
+    // Coarser buckets are crossed less often by the same update.
+    expect(result.quantization['rtn-int4'].bucketCrossingRate[1]!).toBeLessThan(result.quantization['rtn-int8'].bucketCrossingRate[1]!);
   });
 
   it('is a pure function of spec and seed: the same spec twice gives identical matrices and checkpoints', async () => {

@@ -14,7 +14,6 @@ import {
   kill9,
   retainCli,
   startTestWorker,
-  startWorker,
   trainingCheckpointed,
   waitForActivity,
   waitForPhase,
@@ -28,16 +27,33 @@ import {
  */
 
 /**
- * 2 tasks, 3000 steps of batch 32 each (seconds of training: heartbeats go out every 2 s, so a
- * test sees a checkpoint only in a task that lasts several seconds), a checkpoint every 250 steps.
+ * 2 tasks of 1500 steps of batch 32 (a few seconds each), a checkpoint every 100 steps. The test
+ * workers heartbeat every FAST_HEARTBEAT_MS, so a test sees task t's first checkpoint (step 100)
+ * and kills its worker with most of the task's steps still to go.
  */
+const FAST_HEARTBEAT_MS = 100;
+
 function faultSpec(): ExperimentSpec {
   return smallPermutedSpec({
     name: 'fault',
     benchmark: { name: 'permuted-fmnist', config: { tasks: 2, trainPerTask: 2000, testPerTask: 500 } },
     model: { name: 'mlp', config: { hidden: [64] } },
-    trainer: { name: 'supervised', config: { steps: 3000, batchSize: 32, lr: 0.01, checkpointEvery: 250 } },
+    trainer: { name: 'supervised', config: { steps: 1500, batchSize: 32, lr: 0.01, checkpointEvery: 100 } },
   });
+}
+
+/** The tasks a run (all its continued-as-new executions) scheduled trainTask for, in order. */
+async function trainedTasks(client: Client, runId: string): Promise<number[]> {
+  const trained: number[] = [];
+  for await (const run of client.workflow.list({ query: `WorkflowId = '${runId}'` })) {
+    const history = await client.workflow.getHandle(run.workflowId, run.runId).fetchHistory();
+    for (const e of history.events ?? []) {
+      const scheduled = e.activityTaskScheduledEventAttributes;
+      if (scheduled?.activityType?.name !== 'trainTask') continue;
+      trained.push((defaultPayloadConverter.fromPayload(scheduled.input!.payloads![0]) as { taskIndex: number }).taskIndex);
+    }
+  }
+  return trained.sort((a, b) => a - b);
 }
 
 describe('durability under real worker crashes', () => {
@@ -46,14 +62,26 @@ describe('durability under real worker crashes', () => {
   let connection: Connection;
   let home: string;
   let baseline: ExperimentResult;
+  /** One worker for the scenarios that kill nothing (plugin bug, cancel): started while the baseline runs. */
+  let shared: WorkerProcess;
+  const sharedQueue = `fault-shared-${process.pid}`;
   const workers: WorkerProcess[] = [];
 
+  const worker = (queue: string) => {
+    const w = startTestWorker(queue, join(home, 'artifacts'), { heartbeatMs: FAST_HEARTBEAT_MS });
+    workers.push(w);
+    return w;
+  };
+
   beforeAll(async () => {
+    home = mkdtempSync(join(tmpdir(), 'retain-fault-'));
+    shared = worker(sharedQueue);
+    // The uninterrupted reference run, shared by every scenario below.
     harness = await createHarness('fault-baseline');
     baseline = await harness.run(faultSpec());
     connection = await Connection.connect({ address: process.env.TEMPORAL_ADDRESS! });
     client = new Client({ connection, namespace: process.env.TEMPORAL_NAMESPACE ?? 'default' });
-    home = mkdtempSync(join(tmpdir(), 'retain-fault-'));
+    await shared.ready;
   });
   afterAll(async () => {
     for (const w of workers) w.child.kill('SIGKILL');
@@ -62,51 +90,28 @@ describe('durability under real worker crashes', () => {
     rmSync(home, { recursive: true, force: true });
   });
 
-  const worker = (queue: string) => {
-    const w = startWorker(queue, home);
-    workers.push(w);
-    return w;
-  };
-
-  const start = (queue: string, runId: string) => {
-    const spec = { ...faultSpec(), execution: { taskQueue: queue } };
+  const start = (queue: string, runId: string, spec: ExperimentSpec = faultSpec()) => {
+    const withQueue = { ...spec, execution: { taskQueue: queue } };
     return client.workflow.start(experimentWorkflow, {
       taskQueue: queue,
       workflowId: runId,
-      args: [{ spec }],
-      typedSearchAttributes: runSearchAttributes(spec),
+      args: [{ spec: withQueue }],
+      typedSearchAttributes: runSearchAttributes(withQueue),
     });
   };
 
-  it('kill -9 during training: a new worker resumes the task from its last checkpoint, with the same matrices', async () => {
-    const queue = `fault-train-${process.pid}`;
-    const first = worker(queue);
-    await first.ready;
-    const handle = await start(queue, `${queue}-run`);
-    // Kill once task 1's heartbeat holds a checkpoint at step 500 or later (of 3000).
-    const seen = await waitForActivity(handle, trainingCheckpointed(1, 500), 'a checkpoint of task 1 at step >= 500');
-    const checkpointed = (seen.details as TrainHeartbeat).checkpoint!.step;
-    await kill9(first);
-    const second = worker(queue);
-    const result = await handle.result();
-    second.child.kill('SIGINT');
-    // The retried attempt started at the last heartbeat's checkpoint (or a later one the killed
-    // worker saved just before dying), not at step 0.
-    expect(result.training[1].resumedAt).toBeGreaterThanOrEqual(checkpointed);
-    expect(result.training[0].resumedAt).toBeUndefined();
-    expect(result.matrices).toEqual(baseline.matrices);
-    expect(result.initial).toEqual(baseline.initial);
-    expect(result.models.map((m) => m.checkpointRef)).toEqual(baseline.models.map((m) => m.checkpointRef));
-  });
-
-  it('kill -9 at several points of one run (training, quantize, evaluate): same matrices', async () => {
+  it('kill -9 while quantizing, training and evaluating one run: each step resumes on a new worker (training from its last checkpoint), same matrices', async () => {
     const queue = `fault-many-${process.pid}`;
     let current = worker(queue);
     await current.ready;
     const handle = await start(queue, `${queue}-run`);
+    let checkpointed = 0;
     const killAt: Array<() => Promise<unknown>> = [
-      () => waitForActivity(handle, trainingCheckpointed(0, 500), 'a checkpoint of task 0 at step >= 500'),
       () => waitForPhase(handle, 0, 'quantizing'),
+      async () => {
+        const seen = await waitForActivity(handle, trainingCheckpointed(1, 100), 'a checkpoint of task 1');
+        checkpointed = (seen.details as TrainHeartbeat).checkpoint!.step;
+      },
       () => waitForPhase(handle, 1, 'evaluating'),
     ];
     for (const reached of killAt) {
@@ -116,16 +121,22 @@ describe('durability under real worker crashes', () => {
     }
     const result = await handle.result();
     current.child.kill('SIGINT');
-    expect(result.training[0].resumedAt).toBeGreaterThanOrEqual(500);
+    // The retried attempt started at the last heartbeat's checkpoint (or a later one the killed
+    // worker saved just before dying), not at step 0; task 0 was never interrupted in training.
+    expect(checkpointed).toBeGreaterThanOrEqual(100);
+    expect(result.training[1].resumedAt).toBeGreaterThanOrEqual(checkpointed);
+    expect(result.training[0].resumedAt).toBeUndefined();
     expect(result.matrices).toEqual(baseline.matrices);
+    expect(result.initial).toEqual(baseline.initial);
     expect(result.models.map((m) => m.checkpointRef)).toEqual(baseline.models.map((m) => m.checkpointRef));
   });
+
   it('two workers on one queue: killing the one that trains leaves the other to finish the run', async () => {
     const queue = `fault-pair-${process.pid}`;
     const pair = [worker(queue), worker(queue)];
     await Promise.all(pair.map((w) => w.ready));
     const handle = await start(queue, `${queue}-run`);
-    await waitForActivity(handle, trainingCheckpointed(0, 500), 'a checkpoint of task 0 at step >= 500');
+    const seen = await waitForActivity(handle, trainingCheckpointed(0, 100), 'a checkpoint of task 0');
     // The worker identity Temporal records is '<pid>@<host>': kill the one that holds the training.
     const description = await handle.describe();
     const identity = description.raw.pendingActivities?.find((a) => a.activityType?.name === 'trainTask')?.lastWorkerIdentity ?? '';
@@ -133,7 +144,7 @@ describe('durability under real worker crashes', () => {
     expect(training).toBeDefined();
     await kill9(training!);
     const result = await handle.result();
-    expect(result.training[0].resumedAt).toBeGreaterThanOrEqual(500);
+    expect(result.training[0].resumedAt).toBeGreaterThanOrEqual((seen.details as TrainHeartbeat).checkpoint!.step);
     expect(result.matrices).toEqual(baseline.matrices);
   });
 
@@ -148,7 +159,7 @@ describe('durability under real worker crashes', () => {
     let server = await startDevServer({ ...options, port: 0 });
     const port = Number(server.address.split(':').pop());
     const queue = `fault-server-${process.pid}`;
-    const w = startTestWorker(queue, join(dir, 'artifacts'), server.address);
+    const w = startTestWorker(queue, join(dir, 'artifacts'), { address: server.address, heartbeatMs: FAST_HEARTBEAT_MS });
     workers.push(w);
     try {
       await w.ready;
@@ -159,7 +170,7 @@ describe('durability under real worker crashes', () => {
         workflowId: `${queue}-run`,
         args: [{ spec }],
       });
-      await waitForActivity(handle, trainingCheckpointed(0, 500), 'a checkpoint of task 0 at step >= 500');
+      await waitForActivity(handle, trainingCheckpointed(0, 100), 'a checkpoint of task 0');
       await conn.close();
       await server.stop();
       server = await startDevServer({ ...options, port });
@@ -176,18 +187,14 @@ describe('durability under real worker crashes', () => {
   });
 
   it('a plugin bug fails the run at once, naming plugin and task; `retain resume` with a fixed spec finishes it without retraining', async () => {
-    const queue = `fault-plugin-${process.pid}`;
-    const w = startTestWorker(queue, join(home, 'artifacts'));
-    workers.push(w);
-    await w.ready;
     const registry = new PluginRegistry([...builtinPlugins, buggyMethod]);
     const buggy = registry.validateSpec({
       ...faultSpec(),
       method: { name: 'buggy', config: { failAtTask: 1 } },
-      execution: { taskQueue: queue },
+      execution: { taskQueue: sharedQueue },
     });
-    const runId = `${queue}-run`;
-    const handle = await client.workflow.start(experimentWorkflow, { taskQueue: queue, workflowId: runId, args: [{ spec: buggy }] });
+    const runId = `${sharedQueue}-buggy`;
+    const handle = await client.workflow.start(experimentWorkflow, { taskQueue: sharedQueue, workflowId: runId, args: [{ spec: buggy }] });
     const failure = await handle.result().catch((e: unknown) => e);
     expect(failure).toBeInstanceOf(WorkflowFailedError);
     const cause = (failure as WorkflowFailedError).cause as ActivityFailure;
@@ -203,21 +210,33 @@ describe('durability under real worker crashes', () => {
     const resumed = await retainCli(['resume', runId, '--spec', fixedPath, '--detach', '--id', `${runId}-resumed`], { RETAIN_HOME: home });
     expect({ code: resumed.code, stderr: resumed.code === 0 ? '' : resumed.stderr }).toEqual({ code: 0, stderr: '' });
     expect(resumed.stdout.trim()).toBe(`${runId}-resumed`);
-    const newHandle = client.workflow.getHandle<typeof experimentWorkflow>(`${runId}-resumed`);
-    const result = await newHandle.result();
+    const result = await client.workflow.getHandle<typeof experimentWorkflow>(`${runId}-resumed`).result();
     expect(result.resumedFrom).toEqual({ runId, task: 1 });
     // Task 0 came from the failed run (same artifacts, same numbers); only task 1 was trained here.
     expect(result.models[0].checkpointRef).toBe(baseline.models[0].checkpointRef);
     expect(result.matrices).toEqual(baseline.matrices);
-    const trained: number[] = [];
-    for await (const run of client.workflow.list({ query: `WorkflowId = '${runId}-resumed'` })) {
-      const history = await client.workflow.getHandle(run.workflowId, run.runId).fetchHistory();
-      for (const e of history.events ?? []) {
-        const scheduled = e.activityTaskScheduledEventAttributes;
-        if (scheduled?.activityType?.name !== 'trainTask') continue;
-        trained.push((defaultPayloadConverter.fromPayload(scheduled.input!.payloads![0]) as { taskIndex: number }).taskIndex);
-      }
-    }
-    expect(trained).toEqual([1]);
+    expect(await trainedTasks(client, `${runId}-resumed`)).toEqual([1]);
+  });
+
+  it('`retain cancel` while task 1 trains, then `retain resume`: the new run trains task 1 only, same matrices', async () => {
+    const runId = `${sharedQueue}-cancelled`;
+    const handle = await start(sharedQueue, runId);
+    await waitForActivity(handle, trainingCheckpointed(1, 100), 'a checkpoint of task 1');
+    const cancelled = await retainCli(['cancel', runId], { RETAIN_HOME: home });
+    expect({ code: cancelled.code, stderr: cancelled.stderr }).toEqual({
+      code: 0,
+      stderr: expect.stringContaining(`run ${runId} cancelled`),
+    });
+    expect((await handle.describe()).status.name).toBe('CANCELLED');
+
+    const resumed = await retainCli(['resume', runId, '--detach', '--id', `${runId}-resumed`], { RETAIN_HOME: home });
+    expect({ code: resumed.code, stderr: resumed.code === 0 ? '' : resumed.stderr }).toEqual({ code: 0, stderr: '' });
+    const result = await client.workflow.getHandle<typeof experimentWorkflow>(`${runId}-resumed`).result();
+    expect(result.resumedFrom).toEqual({ runId, task: 1 });
+    expect(result.models[0].checkpointRef).toBe(baseline.models[0].checkpointRef);
+    expect(result.matrices).toEqual(baseline.matrices);
+    expect(await trainedTasks(client, `${runId}-resumed`)).toEqual([1]);
+    // The cancelled run itself trained both tasks (the second one cut short).
+    expect(await trainedTasks(client, runId)).toEqual([0, 1]);
   });
 });

@@ -57,7 +57,13 @@ function standInActivities(trainCalls: TrainTaskInput[]): RetainActivities {
       return { checkpointRef: `ckpt-${input.taskIndex}`, steps: 10, samples: 640, seconds: 1, finalLoss: 0.5, samplesPerSec: 640 };
     },
     consolidate: async ({ taskIndex }) => ({ methodStateRef: `state-${taskIndex}` }),
-    quantize: async ({ taskIndex, quantizerId }) => ({ manifestRef: `${quantizerId}-${taskIndex}`, bytes: 100 }),
+    // The stand-in's crossing rate names the codes it compared, so the test sees the chaining.
+    quantize: async ({ taskIndex, quantizerId, previousCodesRef }) => ({
+      manifestRef: `${quantizerId}-${taskIndex}`,
+      bytes: 100,
+      codesRef: `codes-${taskIndex}`,
+      ...(previousCodesRef ? { bucketCrossingRate: Number(previousCodesRef.split('-')[1]) / 10 } : {}),
+    }),
     evaluate: async ({ checkpointRef, manifestRef }) => ({
       accuracy: rowOf(checkpointRef).map((a) => (manifestRef ? a - INT4_DROP : a)),
       extra: {},
@@ -119,6 +125,10 @@ describe('experimentWorkflow orchestration', () => {
     expect(result.metrics.fp32.acc).toBeCloseTo((0.6 + 0.5 + 0.85) / 3, 12);
     for (const gap of result.quantizationGap.int4.flat()) expect(gap).toBeCloseTo(INT4_DROP, 12);
     expect(result.models.map((m) => m.quantized.int4.manifestRef)).toEqual(['int4-0', 'int4-1', 'int4-2']);
+    // Each task's quantize got the previous task's codes: crossing rates name codes-0 and codes-1.
+    expect(result.quantization.int4.bucketCrossingRate).toEqual([null, 0, 0.1]);
+    expect(result.quantization.int4.bytes).toEqual([100, 100, 100]);
+    expect(result.quantization.int4.quantizationInducedForgetting).toBeCloseTo(0, 12); // a constant drop forgets nothing more
     expect(result.runId).toBe('orchestration-1');
 
     // Three executions: the first, then one continue-as-new after each task but the last.

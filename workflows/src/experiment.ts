@@ -26,7 +26,7 @@ import type {
   TrainResumePoint,
   TrainTaskOutput,
 } from '@retain/sdk/workflow';
-import { quantizationGap, summarize } from '@retain/metrics';
+import { quantizationGap, quantizationMetrics, summarize } from '@retain/metrics';
 import { consolidateOptions, evaluateOptions, prepareOptions, quantizeOptions, trainOptions } from './policies';
 import { statusKey, type RunStatus } from './search-attributes';
 
@@ -124,7 +124,8 @@ export async function experimentWorkflow(input: ExperimentInput): Promise<Experi
     const quantized: Record<string, QuantizeOutput> = {};
     for (const q of spec.quantizers) {
       await unlessPaused();
-      quantized[q.id] = await activities.quantize.quantize({ spec, taskIndex: t, checkpointRef, quantizerId: q.id });
+      const previousCodesRef = t === 0 ? undefined : state.tasks[t - 1].quantized[q.id]?.codesRef;
+      quantized[q.id] = await activities.quantize.quantize({ spec, taskIndex: t, checkpointRef, quantizerId: q.id, previousCodesRef });
     }
 
     phase = 'evaluating';
@@ -202,6 +203,16 @@ function finish(state: ExperimentState): ExperimentResult {
       .filter(([k]) => k !== FP32)
       .map(([k, m]) => [k, quantizationGap(fp32, m)]),
   );
+  const quantization = Object.fromEntries(
+    Object.keys(quantizationGapByQuantizer).map((k) => [
+      k,
+      quantizationMetrics(
+        fp32,
+        state.matrices[k],
+        state.tasks.map((t) => t.quantized[k]),
+      ),
+    ]),
+  );
   return {
     runId: state.runId,
     spec: state.spec,
@@ -210,6 +221,7 @@ function finish(state: ExperimentState): ExperimentResult {
     matrices: state.matrices,
     metrics,
     quantizationGap: quantizationGapByQuantizer,
+    quantization,
     training: state.training,
     models: state.tasks,
     startedAt: state.startedAt,

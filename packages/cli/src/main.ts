@@ -1,8 +1,8 @@
-import { Command, CommanderError, Option } from 'commander';
+import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { randomBytes } from 'node:crypto';
 import { join, resolve } from 'node:path';
 import { SpecErrors, type ExperimentInput, type ExperimentResult, type ExperimentSpec } from '@retain/sdk';
-import { createRetainWorker, defaultRegistry, DEFAULT_TASK_QUEUE } from '@retain/worker';
+import { createRetainWorker, defaultRegistry, DEFAULT_TASK_QUEUE, DEVICES, type Device } from '@retain/worker';
 import { stopEmbeddedServer } from '@retain/infra';
 import { experimentWorkflow, pauseSignal, runSearchAttributes, unpauseSignal } from '@retain/workflows';
 import { Client, type WorkflowHandle } from '@temporalio/client';
@@ -152,16 +152,20 @@ export async function main(argv: string[]): Promise<number> {
     .command('worker')
     .description('run a worker until Ctrl-C')
     .addOption(new Option('--queue <name>', 'task queue to poll').default(DEFAULT_TASK_QUEUE))
-    .action(async (opts: { queue: string }) => {
-      await serve({ queue: opts.queue, keepServer: true });
+    .addOption(deviceOption())
+    .addOption(threadsOption())
+    .action(async (opts: { queue: string; device: Device; threads?: number }) => {
+      await serve({ ...opts, keepServer: true });
     });
 
   program
     .command('dev')
     .description('start the embedded Temporal server and a worker together, until Ctrl-C')
     .addOption(new Option('--queue <name>', 'task queue to poll').default(DEFAULT_TASK_QUEUE))
-    .action(async (opts: { queue: string }) => {
-      await serve({ queue: opts.queue, keepServer: false });
+    .addOption(deviceOption())
+    .addOption(threadsOption())
+    .action(async (opts: { queue: string; device: Device; threads?: number }) => {
+      await serve({ ...opts, keepServer: false });
     });
 
   program
@@ -283,7 +287,19 @@ async function report(handle: WorkflowHandle<typeof experimentWorkflow>, outDir:
   log(`results written to ${out}`);
 }
 
-async function serve(opts: { queue: string; keepServer: boolean }): Promise<void> {
+function deviceOption(): Option {
+  return new Option('--device <name>', 'execution provider of the training and evaluation graphs').choices(DEVICES).default('cpu');
+}
+
+function threadsOption(): Option {
+  return new Option('--threads <n>', 'onnxruntime intra-op threads per session (default 2)').argParser((v) => {
+    const n = Number(v);
+    if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError(`--threads must be a positive integer, got '${v}'`);
+    return n;
+  });
+}
+
+async function serve(opts: { queue: string; keepServer: boolean; device?: Device; threads?: number }): Promise<void> {
   const temporal = await connectTemporal({ keepServer: opts.keepServer, log });
   try {
     const worker = await createRetainWorker({
@@ -291,12 +307,14 @@ async function serve(opts: { queue: string; keepServer: boolean }): Promise<void
       namespace: temporal.server.namespace,
       taskQueue: opts.queue,
       artifactsDir: paths().artifacts,
+      device: opts.device,
+      threads: opts.threads,
       bundleCacheDir: paths().cache,
     });
     const stop = () => worker.shutdown();
     process.once('SIGINT', stop);
     process.once('SIGTERM', stop);
-    log(`worker polling task queue '${opts.queue}' on ${temporal.server.address}; Ctrl-C to stop`);
+    log(`worker polling task queue '${opts.queue}' on ${temporal.server.address} (device ${opts.device ?? 'cpu'}); Ctrl-C to stop`);
     await worker.run();
   } finally {
     await temporal.close();

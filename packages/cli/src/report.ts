@@ -1,6 +1,6 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { formatMatrix, formatMetricsTable } from '@retain/metrics';
+import { formatMatrix, formatMetricsTable, formatQuantizationTable } from '@retain/metrics';
 import type { ExperimentResult } from '@retain/sdk';
 
 /** The printed summary of a finished run: every accuracy matrix, then the metrics table. */
@@ -11,6 +11,7 @@ export function formatResult(result: ExperimentResult): string {
   const samples = training.reduce((a, t) => a + t.samples, 0);
   const seconds = training.reduce((a, t) => a + t.seconds, 0);
   sections.push(formatMetricsTable(result.metrics));
+  if (Object.keys(result.quantization ?? {}).length) sections.push(formatQuantizationTable(result.quantization));
   sections.push(`Training: ${samples} samples in ${seconds.toFixed(1)} s (${Math.round(samples / Math.max(seconds, 1e-9))} samples/s)`);
   return sections.join('\n\n');
 }

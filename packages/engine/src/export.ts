@@ -1,46 +1,76 @@
-import { argmax, dequantizeLinear, Graph, type Tensor } from './graph';
+import { argmax, Graph, type Attr, type Dim, type Tensor } from './graph';
+import type { DType } from './onnx/proto';
 import { buffersOf, paramSpec, type Model } from './models/model';
+import { groupCount, validateQuantizedWeight, type QuantizedWeight } from './quant/weight';
 import { assertTensorData, type TensorMap } from './tensor';
 
-/** A weight quantized symmetrically per output channel: w ~= q * scale[channel]. */
-export interface QuantizedWeight {
-  bits: 4 | 8;
-  /** The output-channel axis (1 for [in, out] linear weights). */
-  axis: number;
-  /** One code per element, in [-8, 7] (4-bit) or [-128, 127] (8-bit), row-major like the weight. */
-  q: Int8Array;
-  /** One scale per output channel. */
-  scale: Float32Array;
+/**
+ * How quantized weights are written:
+ * - 'qdq': standard ONNX (opset 21) DequantizeLinear over int8/uint8/int4/uint4 initializers,
+ *   per-tensor, per-axis or blocked, feeding a float MatMul: any ONNX runtime loads it.
+ * - 'matmulnbits': onnxruntime's com.microsoft MatMulNBits, the weight packed in blocks along
+ *   the input axis; block granularity only, the fast int4 path of onnxruntime.
+ */
+export type QuantizedFormat = 'qdq' | 'matmulnbits';
+
+export interface InferenceExportOptions {
+  format?: QuantizedFormat;
+  /**
+   * Static 8-bit activation quantization (W8A8), keyed by the weight whose MatMul input it
+   * quantizes: that input goes through QuantizeLinear + DequantizeLinear (one scale and zero point
+   * for the tensor), so onnxruntime can run the MatMul in integers.
+   */
+  activations?: Record<string, ActivationQuant>;
+  /**
+   * MatMulNBits only: the precision of its arithmetic (0 unset, 1 fp32, 2 fp16, 3 bf16, 4 int8
+   * activations). 1 computes exactly dequantize-then-matmul; 4 is faster and less exact.
+   */
+  accuracyLevel?: 0 | 1 | 2 | 3 | 4;
+}
+
+/** Per-tensor 8-bit quantization of an activation: uint8 with a zero point, or int8 symmetric (zero point 0). */
+export interface ActivationQuant {
+  scale: number;
+  zeroPoint: number;
+  signed: boolean;
 }
 
 /**
  * A standalone inference model: input 'x' [B, ...inputDims], outputs 'logits' and 'pred', weights
- * as initializers so any ONNX runtime can load it. A quantized weight is stored as int8 or packed
- * int4 codes plus per-channel scales, dequantized (DequantizeLinear, opset 21) before its MatMul.
+ * as initializers so any ONNX runtime can load it. Quantized weights are stored as their codes,
+ * scales and zero points in the chosen format; everything else stays float32.
  */
 export function buildInferenceModel(
   model: Model,
   head: number,
   params: TensorMap,
   quantized: Record<string, QuantizedWeight> = {},
+  options: InferenceExportOptions = {},
 ): Uint8Array {
-  const g = new Graph(`${model.name}.inference.head${head}`);
+  const format = options.format ?? 'qdq';
+  if (format !== 'qdq' && format !== 'matmulnbits')
+    throw new Error(`buildInferenceModel: format must be 'qdq' or 'matmulnbits', got '${format}'`);
+  for (const name of Object.keys(quantized)) validateQuantizedWeight(name, quantized[name], paramSpec(model, name).dims);
+  const activations = options.activations ?? {};
+  for (const [p, a] of Object.entries(activations)) validateActivationQuant(p, a, model);
+  const g = new QuantizedForwardGraph(`${model.name}.inference.head${head}`, options.accuracyLevel ?? 1);
   const x = g.input('x', ['B', ...model.inputDims]);
   const weights: Record<string, Tensor> = {};
-  for (const name of model.paramsForHead(head)) {
-    const dims = paramSpec(model, name).dims;
-    const qw = quantized[name];
-    weights[name] = qw ? quantizedConstant(g, name, dims, qw) : floatConstant(g, name, dims, params);
+  for (const p of model.paramsForHead(head)) {
+    const dims = paramSpec(model, p).dims;
+    const qw = quantized[p];
+    weights[p] = qw ? dequantizedConstant(g, qw) : floatConstant(g, p, dims, params);
+    g.watch(p, weights[p], format === 'matmulnbits' ? qw : undefined, activations[p]);
   }
   for (const b of buffersOf(model)) weights[b.name] = floatConstant(g, b.name, b.dims, params); // batch-norm statistics stay float
-  for (const name of Object.keys(quantized)) paramSpec(model, name); // a typo in a name should not pass silently
   const logits = model.forward(g, weights, x, head);
+  g.assertAllRewritten();
   g.output('pred', argmax(logits, 1));
   g.output('logits', logits);
-  return g.toBytes({ 'retain.model': model.name, 'retain.head': String(head) });
+  return g.toBytes({ 'retain.model': model.name, 'retain.head': String(head), 'retain.format': format });
 }
 
-function floatConstant(g: Graph, name: string, dims: number[], params: TensorMap): Tensor {
+export function floatConstant(g: Graph, name: string, dims: number[], params: TensorMap): Tensor {
   const t = params[name];
   if (!t) throw new Error(`buildInferenceModel: parameter '${name}' is missing from params`);
   assertTensorData(name, t);
@@ -49,15 +79,148 @@ function floatConstant(g: Graph, name: string, dims: number[], params: TensorMap
   return g.constant(t.data, dims, 'float32');
 }
 
-function quantizedConstant(g: Graph, name: string, dims: number[], qw: QuantizedWeight): Tensor {
-  const n = dims.reduce((a, b) => a * b, 1);
-  if (qw.bits !== 4 && qw.bits !== 8) throw new Error(`quantized weight '${name}': bits must be 4 or 8, got ${qw.bits}`);
-  if (qw.q.length !== n) throw new Error(`quantized weight '${name}': ${qw.q.length} codes for dims [${dims.join(', ')}] (${n} elements)`);
-  const axis = qw.axis < 0 ? qw.axis + dims.length : qw.axis;
-  if (axis < 0 || axis >= dims.length)
-    throw new Error(`quantized weight '${name}': axis ${qw.axis} is out of range for dims [${dims.join(', ')}]`);
-  if (qw.scale.length !== dims[axis])
-    throw new Error(`quantized weight '${name}': ${qw.scale.length} scales, axis ${axis} has ${dims[axis]} channels`);
-  const q = g.constant(qw.q, dims, qw.bits === 4 ? 'int4' : 'int8');
-  return dequantizeLinear(q, g.constant(qw.scale, [qw.scale.length], 'float32'), axis);
+/** DequantizeLinear (opset 21) of the codes: per-tensor (scalar scale), per-axis (axis 1) or blocked along axis 0. */
+function dequantizedConstant(g: Graph, qw: QuantizedWeight): Tensor {
+  const [rows, cols] = qw.dims;
+  const signed = !qw.zeroPoint;
+  const codeType: DType = qw.bits === 4 ? (signed ? 'int4' : 'uint4') : signed ? 'int8' : 'uint8';
+  const scaleDims =
+    qw.granularity === 'per-tensor' ? [] : qw.granularity === 'per-channel' ? [cols] : [groupCount(qw, qw.dims) / cols, cols];
+  const attrs: Record<string, Attr> =
+    qw.granularity === 'per-tensor' ? {} : qw.granularity === 'per-channel' ? { axis: 1 } : { axis: 0, block_size: qw.blockSize! };
+  const inputs = [g.constant(qw.q, [rows, cols], codeType), g.constant(qw.scale, scaleDims, 'float32')];
+  if (qw.zeroPoint) inputs.push(g.constant(qw.zeroPoint, scaleDims, codeType));
+  return g.node('DequantizeLinear', inputs, { dims: [rows, cols], dtype: 'float32' }, attrs);
+}
+
+/**
+ * A graph that rewrites MatMuls by watched weights as they are added: the left operand is
+ * quantized (QuantizeLinear + DequantizeLinear) when the weight has activation quantization, and
+ * the MatMul becomes com.microsoft MatMulNBits when the weight is to be packed for it. The model's
+ * forward is written once with plain `matmul`; a weight's DequantizeLinear left unused by the
+ * rewrite is pruned on serialization.
+ */
+class QuantizedForwardGraph extends Graph {
+  private readonly watched = new Map<Tensor, { name: string; nbits?: QuantizedWeight; activation?: ActivationQuant; used: boolean }>();
+
+  constructor(
+    name: string,
+    private readonly accuracyLevel: number,
+  ) {
+    super(name);
+  }
+
+  watch(name: string, weight: Tensor, nbits: QuantizedWeight | undefined, activation: ActivationQuant | undefined): void {
+    if (nbits) {
+      if (nbits.granularity !== 'block')
+        throw new Error(
+          `quantized weight '${name}': format 'matmulnbits' needs block granularity, got '${nbits.granularity}'; use format 'qdq'`,
+        );
+      const size = nbits.blockSize!;
+      if (size < 16 || (size & (size - 1)) !== 0)
+        throw new Error(`quantized weight '${name}': MatMulNBits needs a power-of-two blockSize >= 16, got ${size}`);
+    }
+    if (nbits || activation) this.watched.set(weight, { name, nbits, activation, used: false });
+  }
+
+  override node(
+    opType: string,
+    inputs: (Tensor | undefined)[],
+    out: { dims: Dim[]; dtype: DType },
+    attrs: Record<string, Attr> = {},
+    domain = '',
+  ): Tensor {
+    const weight = opType === 'MatMul' && inputs[1] ? this.watched.get(inputs[1]) : undefined;
+    if (!weight || !inputs[0] || inputs[0].rank < 2) return super.node(opType, inputs, out, attrs, domain);
+    weight.used = true;
+    const a = weight.activation ? this.quantizeDequantize(inputs[0], weight.activation) : inputs[0];
+    if (!weight.nbits) return super.node(opType, [a, inputs[1]], out, attrs, domain);
+    const qw = weight.nbits;
+    const [K, N] = qw.dims;
+    const packed = packMatMulNBits(qw);
+    const b = this.constant(packed.b, [N, packed.blocks, packed.blobSize], 'uint8');
+    const scales = this.constant(packed.scales, [N * packed.blocks], 'float32');
+    const zeroPoints = packed.zeroPoints ? this.constant(packed.zeroPoints, [packed.zeroPoints.length], 'uint8') : undefined;
+    return super.node(
+      'MatMulNBits',
+      zeroPoints ? [a, b, scales, zeroPoints] : [a, b, scales],
+      out,
+      { K, N, bits: qw.bits, block_size: qw.blockSize!, accuracy_level: this.accuracyLevel },
+      'com.microsoft',
+    );
+  }
+
+  private quantizeDequantize(t: Tensor, a: ActivationQuant): Tensor {
+    const type: DType = a.signed ? 'int8' : 'uint8';
+    const scale = this.constant([a.scale], [], 'float32');
+    const zero = this.constant(a.signed ? new Int8Array([a.zeroPoint]) : new Uint8Array([a.zeroPoint]), [], type);
+    const q = super.node('QuantizeLinear', [t, scale, zero], { dims: t.dims, dtype: type });
+    return super.node('DequantizeLinear', [q, scale, zero], { dims: t.dims, dtype: 'float32' });
+  }
+
+  /**
+   * A weight with activation quantization that the forward never multiplied would silently run
+   * unquantized activations; say so. (A MatMulNBits weight used otherwise, e.g. an embedding
+   * table, keeps its DequantizeLinear: the same values, computed the portable way.)
+   */
+  assertAllRewritten(): void {
+    const missed = [...this.watched.values()].filter((w) => !w.used && w.activation).map((w) => w.name);
+    if (missed.length)
+      throw new Error(
+        `weights ${missed.join(', ')} are not the right operand of a MatMul in this model: activation quantization applies only there; leave them out of activations`,
+      );
+  }
+}
+
+function validateActivationQuant(name: string, a: ActivationQuant, model: Model): void {
+  paramSpec(model, name);
+  const [lo, hi] = a.signed ? [-128, 127] : [0, 255];
+  if (!(a.scale > 0) || !Number.isFinite(a.scale))
+    throw new Error(`activation quantization of '${name}': scale must be positive, got ${a.scale}`);
+  if (!Number.isInteger(a.zeroPoint) || a.zeroPoint < lo || a.zeroPoint > hi)
+    throw new Error(`activation quantization of '${name}': zeroPoint must be an integer in [${lo}, ${hi}], got ${a.zeroPoint}`);
+}
+
+/**
+ * MatMulNBits layout (onnxruntime contrib op): B is the transposed weight [N, blocks, blobSize],
+ * codes unsigned, packed low bits first (two 4-bit codes per byte); scales [N * blocks];
+ * zero points packed the same way per row of N, absent = the default 2^(bits-1), which is exactly
+ * what a signed (symmetric) code offset by 2^(bits-1) needs. A partial last block is padded with
+ * the code of zero.
+ */
+export function packMatMulNBits(qw: QuantizedWeight): {
+  b: Uint8Array;
+  blocks: number;
+  blobSize: number;
+  scales: Float32Array;
+  zeroPoints?: Uint8Array;
+} {
+  const [K, N] = qw.dims;
+  const size = qw.blockSize!;
+  const blocks = Math.ceil(K / size);
+  const blobSize = (size * qw.bits) / 8;
+  const offset = qw.zeroPoint ? 0 : 2 ** (qw.bits - 1);
+  const b = new Uint8Array(N * blocks * blobSize);
+  const put = (buf: Uint8Array, index: number, value: number) => {
+    if (qw.bits === 8) buf[index] = value;
+    else buf[index >> 1] |= (value & 0xf) << ((index & 1) * 4);
+  };
+  const scales = new Float32Array(N * blocks);
+  for (let n = 0; n < N; n++) {
+    for (let blk = 0; blk < blocks; blk++) {
+      const g = blk * N + n;
+      scales[n * blocks + blk] = qw.scale[g];
+      const zero = qw.zeroPoint ? qw.zeroPoint[g] : offset;
+      for (let i = 0; i < size; i++) {
+        const k = blk * size + i;
+        put(b, (n * blocks + blk) * size + i, k < K ? qw.q[k * N + n] + offset : zero);
+      }
+    }
+  }
+  if (!qw.zeroPoint) return { b, blocks, blobSize, scales };
+  const perRow = qw.bits === 4 ? Math.ceil(blocks / 2) : blocks;
+  const zeroPoints = new Uint8Array(N * perRow);
+  for (let n = 0; n < N; n++)
+    for (let blk = 0; blk < blocks; blk++) put(zeroPoints, n * perRow * (8 / qw.bits) + blk, qw.zeroPoint[blk * N + n]);
+  return { b, blocks, blobSize, scales, zeroPoints };
 }

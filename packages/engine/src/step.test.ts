@@ -1,8 +1,9 @@
 import * as ops from './graph/ops';
-import { initParams, mlp, type Model } from './models';
+import { cnn, initParams, mlp, transformer, type Model } from './models';
 import { initOptimizerState, optimizerStateSpecs, type OptimizerConfig } from './optim';
 import { Rng } from './rng';
 import { TrainSession } from './runtime';
+import { learningRate, type LrSchedule } from './schedule';
 import { buildStepGraph } from './step';
 
 // A plain-TS float64 reference of one MLP step (1 hidden relu layer), written independently of the graph code.
@@ -52,17 +53,29 @@ function referenceGrads(p: Record<string, number[]>, dims: Record<string, number
   };
 }
 
+/** torch.nn.utils.clip_grad_norm_: every gradient times min(1, max / (global L2 norm + 1e-6)). */
+function referenceClip(grads: Record<string, number[]>, maxNorm: number | undefined): Record<string, number[]> {
+  if (maxNorm === undefined) return grads;
+  const norm = Math.sqrt(Object.values(grads).reduce((s, g) => s + g.reduce((a, x) => a + x * x, 0), 0));
+  // The cases below pick maxGradNorm far from the norm, so they test clipping on or off for sure.
+  expect(Math.abs(Math.log(norm / maxNorm))).toBeGreaterThan(1);
+  const coef = Math.min(1, maxNorm / (norm + 1e-6));
+  return Object.fromEntries(Object.entries(grads).map(([k, g]) => [k, g.map((x) => x * coef)]));
+}
+
 function referenceUpdate(
   opt: OptimizerConfig,
-  p: number[],
+  p0: number[],
   g0: number[],
   state: Record<string, number[]>,
   name: string,
   lr: number,
   t: number,
 ): number[] {
-  const wd = opt.weightDecay ?? 0;
-  const g = g0.map((gi, i) => gi + wd * p[i]);
+  const wd = opt.name === 'adamw' ? 0 : (opt.weightDecay ?? 0);
+  const g = g0.map((gi, i) => gi + wd * p0[i]);
+  // AdamW: decoupled decay shrinks the param before the Adam step.
+  const p = opt.name === 'adamw' ? p0.map((pi) => pi * (1 - lr * (opt.weightDecay ?? 0.01))) : p0;
   if (opt.name === 'sgd') {
     const mu = opt.momentum ?? 0;
     if (mu === 0) return p.map((pi, i) => pi - lr * g[i]);
@@ -90,6 +103,10 @@ describe('training step graph', () => {
     ['sgd nesterov', { name: 'sgd', momentum: 0.8, nesterov: true }],
     ['adam', { name: 'adam' }],
     ['adam with weight decay', { name: 'adam', beta1: 0.8, beta2: 0.99, eps: 1e-6, weightDecay: 0.05 }],
+    ['adamw', { name: 'adamw' }],
+    ['adamw with strong decay and clipping', { name: 'adamw', beta1: 0.85, weightDecay: 0.3, maxGradNorm: 0.05 }],
+    ['sgd momentum with clipping', { name: 'sgd', momentum: 0.9, maxGradNorm: 0.1 }],
+    ['adam with clipping above the norm (no effect)', { name: 'adam', maxGradNorm: 1e3 }],
   ];
 
   test.each(optimizers)('%s: three steps equal the plain-TS reference', async (_label, opt) => {
@@ -108,14 +125,17 @@ describe('training step graph', () => {
     const refState: Record<string, number[]> = Object.fromEntries(
       specs.flatMap((s) => [`m.${s.name}`, `v.${s.name}`].map((k) => [k, new Array(s.dims.reduce((a, b) => a * b, 1)).fill(0)])),
     );
-    const lr = 0.1;
+    // The learning rate changes every step (warm-up, then cosine) through the same graph.
+    const schedule: LrSchedule = { name: 'cosine', warmupSteps: 1, minLr: 0.01 };
     try {
       for (let t = 1; t <= 3; t++) {
+        const lr = learningRate(schedule, 0.1, t - 1, 3);
         const { x, y } = batch(10 + t, 5, 3, 3);
         const loss = await session.step(x, y, 5, lr);
         const expected = referenceGrads(ref, dims, mat(5, 3, x), Array.from(y), head);
         expect(Math.abs(loss - expected.loss)).toBeLessThan(1e-5 * Math.max(1, expected.loss));
-        for (const n of names) ref[n] = referenceUpdate(opt, ref[n], expected.grads[n], refState, n, lr, t);
+        const grads = referenceClip(expected.grads, opt.maxGradNorm);
+        for (const n of names) ref[n] = referenceUpdate(opt, ref[n], grads[n], refState, n, lr, t);
       }
       const got = await session.read();
       for (const n of names) {
@@ -123,7 +143,7 @@ describe('training step graph', () => {
         expect(diff).toBeLessThan(2e-5);
         expect(got[n].dims).toEqual(dims[n]);
       }
-      if (opt.name === 'adam') expect(Array.from(got['adam.t'].data)).toEqual([3]);
+      if (opt.name !== 'sgd') expect(Array.from(got['adam.t'].data)).toEqual([3]);
     } finally {
       await session.close();
     }
@@ -189,6 +209,69 @@ describe('training step graph', () => {
     expect(penalised.loss).toBeCloseTo(plain.loss + l2, 5);
     // d/db of c/2 |b|^2 = c b = 2b, so the penalised step moves b by a further -lr * 2b
     penalised.bias.forEach((b, i) => expect(b).toBeCloseTo(plain.bias[i] - 0.1 * 2 * b0[i], 5));
+  });
+
+  test.each<[string, OptimizerConfig]>([
+    ['sgd with momentum', { name: 'sgd', momentum: 0.9, weightDecay: 1e-3 }],
+    ['adam with clipping', { name: 'adam', maxGradNorm: 0.5 }],
+  ])('%s: a 4-step graph gives the bits of 4 one-step runs', async (_label, opt) => {
+    const model = mlp({ inputSize: 12, hidden: [16, 8], classesPerHead: 5, heads: 1 });
+    const initial = { ...initParams(model, 4), ...initOptimizerState(opt, model.params) };
+    const K = 4;
+    const B = 6;
+    const data = batch(21, K * B, 12, 5);
+    const lrs = [0.05, 0.04, 0.03, 0.02];
+    const single = await TrainSession.create(buildStepGraph({ model, head: 0, optimizer: opt }), initial);
+    const fused = await TrainSession.create(buildStepGraph({ model, head: 0, optimizer: opt, stepsPerRun: K }), initial);
+    try {
+      const losses = [];
+      for (let k = 0; k < K; k++)
+        losses.push(await single.step(data.x.subarray(k * B * 12, (k + 1) * B * 12), data.y.subarray(k * B, (k + 1) * B), B, lrs[k]));
+      expect(Array.from(await fused.steps(data.x, data.y, B, lrs))).toEqual(Array.from(Float32Array.from(losses)));
+      await expect(fused.step(data.x, data.y, B, 0.1)).rejects.toThrow(/runs 4 steps per run; call steps\(\)/);
+      const [a, b] = [await single.read(), await fused.read()];
+      expect(Object.keys(b).sort()).toEqual(Object.keys(a).sort());
+      for (const name of Object.keys(a)) expect(bitsOf(b[name].data)).toEqual(bitsOf(a[name].data));
+    } finally {
+      await Promise.all([single.close(), fused.close()]);
+    }
+  });
+});
+
+describe('K-step graphs with model buffers', () => {
+  test.each<[string, () => Model, (rng: Rng) => number]>([
+    [
+      'resnet with batch norm',
+      () => cnn({ arch: 'resnet', image: [1, 8, 8], classesPerHead: 3, heads: 1, channels: [4, 8], norm: 'batch' }),
+      (r) => r.normal(),
+    ],
+    [
+      'transformer with dropout',
+      () => transformer({ vocab: 256, context: 8, width: 16, depth: 1, attentionHeads: 2, heads: 1, dropout: 0.3 }),
+      (r) => r.int(256),
+    ],
+  ])('%s: a 3-step graph carries the buffers from step to step, as 3 one-step runs do', async (_label, build, draw) => {
+    const model = build();
+    const opt: OptimizerConfig = { name: 'adam' };
+    const initial = { ...initParams(model, 6), ...initOptimizerState(opt, model.params) };
+    const [K, B] = [3, 4];
+    const features = model.inputDims.reduce((a, b) => a * b, 1);
+    const rng = new Rng(8);
+    const x = Float32Array.from({ length: K * B * features }, () => draw(rng));
+    const y = Int32Array.from({ length: K * B }, () => rng.int(model.classesPerHead));
+    const single = await TrainSession.create(buildStepGraph({ model, head: 0, optimizer: opt }), initial);
+    const fused = await TrainSession.create(buildStepGraph({ model, head: 0, optimizer: opt, stepsPerRun: K }), initial);
+    try {
+      const losses = [];
+      for (let k = 0; k < K; k++)
+        losses.push(await single.step(x.subarray(k * B * features, (k + 1) * B * features), y.subarray(k * B, (k + 1) * B), B, 0.01));
+      expect(Array.from(await fused.steps(x, y, B, [0.01, 0.01, 0.01]))).toEqual(Array.from(Float32Array.from(losses)));
+      const [a, b] = [await single.read(), await fused.read()];
+      expect(model.buffers!.length).toBeGreaterThan(0);
+      for (const name of Object.keys(a)) expect(bitsOf(b[name].data)).toEqual(bitsOf(a[name].data));
+    } finally {
+      await Promise.all([single.close(), fused.close()]);
+    }
   });
 });
 
@@ -273,5 +356,10 @@ describe('step methods (a continual-learning method inside the step graph)', () 
     expect(() => buildStepGraph({ model, head: 0, optimizer: { name: 'sgd' }, method: { gradientTransform: () => ({}) } })).toThrow(
       /returned no gradient for trunk.0.weight/,
     );
+    expect(() =>
+      buildStepGraph({ model, head: 0, optimizer: { name: 'sgd' }, stepsPerRun: 2, method: { constants: { 'm.scale': [] } } }),
+    ).toThrow(/stepsPerRun > 1 does not support method hooks yet; use one step per run/);
   });
 });
+
+const bitsOf = (a: Float32Array) => Array.from(new Uint32Array(a.buffer, a.byteOffset, a.length));

@@ -10,6 +10,13 @@ export interface StepGraphSpec {
   trainable?: string[];
   /** Extra loss terms (EWC and other penalties), added to the cross-entropy; must be a scalar. */
   extraLoss?: (g: Graph, params: Record<string, Tensor>, logits: Tensor, batch: { x: Tensor; y: Tensor }) => Tensor | undefined;
+  /**
+   * Optimizer steps per graph run (default 1). With K > 1 the graph takes a stack of K batches
+   * and K learning rates and runs the K steps one after another inside one run, so parameters
+   * cross the runtime boundary once per K steps (what a GPU provider needs to pay off).
+   * Not combined with extraLoss or method hooks yet.
+   */
+  stepsPerRun?: number;
   /** What a continual-learning method adds to the step (DESIGN.md §3). */
   method?: StepMethod;
 }
@@ -70,8 +77,10 @@ export interface StepGraph {
   stateNames: string[];
   /** Params the step updates (each has an output 'new.<name>'). */
   trainable: string[];
-  /** Per-example input dims (x is [B, ...inputDims]). */
+  /** Per-example input dims (x is [B, ...inputDims], or [K, B, ...inputDims] for K steps per run). */
   inputDims: number[];
+  /** Optimizer steps per run: 1, or K of a K-step graph. */
+  stepsPerRun: number;
   /** The method's inputs fed once (its constants and the initial value of its state). */
   methodInputs: string[];
   /** The method's state updated by every step (each has an output 'new.<name>'). */
@@ -89,24 +98,37 @@ export interface StepGraph {
  * batch inputs). Outputs: 'loss' [] and 'new.<name>' for each updated param, optimizer state,
  * buffer (the forward runs in training mode) and method state, so a runtime feeds outputs back
  * as the next step's inputs.
+ * With stepsPerRun = K > 1: 'x' [K, B, ...], 'y' [K, B], 'lr' [K] and 'loss' [K]; the K steps are
+ * unrolled in order, each exactly the single step's nodes, so the result is bit-identical to K
+ * runs of the one-step graph.
  */
 export function buildStepGraph(spec: StepGraphSpec): StepGraph {
   const { model, head, optimizer } = spec;
   const forwardNames = model.paramsForHead(head);
   const trainable = spec.trainable ?? forwardNames;
   const paramNames = [...new Set([...forwardNames, ...trainable])];
+  const K = spec.stepsPerRun ?? 1;
+  if (!Number.isInteger(K) || K < 1) throw new Error(`stepsPerRun must be a positive integer, got ${K}`);
+  // Unrolling would have to stack batch inputs and chain method state through K steps; until a
+  // method needs the speed, K-step graphs take plain training only.
+  if (K > 1 && spec.extraLoss) throw new Error('stepsPerRun > 1 does not support extraLoss yet; use one step per run with loss terms');
+  if (K > 1 && spec.method)
+    throw new Error(
+      'stepsPerRun > 1 does not support method hooks yet; use one step per run (stepsPerRun: 1) with a continual-learning method',
+    );
 
-  const g = new Graph(`${model.name}.step.head${head}`);
-  const x = g.input('x', ['B', ...model.inputDims]);
-  const y = g.input('y', ['B'], 'int64');
-  const lr = g.input('lr', []);
-  const params: Record<string, Tensor> = {};
+  const g = new Graph(`${model.name}.step.head${head}${K > 1 ? `.k${K}` : ''}`);
+  const stack = K > 1 ? ['K'] : [];
+  const xs = g.input('x', [...stack, 'B', ...model.inputDims]);
+  const ys = g.input('y', [...stack, 'B'], 'int64');
+  const lrs = g.input('lr', K > 1 ? [K] : []);
+  let params: Record<string, Tensor> = {};
   for (const name of paramNames) params[name] = g.param(name, paramSpec(model, name).dims);
   const stateSpecs = optimizerStateSpecs(
     optimizer,
     trainable.map((n) => paramSpec(model, n)),
   );
-  const state: Record<string, Tensor> = {};
+  let state: Record<string, Tensor> = {};
   for (const s of stateSpecs) state[s.name] = g.input(s.name, s.dims);
   const buffers = buffersOf(model);
   for (const b of buffers) params[b.name] = g.input(b.name, b.dims);
@@ -121,10 +143,65 @@ export function buildStepGraph(spec: StepGraphSpec): StepGraph {
   for (const [name, dims] of Object.entries(method.constants ?? {})) declare(name, dims);
   for (const [name, dims] of Object.entries(method.state ?? {})) declare(name, dims);
   for (const [name, { dims, dtype }] of Object.entries(method.batchInputs ?? {})) declare(name, dims, dtype);
+  const methodState = Object.keys(method.state ?? {});
 
+  const losses: Tensor[] = [];
+  let updates: Record<string, Tensor> = {};
   const bufferUpdates: Record<string, Tensor> = {};
-  const logits = model.forward(g, params, x, head, { training: true, bufferUpdates });
-  const taskLoss = softmaxCrossEntropy(logits, y);
+  let methodStateUpdates: Record<string, Tensor> = {};
+  for (let k = 0; k < K; k++) {
+    const pick = (t: Tensor) =>
+      K > 1 ? g.node('Gather', [t, g.scalar(k, 'int64')], { dims: t.dims.slice(1), dtype: t.dtype }, { axis: 0 }) : t;
+    const step = appendStep(g, spec, trainable, params, state, methodInputs, { x: pick(xs), y: pick(ys) }, pick(lrs));
+    losses.push(step.loss);
+    updates = step.updates;
+    methodStateUpdates = step.methodStateUpdates;
+    // The next step reads this step's params, state and buffers (batch-norm statistics, dropout counter).
+    Object.assign(bufferUpdates, step.bufferUpdates);
+    params = { ...params, ...only(updates, trainable), ...step.bufferUpdates };
+    state = only(updates, Object.keys(state));
+  }
+  if (K > 1) {
+    const one = g.constant(new BigInt64Array([0n]), [1], 'int64');
+    const unsqueezed = losses.map((l) => g.node('Unsqueeze', [l, one], { dims: [1], dtype: 'float32' }));
+    g.output('loss', g.node('Concat', unsqueezed, { dims: [K], dtype: 'float32' }, { axis: 0 }));
+  } else g.output('loss', losses[0]);
+  for (const [name, t] of Object.entries(methodStateUpdates)) g.output(`new.${name}`, t);
+  for (const [name, t] of Object.entries(updates)) g.output(`new.${name}`, t);
+  for (const [name, t] of Object.entries(bufferUpdates)) g.output(`new.${name}`, t);
+  return {
+    bytes: g.toBytes(),
+    paramNames,
+    stateNames: stateSpecs.map((s) => s.name),
+    trainable,
+    inputDims: [...model.inputDims],
+    stepsPerRun: K,
+    methodInputs: [...Object.keys(method.constants ?? {}), ...methodState],
+    methodState,
+    batchInputs: Object.keys(method.batchInputs ?? {}),
+    bufferNames: buffers.map((b) => b.name),
+  };
+}
+
+/**
+ * One step's forward, loss (+ extraLoss and the method's term), backward and update; returns the
+ * loss and every updated param, optimizer state, buffer and method state.
+ */
+function appendStep(
+  g: Graph,
+  spec: StepGraphSpec,
+  trainable: string[],
+  params: Record<string, Tensor>,
+  state: Record<string, Tensor>,
+  methodInputs: Record<string, Tensor>,
+  batch: { x: Tensor; y: Tensor },
+  lr: Tensor,
+): { loss: Tensor; updates: Record<string, Tensor>; bufferUpdates: Record<string, Tensor>; methodStateUpdates: Record<string, Tensor> } {
+  const { model, head } = spec;
+  const method = spec.method ?? {};
+  const bufferUpdates: Record<string, Tensor> = {};
+  const logits = model.forward(g, params, batch.x, head, { training: true, bufferUpdates });
+  const taskLoss = softmaxCrossEntropy(logits, batch.y);
   const byName = (ts: Tensor[]) => Object.fromEntries(trainable.map((n, i) => [n, ts[i]]));
   const terms: StepTerms = {
     g,
@@ -133,7 +210,7 @@ export function buildStepGraph(spec: StepGraphSpec): StepGraph {
     params,
     trainable,
     logits,
-    batch: { x, y },
+    batch,
     inputs: methodInputs,
     // The second batch runs the forward in evaluation mode: it must not update buffers again.
     lossGradients: (bx, by) =>
@@ -146,7 +223,7 @@ export function buildStepGraph(spec: StepGraphSpec): StepGraph {
   };
   let loss = taskLoss;
   for (const [what, extra] of [
-    ['extraLoss', spec.extraLoss?.(g, params, logits, { x, y })],
+    ['extraLoss', spec.extraLoss?.(g, params, logits, batch)],
     ['a method lossTerm', method.lossTerm?.(terms)],
   ] as const) {
     if (!extra) continue;
@@ -163,11 +240,12 @@ export function buildStepGraph(spec: StepGraphSpec): StepGraph {
   const grads = method.gradientTransform ? checkedGrads(method.gradientTransform({ ...terms, grads: lossGrads }), trainable) : lossGrads;
   const updates = applyOptimizer(
     g,
-    optimizer,
+    spec.optimizer,
     trainable.map((name) => ({ name, value: params[name], grad: grads[name] })),
     state,
     lr,
   );
+  const methodStateUpdates: Record<string, Tensor> = {};
   const methodState = Object.keys(method.state ?? {});
   if (methodState.length) {
     if (!method.stateUpdate) throw new Error(`a step method with state (${methodState.join(', ')}) needs a stateUpdate`);
@@ -184,23 +262,14 @@ export function buildStepGraph(spec: StepGraphSpec): StepGraph {
     const next = method.stateUpdate({ ...terms, taskGrads, grads, updated });
     for (const name of methodState) {
       if (!next[name]) throw new Error(`the method's stateUpdate returned no new value for its state '${name}'`);
-      g.output(`new.${name}`, next[name]);
+      methodStateUpdates[name] = next[name];
     }
   }
-  g.output('loss', loss);
-  for (const [name, t] of Object.entries(updates)) g.output(`new.${name}`, t);
-  for (const [name, t] of Object.entries(bufferUpdates)) g.output(`new.${name}`, t);
-  return {
-    bytes: g.toBytes(),
-    paramNames,
-    stateNames: stateSpecs.map((s) => s.name),
-    trainable,
-    inputDims: [...model.inputDims],
-    methodInputs: [...Object.keys(method.constants ?? {}), ...methodState],
-    methodState,
-    batchInputs: Object.keys(method.batchInputs ?? {}),
-    bufferNames: buffers.map((b) => b.name),
-  };
+  return { loss, updates, bufferUpdates, methodStateUpdates };
+}
+
+function only(tensors: Record<string, Tensor>, names: string[]): Record<string, Tensor> {
+  return Object.fromEntries(names.map((n) => [n, tensors[n]]));
 }
 
 function checkedGrads(grads: Record<string, Tensor>, trainable: string[]): Record<string, Tensor> {

@@ -1,5 +1,6 @@
 import { CLMetrics } from './continual';
 import { AccuracyMatrix, validateMatrix } from './matrix';
+import type { QuantizationMetrics } from './quantization';
 
 /** Text table of R: one row per evaluation point ("after task i"), one column per task. */
 export function formatMatrix(title: string, R: AccuracyMatrix, taskNames: string[]): string {
@@ -24,6 +25,26 @@ export function formatMetricsTable(rows: Record<string, CLMetrics>): string {
     signed(m.fwt),
     m.forgetting === null ? 'n/a' : m.forgetting.toFixed(4),
   ]);
+  return alignTable([header, ...body]);
+}
+
+/**
+ * One row per quantizer: ACC gap and mean gap (fp32 minus quantized), quantization-induced
+ * forgetting, the mean bucket-crossing rate over tasks 1.., and the model size after the last task.
+ */
+export function formatQuantizationTable(rows: Record<string, QuantizationMetrics>): string {
+  const header = ['quantizer', 'ACC gap', 'mean gap', 'QIF', 'crossing', 'bytes'];
+  const body = Object.entries(rows).map(([variant, m]) => {
+    const rates = m.bucketCrossingRate.filter((r): r is number => r !== null);
+    return [
+      variant,
+      signed(m.accGap),
+      signed(m.meanGap),
+      signed(m.quantizationInducedForgetting),
+      rates.length ? (rates.reduce((a, b) => a + b, 0) / rates.length).toFixed(4) : 'n/a',
+      String(m.bytes[m.bytes.length - 1] ?? 'n/a'),
+    ];
+  });
   return alignTable([header, ...body]);
 }
 

@@ -4,4 +4,6 @@ export type { AccuracyMatrix } from './matrix';
 export { validateMatrix, validateInitial } from './matrix';
 export type { CLMetrics } from './continual';
 export { averageAccuracy, backwardTransfer, forwardTransfer, forgetting, summarize, quantizationGap } from './continual';
-export { formatMatrix, formatMetricsTable } from './format';
+export type { QuantizationMetrics } from './quantization';
+export { quantizationInducedForgetting, bucketCrossingRate, quantizationMetrics } from './quantization';
+export { formatMatrix, formatMetricsTable, formatQuantizationTable } from './format';

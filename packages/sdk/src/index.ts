@@ -3,3 +3,4 @@ export * from './spec';
 export * from './plugin';
 export * from './registry';
 export * from './run';
+export * from './quantizer-config';

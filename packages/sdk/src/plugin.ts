@@ -1,5 +1,5 @@
 import type { z } from 'zod';
-import type { FakeQuantScheme, Model, QuantizedWeight, StepMethod, TensorMap, Value } from '@retain/engine';
+import type { FakeQuantScheme, InferenceExportOptions, Model, QuantizedWeight, StepMethod, TensorMap, Value } from '@retain/engine';
 import type { SampleSet, Scenario, ScenarioInfo, TaskData } from '@retain/data';
 
 /**
@@ -162,6 +162,8 @@ export interface QuantizeContext<C = unknown> {
   seed: number;
   model: Model;
   params: TensorMap;
+  /** The head of the task just learned: the forward pass calibration data goes through. */
+  head: number;
   /** Training data of the task just learned, for calibration-based quantizers. */
   calibration: SampleSet;
   /**
@@ -175,6 +177,8 @@ export interface QuantizeContext<C = unknown> {
 /** Quantized weights by parameter name; parameters not listed stay float32. */
 export interface QuantizeOutcome {
   weights: Record<string, QuantizedWeight>;
+  /** How the ONNX model is written (default: standard QDQ). */
+  export?: InferenceExportOptions;
 }
 
 export interface QatContext<C = unknown> {

@@ -1,4 +1,4 @@
-import type { CLMetrics } from '@retain/metrics';
+import type { CLMetrics, QuantizationMetrics } from '@retain/metrics';
 import type { ExperimentSpec } from './spec';
 
 /**
@@ -91,11 +91,17 @@ export interface QuantizeInput {
   taskIndex: number;
   checkpointRef: ArtifactRef;
   quantizerId: string;
+  /** The same quantizer's codes after the previous task, for the bucket-crossing rate. */
+  previousCodesRef?: ArtifactRef;
 }
 /** A quantized model: one ONNX file per head, listed in a JSON manifest artifact. */
 export interface QuantizeOutput {
   manifestRef: ArtifactRef;
   bytes: number;
+  /** The integer codes of every quantized weight (a tensors artifact), compared after the next task. */
+  codesRef: ArtifactRef;
+  /** Share of codes that changed since the previous task; absent after the first task. */
+  bucketCrossingRate?: number;
 }
 export interface QuantizedManifest {
   quantizerId: string;
@@ -161,6 +167,8 @@ export interface ExperimentResult {
   metrics: Record<string, CLMetrics>;
   /** fp32 minus quantized, per cell, for each quantizer. */
   quantizationGap: Record<string, number[][]>;
+  /** Per quantizer: gaps, quantization-induced forgetting, bucket-crossing rates, bytes. */
+  quantization: Record<string, QuantizationMetrics>;
   training: TaskTrainingStats[];
   models: TaskModels[];
   startedAt: string;

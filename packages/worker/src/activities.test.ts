@@ -5,7 +5,7 @@ import { CancelledFailure, type Info } from '@temporalio/activity';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { DefaultLogger } from '@temporalio/worker';
 import { LocalArtifactStore } from '@retain/artifacts';
-import { InferenceSession } from '@retain/engine';
+import { decodeModel, InferenceSession } from '@retain/engine';
 import type {
   ExperimentSpec,
   TrainHeartbeat,
@@ -36,6 +36,7 @@ function specWith(trainer: Record<string, unknown> = {}): ExperimentSpec {
     quantizers: [
       { name: 'rtn', config: { bits: 8 } },
       { name: 'rtn', config: { bits: 4 } },
+      { name: 'rtn', config: { bits: 4, granularity: 'block', blockSize: 32, format: 'matmulnbits' } },
     ],
   });
 }
@@ -146,6 +147,54 @@ describe('worker activities', () => {
     expect(int4.bytes).toBeLessThan(int8.bytes);
     expect(int8.bytes).toBeLessThan(784 * 32 * 4);
     await expect(quantize('rtn-int3')).rejects.toThrow("quantizers: no quantizer has id 'rtn-int3'");
+  });
+
+  test("quantize writes the quantizer's export format: MatMulNBits when its config asks for it", async () => {
+    const out = await quantize('rtn-int4-block32-nbits');
+    const manifest = await store.getJson<QuantizedManifest>(out.manifestRef);
+    const ops = decodeModel(await store.get(manifest.heads[0])).graph.node.map((n) => n.op_type);
+    expect(ops.filter((op) => op === 'MatMulNBits')).toHaveLength(2); // the trunk layer and the head
+    expect(ops).not.toContain('DequantizeLinear');
+  });
+
+  test("quantize keeps the codes and, given the previous task's, reports the share that crossed a bucket", async () => {
+    const first = await quantize('rtn-int4');
+    expect(first.bucketCrossingRate).toBeUndefined();
+    const same = await inActivity(() =>
+      activities.quantize({
+        spec,
+        taskIndex: 0,
+        checkpointRef: trained.checkpointRef,
+        quantizerId: 'rtn-int4',
+        previousCodesRef: first.codesRef,
+      }),
+    ).result;
+    expect(same.bucketCrossingRate).toBe(0); // the same weights give the same codes
+    const next = await inActivity(() => activities.trainTask({ spec, taskIndex: 1, checkpointRef: trained.checkpointRef })).result;
+    const second = await inActivity(() =>
+      activities.quantize({
+        spec,
+        taskIndex: 1,
+        checkpointRef: next.checkpointRef,
+        quantizerId: 'rtn-int4',
+        previousCodesRef: first.codesRef,
+      }),
+    ).result;
+    const [before, after] = [
+      await loadTensors(store, first.codesRef, 'quantized-codes'),
+      await loadTensors(store, second.codesRef, 'quantized-codes'),
+    ];
+    expect(Object.keys(after).sort()).toEqual(['head.0.weight', 'trunk.0.weight']);
+    let changed = 0;
+    let total = 0;
+    for (const name of Object.keys(after)) {
+      total += after[name].data.length;
+      after[name].data.forEach((code, i) => (changed += code !== before[name].data[i] ? 1 : 0));
+      expect(Array.from(after[name].data).every((c) => Number.isInteger(c) && c >= -7 && c <= 7)).toBe(true);
+    }
+    expect(second.bucketCrossingRate).toBe(changed / total);
+    expect(second.bucketCrossingRate).toBeGreaterThan(0);
+    expect(second.bucketCrossingRate).toBeLessThan(1);
   });
 
   test('evaluate gives one accuracy per task; training beats the initial model on task 0; int8 stays close', async () => {

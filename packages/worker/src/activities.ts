@@ -19,7 +19,8 @@ import {
   type TrainTaskInput,
   type TrainTaskOutput,
 } from '@retain/sdk';
-import { buildInferenceModel, deriveSeed, initParams, InferenceSession, type Model } from '@retain/engine';
+import { buildInferenceModel, deriveSeed, initParams, InferenceSession, type Model, type TensorMap } from '@retain/engine';
+import { bucketCrossingRate } from '@retain/metrics';
 import type { Scenario } from '@retain/data';
 import type { ArtifactStore } from '@retain/artifacts';
 import { loadTensors, saveTensors } from './checkpoint';
@@ -181,7 +182,7 @@ export function createActivities({ registry, artifacts }: ActivityDeps): RetainA
         return { methodStateRef: next ? await saveTensors(artifacts, next, 'method-state') : methodStateRef };
       }),
 
-    quantize: ({ spec, taskIndex, checkpointRef, quantizerId }: QuantizeInput): Promise<QuantizeOutput> =>
+    quantize: ({ spec, taskIndex, checkpointRef, quantizerId, previousCodesRef }: QuantizeInput): Promise<QuantizeOutput> =>
       alive({ taskIndex, phase: 'quantizing', quantizerId }, async () => {
         const ref = spec.quantizers.find((q) => q.id === quantizerId);
         if (!ref) throw new SpecError('quantizers', `no quantizer has id '${quantizerId}'`);
@@ -190,7 +191,7 @@ export function createActivities({ registry, artifacts }: ActivityDeps): RetainA
         const params = await loadTensors(artifacts, checkpointRef, 'model');
         const quantizer = registry.get('quantizer', ref.name);
         const qat = spec.qat?.quantizer === quantizerId ? qatPlanOf(spec, registry, model) : undefined;
-        const { weights } = await asPluginError(
+        const { weights, export: exportOptions } = await asPluginError(
           `quantizer ${quantizerId}`,
           () => ({ task: taskIndex }),
           () =>
@@ -199,6 +200,7 @@ export function createActivities({ registry, artifacts }: ActivityDeps): RetainA
               seed: spec.seed,
               model,
               params,
+              head: headOf(scenario, taskIndex),
               calibration: scenario.task(taskIndex).train,
               stepSizes: qat && learnedStepSizes(qat, params),
             }),
@@ -207,12 +209,25 @@ export function createActivities({ registry, artifacts }: ActivityDeps): RetainA
         const heads: string[] = [];
         let bytes = 0;
         for (let h = 0; h < scenario.heads; h++) {
-          const onnx = buildInferenceModel(model, h, params, weights);
+          const onnx = buildInferenceModel(model, h, params, weights, exportOptions);
           if (h === 0) bytes = onnx.byteLength;
           heads.push(await artifacts.put(onnx));
         }
         const manifest: QuantizedManifest = { quantizerId, heads, bytes };
-        return { manifestRef: await artifacts.putJson(manifest), bytes };
+        // The codes, kept to count how many cross a bucket boundary after the next task.
+        const codes: TensorMap = Object.fromEntries(
+          Object.entries(weights).map(([name, w]) => [name, { dims: [...w.dims], data: Float32Array.from(w.q) }]),
+        );
+        const codesRef = await saveTensors(artifacts, codes, 'quantized-codes');
+        const bucketCrossingRate = previousCodesRef
+          ? crossingRateOf(await loadTensors(artifacts, previousCodesRef, 'quantized-codes'), codes)
+          : undefined;
+        return {
+          manifestRef: await artifacts.putJson(manifest),
+          bytes,
+          codesRef,
+          ...(bucketCrossingRate === undefined ? {} : { bucketCrossingRate }),
+        };
       }),
 
     evaluate: ({ spec, variant, checkpointRef, manifestRef }: EvaluateInput): Promise<EvaluateOutput> => {
@@ -276,4 +291,15 @@ async function alive<T>(details: Record<string, unknown>, body: () => Promise<T>
   } finally {
     beat.stop();
   }
+}
+
+/** Bucket-crossing rate over every quantized weight, in name order; the weights must match. */
+function crossingRateOf(previous: TensorMap, current: TensorMap): number {
+  const names = Object.keys(current).sort();
+  if (Object.keys(previous).sort().join() !== names.join())
+    throw new Error(
+      `bucket-crossing rate: the previous task quantized [${Object.keys(previous).sort().join(', ')}], this one [${names.join(', ')}]`,
+    );
+  const join = (m: TensorMap) => Float32Array.from(names.flatMap((n) => Array.from(m[n].data)));
+  return bucketCrossingRate(join(previous), join(current));
 }

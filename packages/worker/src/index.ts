@@ -2,3 +2,4 @@ export { createActivities, type ActivityDeps } from './activities';
 export { builtinPlugins, defaultRegistry } from './plugins';
 export { createRetainWorker, workflowsPath, DEFAULT_TASK_QUEUE, type RetainWorkerOptions } from './worker';
 export { saveTensors, loadTensors, CHECKPOINT_FORMAT, CHECKPOINT_VERSION } from './checkpoint';
+export { DEVICES, type Device } from '@retain/engine';

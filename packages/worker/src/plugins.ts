@@ -8,6 +8,9 @@ import { supervisedTrainer } from '@retain/trainer-supervised';
 import { naiveMethod } from '@retain/method-naive';
 import { rtnQuantizer } from '@retain/quantizer-rtn';
 import { accuracyEvaluator } from '@retain/evaluator-accuracy';
+import { hqqQuantizer } from '@retain/quantizer-hqq';
+import { gptqQuantizer } from '@retain/quantizer-gptq';
+import { w8a8Quantizer } from '@retain/quantizer-w8a8';
 import { ewcMethod, onlineEwcMethod } from '@retain/method-ewc';
 import { replayMethod } from '@retain/method-replay';
 import { agemMethod } from '@retain/method-agem';
@@ -29,6 +32,9 @@ export const builtinPlugins: Plugin[] = [
   naiveMethod,
   rtnQuantizer,
   accuracyEvaluator,
+  hqqQuantizer,
+  gptqQuantizer,
+  w8a8Quantizer,
   ewcMethod,
   onlineEwcMethod,
   replayMethod,

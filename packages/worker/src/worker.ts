@@ -1,5 +1,6 @@
 import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
 import { LocalArtifactStore } from '@retain/artifacts';
+import { assertDeviceAvailable, configureSessions, type Device } from '@retain/engine';
 import type { PluginRegistry } from '@retain/sdk';
 import { createActivities } from './activities';
 import { defaultRegistry } from './plugins';
@@ -19,6 +20,10 @@ export interface RetainWorkerOptions {
    * time is the default on small machines; raise it on many-core workers.
    */
   maxConcurrentActivities?: number;
+  /** Execution provider of every ORT session this worker starts (default cpu); checked at start. */
+  device?: Device;
+  /** ORT intra-op threads per session (default 2). */
+  threads?: number;
   /** Pre-bundled workflow code (tests bundle once per file); default: bundle workflows/ on start. */
   workflowBundle?: WorkerOptions['workflowBundle'];
   /**
@@ -26,6 +31,11 @@ export interface RetainWorkerOptions {
    * in seconds; only for built code (the .js workflows), not under ts-jest.
    */
   bundleCacheDir?: string;
+  /**
+   * Most time between two heartbeats sent to the server (default 2000 ms). Fault tests lower it,
+   * so the checkpoint a short task heartbeats is on the server before the test kills the worker.
+   */
+  heartbeatThrottleMs?: number;
 }
 
 /** Where the workflow code lives: the TypeScript source under jest, the built file under node. */
@@ -34,6 +44,9 @@ export function workflowsPath(): string {
 }
 
 export async function createRetainWorker(options: RetainWorkerOptions): Promise<Worker> {
+  // One device per worker process: plugins' sessions follow it without passing it around.
+  configureSessions({ device: options.device, threads: options.threads });
+  if (options.device && options.device !== 'cpu') await assertDeviceAvailable(options.device);
   const activities = createActivities({
     registry: options.registry ?? defaultRegistry(),
     artifacts: new LocalArtifactStore(options.artifactsDir),
@@ -47,8 +60,8 @@ export async function createRetainWorker(options: RetainWorkerOptions): Promise<
     maxConcurrentActivityTaskExecutions: options.maxConcurrentActivities ?? 1,
     // Heartbeats carry the progress the CLI shows; one every 2 s keeps it live at negligible cost
     // (the SDK would otherwise wait up to 80% of the heartbeat timeout between them).
-    defaultHeartbeatThrottleInterval: '2 seconds',
-    maxHeartbeatThrottleInterval: '2 seconds',
+    defaultHeartbeatThrottleInterval: options.heartbeatThrottleMs ?? 2000,
+    maxHeartbeatThrottleInterval: options.heartbeatThrottleMs ?? 2000,
   });
 }
 

@@ -39,28 +39,65 @@ function spec(queue: string, over: Record<string, unknown>): ExperimentSpec {
 const ms = (t: { seconds?: unknown; nanos?: number | null } | null | undefined) =>
   t ? Number(t.seconds) * 1000 + (t.nanos ?? 0) / 1e6 : NaN;
 
-/** Seconds from the first execution's start to the last one's close, and seconds inside activities. */
-async function timings(client: Client, workflowId: string): Promise<{ wall: number; activity: number }> {
-  let first = Infinity;
-  let last = -Infinity;
-  let activity = 0;
+/**
+ * Seconds from the first execution's start to the last one's close, seconds inside activities, and
+ * where the rest goes: activities waiting for a worker (scheduled to started), the workflow deciding
+ * (an activity's completion, or an execution's start, to the next activity's scheduling), and the
+ * hand-over between continued-as-new executions (one's close to the next one's start).
+ */
+async function timings(client: Client, workflowId: string): Promise<Timings> {
+  const t: Timings = { wall: 0, activity: 0, queued: 0, deciding: 0, workflowTaskQueued: 0, workflowTaskRunning: 0, continuing: 0 };
+  const executions: Array<{ start: number; end: number }> = [];
   for await (const run of client.workflow.list({ query: `WorkflowId = '${workflowId}'` })) {
     const history = await client.workflow.getHandle(workflowId, run.runId).fetchHistory();
+    const scheduled = new Map<string, number>();
     const started = new Map<string, number>();
-    for (const e of history.events ?? []) {
-      const t = ms(e.eventTime);
-      first = Math.min(first, t);
-      last = Math.max(last, t);
-      if (e.activityTaskStartedEventAttributes) started.set(String(e.activityTaskStartedEventAttributes.scheduledEventId), t);
+    const events = history.events ?? [];
+    let ready = ms(events[0]?.eventTime);
+    executions.push({ start: ready, end: ms(events[events.length - 1]?.eventTime) });
+    for (const e of events) {
+      const at = ms(e.eventTime);
+      // Of the deciding: a workflow task waiting for the worker, and the worker running it.
+      if (e.workflowTaskStartedEventAttributes)
+        t.workflowTaskQueued += at - ms(events[Number(e.workflowTaskStartedEventAttributes.scheduledEventId) - 1]?.eventTime);
+      if (e.workflowTaskCompletedEventAttributes)
+        t.workflowTaskRunning += at - ms(events[Number(e.workflowTaskCompletedEventAttributes.startedEventId) - 1]?.eventTime);
+      if (e.activityTaskScheduledEventAttributes) {
+        scheduled.set(String(e.eventId), at);
+        if (!Number.isNaN(ready)) t.deciding += at - ready;
+        ready = NaN; // several activities scheduled by one decision count once
+      }
+      if (e.activityTaskStartedEventAttributes) {
+        const id = String(e.activityTaskStartedEventAttributes.scheduledEventId);
+        started.set(id, at);
+        t.queued += at - scheduled.get(id)!;
+      }
       const done = e.activityTaskCompletedEventAttributes;
-      if (done) activity += t - started.get(String(done.scheduledEventId))!;
+      if (done) {
+        t.activity += at - started.get(String(done.scheduledEventId))!;
+        ready = at;
+      }
     }
   }
-  return { wall: (last - first) / 1000, activity: activity / 1000 };
+  executions.sort((a, b) => a.start - b.start);
+  for (let i = 1; i < executions.length; i++) t.continuing += executions[i].start - executions[i - 1].end;
+  t.wall = executions[executions.length - 1].end - executions[0].start;
+  for (const k of Object.keys(t) as Array<keyof Timings>) t[k] /= 1000;
+  return t;
+}
+
+interface Timings {
+  wall: number;
+  activity: number;
+  queued: number;
+  deciding: number;
+  workflowTaskQueued: number;
+  workflowTaskRunning: number;
+  continuing: number;
 }
 
 async function crashToResume(client: Client, queue: string, artifacts: string, address: string): Promise<number> {
-  const w = startTestWorker(queue, artifacts, address);
+  const w = startTestWorker(queue, artifacts, { address });
   live.push(w);
   await w.ready;
   const handle: WorkflowHandle = await client.workflow.start(experimentWorkflow, {
@@ -79,7 +116,7 @@ async function crashToResume(client: Client, queue: string, artifacts: string, a
   await waitForActivity(handle, trainingCheckpointed(0, 1), 'a first checkpoint', 180_000);
   const crashed = Date.now();
   await kill9(w);
-  const next = startTestWorker(queue, artifacts, address);
+  const next = startTestWorker(queue, artifacts, { address });
   live.push(next);
   const resumed = await waitForActivity(
     handle,
@@ -106,24 +143,32 @@ async function main(): Promise<void> {
     port: 0,
     dbFile: join(dir, 'temporal.sqlite'),
     searchAttributes: { ...RUN_SEARCH_ATTRIBUTES },
+    // BENCH_EAGER=1: with eager activity execution on (measured: no change in the orchestration share).
+    ...(process.env.BENCH_EAGER ? { dynamicConfig: { 'system.enableActivityEagerExecution': true } } : {}),
   });
   const connection = await Connection.connect({ address: server.address });
   const client = new Client({ connection });
   try {
     const queue = 'bench';
-    const w = startTestWorker(queue, join(dir, 'artifacts'), server.address);
+    const w = startTestWorker(queue, join(dir, 'artifacts'), { address: server.address });
     live.push(w);
     await w.ready;
     await client.workflow.execute(experimentWorkflow, { taskQueue: queue, workflowId: 'bench-10', args: [{ spec: spec(queue, {}) }] });
     w.child.kill('SIGKILL');
     await w.exited;
-    const { wall, activity } = await timings(client, 'bench-10');
+    const { wall, activity, queued, deciding, workflowTaskQueued, workflowTaskRunning, continuing } = await timings(client, 'bench-10');
     const crash = await crashToResume(client, 'bench-crash', join(dir, 'artifacts'), server.address);
     const out = {
       tasks: TASKS,
       wallSeconds: round(wall),
       activitySeconds: round(activity),
       orchestrationShare: round(1 - activity / wall, 4),
+      // Where the orchestration time goes (seconds).
+      queuedSeconds: round(queued),
+      decidingSeconds: round(deciding),
+      workflowTaskQueuedSeconds: round(workflowTaskQueued),
+      workflowTaskRunningSeconds: round(workflowTaskRunning),
+      continueAsNewSeconds: round(continuing),
       crashToResumeSeconds: round(crash),
     };
     const path = resolve(__dirname, '../../../.bench/orchestration.json');

@@ -38,9 +38,14 @@ const WORKER_MAIN = resolve(__dirname, '../../dist/fault/worker-main.js');
 /**
  * A worker process with the built-in plugins and the test's buggy method (test/dist, built by
  * `npm run build`), on `address` (default: the test server), with artifacts under `artifactsDir`.
+ * `heartbeatMs`: most time between heartbeats reaching the server (default: the product's 2 s);
+ * fault tests use 100 ms, so they see a short task's first checkpoint with most of its steps to go.
  */
-export function startTestWorker(queue: string, artifactsDir: string, address = process.env.TEMPORAL_ADDRESS!): WorkerProcess {
-  return follow(spawn(process.execPath, [WORKER_MAIN, queue, artifactsDir], { env: { ...process.env, TEMPORAL_ADDRESS: address } }));
+export function startTestWorker(queue: string, artifactsDir: string, opts: { address?: string; heartbeatMs?: number } = {}): WorkerProcess {
+  const args = [WORKER_MAIN, queue, artifactsDir, ...(opts.heartbeatMs ? [String(opts.heartbeatMs)] : [])];
+  return follow(
+    spawn(process.execPath, args, { env: { ...process.env, TEMPORAL_ADDRESS: opts.address ?? process.env.TEMPORAL_ADDRESS! } }),
+  );
 }
 
 /** SIGKILL: no shutdown, no last heartbeat, exactly what a crashed machine does. */

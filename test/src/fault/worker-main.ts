@@ -6,10 +6,11 @@ import { buggyMethod } from './buggy-method';
 
 /**
  * A worker process for fault tests: the built-in plugins plus a buggy method, on the server at
- * TEMPORAL_ADDRESS, queue argv[2], artifacts under argv[3]. Prints 'worker polling' when ready.
+ * TEMPORAL_ADDRESS, queue argv[2], artifacts under argv[3], heartbeats at most argv[4] ms apart
+ * (default: the product's). Prints 'worker polling' when ready.
  */
 async function main(): Promise<void> {
-  const [queue, artifactsDir] = process.argv.slice(2);
+  const [queue, artifactsDir, heartbeatMs] = process.argv.slice(2);
   Runtime.install({ logger: new DefaultLogger('WARN') });
   const connection = await NativeConnection.connect({ address: process.env.TEMPORAL_ADDRESS! });
   const worker = await createRetainWorker({
@@ -19,6 +20,7 @@ async function main(): Promise<void> {
     artifactsDir,
     bundleCacheDir: join(artifactsDir, '..', 'cache'),
     registry: new PluginRegistry([...builtinPlugins, buggyMethod]),
+    heartbeatThrottleMs: heartbeatMs ? Number(heartbeatMs) : undefined,
   });
   process.stderr.write(`worker polling ${queue}\n`);
   await worker.run();

@@ -72,6 +72,7 @@ describe('rtn quantization-aware training', () => {
       seed: 0,
       model,
       params: trained,
+      head: 0,
       calibration: undefined as unknown as QuantizeContext['calibration'], // RTN reads no data
       stepSizes,
     });

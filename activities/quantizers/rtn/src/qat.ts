@@ -43,7 +43,7 @@ export function quantizeOnSteps(weight: TensorData, step: TensorData, bits: 4 | 
       q[r * cols + c] = Math.max(-qmax, Math.min(qmax, code));
     }
   }
-  return { bits, axis: 1, q, scale: Float32Array.from(step.data) };
+  return { bits, dims: [rows, cols], granularity: 'per-channel', q, scale: Float32Array.from(step.data) };
 }
 
 /** ONNX Round: to nearest, ties to even. */

@@ -1,18 +1,32 @@
 import { z } from 'zod';
 
+/** Clip gradients to this global L2 norm before the update (torch's clip_grad_norm_); off when absent. */
+const maxGradNorm = z.number().positive().optional();
 const sgd = z.strictObject({
   name: z.literal('sgd'),
   momentum: z.number().min(0).max(1).default(0.9),
   nesterov: z.boolean().default(false),
   weightDecay: z.number().min(0).default(0),
+  maxGradNorm,
 });
-const adam = z.strictObject({
-  name: z.literal('adam'),
+const adamFields = {
   beta1: z.number().min(0).max(1).default(0.9),
   beta2: z.number().min(0).max(1).default(0.999),
   eps: z.number().positive().default(1e-8),
-  weightDecay: z.number().min(0).default(0),
-});
+  maxGradNorm,
+};
+/** Adam with L2 weight decay added to the gradient (torch.optim.Adam). */
+const adam = z.strictObject({ name: z.literal('adam'), ...adamFields, weightDecay: z.number().min(0).default(0) });
+/** Adam with decoupled weight decay (torch.optim.AdamW, Loshchilov & Hutter 2019; default 0.01 as in torch). */
+const adamw = z.strictObject({ name: z.literal('adamw'), ...adamFields, weightDecay: z.number().min(0).default(0.01) });
+
+/** Learning-rate schedule over a task's steps (restarts each task); the step graph reads lr per step. */
+const warmupSteps = z.number().int().min(0).default(0);
+const schedule = z.discriminatedUnion('name', [
+  z.strictObject({ name: z.literal('constant'), warmupSteps }),
+  z.strictObject({ name: z.literal('step'), stepSize: z.number().int().min(1), gamma: z.number().positive().default(0.1), warmupSteps }),
+  z.strictObject({ name: z.literal('cosine'), minLr: z.number().min(0).default(0), warmupSteps }),
+]);
 
 export const supervisedConfigSchema = z.strictObject({
   /** Passes over the task's training set. Ignored when `steps` is set. */
@@ -20,8 +34,9 @@ export const supervisedConfigSchema = z.strictObject({
   /** Optimizer steps per task; overrides `epochs` (the data order keeps cycling through epochs). */
   steps: z.number().int().min(1).optional(),
   batchSize: z.number().int().min(1).max(65536).default(128),
-  /** Learning rate; the same for every task (schedules come with the engine's schedule support). */
+  /** Base learning rate; `schedule` shapes it over each task's steps. */
   lr: z.number().positive().default(0.05),
+  schedule: z.preprocess((v) => (typeof v === 'string' ? { name: v } : v), schedule).default({ name: 'constant', warmupSteps: 0 }),
   /**
    * Save a mid-task checkpoint every this many steps (besides `checkpointSeconds`); a crashed
    * worker's retry resumes from the last one. Unset: time-based only.
@@ -34,7 +49,7 @@ export const supervisedConfigSchema = z.strictObject({
    */
   checkpointSeconds: z.number().min(0).default(5),
   optimizer: z
-    .preprocess((v) => (typeof v === 'string' ? { name: v } : v), z.discriminatedUnion('name', [sgd, adam]))
+    .preprocess((v) => (typeof v === 'string' ? { name: v } : v), z.discriminatedUnion('name', [sgd, adam, adamw]))
     .default({ name: 'sgd', momentum: 0.9, nesterov: false, weightDecay: 0 }),
 });
 

@@ -253,6 +253,7 @@ describe('trainSupervised', () => {
       epochs: 1,
       batchSize: 128,
       lr: 0.05,
+      schedule: { name: 'constant', warmupSteps: 0 },
       checkpointSeconds: 5,
       optimizer: { name: 'sgd', momentum: 0.9, nesterov: false, weightDecay: 0 },
     });
@@ -263,6 +264,14 @@ describe('trainSupervised', () => {
       eps: 1e-8,
       weightDecay: 0,
     });
+    expect(supervisedConfigSchema.parse({ optimizer: 'adamw' }).optimizer).toMatchObject({ name: 'adamw', weightDecay: 0.01 });
+    expect(supervisedConfigSchema.parse({ schedule: { name: 'cosine', warmupSteps: 10 } }).schedule).toEqual({
+      name: 'cosine',
+      minLr: 0,
+      warmupSteps: 10,
+    });
+    expect(supervisedConfigSchema.safeParse({ schedule: { name: 'step' } }).success).toBe(false);
+    expect(supervisedConfigSchema.safeParse({ optimizer: { name: 'sgd', maxGradNorm: 0 } }).success).toBe(false);
     expect(supervisedConfigSchema.safeParse({ optimizer: 'rmsprop' }).success).toBe(false);
     expect(supervisedConfigSchema.safeParse({ lr: 0 }).success).toBe(false);
   });

@@ -1,5 +1,5 @@
 import { definePlugin, PluginError, type TrainContext, type TrainOutcome } from '@retain/sdk';
-import { buildStepGraph, initOptimizerState, TrainSession, type TensorMap } from '@retain/engine';
+import { buildStepGraph, initOptimizerState, learningRate, TrainSession, type TensorMap } from '@retain/engine';
 import { batchOrder } from '@retain/data';
 import { supervisedConfigSchema, type SupervisedConfig } from './config';
 import { methodBatch, methodInputs, methodStateAfter } from './method-hooks';
@@ -17,7 +17,7 @@ export const supervisedTrainer = definePlugin({
   kind: 'trainer',
   name: 'supervised',
   version: '0.1.0',
-  description: 'Mini-batch supervised training with SGD (momentum) or Adam, fixed epochs or steps per task.',
+  description: 'Mini-batch supervised training with SGD (momentum), Adam or AdamW, lr schedules, fixed epochs or steps per task.',
   configSchema: supervisedConfigSchema,
   train: (ctx: TrainContext<SupervisedConfig>) => trainSupervised(ctx),
 });
@@ -35,7 +35,8 @@ export async function trainSupervised(ctx: TrainContext<SupervisedConfig>): Prom
     ...initOptimizerState(config.optimizer, specs),
     ...methodInputs(ctx.method, step),
   };
-  const lr = config.lr * (ctx.method.lrScale ?? 1);
+  // The method scales the base rate for the task (adaptive-lr); the schedule then shapes it per step.
+  const baseLr = config.lr * (ctx.method.lrScale ?? 1);
 
   const data = task.train;
   const batchSize = Math.min(config.batchSize, data.n);
@@ -84,6 +85,7 @@ export async function trainSupervised(ctx: TrainContext<SupervisedConfig>): Prom
       const b = indices.length;
       data.gather(indices, x);
       for (let i = 0; i < b; i++) y[i] = data.labels[indices[i]];
+      const lr = learningRate(config.schedule, baseLr, s, totalSteps);
       const { batch, feeds } = methodBatch(ctx.method, s, { x: x.subarray(0, b * features), y: y.subarray(0, b), size: b });
       const stepLoss = await session.step(
         batch.x.subarray(0, batch.size * features),
@@ -96,7 +98,7 @@ export async function trainSupervised(ctx: TrainContext<SupervisedConfig>): Prom
         // The session's state is already past the bad step; the last saved checkpoint is the last good one.
         throw new PluginError(
           'trainer supervised',
-          `loss became ${stepLoss}; lower the learning rate (trainer.config.lr = ${config.lr}${lr === config.lr ? '' : `, ${lr} on this task`})` +
+          `loss became ${stepLoss}; lower the learning rate (trainer.config.lr = ${config.lr}${lr === config.lr ? '' : `, ${lr} at this step`})` +
             (ctx.checkpoint ? `; the last good checkpoint is at step ${lastCheckpoint.step}` : ''),
           { task: ctx.taskIndex, step: s },
         );

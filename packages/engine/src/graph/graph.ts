@@ -10,7 +10,12 @@ interface Node {
   inputs: (Tensor | undefined)[]; // undefined = an omitted optional input
   outputs: Tensor[];
   attrs: Record<string, Attr>;
+  /** Operator set domain; '' is the default ONNX domain, e.g. 'com.microsoft' for ORT contrib ops. */
+  domain: string;
 }
+
+/** Opset version declared for each non-default domain a node may use. */
+const DOMAIN_VERSIONS: Record<string, number> = { 'com.microsoft': 1 };
 
 /**
  * Builds one ONNX graph. Ops (in ./ops) add nodes through `node()`; `gradients()` appends the
@@ -62,13 +67,24 @@ export class Graph {
     return this.constant(dtype === 'int64' ? new BigInt64Array([BigInt(value)]) : [value], [], dtype);
   }
 
-  /** Appends one node with a single output. Ops call this; it does not attach gradients. */
-  node(opType: string, inputs: (Tensor | undefined)[], out: { dims: Dim[]; dtype: DType }, attrs: Record<string, Attr> = {}): Tensor {
+  /**
+   * Appends one node with a single output. Ops call this; it does not attach gradients. `domain`
+   * selects a non-standard operator set (only 'com.microsoft', ORT's contrib ops, is known).
+   */
+  node(
+    opType: string,
+    inputs: (Tensor | undefined)[],
+    out: { dims: Dim[]; dtype: DType },
+    attrs: Record<string, Attr> = {},
+    domain = '',
+  ): Tensor {
+    if (domain && !(domain in DOMAIN_VERSIONS))
+      throw new Error(`${opType}: unknown operator domain '${domain}'; known: ${Object.keys(DOMAIN_VERSIONS).join(', ')}`);
     for (const t of inputs) {
       if (t && t.graph !== this) throw new Error(`${opType}: input ${t} belongs to graph '${t.graph.name}', not '${this.name}'`);
     }
     const t = new Tensor(this, this.freshName(opType), out.dims, out.dtype, 'node');
-    const node: Node = { opType, inputs, outputs: [t], attrs };
+    const node: Node = { opType, inputs, outputs: [t], attrs, domain };
     this.nodes.push(node);
     this.producer.set(t, node);
     return t;
@@ -85,7 +101,7 @@ export class Graph {
       if (t && t.graph !== this) throw new Error(`${opType}: input ${t} belongs to graph '${t.graph.name}', not '${this.name}'`);
     }
     const outputs = outs.map((o) => new Tensor(this, this.freshName(opType), o.dims, o.dtype, 'node'));
-    const node: Node = { opType, inputs, outputs, attrs };
+    const node: Node = { opType, inputs, outputs, attrs, domain: '' };
     this.nodes.push(node);
     for (const t of outputs) this.producer.set(t, node);
     return outputs;
@@ -111,10 +127,11 @@ export class Graph {
     const live = this.liveNodes();
     const used = new Set<Tensor>();
     for (const n of live) for (const t of n.inputs) if (t) used.add(t);
+    const domains = [...new Set(live.map((n) => n.domain).filter((d) => d !== ''))];
     return encodeModel({
       ir_version: IR_VERSION,
       producer_name: 'retain-engine',
-      opset_import: [{ domain: '', version: OPSET }],
+      opset_import: [{ domain: '', version: OPSET }, ...domains.map((domain) => ({ domain, version: DOMAIN_VERSIONS[domain] }))],
       metadata_props: Object.entries(metadata).map(([key, value]) => ({ key, value })),
       graph: {
         name: this.name,
@@ -126,6 +143,7 @@ export class Graph {
         node: live.map((n, i) => ({
           name: `${n.opType}_${i}`,
           op_type: n.opType,
+          ...(n.domain ? { domain: n.domain } : {}),
           input: n.inputs.map((t) => (t ? t.name : '')),
           output: n.outputs.map((t) => t.name),
           attribute: Object.entries(n.attrs).map(([k, v]) => attribute(k, v, this.constants)),

@@ -1,3 +1,13 @@
-export { GraphSession, type Value, type ValueDType, type ValueMeta, type SessionOptions } from './graph-session';
+export {
+  GraphSession,
+  configureSessions,
+  assertDeviceAvailable,
+  resolveSessionOptions,
+  type Value,
+  type ValueDType,
+  type ValueMeta,
+  type SessionOptions,
+} from './graph-session';
+export { DEVICES, parseDevice, deviceInstallHint, type Device } from './devices';
 export { TrainSession } from './train-session';
 export { InferenceSession } from './inference-session';

@@ -1,8 +1,11 @@
+import { existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { initParams, mlp } from '../models';
 import { initOptimizerState } from '../optim';
 import { Rng } from '../rng';
 import { buildEvalGraph, buildStepGraph } from '../step';
-import { GraphSession } from './graph-session';
+import { configureSessions, GraphSession, resolveSessionOptions } from './graph-session';
+import { parseDevice } from './devices';
 import { InferenceSession } from './inference-session';
 import { TrainSession } from './train-session';
 
@@ -111,5 +114,36 @@ describe('InferenceSession and GraphSession', () => {
     expect(out.logits).toHaveLength(2);
     await s.close();
     await expect(s.run(new Float32Array([1, 2]), 1)).rejects.toThrow(/closed/);
+  });
+});
+
+describe('execution providers', () => {
+  const model = mlp({ inputSize: 2, hidden: [2], classesPerHead: 2, heads: 1 });
+  // This machine has no GPU and no CUDA provider; on one that has them, the session must start.
+  const cudaInstalled = existsSync(
+    join(dirname(require.resolve('onnxruntime-node')), '../bin/napi-v6/linux/x64/libonnxruntime_providers_cuda.so'),
+  );
+
+  test('a device that cannot start is an error that says what to install, not a CPU fallback', async () => {
+    const create = (device: 'cuda' | 'webgpu') => InferenceSession.create(buildEvalGraph(model, 0), initParams(model, 0), { device });
+    if (cudaInstalled) await (await create('cuda')).close();
+    else await expect(create('cuda')).rejects.toThrow(/device 'cuda' is not available: .*ONNXRUNTIME_NODE_INSTALL=cuda12/);
+    await expect(create('webgpu')).rejects.toThrow(/device 'webgpu' is not available: .*Vulkan/);
+  });
+
+  test('device names are checked, and configureSessions sets the defaults of later sessions', async () => {
+    expect(() => parseDevice('tpu', '--device')).toThrow("--device must be one of cpu, cuda, webgpu, got 'tpu'");
+    expect(() => configureSessions({ threads: 0 })).toThrow(/sessions\.threads/);
+    expect(resolveSessionOptions()).toEqual({ device: 'cpu', threads: 2, spinning: false });
+    configureSessions({ threads: 1 });
+    try {
+      expect(resolveSessionOptions()).toEqual({ device: 'cpu', threads: 1, spinning: false });
+      expect(resolveSessionOptions({ threads: 3, spinning: true })).toEqual({ device: 'cpu', threads: 3, spinning: true });
+      const s = await InferenceSession.create(buildEvalGraph(model, 0), initParams(model, 0));
+      expect((await s.run(new Float32Array([1, 2]), 1)).logits).toHaveLength(2);
+      await s.close();
+    } finally {
+      configureSessions({ threads: 2 });
+    }
   });
 });

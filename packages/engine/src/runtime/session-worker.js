@@ -13,16 +13,26 @@ const toOrt = (v) => new ort.Tensor(v.dtype, v.data, v.dims);
 const fromOrt = (t) => ({ dtype: t.type, dims: Array.from(t.dims), data: t.data.slice() });
 
 const handlers = {
-  async create({ bytes, values, threads }) {
+  // Starts `device` on a tiny graph, so that a missing provider is told apart from a bad graph.
+  async probe({ bytes, device }) {
+    const probe = await ort.InferenceSession.create(bytes, { executionProviders: [device] });
+    await probe.run({ x: new ort.Tensor('float32', new Float32Array([1]), [1]) });
+    await probe.release();
+    return {};
+  },
+
+  async create({ bytes, values, threads, device, spinning }) {
     session = await ort.InferenceSession.create(bytes, {
-      executionProviders: ['cpu'],
+      // One provider only: a device that cannot start fails here instead of falling back to the CPU.
+      executionProviders: [device],
       intraOpNumThreads: threads,
       interOpNumThreads: 1,
       graphOptimizationLevel: 'all',
       // ORT fuses DequantizeLinear + MatMul into MatMulNBits, by default at accuracy level 4,
       // which quantizes activations to int8 (errors ~1e-3). Level 1 keeps fp32 compute, so a
       // quantized model computes what its ONNX says: dequantize, then matmul.
-      extra: { session: { qdq_matmulnbits_accuracy_level: '1' } },
+      // Idle intra-op threads block instead of spinning unless asked (see SessionOptions.spinning).
+      extra: { session: { qdq_matmulnbits_accuracy_level: '1', 'intra_op.allow_spinning': spinning ? '1' : '0' } },
     });
     for (const [name, v] of Object.entries(values)) store.set(name, toOrt(v));
     const meta = (m) => ({ name: m.name, dtype: m.type, shape: m.shape });

@@ -32,7 +32,8 @@ export class TrainSession {
 
   /**
    * One optimizer step on a batch; returns the loss before the update. `feeds` holds the step
-   * graph's other per-step inputs (its `batchInputs`, e.g. a method's memory batch).
+   * graph's other per-step inputs (its `batchInputs`, e.g. a method's memory batch). Needs a
+   * one-step graph.
    */
   async step(
     x: Float32Array,
@@ -41,22 +42,50 @@ export class TrainSession {
     lr: number,
     feeds: Record<string, Value> = {},
   ): Promise<number> {
+    if (this.graph.stepsPerRun !== 1)
+      throw new Error(`TrainSession.step: this graph runs ${this.graph.stepsPerRun} steps per run; call steps() with that many batches`);
+    return (await this.runSteps('step', x, y, batch, [lr], feeds))[0];
+  }
+
+  /**
+   * The K steps of a K-step graph (buildStepGraph stepsPerRun = K) in one run: `x` holds K
+   * batches of `batch` examples one after another, `y` their labels, `lrs` one rate per step.
+   * Returns the K losses, each before its step's update. (K-step graphs take no method hooks,
+   * so there are no other per-step inputs.)
+   */
+  async steps(x: Float32Array, y: BigInt64Array | Int32Array, batch: number, lrs: number[]): Promise<Float32Array> {
+    if (lrs.length !== this.graph.stepsPerRun)
+      throw new Error(`TrainSession.steps: this graph runs ${this.graph.stepsPerRun} steps per run, got ${lrs.length} learning rates`);
+    return this.runSteps('steps', x, y, batch, lrs, {});
+  }
+
+  private async runSteps(
+    caller: string,
+    x: Float32Array,
+    y: BigInt64Array | Int32Array,
+    batch: number,
+    lrs: number[],
+    feeds: Record<string, Value>,
+  ): Promise<Float32Array> {
+    const K = this.graph.stepsPerRun;
     const features = this.graph.inputDims.reduce((a, b) => a * b, 1);
-    if (x.length !== batch * features)
+    const stack = K > 1 ? [K] : [];
+    const what = K > 1 ? `${K} batches of ${batch}` : `batch ${batch}`;
+    if (x.length !== K * batch * features)
       throw new Error(
-        `TrainSession.step: x has ${x.length} values, batch ${batch} x [${this.graph.inputDims.join(', ')}] needs ${batch * features}`,
+        `TrainSession.${caller}: x has ${x.length} values, ${what} x [${this.graph.inputDims.join(', ')}] needs ${K * batch * features}`,
       );
-    if (y.length !== batch) throw new Error(`TrainSession.step: y has ${y.length} labels for a batch of ${batch}`);
+    if (y.length !== K * batch) throw new Error(`TrainSession.${caller}: y has ${y.length} labels for ${what}`);
     const out = await this.session.run(
       {
-        x: { dtype: 'float32', dims: [batch, ...this.graph.inputDims], data: compact(x) },
-        y: { dtype: 'int64', dims: [batch], data: isBigInt64Array(y) ? compact(y) : BigInt64Array.from(y, (v) => BigInt(v)) },
-        lr: { dtype: 'float32', dims: [], data: new Float32Array([lr]) },
+        x: { dtype: 'float32', dims: [...stack, batch, ...this.graph.inputDims], data: compact(x) },
+        y: { dtype: 'int64', dims: [...stack, batch], data: isBigInt64Array(y) ? compact(y) : BigInt64Array.from(y, (v) => BigInt(v)) },
+        lr: { dtype: 'float32', dims: stack, data: Float32Array.from(lrs) },
         ...feeds,
       },
       { fetch: ['loss'], feedback: true },
     );
-    return out.loss.data[0] as number;
+    return out.loss.data as Float32Array;
   }
 
   /** Copies of the current params and optimizer state (and other float32 values held). */

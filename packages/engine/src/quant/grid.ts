@@ -1,0 +1,109 @@
+import type { TensorData } from '../tensor';
+import { groupCount, groupIndexer, matrixOf, type QuantizedWeight, type QuantScheme } from './weight';
+
+// Under jest (a vm context) global lookups in hot loops are slow; alias them once.
+const { abs, fround, max, min, round } = Math;
+
+/** One group's quantization grid: value = (code - zero) * scale, codes in [min, max]. */
+export interface GroupGrid {
+  scale: number;
+  zero: number;
+  min: number;
+  max: number;
+}
+
+/**
+ * The min-max grid of a group whose values span [lo, hi].
+ * Symmetric: scale = max|w| / qmax, codes in [-qmax, qmax] with qmax = 2^(b-1) - 1 (no -2^(b-1),
+ * so negating a weight negates its code), zero 0.
+ * Asymmetric: the range is widened to include 0 (so zero is exact), scale = (hi - lo) / (2^b - 1),
+ * zero = round(-lo / scale), codes in [0, 2^b - 1].
+ * A constant-zero group gets scale 1: any positive scale represents it exactly.
+ */
+export function minMaxGrid(lo: number, hi: number, bits: 4 | 8, symmetric: boolean): GroupGrid {
+  if (symmetric) {
+    const qmax = 2 ** (bits - 1) - 1;
+    const absMax = max(abs(lo), abs(hi));
+    return { scale: absMax > 0 ? fround(absMax / qmax) : 1, zero: 0, min: -qmax, max: qmax };
+  }
+  const qmax = 2 ** bits - 1;
+  const low = min(lo, 0);
+  const high = max(hi, 0);
+  const scale = high > low ? fround((high - low) / qmax) : 1;
+  return { scale, zero: min(qmax, max(0, round(-low / scale))), min: 0, max: qmax };
+}
+
+/** Round to nearest on a grid, clamped to its code range. */
+export function quantizeValue(v: number, grid: GroupGrid): number {
+  return min(grid.max, max(grid.min, round(v / grid.scale) + grid.zero));
+}
+
+/** Min and max of each group of a [in, out] weight. */
+export function groupRanges(weight: TensorData, scheme: QuantScheme): { lo: Float64Array; hi: Float64Array } {
+  const dims = matrixOf('weight', weight);
+  const [rows, cols] = dims;
+  const group = groupIndexer(scheme, dims);
+  const n = groupCount(scheme, dims);
+  const lo = new Float64Array(n).fill(Infinity);
+  const hi = new Float64Array(n).fill(-Infinity);
+  for (let r = 0; r < rows; r++) {
+    for (let c = 0; c < cols; c++) {
+      const g = group(r, c);
+      const v = weight.data[r * cols + c];
+      if (v < lo[g]) lo[g] = v;
+      if (v > hi[g]) hi[g] = v;
+    }
+  }
+  return { lo, hi };
+}
+
+/** Min-max grids for every group of a weight. */
+export function minMaxGrids(weight: TensorData, scheme: QuantScheme): GroupGrid[] {
+  const { lo, hi } = groupRanges(weight, scheme);
+  return Array.from(lo, (l, g) => minMaxGrid(l, hi[g], scheme.bits, scheme.symmetric));
+}
+
+/** Codes of a weight on given per-group grids (round to nearest), packaged as a QuantizedWeight. */
+export function quantizeOnGrids(weight: TensorData, scheme: QuantScheme, grids: GroupGrid[]): QuantizedWeight {
+  const dims = matrixOf('weight', weight);
+  const [rows, cols] = dims;
+  const group = groupIndexer(scheme, dims);
+  const q = scheme.symmetric ? new Int8Array(rows * cols) : new Uint8Array(rows * cols);
+  for (let r = 0; r < rows; r++) {
+    for (let c = 0; c < cols; c++) q[r * cols + c] = quantizeValue(weight.data[r * cols + c], grids[group(r, c)]);
+  }
+  return packWeight(scheme, dims, q, grids);
+}
+
+/** A QuantizedWeight from codes and grids (the zero points are kept only for asymmetric schemes). */
+export function packWeight(scheme: QuantScheme, dims: [number, number], q: Int8Array | Uint8Array, grids: GroupGrid[]): QuantizedWeight {
+  return {
+    bits: scheme.bits,
+    dims,
+    granularity: scheme.granularity,
+    ...(scheme.granularity === 'block' ? { blockSize: scheme.blockSize } : {}),
+    q,
+    scale: Float32Array.from(grids, (g) => g.scale),
+    ...(scheme.symmetric ? {} : { zeroPoint: Uint8Array.from(grids, (g) => g.zero) }),
+  };
+}
+
+/** Round-to-nearest on min-max grids: every weight lands within half a step of its value. */
+export function quantizeRtn(weight: TensorData, scheme: QuantScheme): QuantizedWeight {
+  return quantizeOnGrids(weight, scheme, minMaxGrids(weight, scheme));
+}
+
+/**
+ * For long CPU loops inside an activity (HQQ, GPTQ): `await pause()` inside the loop gives the
+ * event loop a turn once every `everyMs`, so the activity's heartbeat timer still fires and a
+ * heartbeat timeout does not mistake a busy quantizer for a dead worker.
+ */
+export function eventLoopPauser(everyMs = 50): () => Promise<void> | undefined {
+  let last = Date.now();
+  return () => {
+    const now = Date.now();
+    if (now - last < everyMs) return undefined;
+    last = now;
+    return new Promise<void>((resolve) => setImmediate(resolve));
+  };
+}

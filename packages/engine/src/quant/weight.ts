@@ -1,0 +1,125 @@
+import type { TensorData } from '../tensor';
+
+/** How many weights share one scale (and zero point). */
+export type QuantGranularity = 'per-tensor' | 'per-channel' | 'block';
+
+/** What a quantizer is asked for: width, grouping and whether codes are centred on zero. */
+export interface QuantScheme {
+  bits: 4 | 8;
+  granularity: QuantGranularity;
+  /** Rows (input features) per block along the input axis; required for 'block'. */
+  blockSize?: number;
+  /** Symmetric: signed codes, no zero point. Asymmetric: unsigned codes and an integer zero point per group. */
+  symmetric: boolean;
+}
+
+/**
+ * A quantized matrix weight of dims [in, out] (the layout of every linear weight here: y = x W).
+ * w[i][c] ~= (q[i][c] - zeroPoint[g]) * scale[g], where the group g of element (i, c) is
+ * - per-tensor: 0 (one scale);
+ * - per-channel: c (one scale per output channel);
+ * - block: floor(i / blockSize) * out + c (scale laid out [ceil(in / blockSize), out], as ONNX's
+ *   blocked DequantizeLinear along axis 0 expects).
+ * Symmetric weights have signed codes (Int8Array, no zero point); asymmetric ones unsigned codes
+ * (Uint8Array) and one zero point per group, both in [0, 2^bits - 1]: the ONNX int/uint 4/8 types.
+ */
+export interface QuantizedWeight {
+  bits: 4 | 8;
+  dims: [number, number];
+  granularity: QuantGranularity;
+  blockSize?: number;
+  /** One code per element, row-major like the weight. */
+  q: Int8Array | Uint8Array;
+  scale: Float32Array;
+  zeroPoint?: Uint8Array;
+}
+
+/** The code range of a width and signedness; symmetric quantizers use [-qmax, qmax] inside it. */
+export function codeRange(bits: 4 | 8, signed: boolean): { min: number; max: number } {
+  return signed ? { min: -(2 ** (bits - 1)), max: 2 ** (bits - 1) - 1 } : { min: 0, max: 2 ** bits - 1 };
+}
+
+/** Number of scale groups of a scheme for dims [in, out]. */
+export function groupCount(scheme: Pick<QuantScheme, 'granularity' | 'blockSize'>, dims: [number, number]): number {
+  const [rows, cols] = dims;
+  if (scheme.granularity === 'per-tensor') return 1;
+  if (scheme.granularity === 'per-channel') return cols;
+  return Math.ceil(rows / blockSizeOf(scheme)) * cols;
+}
+
+/** The group index of element (row, col). */
+export function groupIndexer(
+  scheme: Pick<QuantScheme, 'granularity' | 'blockSize'>,
+  dims: [number, number],
+): (row: number, col: number) => number {
+  const cols = dims[1];
+  if (scheme.granularity === 'per-tensor') return () => 0;
+  if (scheme.granularity === 'per-channel') return (_row, col) => col;
+  const size = blockSizeOf(scheme);
+  return (row, col) => Math.floor(row / size) * cols + col;
+}
+
+function blockSizeOf(scheme: Pick<QuantScheme, 'granularity' | 'blockSize'>): number {
+  const size = scheme.blockSize;
+  if (size === undefined || !Number.isInteger(size) || size < 1)
+    throw new Error(`quantization: granularity 'block' needs blockSize, a positive integer (e.g. 32); got ${size}`);
+  return size;
+}
+
+/** Throws, naming the weight and the field, unless `qw` is a consistent quantized weight of `dims`. */
+export function validateQuantizedWeight(name: string, qw: QuantizedWeight, dims: number[]): void {
+  const fail = (what: string) => {
+    throw new Error(`quantized weight '${name}': ${what}`);
+  };
+  if (dims.length !== 2) fail(`only matrix weights can be quantized; the model's dims are [${dims.join(', ')}]`);
+  if (qw.bits !== 4 && qw.bits !== 8) fail(`bits must be 4 or 8, got ${qw.bits}`);
+  if (qw.dims?.length !== 2 || qw.dims[0] !== dims[0] || qw.dims[1] !== dims[1])
+    fail(`dims [${qw.dims?.join(', ')}] differ from the model's [${dims.join(', ')}]`);
+  const n = dims[0] * dims[1];
+  if (qw.q.length !== n) fail(`${qw.q.length} codes for dims [${dims.join(', ')}] (${n} elements)`);
+  const groups = groupCount(qw, qw.dims);
+  if (qw.scale.length !== groups) fail(`${qw.scale.length} scales, ${qw.granularity} over [${dims.join(', ')}] has ${groups} groups`);
+  const signed = !qw.zeroPoint;
+  if (signed !== isInt8Array(qw.q))
+    fail(signed ? 'symmetric codes (no zero point) must be an Int8Array' : 'codes with a zero point must be a Uint8Array (unsigned)');
+  if (qw.zeroPoint && qw.zeroPoint.length !== groups) fail(`${qw.zeroPoint.length} zero points for ${groups} groups`);
+  const { min, max } = codeRange(qw.bits, signed);
+  for (let i = 0; i < n; i++) if (qw.q[i] < min || qw.q[i] > max) fail(`code ${qw.q[i]} at element ${i} is outside [${min}, ${max}]`);
+  if (qw.zeroPoint) for (const z of qw.zeroPoint) if (z > max) fail(`zero point ${z} is outside [0, ${max}]`);
+  // A step learned by LSQ may end up negative: (q - z) * s is still well defined, only 0 is not.
+  for (const s of qw.scale) if (s === 0 || !Number.isFinite(s)) fail(`scales must be finite and non-zero, got ${s}`);
+}
+
+/**
+ * The plain TypeScript reference of what a quantized weight stands for: (q - zeroPoint) * scale
+ * per element, rounded to float32 as onnxruntime's DequantizeLinear computes it.
+ */
+export function dequantize(qw: QuantizedWeight): Float32Array {
+  const [rows, cols] = qw.dims;
+  const group = groupIndexer(qw, qw.dims);
+  const out = new Float32Array(rows * cols);
+  for (let r = 0; r < rows; r++) {
+    for (let c = 0; c < cols; c++) {
+      const g = group(r, c);
+      out[r * cols + c] = (qw.q[r * cols + c] - (qw.zeroPoint ? qw.zeroPoint[g] : 0)) * qw.scale[g];
+    }
+  }
+  return out;
+}
+
+/** Bytes the codes and scales take when stored: 4-bit codes pack two per byte. */
+export function quantizedBytes(qw: QuantizedWeight): number {
+  const codeBytes = (n: number) => (qw.bits === 4 ? Math.ceil(n / 2) : n);
+  return codeBytes(qw.q.length) + 4 * qw.scale.length + (qw.zeroPoint ? codeBytes(qw.zeroPoint.length) : 0);
+}
+
+/** Float32 weight data as dims [in, out], or an error naming the weight. */
+export function matrixOf(name: string, t: TensorData): [number, number] {
+  if (t.dims.length !== 2) throw new Error(`'${name}': expected a 2-D [in, out] weight, got dims [${t.dims.join(', ')}]`);
+  return [t.dims[0], t.dims[1]];
+}
+
+// Arrays may come from another realm (jest vm contexts, worker threads), where instanceof fails.
+function isInt8Array(a: ArrayBufferView): boolean {
+  return Object.prototype.toString.call(a) === '[object Int8Array]';
+}

@@ -1,0 +1,73 @@
+import { averageAccuracy, forgetting } from './continual';
+import { AccuracyMatrix, validateMatrix } from './matrix';
+
+/**
+ * Quantization-induced forgetting: Chaudhry forgetting of the quantized model minus that of the
+ * fp32 model. Positive: the quantized model forgets more than the model it was made from;
+ * negative: quantization hides some forgetting. Null for a single task.
+ */
+export function quantizationInducedForgetting(fp32: AccuracyMatrix, quantized: AccuracyMatrix): number | null {
+  sameTasks(fp32, quantized);
+  const f = forgetting(fp32);
+  const q = forgetting(quantized);
+  return f === null || q === null ? null : q - f;
+}
+
+/**
+ * The bucket-crossing rate: the share of weights whose quantized code differs between two
+ * quantizations of the same weights (after consecutive tasks). Updates smaller than half a
+ * quantization step vanish after rounding; a low rate next to a moving fp32 model shows it.
+ * Codes are compared position by position, so both must come from the same scheme.
+ */
+export function bucketCrossingRate(previous: ArrayLike<number>, current: ArrayLike<number>): number {
+  if (previous.length !== current.length || previous.length === 0) {
+    throw new Error(
+      `bucket-crossing rate needs two non-empty code arrays of the same length; got ${previous.length} and ${current.length} codes (were they quantized with the same scheme?)`,
+    );
+  }
+  let changed = 0;
+  for (let i = 0; i < current.length; i++) if (previous[i] !== current[i]) changed++;
+  return changed / current.length;
+}
+
+/** What a run measured of one quantizer, beside its accuracy matrix. */
+export interface QuantizationMetrics {
+  /** ACC of fp32 minus ACC of the quantized model (positive: quantization costs accuracy). */
+  accGap: number;
+  /** Mean over all cells of fp32 minus quantized. */
+  meanGap: number;
+  quantizationInducedForgetting: number | null;
+  /** Per task, the share of codes changed since the previous task's quantization (null for task 0). */
+  bucketCrossingRate: (number | null)[];
+  /** Per task, bytes of the quantized ONNX model (one head). */
+  bytes: number[];
+}
+
+export function quantizationMetrics(
+  fp32: AccuracyMatrix,
+  quantized: AccuracyMatrix,
+  perTask: { bytes: number; bucketCrossingRate?: number }[],
+): QuantizationMetrics {
+  sameTasks(fp32, quantized);
+  if (perTask.length !== quantized.length)
+    throw new Error(`quantization metrics: ${perTask.length} quantized models for ${quantized.length} tasks; pass one per task`);
+  const T = fp32.length;
+  let gap = 0;
+  for (let i = 0; i < T; i++) for (let j = 0; j < T; j++) gap += fp32[i][j] - quantized[i][j];
+  return {
+    accGap: averageAccuracy(fp32) - averageAccuracy(quantized),
+    meanGap: gap / (T * T),
+    quantizationInducedForgetting: quantizationInducedForgetting(fp32, quantized),
+    bucketCrossingRate: perTask.map((t) => t.bucketCrossingRate ?? null),
+    bytes: perTask.map((t) => t.bytes),
+  };
+}
+
+function sameTasks(fp32: AccuracyMatrix, quantized: AccuracyMatrix): void {
+  validateMatrix(fp32, 'fp32 accuracy matrix');
+  validateMatrix(quantized, 'quantized accuracy matrix');
+  if (fp32.length !== quantized.length)
+    throw new Error(
+      `quantization metrics need matrices over the same tasks: fp32 is ${fp32.length} x ${fp32.length}, quantized is ${quantized.length} x ${quantized.length}`,
+    );
+}

@@ -1,0 +1,376 @@
+/**
+ * `npm run bench:engine`: how close the engine's training step comes to ORT's own MatMul speed on
+ * this machine, and to PyTorch eager on the same CPU. Writes .bench/engine.json and prints a table.
+ *
+ *   node test/dist/bench/engine.js [--threads N] [--spin] [--seconds S] [--only mlp-784-400-400-10,...]
+ *
+ * - ceiling: the best GFLOP/s of a square MatMul (512..2048) run by ORT through the engine's own
+ *   session (same worker thread, same thread count).
+ * - each run: one fused step graph (forward, loss, backward, update) on random data of the
+ *   model's shape; samples/s is the best of several short timed windows after a warm-up (the
+ *   machine may be shared, and the best window is the least disturbed). GFLOP/s counts the MatMul FLOPs of the
+ *   step exactly (2*M*N*K for each product of forward and backward; elementwise work is not
+ *   counted), so fractionOfCeiling compares like with like.
+ * - torch: test/bench/torch_engine.py with the same model, batch, optimizer and thread count, run
+ *   by the Python in $RETAIN_BENCH_PYTHON or .retain/bench-venv (columns are null without torch).
+ */
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { availableParallelism, cpus } from 'node:os';
+import { join, resolve } from 'node:path';
+import {
+  buildStepGraph,
+  cnn,
+  Graph,
+  GraphSession,
+  initOptimizerState,
+  initParams,
+  matmul,
+  mlp,
+  Rng,
+  TrainSession,
+  transformer,
+  type Model,
+  type OptimizerConfig,
+} from '@retain/engine';
+
+type ModelName = 'mlp-784-400-400-10' | 'mlp-784-4096-4096-10' | 'cnn-small' | 'transformer-tiny';
+type OptimizerName = 'sgd' | 'adam';
+
+interface BenchRun {
+  model: ModelName;
+  optimizer: OptimizerName;
+  batch: number;
+  samplesPerSec: number;
+  stepMs: number;
+  gflops: number;
+  fractionOfCeiling: number;
+  torchSamplesPerSec: number | null;
+  /** samplesPerSec / torchSamplesPerSec */
+  vsTorch: number | null;
+  /** Rates per second of process CPU time (one thread only; see bestRate): robust on a shared machine. */
+  samplesPerCpuSec: number | null;
+  torchSamplesPerCpuSec: number | null;
+}
+
+interface ModelCase {
+  name: ModelName;
+  build: () => Model;
+  /** MatMul FLOPs of one training step (forward + backward) at this batch size. */
+  stepFlops: (batch: number) => number;
+  /** What torch_engine.py builds (the same layers, so the same FLOPs). */
+  torch: Record<string, unknown> & { kind: 'mlp' | 'lenet' | 'transformer' };
+  /** Draws one input value (pixels, or token ids as float32). */
+  draw?: (rng: Rng) => number;
+  batches: number[];
+}
+
+/** Optimizers as benchmarked: plain SGD (no momentum) and Adam with torch's defaults. */
+const OPTIMIZERS: Record<OptimizerName, OptimizerConfig> = { sgd: { name: 'sgd' }, adam: { name: 'adam' } };
+const LR = 0.01;
+
+function mlpCase(name: ModelName, sizes: number[], batches: number[]): ModelCase {
+  const layers = sizes.slice(1).map((out, i) => sizes[i] * out);
+  const sum = layers.reduce((a, b) => a + b, 0);
+  return {
+    name,
+    build: () => mlp({ inputSize: sizes[0], hidden: sizes.slice(1, -1), classesPerHead: sizes[sizes.length - 1], heads: 1 }),
+    // forward x@W per layer; backward dW = x^T@dy per layer and dx = dy@W^T for every layer but
+    // the first (no gradient flows to the input batch).
+    stepFlops: (b) => 2 * b * (sum + sum + (sum - layers[0])),
+    torch: { kind: 'mlp', sizes },
+    batches,
+  };
+}
+
+/** LeNet-5 on 28x28 Fashion-MNIST images (the cnn plugin's default). */
+const cnnSmall: ModelCase = {
+  name: 'cnn-small',
+  build: () => cnn({ arch: 'lenet', image: [1, 28, 28], classesPerHead: 10, heads: 1 }),
+  stepFlops: (b) => {
+    const conv1 = 2 * b * 6 * 28 * 28 * 1 * 25; // 5x5, pad 2
+    const conv2 = 2 * b * 16 * 10 * 10 * 6 * 25; // 5x5 on 14x14
+    const fc = 2 * b * (400 * 120 + 120 * 84 + 84 * 10);
+    // forward, weight gradients, input gradients for every layer but the first
+    return 3 * (conv1 + conv2 + fc) - conv1;
+  },
+  torch: { kind: 'lenet' },
+  batches: [128],
+};
+
+/** The transformer plugin's defaults (width 64, depth 2, 4 heads) on 64-byte windows, 256 classes. */
+const TF = { B: 0, T: 64, D: 64, depth: 2, H: 4, ratio: 4, vocab: 256 };
+const transformerTiny: ModelCase = {
+  name: 'transformer-tiny',
+  build: () => transformer({ vocab: TF.vocab, context: TF.T, width: TF.D, depth: TF.depth, attentionHeads: TF.H, heads: 1 }),
+  stepFlops: (b) => {
+    const { T, D, depth, ratio, vocab } = TF;
+    const block = 2 * b * T * (D * 3 * D + D * D + 2 * D * ratio * D) + 2 * (2 * b * T * T * D); // projections + QK^T and AV
+    // forward, then each product's two gradients (weights or the other activation); the head
+    // reads the last position only
+    return 3 * (depth * block + 2 * b * D * vocab);
+  },
+  torch: { kind: 'transformer', context: TF.T, width: TF.D, depth: TF.depth, heads: TF.H, ratio: TF.ratio, vocab: TF.vocab },
+  draw: (rng) => rng.int(TF.vocab),
+  batches: [128],
+};
+
+const MODELS: ModelCase[] = [
+  mlpCase('mlp-784-400-400-10', [784, 400, 400, 10], [128, 1024]),
+  mlpCase('mlp-784-4096-4096-10', [784, 4096, 4096, 10], [1024]),
+  cnnSmall,
+  transformerTiny,
+];
+
+interface Args {
+  threads: number;
+  spinning: boolean;
+  seconds: number;
+  only?: string[];
+}
+
+function parseArgs(argv: string[]): Args {
+  const args: Args = { threads: availableParallelism(), spinning: false, seconds: 0.5 };
+  for (let i = 0; i < argv.length; i++) {
+    const value = argv[i + 1];
+    if (argv[i] === '--spin') {
+      args.spinning = true;
+      continue;
+    }
+    if (argv[i] === '--threads') args.threads = Number(value);
+    else if (argv[i] === '--seconds') args.seconds = Number(value);
+    else if (argv[i] === '--only') args.only = value.split(',');
+    else throw new Error(`bench:engine: unknown argument '${argv[i]}'; use --threads N, --spin, --seconds S, --only a,b`);
+    i++;
+  }
+  if (!Number.isInteger(args.threads) || args.threads < 1) throw new Error(`--threads must be a positive integer`);
+  return args;
+}
+
+/**
+ * Calls per second of each of `onces`, from the least disturbed of several short windows (the
+ * machine may be shared; a window another process interrupted is slower, never faster): rounds
+ * of one window of >= `seconds` per function, alternating, so that all see the same machine; at
+ * least 3 rounds, more while the total stays under 6 * `seconds` per function. `cpu` is the same
+ * rate per second of this process's CPU time, which time slices lost to other processes do not
+ * count (meaningful with one ORT thread: more threads spin while they wait, which counts as CPU).
+ */
+async function bestRates(onces: (() => Promise<unknown>)[], seconds: number): Promise<{ wall: number; cpu: number }[]> {
+  for (const once of onces) for (let i = 0; i < 2; i++) await once(); // warm-up: first runs allocate
+  const best = onces.map(() => ({ wall: 0, cpu: 0 }));
+  const started = process.hrtime.bigint();
+  const since = (t: bigint) => Number(process.hrtime.bigint() - t) / 1e9;
+  for (let round = 0; round < 3 || since(started) < 6 * seconds * onces.length; round++)
+    for (const [k, once] of onces.entries()) {
+      let calls = 0;
+      const start = process.hrtime.bigint();
+      const cpuStart = process.cpuUsage();
+      while (since(start) < seconds || calls < 1) {
+        await once();
+        calls++;
+      }
+      const used = process.cpuUsage(cpuStart);
+      best[k].wall = Math.max(best[k].wall, calls / since(start));
+      best[k].cpu = Math.max(best[k].cpu, calls / ((used.user + used.system) / 1e6));
+    }
+  return best;
+}
+
+async function matmulCeiling(
+  threads: number,
+  spinning: boolean,
+  seconds: number,
+): Promise<{ n: number; gflops: number; cpuGflops: number }[]> {
+  const out = [];
+  for (const n of [512, 1024, 2048]) {
+    const g = new Graph(`matmul-${n}`);
+    g.output('c', matmul(g.input('a', [n, n]), g.input('b', [n, n])));
+    const rng = new Rng(n);
+    const values = () => ({ dtype: 'float32' as const, dims: [n, n], data: Float32Array.from({ length: n * n }, () => rng.normal()) });
+    const session = await GraphSession.create(g.toBytes(), { a: values(), b: values() }, { threads, spinning });
+    try {
+      const [rate] = await bestRates([() => session.run({}, { fetch: [] })], seconds);
+      out.push({ n, gflops: (rate.wall * 2 * n * n * n) / 1e9, cpuGflops: (rate.cpu * 2 * n * n * n) / 1e9 });
+    } finally {
+      await session.close();
+    }
+  }
+  return out;
+}
+
+/** samples/s of SGD and Adam steps on the same batches, their timing windows alternating. */
+async function engineRates(c: ModelCase, batch: number, args: Args): Promise<Record<OptimizerName, { wall: number; cpu: number }>> {
+  const model = c.build();
+  const features = model.inputDims.reduce((a, b) => a * b, 1);
+  const rng = new Rng(7);
+  const batches = Array.from({ length: 4 }, () => ({
+    x: Float32Array.from({ length: batch * features }, () => (c.draw ? c.draw(rng) : rng.normal())),
+    y: Int32Array.from({ length: batch }, () => rng.int(model.classesPerHead)),
+  }));
+  const names = Object.keys(OPTIMIZERS) as OptimizerName[];
+  const sessions: TrainSession[] = [];
+  try {
+    for (const name of names) {
+      const opt = OPTIMIZERS[name];
+      const step = buildStepGraph({ model, head: 0, optimizer: opt });
+      const initial = { ...initParams(model, 0), ...initOptimizerState(opt, model.params) };
+      sessions.push(await TrainSession.create(step, initial, { threads: args.threads, spinning: args.spinning }));
+    }
+    const counters = sessions.map(() => 0);
+    const rates = await bestRates(
+      sessions.map((session, k) => async () => {
+        const b = batches[counters[k]++ % batches.length];
+        const loss = await session.step(b.x, b.y, batch, LR);
+        if (!Number.isFinite(loss)) throw new Error(`${c.name} ${names[k]}: loss became ${loss}`);
+      }),
+      args.seconds,
+    );
+    return Object.fromEntries(names.map((n, k) => [n, { wall: rates[k].wall * batch, cpu: rates[k].cpu * batch }])) as Record<
+      OptimizerName,
+      { wall: number; cpu: number }
+    >;
+  } finally {
+    await Promise.all(sessions.map((s) => s.close()));
+  }
+}
+
+function torchPython(): string | undefined {
+  const candidates = [process.env.RETAIN_BENCH_PYTHON, resolve(__dirname, '../../../.retain/bench-venv/bin/python')];
+  return candidates.find((p): p is string => !!p && existsSync(p));
+}
+
+/** samples/s of the same step in PyTorch eager, or null (with the reason printed) when torch cannot run. */
+function torchRate(
+  python: string | undefined,
+  c: ModelCase,
+  optimizer: OptimizerName,
+  batch: number,
+  args: Args,
+): { samplesPerSec: number; samplesPerCpuSec: number } | null {
+  if (!python) return null;
+  const script = resolve(__dirname, '../../bench/torch_engine.py');
+  const job = { model: c.torch, optimizer, batch, lr: LR, threads: args.threads, seconds: args.seconds };
+  // Torch's OpenMP threads wait the way ORT's do (spin or block), so thread counts compare alike.
+  const env = { ...process.env, OMP_WAIT_POLICY: args.spinning ? 'ACTIVE' : 'PASSIVE' };
+  const res = spawnSync(python, [script, JSON.stringify(job)], { encoding: 'utf8', timeout: 600_000, env });
+  if (res.status !== 0) {
+    console.warn(
+      `torch run failed for ${c.name} ${optimizer} ${batch}: ${(res.stderr || res.error?.message || '').trim().split('\n').pop()}`,
+    );
+    return null;
+  }
+  return JSON.parse(res.stdout.trim().split('\n').pop()!) as { samplesPerSec: number; samplesPerCpuSec: number };
+}
+
+function torchVersion(python: string | undefined): string | null {
+  if (!python) return null;
+  const res = spawnSync(python, ['-c', 'import torch; print(torch.__version__)'], { encoding: 'utf8', timeout: 120_000 });
+  return res.status === 0 ? res.stdout.trim() : null;
+}
+
+async function main(): Promise<void> {
+  const args = parseArgs(process.argv.slice(2));
+  const python = torchPython();
+  const torch = torchVersion(python);
+  if (!torch) console.warn('torch is not available: torch columns are null (install it into .retain/bench-venv, see test/bench/README.md)');
+  const cpu = cpus()[0]?.model ?? 'unknown';
+  console.log(`${cpu}, ${cpus().length} cores; ${args.threads} threads for ORT and torch; torch ${torch ?? 'n/a'}`);
+
+  // Measured before and after the runs: on a shared machine either may be disturbed.
+  const ceilings = await matmulCeiling(args.threads, args.spinning, args.seconds);
+  console.log(`ORT MatMul: ${ceilings.map((c) => `${c.n}^3 ${c.gflops.toFixed(1)}`).join(', ')} GFLOP/s`);
+
+  const runs: BenchRun[] = [];
+  for (const c of MODELS.filter((m) => !args.only || args.only.includes(m.name)))
+    for (const batch of c.batches) {
+      const engine = await engineRates(c, batch, args);
+      for (const optimizer of ['sgd', 'adam'] as const) {
+        const rate = engine[optimizer];
+        const samplesPerSec = rate.wall;
+        const torchRun = torch ? torchRate(python, c, optimizer, batch, args) : null;
+        const torchSamplesPerSec = torchRun?.samplesPerSec ?? null;
+        const oneThread = args.threads === 1;
+        const gflops = (samplesPerSec / batch) * (c.stepFlops(batch) / 1e9);
+        runs.push({
+          model: c.name,
+          optimizer,
+          batch,
+          samplesPerSec,
+          stepMs: (1000 * batch) / samplesPerSec,
+          gflops,
+          fractionOfCeiling: NaN, // once the ceiling is final
+          torchSamplesPerSec,
+          vsTorch: torchSamplesPerSec ? samplesPerSec / torchSamplesPerSec : null,
+          samplesPerCpuSec: oneThread ? rate.cpu : null,
+          torchSamplesPerCpuSec: oneThread ? (torchRun?.samplesPerCpuSec ?? null) : null,
+        });
+        console.log(
+          `${c.name} ${optimizer} batch ${batch}: ${samplesPerSec.toFixed(0)} samples/s, torch ${torchSamplesPerSec?.toFixed(0) ?? 'n/a'}`,
+        );
+      }
+    }
+  const after = await matmulCeiling(args.threads, args.spinning, args.seconds);
+  console.log(`ORT MatMul (again): ${after.map((c) => `${c.n}^3 ${c.gflops.toFixed(1)}`).join(', ')} GFLOP/s`);
+  ceilings.forEach((c, i) => {
+    c.gflops = Math.max(c.gflops, after[i].gflops);
+    c.cpuGflops = Math.max(c.cpuGflops, after[i].cpuGflops);
+  });
+  const ceilingGflops = Math.max(...ceilings.map((c) => c.gflops));
+  for (const r of runs) r.fractionOfCeiling = r.gflops / ceilingGflops;
+  console.log(`\nceiling ${ceilingGflops.toFixed(1)} GFLOP/s (best square MatMul); ${args.threads} threads for ORT and torch\n`);
+  for (const r of runs) console.log(row(r));
+  if (args.threads === 1) {
+    const cpuCeiling = Math.max(...ceilings.map((c) => c.cpuGflops));
+    console.log(`\nper CPU-second (time slices lost to other processes excluded): ceiling ${cpuCeiling.toFixed(1)} GFLOP/s`);
+    for (const r of runs) {
+      const gf = (r.samplesPerCpuSec! / r.batch) * (MODELS.find((m) => m.name === r.model)!.stepFlops(r.batch) / 1e9);
+      const t = r.torchSamplesPerCpuSec;
+      console.log(
+        `${r.model.padEnd(22)}  ${r.optimizer.padEnd(5)}  batch ${String(r.batch).padStart(4)}  ${r.samplesPerCpuSec!.toFixed(0).padStart(8)} samples/cpu-s  ${gf.toFixed(1).padStart(6)} GFLOP/s  ${((100 * gf) / cpuCeiling).toFixed(1).padStart(5)}%  torch ${t?.toFixed(0) ?? 'n/a'}  x${t ? (r.samplesPerCpuSec! / t).toFixed(2) : 'n/a'}`,
+      );
+    }
+  }
+  const sgdAdam = runs
+    .filter((r) => r.optimizer === 'adam')
+    .map((a) => {
+      const s = runs.find((r) => r.optimizer === 'sgd' && r.model === a.model && r.batch === a.batch);
+      return s ? `${a.model} batch ${a.batch}: adam step = ${(a.stepMs / s.stepMs).toFixed(2)} x sgd step` : '';
+    });
+  console.log(sgdAdam.filter(Boolean).join('\n'));
+
+  const report = {
+    ceilingGflops,
+    threads: args.threads,
+    spinning: args.spinning,
+    cpu,
+    cores: cpus().length,
+    node: process.version,
+    torch,
+    ceilings,
+    runs,
+  };
+  const dir = resolve(__dirname, '../../../.bench');
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(join(dir, 'engine.json'), `${JSON.stringify(report, null, 2)}\n`);
+  console.log(`wrote ${join(dir, 'engine.json')}`);
+}
+
+function row(r: BenchRun): string {
+  const f = (v: number | null, w: number, d = 0) => (v === null ? 'n/a' : v.toFixed(d)).padStart(w);
+  return [
+    r.model.padEnd(22),
+    r.optimizer.padEnd(5),
+    `batch ${String(r.batch).padStart(4)}`,
+    `${f(r.samplesPerSec, 8)} samples/s`,
+    `${f(r.stepMs, 8, 2)} ms/step`,
+    `${f(r.gflops, 6, 1)} GFLOP/s`,
+    `${f(100 * r.fractionOfCeiling, 5, 1)}% of ceiling`,
+    `torch ${f(r.torchSamplesPerSec, 8)} samples/s`,
+    `x${f(r.vsTorch, 5, 2)}`,
+  ].join('  ');
+}
+
+main().catch((err) => {
+  console.error(err);
+  process.exit(1);
+});
