@@ -8,14 +8,13 @@
  *    the retried attempt reports a training step again. Workers reuse the cached workflow bundle
  *    (the first worker builds it), as `retain worker` does.
  */
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { Client, Connection, type WorkflowHandle } from '@temporalio/client';
-import { resolveTemporalCli, startDevServer } from '@retain/infra';
 import type { ExperimentSpec, TrainHeartbeat } from '@retain/sdk';
 import { defaultRegistry } from '@retain/worker';
-import { experimentWorkflow, RUN_SEARCH_ATTRIBUTES } from '@retain/workflows';
+import { experimentWorkflow } from '@retain/workflows';
+import { startScratchServer } from '../scratch-server';
 import { kill9, startTestWorker, trainingCheckpointed, waitForActivity, type WorkerProcess } from '../fault/processes';
 
 const TASKS = 10;
@@ -135,17 +134,11 @@ async function crashToResume(client: Client, queue: string, artifacts: string, a
 }
 
 async function main(): Promise<void> {
-  const dir = mkdtempSync(join(tmpdir(), 'retain-bench-orchestration-'));
-  const cli = await resolveTemporalCli({ toolsDir: resolve(__dirname, '../../../.retain/tools') });
-  const server = await startDevServer({
-    cliPath: cli.path,
-    stateDir: dir,
-    port: 0,
-    dbFile: join(dir, 'temporal.sqlite'),
-    searchAttributes: { ...RUN_SEARCH_ATTRIBUTES },
-    // BENCH_EAGER=1: with eager activity execution on (measured: no change in the orchestration share).
+  // BENCH_EAGER=1: with eager activity execution on (measured: no change in the orchestration share).
+  const scratch = await startScratchServer('retain-bench-orchestration', {
     ...(process.env.BENCH_EAGER ? { dynamicConfig: { 'system.enableActivityEagerExecution': true } } : {}),
   });
+  const { server, dir } = scratch;
   const connection = await Connection.connect({ address: server.address });
   const client = new Client({ connection });
   try {
@@ -178,8 +171,7 @@ async function main(): Promise<void> {
   } finally {
     for (const w of live) w.child.kill('SIGKILL');
     await connection.close();
-    await server.stop();
-    rmSync(dir, { recursive: true, force: true });
+    await scratch.close();
   }
 }
 

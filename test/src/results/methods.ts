@@ -10,14 +10,13 @@
  * --scenarios permuted-fmnist,split-fmnist-class-il, --parallel N (runs at once, default 6),
  * --out DIR (default docs/results).
  */
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { cpus, tmpdir, totalmem } from 'node:os';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpus, totalmem } from 'node:os';
 import { join, resolve } from 'node:path';
-import { resolveTemporalCli, startDevServer } from '@retain/infra';
 import type { ExperimentResult, ExperimentSpec } from '@retain/sdk';
 import { defaultRegistry } from '@retain/worker';
-import { RUN_SEARCH_ATTRIBUTES } from '@retain/workflows';
 import { createHarness } from '../harness';
+import { startScratchServer } from '../scratch-server';
 
 const METHODS = ['naive', 'ewc', 'online-ewc', 'si', 'lwf', 'replay', 'agem', 'pnn', 'adaptive-lr', 'joint'] as const;
 type Method = (typeof METHODS)[number];
@@ -198,15 +197,8 @@ function markdown(
 
 async function main(): Promise<void> {
   const args = parseArgs(process.argv.slice(2));
-  const dir = mkdtempSync(join(tmpdir(), 'retain-results-methods-'));
-  const cli = await resolveTemporalCli({ toolsDir: resolve(__dirname, '../../../.retain/tools') });
-  const server = await startDevServer({
-    cliPath: cli.path,
-    stateDir: dir,
-    port: 0,
-    dbFile: join(dir, 'temporal.sqlite'),
-    searchAttributes: { ...RUN_SEARCH_ATTRIBUTES },
-  });
+  const scratch = await startScratchServer('retain-results-methods');
+  const { server } = scratch;
   process.env.TEMPORAL_ADDRESS = server.address;
   const harness = await createHarness('results-methods');
   const started = Date.now();
@@ -268,8 +260,7 @@ async function main(): Promise<void> {
     console.log(`done in ${((Date.now() - started) / 60000).toFixed(1)} min; written to ${args.out}`);
   } finally {
     await harness.close();
-    await server.stop();
-    rmSync(dir, { recursive: true, force: true });
+    await scratch.close();
   }
 }
 
