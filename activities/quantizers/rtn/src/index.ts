@@ -22,7 +22,12 @@ export const rtnQuantizer = definePlugin({
       if (!isQuantizable(spec.dims)) continue;
       const learned = ctx.stepSizes?.[spec.name]; // steps trained by QAT with LSQ through this quantizer
       weights[spec.name] = learned
-        ? quantizeOnSteps(ctx.params[spec.name], learned, ctx.config.bits)
+        ? quantizeOnSteps(
+            ctx.params[spec.name],
+            learned,
+            ctx.config.bits,
+            ctx.config.granularity === 'block' ? ctx.config.blockSize : undefined,
+          )
         : await quantizeWeight(spec.name, ctx.params[spec.name], (m) => quantizeRtn(m, scheme));
     }
     return { weights, export: exportOptionsOf(ctx.config) };
