@@ -237,6 +237,24 @@ describe('conv weights (LeNet-5 trained on Fashion-MNIST): quantized per output 
     },
   );
 
+  test('w8a8 on LeNet: only the MatMul weights get activation quantization; conv kernels stay float32 and the model runs', async () => {
+    const outcome = await w8a8Quantizer.quantize({
+      config: w8a8Quantizer.configSchema.parse({ calibrationSize: 128 }),
+      seed: 3,
+      model: lenet,
+      params: lenetParams,
+      head: 0,
+      calibration: scenario.task(0).train,
+    });
+    const matrices = lenet.params.filter((p) => p.dims.length === 2).map((p) => p.name);
+    expect(Object.keys(outcome.weights).sort()).toEqual([...matrices].sort());
+    expect(Object.keys(outcome.export?.activations ?? {}).sort()).toEqual([...matrices].sort());
+    const test = all(scenario.task(0).test, 50);
+    expect(await logitsOf(buildInferenceModel(lenet, 0, lenetParams, outcome.weights, outcome.export), test.x, test.n)).toHaveLength(
+      50 * 10,
+    );
+  });
+
   test('RTN round trip of conv kernels: every weight within half a step of its value', async () => {
     for (const config of [{ bits: 8 }, { bits: 4 }, { bits: 4, symmetric: false }]) {
       const outcome = await rtnQuantizer.quantize({
@@ -269,8 +287,8 @@ describe('conv weights (LeNet-5 trained on Fashion-MNIST): quantized per output 
     const scheme: QuantScheme = { bits: 4, symmetric: true, granularity: 'per-channel' };
     const calibration = all(scenario.task(0).train, 256);
     const held = all(scenario.task(0).test, 200);
-    const calibrationInputs = await captureLayerInputs(lenet, 0, lenetParams, calibration.x, calibration.n);
-    const heldInputs = await captureLayerInputs(lenet, 0, lenetParams, held.x, held.n);
+    const calibrationInputs = await captureLayerInputs(lenet, 0, lenetParams, calibration.x, calibration.n, { convPatches: true });
+    const heldInputs = await captureLayerInputs(lenet, 0, lenetParams, held.x, held.n, { convPatches: true });
     for (const name of CONVS) {
       const view = matrixView(name, lenetParams[name]);
       const [k, m] = view.dims;

@@ -50,9 +50,9 @@ export const gptqQuantizer = definePlugin({
     for (const name of matrices) {
       const head = headFor(name);
       let inputs: Record<string, Float32Array> | undefined;
-      if (config.sequential) inputs = await captureLayerInputs(model, head, current, x, n);
+      if (config.sequential) inputs = await captureLayerInputs(model, head, current, x, n, { convPatches: true });
       else {
-        if (!fp32Inputs.has(head)) fp32Inputs.set(head, await captureLayerInputs(model, head, ctx.params, x, n));
+        if (!fp32Inputs.has(head)) fp32Inputs.set(head, await captureLayerInputs(model, head, ctx.params, x, n, { convPatches: true }));
         inputs = fp32Inputs.get(head);
       }
       const layerInput = inputs![name];

@@ -63,11 +63,11 @@ class LayerInputGraph extends Graph {
 /**
  * The input activations [rows, in] of each matrix weight (rows = N, or N x positions for inputs
  * with more axes, e.g. a transformer's [N, T, in], flattened) of `head`'s forward pass on `x` (N examples),
- * and of each conv kernel its im2col patches [rows, C_in * kh * kw] (rows = N x output positions,
- * at most MAX_CONV_ROWS evenly spaced ones), the inputs of its matrix view (`matrixView`),
- * computed by onnxruntime from `params` (pass dequantized values for weights already quantized,
- * as GPTQ does layer after layer). Keyed by weight name; a weight not used as a MatMul's right
- * operand is absent.
+ * and with `convPatches` of each conv kernel its im2col patches [rows, C_in * kh * kw] (rows = N x
+ * output positions, at most MAX_CONV_ROWS evenly spaced ones), the inputs of its matrix view
+ * (`matrixView`); computed by onnxruntime from `params` (pass dequantized values for weights
+ * already quantized, as GPTQ does layer after layer). Keyed by weight name; a weight not used as a
+ * MatMul's right operand (or, with `convPatches`, a one-group Conv's kernel) is absent.
  */
 export async function captureLayerInputs(
   model: Model,
@@ -75,6 +75,7 @@ export async function captureLayerInputs(
   params: TensorMap,
   x: Float32Array,
   n: number,
+  options: { convPatches?: boolean } = {},
 ): Promise<Record<string, Float32Array>> {
   const features = model.inputDims.reduce((a, b) => a * b, 1);
   if (x.length !== n * features)
@@ -86,7 +87,7 @@ export async function captureLayerInputs(
   for (const name of model.paramsForHead(head)) {
     const dims = paramSpec(model, name).dims;
     weights[name] = floatConstant(g, name, dims, params);
-    if (dims.length === 2 || dims.length === 4) watched.set(weights[name], name);
+    if (dims.length === 2 || (options.convPatches && dims.length === 4)) watched.set(weights[name], name);
   }
   for (const b of buffersOf(model)) weights[b.name] = floatConstant(g, b.name, b.dims, params);
   model.forward(g, weights, xIn, head);
