@@ -2,9 +2,9 @@ import * as ops from './graph/ops';
 import { cnn, initParams, mlp, transformer, type Model } from './models';
 import { initOptimizerState, optimizerStateSpecs, type OptimizerConfig } from './optim';
 import { Rng } from './rng';
-import { TrainSession } from './runtime';
+import { stackValues, TrainSession } from './runtime';
 import { learningRate, type LrSchedule } from './schedule';
-import { buildStepGraph } from './step';
+import { buildStepGraph, type StepMethod } from './step';
 
 // A plain-TS float64 reference of one MLP step (1 hidden relu layer), written independently of the graph code.
 type Mat = { r: number; c: number; v: number[] };
@@ -357,8 +357,103 @@ describe('step methods (a continual-learning method inside the step graph)', () 
       /returned no gradient for trunk.0.weight/,
     );
     expect(() =>
-      buildStepGraph({ model, head: 0, optimizer: { name: 'sgd' }, stepsPerRun: 2, method: { constants: { 'm.scale': [] } } }),
-    ).toThrow(/stepsPerRun > 1 does not support method hooks yet; use one step per run/);
+      buildStepGraph({ model, head: 0, optimizer: { name: 'sgd' }, stepsPerRun: 2, extraLoss: (g) => g.input('c', []) }),
+    ).toThrow(/stepsPerRun > 1 does not support extraLoss; give the term as a method lossTerm/);
+  });
+
+  // Every hook at once: an EWC-like penalty (constants + lossTerm), a gradient transform that
+  // reads a second batch (A-GEM-like, its batch a per-step input) and SI-like state.
+  const everyHook: StepMethod = {
+    constants: { 'm.anchor': [3], 'm.strength': [] },
+    state: { 'm.path': [3] },
+    batchInputs: { 'm.x': { dims: ['M', 3], dtype: 'float32' }, 'm.y': { dims: ['M'], dtype: 'int64' } },
+    lossTerm: ({ params, inputs }) =>
+      ops.mul(ops.sum(ops.square(ops.sub(params['head.0.bias'], inputs['m.anchor']))), inputs['m.strength']),
+    gradientTransform: ({ grads, inputs, lossGradients }) => {
+      const other = lossGradients(inputs['m.x'], inputs['m.y']);
+      return Object.fromEntries(Object.entries(grads).map(([n, g]) => [n, ops.add(g, ops.scale(other[n], 0.5))]));
+    },
+    stateUpdate: ({ inputs, taskGrads, updated, params }) => ({
+      'm.path': ops.add(inputs['m.path'], ops.mul(taskGrads['head.0.bias'], ops.sub(params['head.0.bias'], updated['head.0.bias']))),
+    }),
+  };
+
+  test('a K-step graph runs every method hook per step, chaining the state: the bits of K one-step runs', async () => {
+    const opt: OptimizerConfig = { name: 'sgd', momentum: 0.9, nesterov: true };
+    const [K, B, M] = [3, 2, 4];
+    const rng = new Rng(5);
+    const draw = (n: number) => Float32Array.from({ length: n }, () => rng.normal());
+    const labels = (n: number) => BigInt64Array.from({ length: n }, () => BigInt(rng.int(3)));
+    const data = { x: draw(K * B * 3), y: Int32Array.from(labels(K * B), Number), mx: draw(K * M * 3), my: labels(K * M) };
+    const initial = {
+      ...params,
+      ...initOptimizerState(opt, model.params),
+      'm.anchor': { dims: [3], data: draw(3) },
+      'm.strength': scalar(0.7),
+      'm.path': { dims: [3], data: new Float32Array(3) },
+    };
+    const graphs = [1, K].map((k) => buildStepGraph({ model, head: 0, optimizer: opt, method: everyHook, stepsPerRun: k }));
+    const memory = (k: number) => ({
+      'm.x': { dtype: 'float32' as const, dims: [M, 3], data: data.mx.slice(k * M * 3, (k + 1) * M * 3) },
+      'm.y': { dtype: 'int64' as const, dims: [M], data: data.my.slice(k * M, (k + 1) * M) },
+    });
+    const single = await TrainSession.create(graphs[0], initial);
+    const fused = await TrainSession.create(graphs[1], initial);
+    try {
+      const losses = [];
+      for (let k = 0; k < K; k++)
+        losses.push(await single.step(data.x.subarray(k * B * 3, (k + 1) * B * 3), data.y.subarray(k * B, (k + 1) * B), B, 0.1, memory(k)));
+      const perStep = [0, 1, 2].map(memory);
+      const stacked = {
+        'm.x': stackValues(
+          'm.x',
+          perStep.map((f) => f['m.x']),
+        ),
+        'm.y': stackValues(
+          'm.y',
+          perStep.map((f) => f['m.y']),
+        ),
+      };
+      expect(stacked['m.x'].dims).toEqual([K, M, 3]);
+      expect(Array.from(await fused.steps(data.x, data.y, B, [0.1, 0.1, 0.1], stacked))).toEqual(Array.from(Float32Array.from(losses)));
+      const [a, b] = [await single.read(), await fused.read()];
+      expect(Object.keys(b).sort()).toEqual(Object.keys(a).sort());
+      expect(a['m.path'].data.some((v) => v !== 0)).toBe(true); // the state did move
+      for (const name of Object.keys(a)) expect(bitsOf(b[name].data)).toEqual(bitsOf(a[name].data));
+    } finally {
+      await Promise.all([single.close(), fused.close()]);
+    }
+  });
+
+  test('one session holding a one-step and a K-step graph mixes single and K-step runs on the same values', async () => {
+    const opt: OptimizerConfig = { name: 'adam' };
+    const K = 2;
+    const graphs = [1, K].map((k) => buildStepGraph({ model, head: 0, optimizer: opt, stepsPerRun: k }));
+    const initial = { ...params, ...initOptimizerState(opt, model.params) };
+    const rng = new Rng(9);
+    const xs = Float32Array.from({ length: 5 * 2 * 3 }, () => rng.normal());
+    const ys = Int32Array.from({ length: 5 * 2 }, () => rng.int(3));
+    const at = (s: number, n = 1) => [xs.subarray(s * 6, (s + n) * 6), ys.subarray(s * 2, (s + n) * 2)] as const;
+    const single = await TrainSession.create(graphs[0], initial);
+    const mixed = await TrainSession.create(graphs, initial);
+    try {
+      expect(mixed.stepsPerRun).toEqual([1, 2]);
+      for (let s = 0; s < 5; s++) await single.step(...at(s), 2, 0.01);
+      // 1 + 2 + 1 + 1 steps: single, K-step, then singles again.
+      await mixed.step(...at(0), 2, 0.01);
+      await mixed.steps(...at(1, 2), 2, [0.01, 0.01]);
+      await mixed.step(...at(3), 2, 0.01);
+      await mixed.step(...at(4), 2, 0.01);
+      await expect(mixed.steps(...at(0, 3), 2, [0.01, 0.01, 0.01])).rejects.toThrow(/runs 1 or 2 steps per run, got 3 learning rates/);
+      const [a, b] = [await single.read(), await mixed.read()];
+      for (const name of Object.keys(a)) expect(bitsOf(b[name].data)).toEqual(bitsOf(a[name].data));
+    } finally {
+      await Promise.all([single.close(), mixed.close()]);
+    }
+    const other = buildStepGraph({ model, head: 0, optimizer: { name: 'sgd' }, stepsPerRun: 2 });
+    await expect(TrainSession.create([graphs[0], other], initial)).rejects.toThrow(
+      /differs from the 1-step one in stateNames; build both from the same spec/,
+    );
   });
 });
 

@@ -12,9 +12,10 @@ export interface StepGraphSpec {
   extraLoss?: (g: Graph, params: Record<string, Tensor>, logits: Tensor, batch: { x: Tensor; y: Tensor }) => Tensor | undefined;
   /**
    * Optimizer steps per graph run (default 1). With K > 1 the graph takes a stack of K batches
-   * and K learning rates and runs the K steps one after another inside one run, so parameters
-   * cross the runtime boundary once per K steps (what a GPU provider needs to pay off).
-   * Not combined with extraLoss or method hooks yet.
+   * (and of the method's batch inputs) and K learning rates and runs the K steps one after another
+   * inside one run, so parameters cross the runtime boundary once per K steps (what a GPU provider
+   * needs to pay off). Method hooks work unchanged; `extraLoss` does not (it may declare inputs,
+   * which K copies of it would declare K times: use a method's lossTerm and constants instead).
    */
   stepsPerRun?: number;
   /** What a continual-learning method adds to the step (DESIGN.md §3). */
@@ -98,9 +99,10 @@ export interface StepGraph {
  * batch inputs). Outputs: 'loss' [] and 'new.<name>' for each updated param, optimizer state,
  * buffer (the forward runs in training mode) and method state, so a runtime feeds outputs back
  * as the next step's inputs.
- * With stepsPerRun = K > 1: 'x' [K, B, ...], 'y' [K, B], 'lr' [K] and 'loss' [K]; the K steps are
- * unrolled in order, each exactly the single step's nodes, so the result is bit-identical to K
- * runs of the one-step graph.
+ * With stepsPerRun = K > 1: 'x' [K, B, ...], 'y' [K, B], 'lr' [K], each method batch input
+ * [K, ...] and 'loss' [K]; the K steps are unrolled in order, each exactly the single step's nodes
+ * (method hooks included, its state chained from step to step), so the result is bit-identical
+ * to K runs of the one-step graph.
  */
 export function buildStepGraph(spec: StepGraphSpec): StepGraph {
   const { model, head, optimizer } = spec;
@@ -109,13 +111,8 @@ export function buildStepGraph(spec: StepGraphSpec): StepGraph {
   const paramNames = [...new Set([...forwardNames, ...trainable])];
   const K = spec.stepsPerRun ?? 1;
   if (!Number.isInteger(K) || K < 1) throw new Error(`stepsPerRun must be a positive integer, got ${K}`);
-  // Unrolling would have to stack batch inputs and chain method state through K steps; until a
-  // method needs the speed, K-step graphs take plain training only.
-  if (K > 1 && spec.extraLoss) throw new Error('stepsPerRun > 1 does not support extraLoss yet; use one step per run with loss terms');
-  if (K > 1 && spec.method)
-    throw new Error(
-      'stepsPerRun > 1 does not support method hooks yet; use one step per run (stepsPerRun: 1) with a continual-learning method',
-    );
+  if (K > 1 && spec.extraLoss)
+    throw new Error('stepsPerRun > 1 does not support extraLoss; give the term as a method lossTerm (method.constants for its inputs)');
 
   const g = new Graph(`${model.name}.step.head${head}${K > 1 ? `.k${K}` : ''}`);
   const stack = K > 1 ? ['K'] : [];
@@ -142,24 +139,30 @@ export function buildStepGraph(spec: StepGraphSpec): StepGraph {
   };
   for (const [name, dims] of Object.entries(method.constants ?? {})) declare(name, dims);
   for (const [name, dims] of Object.entries(method.state ?? {})) declare(name, dims);
-  for (const [name, { dims, dtype }] of Object.entries(method.batchInputs ?? {})) declare(name, dims, dtype);
+  // Batch inputs come stacked like x and y: [K, ...dims], one slice per step.
+  for (const [name, { dims, dtype }] of Object.entries(method.batchInputs ?? {})) declare(name, [...stack, ...dims], dtype);
   const methodState = Object.keys(method.state ?? {});
+  const batchInputNames = Object.keys(method.batchInputs ?? {});
 
   const losses: Tensor[] = [];
   let updates: Record<string, Tensor> = {};
   const bufferUpdates: Record<string, Tensor> = {};
   let methodStateUpdates: Record<string, Tensor> = {};
+  let stepInputs = methodInputs;
   for (let k = 0; k < K; k++) {
     const pick = (t: Tensor) =>
       K > 1 ? g.node('Gather', [t, g.scalar(k, 'int64')], { dims: t.dims.slice(1), dtype: t.dtype }, { axis: 0 }) : t;
-    const step = appendStep(g, spec, trainable, params, state, methodInputs, { x: pick(xs), y: pick(ys) }, pick(lrs));
+    for (const name of batchInputNames) stepInputs = { ...stepInputs, [name]: pick(methodInputs[name]) };
+    const step = appendStep(g, spec, trainable, params, state, stepInputs, { x: pick(xs), y: pick(ys) }, pick(lrs));
     losses.push(step.loss);
     updates = step.updates;
     methodStateUpdates = step.methodStateUpdates;
-    // The next step reads this step's params, state and buffers (batch-norm statistics, dropout counter).
+    // The next step reads this step's params, state, buffers (batch-norm statistics, dropout
+    // counter) and method state (SI's running sums).
     Object.assign(bufferUpdates, step.bufferUpdates);
     params = { ...params, ...only(updates, trainable), ...step.bufferUpdates };
     state = only(updates, Object.keys(state));
+    stepInputs = { ...stepInputs, ...methodStateUpdates };
   }
   if (K > 1) {
     const one = g.constant(new BigInt64Array([0n]), [1], 'int64');
