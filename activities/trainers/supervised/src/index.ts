@@ -2,7 +2,7 @@ import { definePlugin, PluginError, type TrainContext, type TrainOutcome } from 
 import { buildStepGraph, initOptimizerState, learningRate, TrainSession, type TensorMap } from '@retain/engine';
 import { supervisedConfigSchema, type SupervisedConfig } from './config';
 import { methodInputs, methodStateAfter } from './method-hooks';
-import { nextRun, StepBatches } from './runs';
+import { RunPlanner, StepBatches } from './runs';
 
 export { supervisedConfigSchema, type SupervisedConfig } from './config';
 
@@ -75,6 +75,7 @@ export async function trainSupervised(ctx: TrainContext<SupervisedConfig>): Prom
   const fits = (s: number) =>
     s + K <= totalSteps &&
     (config.checkpointEvery === undefined || Math.floor((s + K - 1) / config.checkpointEvery) === Math.floor(s / config.checkpointEvery));
+  const planner = new RunPlanner(batches, K, fits);
   try {
     let lastReport = 0;
     for (let s = firstStep; s < totalSteps;) {
@@ -83,7 +84,7 @@ export async function trainSupervised(ctx: TrainContext<SupervisedConfig>): Prom
         await saveCheckpoint(s);
         throw ctx.signal.reason ?? new Error('training cancelled');
       }
-      const run = nextRun(batches, s, K, fits);
+      const run = planner.next(s);
       const lrs = Array.from({ length: run.count }, (_, k) => learningRate(config.schedule, baseLr, s + k, totalSteps));
       const losses =
         run.count === 1

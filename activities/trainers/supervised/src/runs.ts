@@ -68,60 +68,82 @@ export interface Run {
 }
 
 /**
- * The run starting at `step`: K steps stacked when `fits(step)` allows them (no checkpoint
- * boundary inside, not past the task's end) and their K batches share one size and the same
- * feeds' shapes, which a K-step graph needs; else the single step.
+ * Plans the runs of a task: K steps stacked when `fits(step)` allows them (no checkpoint boundary
+ * inside, not past the task's end) and their K batches share one size and the same feeds' shapes,
+ * which a K-step graph needs; else the single step.
  */
-export function nextRun(batches: StepBatches, step: number, K: number, fits: (step: number) => boolean): Run {
-  if (K > 1 && fits(step)) {
-    const size = batches.sizeAt(step);
-    const sameTrainerSize = Array.from({ length: K - 1 }, (_, k) => batches.sizeAt(step + k + 1)).every((s) => s === size);
-    if (sameTrainerSize) {
-      const run = stacked(batches, step, K);
-      if (run) return run;
+export class RunPlanner {
+  /** Steps before this one cannot start a K-step run: a batch at or after it differs in size. */
+  private singleUntil = 0;
+
+  constructor(
+    private readonly batches: StepBatches,
+    private readonly K: number,
+    private readonly fits: (step: number) => boolean,
+  ) {}
+
+  next(step: number): Run {
+    const { batches, K } = this;
+    if (K > 1 && step >= this.singleUntil && this.fits(step)) {
+      const size = batches.sizeAt(step);
+      const differs = Array.from({ length: K - 1 }, (_, k) => step + k + 1).find((s) => batches.sizeAt(s) !== size);
+      if (differs === undefined) return this.stacked(step);
+      this.singleUntil = differs;
     }
+    const { batch, feeds } = batches.at(step);
+    return { first: step, count: 1, size: batch.size, x: batch.x, y: batch.y, feeds };
   }
-  const { batch, feeds } = batches.at(step);
-  return { first: step, count: 1, size: batch.size, x: batch.x, y: batch.y, feeds };
+
+  /**
+   * K batches stacked; or, when the method made one differ from the first in size or feeds, the
+   * first step alone (every run starting before the differing step would contain it).
+   */
+  private stacked(step: number): Run {
+    const { batches, K } = this;
+    const features = batches.features;
+    let x = new Float32Array(0);
+    let y = new Int32Array(0);
+    let size = 0;
+    const feeds: Record<string, Value>[] = [];
+    const single = (): Run => ({ first: step, count: 1, size, x: x.subarray(0, size * features), y: y.subarray(0, size), feeds: feeds[0] });
+    for (let k = 0; k < K; k++) {
+      const { batch, feeds: f } = batches.at(step + k);
+      if (k === 0) {
+        size = batch.size;
+        x = new Float32Array(K * size * features);
+        y = new Int32Array(K * size);
+      } else if (batch.size !== size || !sameShapes(f, feeds[0])) {
+        this.singleUntil = step + k;
+        return single();
+      }
+      x.set(batch.x, k * size * features);
+      y.set(batch.y, k * size);
+      // The method may hand out views of its own buffers, which the next step's batch overwrites.
+      feeds.push(Object.fromEntries(Object.entries(f).map(([name, v]) => [name, { ...v, data: v.data.slice() }])));
+    }
+    const names = Object.keys(feeds[0]);
+    return {
+      first: step,
+      count: K,
+      size,
+      x,
+      y,
+      feeds: Object.fromEntries(
+        names.map((name) => [
+          name,
+          stackValues(
+            name,
+            feeds.map((f) => f[name]),
+          ),
+        ]),
+      ),
+    };
+  }
 }
 
-/** K batches stacked, or undefined when the method made them differ in size or feeds. */
-function stacked(batches: StepBatches, step: number, K: number): Run | undefined {
-  let x: Float32Array | undefined;
-  let y: Int32Array | undefined;
-  let size = 0;
-  const feeds: Record<string, Value>[] = [];
-  for (let k = 0; k < K; k++) {
-    const { batch, feeds: f } = batches.at(step + k);
-    if (k === 0) {
-      size = batch.size;
-      x = new Float32Array(K * size * batches.features);
-      y = new Int32Array(K * size);
-    } else if (batch.size !== size || Object.keys(f).join() !== Object.keys(feeds[0]).join()) return undefined;
-    x!.set(batch.x, k * size * batches.features);
-    y!.set(batch.y, k * size);
-    // The method may hand out views of its own buffers, which the next step's batch overwrites.
-    feeds.push(Object.fromEntries(Object.entries(f).map(([name, v]) => [name, { ...v, data: v.data.slice() }])));
-  }
-  const names = Object.keys(feeds[0]);
-  for (const name of names) {
-    const dims = feeds[0][name].dims.join();
-    if (feeds.some((f) => f[name].dims.join() !== dims)) return undefined;
-  }
-  return {
-    first: step,
-    count: K,
-    size,
-    x: x!,
-    y: y!,
-    feeds: Object.fromEntries(
-      names.map((name) => [
-        name,
-        stackValues(
-          name,
-          feeds.map((f) => f[name]),
-        ),
-      ]),
-    ),
-  };
+function sameShapes(a: Record<string, Value>, b: Record<string, Value>): boolean {
+  const names = Object.keys(b);
+  return (
+    Object.keys(a).length === names.length && names.every((n) => a[n] && a[n].dtype === b[n].dtype && a[n].dims.join() === b[n].dims.join())
+  );
 }
