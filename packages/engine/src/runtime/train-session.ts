@@ -10,12 +10,13 @@ const BATCH_INPUTS = ['x', 'y', 'lr'];
  * moves only the batch in and the loss out; `read()` copies them out, e.g. for a checkpoint.
  * A session may hold graphs of several step counts for the same training (a one-step graph and
  * a K-step graph): they share the values, so a trainer runs K steps at a time and single steps
- * where K batches do not fit (an epoch's short last batch, a checkpoint boundary).
+ * where K batches do not fit (an epoch's short last batch, a checkpoint boundary). A Scan graph
+ * (stepsPerRun 'any') serves every count alone, one step included.
  */
 export class TrainSession {
   private constructor(
     private readonly session: GraphSession,
-    private readonly byStepsPerRun: Map<number, { graph: StepGraph; name: string | undefined }>,
+    private readonly byStepsPerRun: Map<number | 'any', { graph: StepGraph; name: string | undefined }>,
   ) {}
 
   /** The first graph the session was created with. */
@@ -23,9 +24,16 @@ export class TrainSession {
     return [...this.byStepsPerRun.values()][0].graph;
   }
 
-  /** The step counts per run this session can run, ascending. */
-  get stepsPerRun(): number[] {
-    return [...this.byStepsPerRun.keys()].sort((a, b) => a - b);
+  /** The step counts per run of this session's graphs: numbers ascending, then 'any' (a Scan graph). */
+  get stepsPerRun(): (number | 'any')[] {
+    const counts = [...this.byStepsPerRun.keys()];
+    const fixed = counts.filter((k): k is number => k !== 'any').sort((a, b) => a - b);
+    return counts.includes('any') ? [...fixed, 'any'] : fixed;
+  }
+
+  /** The graph that runs `K` steps: the K-step one, else a Scan graph. */
+  private graphFor(K: number) {
+    return this.byStepsPerRun.get(K) ?? this.byStepsPerRun.get('any');
   }
 
   /**
@@ -36,7 +44,7 @@ export class TrainSession {
     const graphs = Array.isArray(steps) ? steps : [steps];
     if (graphs.length === 0) throw new Error('TrainSession.create: give at least one step graph');
     const [step, ...more] = graphs;
-    const byStepsPerRun = new Map<number, { graph: StepGraph; name: string | undefined }>([
+    const byStepsPerRun = new Map<number | 'any', { graph: StepGraph; name: string | undefined }>([
       [step.stepsPerRun, { graph: step, name: undefined }],
     ]);
     for (const other of more) {
@@ -81,7 +89,7 @@ export class TrainSession {
     lr: number,
     feeds: Record<string, Value> = {},
   ): Promise<number> {
-    if (!this.byStepsPerRun.has(1))
+    if (!this.graphFor(1))
       throw new Error(
         `TrainSession.step: this session runs ${this.stepsPerRun.join(' or ')} steps per run; call steps() with that many batches`,
       );
@@ -90,7 +98,7 @@ export class TrainSession {
 
   /**
    * K steps in one run, K = `lrs.length`, on the session's K-step graph (buildStepGraph
-   * stepsPerRun = K): `x` holds K batches of `batch` examples one after another, `y` their
+   * stepsPerRun = K) or its Scan graph (stepsPerRun 'any'): `x` holds K batches of `batch` examples one after another, `y` their
    * labels, `lrs` one rate per step, `feeds` the method's batch inputs stacked the same way
    * ([K, ...], see `stackValues`). Returns the K losses, each before its step's update.
    */
@@ -101,7 +109,7 @@ export class TrainSession {
     lrs: number[],
     feeds: Record<string, Value> = {},
   ): Promise<Float32Array> {
-    if (!this.byStepsPerRun.has(lrs.length))
+    if (!this.graphFor(lrs.length))
       throw new Error(
         `TrainSession.steps: this session runs ${this.stepsPerRun.join(' or ')} steps per run, got ${lrs.length} learning rates`,
       );
@@ -117,9 +125,10 @@ export class TrainSession {
     feeds: Record<string, Value>,
   ): Promise<Float32Array> {
     const K = lrs.length;
-    const { graph, name } = this.byStepsPerRun.get(K)!;
+    const { graph, name } = this.graphFor(K)!;
     const features = graph.inputDims.reduce((a, b) => a * b, 1);
-    const stack = K > 1 ? [K] : [];
+    // Only a one-step graph takes a bare batch; K-step and Scan graphs take stacks, of one too.
+    const stack = graph.stepsPerRun === 1 ? [] : [K];
     const what = K > 1 ? `${K} batches of ${batch}` : `batch ${batch}`;
     if (x.length !== K * batch * features)
       throw new Error(
