@@ -456,6 +456,15 @@ describe('step methods (a continual-learning method inside the step graph)', () 
         expect(Object.keys(b).sort()).toEqual(Object.keys(a).sort());
         expect(a['m.path'].data.some((v) => v !== 0)).toBe(true); // the state did move
         for (const name of Object.keys(a)) expect(bitsOf(b[name].data)).toEqual(bitsOf(a[name].data));
+        if (stepsPerRun === 'any') {
+          // Single steps through the Scan graph: step() stacks the per-step feeds by one.
+          const scanSingles = await TrainSession.create(graphs[1], initial);
+          for (let k = 0; k < K; k++)
+            await scanSingles.step(data.x.subarray(k * B * 3, (k + 1) * B * 3), data.y.subarray(k * B, (k + 1) * B), B, 0.1, memory(k));
+          const c = await scanSingles.read();
+          await scanSingles.close();
+          for (const name of Object.keys(a)) expect(bitsOf(c[name].data)).toEqual(bitsOf(a[name].data));
+        }
       } finally {
         await Promise.all([single.close(), fused.close()]);
       }

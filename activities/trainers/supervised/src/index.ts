@@ -1,5 +1,13 @@
 import { definePlugin, PluginError, type TrainContext, type TrainOutcome } from '@retain/sdk';
-import { buildStepGraph, initOptimizerState, learningRate, TrainSession, type TensorMap } from '@retain/engine';
+import {
+  buildStepGraph,
+  initOptimizerState,
+  learningRate,
+  resolveSessionOptions,
+  TrainSession,
+  type StepGraph,
+  type TensorMap,
+} from '@retain/engine';
 import { supervisedConfigSchema, type SupervisedConfig } from './config';
 import { methodInputs, methodStateAfter } from './method-hooks';
 import { RunPlanner, StepBatches } from './runs';
@@ -27,11 +35,7 @@ export async function trainSupervised(ctx: TrainContext<SupervisedConfig>): Prom
   const started = Date.now();
   const trainable = ctx.method.trainable ?? model.paramsForHead(head);
   const K = config.stepsPerRun;
-  // A one-step graph always (an epoch's short last batch, checkpoint boundaries, the task's tail),
-  // and a K-step graph over the same values when K > 1.
-  const graphs = [1, ...(K > 1 ? [K] : [])].map((k) =>
-    buildStepGraph({ model, head, optimizer: config.optimizer, trainable, method: ctx.method.step, stepsPerRun: k }),
-  );
+  const graphs = stepGraphs(ctx, trainable, K);
   const step = graphs[0];
   const specs = model.params.filter((p) => trainable.includes(p.name));
   // Buffers (batch-norm statistics, dropout counters) ride along with the params and come back updated.
@@ -126,6 +130,21 @@ export async function trainSupervised(ctx: TrainContext<SupervisedConfig>): Prom
   } finally {
     await session.close();
   }
+}
+
+/**
+ * The step graphs the session holds. K = 1: the one-step graph. K > 1 on the CPU: one Scan graph,
+ * which runs any number of steps per run (one included) and loads as fast as the one-step graph.
+ * On a GPU provider: the one-step graph and the unrolled K-step graph, the form whose device
+ * behaviour was measured (bit-identical, parameters stay on the device for K steps); whether
+ * Scan keeps its state on the device there is not measured yet.
+ */
+function stepGraphs(ctx: TrainContext<SupervisedConfig>, trainable: string[], K: number): StepGraph[] {
+  const { model, head, config } = ctx;
+  const build = (stepsPerRun: number | 'any') =>
+    buildStepGraph({ model, head, optimizer: config.optimizer, trainable, method: ctx.method.step, stepsPerRun });
+  if (K === 1) return [build(1)];
+  return resolveSessionOptions().device === 'cpu' ? [build('any')] : [build(1), build(K)];
 }
 
 function pick(tensors: TensorMap, names: string[]): TensorMap {

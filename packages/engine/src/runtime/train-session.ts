@@ -93,7 +93,9 @@ export class TrainSession {
       throw new Error(
         `TrainSession.step: this session runs ${this.stepsPerRun.join(' or ')} steps per run; call steps() with that many batches`,
       );
-    return (await this.runSteps('step', x, y, batch, [lr], feeds))[0];
+    // A Scan graph takes stacks: this step's feeds become stacks of one.
+    const stacked = this.graphFor(1)!.graph.stepsPerRun === 1 ? feeds : stackOfOne(feeds);
+    return (await this.runSteps('step', x, y, batch, [lr], stacked))[0];
   }
 
   /**
@@ -186,6 +188,10 @@ export function stackValues(name: string, values: Value[]): Value {
   const data = new Ctor(n * values.length);
   values.forEach((v, k) => (data as Float32Array).set(v.data as Float32Array, k * n));
   return { dtype: first.dtype, dims: [values.length, ...first.dims], data };
+}
+
+function stackOfOne(feeds: Record<string, Value>): Record<string, Value> {
+  return Object.fromEntries(Object.entries(feeds).map(([name, v]) => [name, { ...v, dims: [1, ...v.dims] }]));
 }
 
 /** A view into a larger buffer would be cloned whole when posted to the thread; copy just the view. */
