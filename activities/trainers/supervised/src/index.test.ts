@@ -92,7 +92,8 @@ const copy = (m: TensorMap): TensorMap =>
 
 describe('trainSupervised', () => {
   test('SGD lowers the loss and lifts test accuracy, reporting progress up to the last step', async () => {
-    const { progress, outcome } = train({ epochs: 2 });
+    // One step per run, so that progress (reported after each run) starts at step 1.
+    const { progress, outcome } = train({ epochs: 2, stepsPerRun: 1 });
     const out = await outcome;
     // 2000 samples / batch 128 = 16 steps per epoch.
     expect(out.steps).toBe(32);
@@ -196,7 +197,7 @@ describe('trainSupervised', () => {
     const reason = new Error('cancelled mid-task');
     const progress: TrainProgress[] = [];
     const run = train(
-      { epochs: 5 },
+      { epochs: 5, stepsPerRun: 1 },
       {
         signal: controller.signal,
         // The first report comes after step 1; abort there, 79 steps before the end.
@@ -240,7 +241,7 @@ describe('trainSupervised', () => {
       const controller = new AbortController();
       const checkpoints: TrainCheckpoint[] = [];
       const run = train(
-        { ...config, checkpointEvery: undefined },
+        { ...config, checkpointEvery: undefined, stepsPerRun: 1 },
         {
           signal: controller.signal,
           progress: () => controller.abort(new Error('paused')),
@@ -277,7 +278,7 @@ describe('trainSupervised', () => {
       lr: 0.05,
       schedule: { name: 'constant', warmupSteps: 0 },
       checkpointSeconds: 5,
-      stepsPerRun: 1,
+      stepsPerRun: 8,
       optimizer: { name: 'sgd', momentum: 0.9, nesterov: false, weightDecay: 0 },
     });
     expect(supervisedConfigSchema.parse({ optimizer: 'adam' }).optimizer).toEqual({
@@ -325,7 +326,7 @@ describe('trainSupervised', () => {
       ],
       ['adam', { optimizer: 'adam', lr: 1e-3 }],
     ])('%s: K = 4 ends with the bits of one step per run, a short last batch and a tail included', async (_name, config) => {
-      const one = await train({ ...base, ...config }).outcome;
+      const one = await train({ ...base, ...config, stepsPerRun: 1 }).outcome;
       expect(runs).not.toHaveBeenCalled();
       const progress: TrainProgress[] = [];
       const four = await train({ ...base, ...config, stepsPerRun: 4 }, { progress: (p) => progress.push(p) }).outcome;
@@ -339,7 +340,7 @@ describe('trainSupervised', () => {
       // runs never cross a multiple of 5.
       const config = { epochs: 2, lr: 1e-3, optimizer: 'adam', checkpointEvery: 5, checkpointSeconds: 0 };
       const [ones, threes]: TrainCheckpoint[][] = [[], []];
-      const straight = await train(config, { checkpoint: async (c) => void ones.push(c) }).outcome;
+      const straight = await train({ ...config, stepsPerRun: 1 }, { checkpoint: async (c) => void ones.push(c) }).outcome;
       const fused = await train({ ...config, stepsPerRun: 3 }, { checkpoint: async (c) => void threes.push(c) }).outcome;
       expect(runs.mock.calls.length).toBeGreaterThan(3);
       expectSameBits(straight, fused);
@@ -354,7 +355,22 @@ describe('trainSupervised', () => {
       });
       // Resume a K-step task from a one-step task's checkpoint inside epoch 1, and the other way round.
       expectSameBits(straight, await train({ ...config, stepsPerRun: 3 }, { resume: ones[3] }).outcome);
-      expectSameBits(straight, await train(config, { resume: threes[2] }).outcome);
+      expectSameBits(straight, await train({ ...config, stepsPerRun: 1 }, { resume: threes[2] }).outcome);
+    });
+
+    test('an abort stops at the end of the current run and saves a checkpoint there', async () => {
+      const controller = new AbortController();
+      const checkpoints: TrainCheckpoint[] = [];
+      const config = { epochs: 2, lr: 1e-3, optimizer: 'adam', checkpointSeconds: 0, stepsPerRun: 4 };
+      const run = train(config, {
+        signal: controller.signal,
+        progress: () => controller.abort(new Error('paused')),
+        checkpoint: async (c) => void checkpoints.push(c),
+      });
+      await expect(run.outcome).rejects.toThrow('paused');
+      expect(checkpoints.map((c) => c.step)).toEqual([4]);
+      const straight = await train({ ...config, stepsPerRun: 1 }).outcome;
+      expectSameBits(straight, await train(config, { resume: checkpoints[0] }).outcome);
     });
 
     describe('with a method in the step and a batch source', () => {
@@ -413,7 +429,7 @@ describe('trainSupervised', () => {
         ['batches of one size: K-step runs', false, [4, 4]],
         ['batch sizes that differ from step to step: single steps only', true, []],
       ])('%s, with the bits of one step per run', async (_name, uneven, kRuns) => {
-        const one = await train(base, { method: everyHook(uneven) }).outcome;
+        const one = await train({ ...base, stepsPerRun: 1 }, { method: everyHook(uneven) }).outcome;
         const four = await train({ ...base, stepsPerRun: 4 }, { method: everyHook(uneven) }).outcome;
         expect(runs.mock.calls.map((c) => c[3].length)).toEqual(kRuns);
         expectSameBits(one, four);
