@@ -2,9 +2,9 @@ import * as ops from './graph/ops';
 import { cnn, initParams, mlp, transformer, type Model } from './models';
 import { initOptimizerState, optimizerStateSpecs, type OptimizerConfig } from './optim';
 import { Rng } from './rng';
-import { TrainSession } from './runtime';
+import { stackValues, TrainSession } from './runtime';
 import { learningRate, type LrSchedule } from './schedule';
-import { buildStepGraph } from './step';
+import { buildStepGraph, type StepMethod } from './step';
 
 // A plain-TS float64 reference of one MLP step (1 hidden relu layer), written independently of the graph code.
 type Mat = { r: number; c: number; v: number[] };
@@ -211,10 +211,12 @@ describe('training step graph', () => {
     penalised.bias.forEach((b, i) => expect(b).toBeCloseTo(plain.bias[i] - 0.1 * 2 * b0[i], 5));
   });
 
-  test.each<[string, OptimizerConfig]>([
-    ['sgd with momentum', { name: 'sgd', momentum: 0.9, weightDecay: 1e-3 }],
-    ['adam with clipping', { name: 'adam', maxGradNorm: 0.5 }],
-  ])('%s: a 4-step graph gives the bits of 4 one-step runs', async (_label, opt) => {
+  test.each<[string, number | 'any', OptimizerConfig]>([
+    ['sgd with momentum', 4, { name: 'sgd', momentum: 0.9, weightDecay: 1e-3 }],
+    ['adam with clipping', 4, { name: 'adam', maxGradNorm: 0.5 }],
+    ['sgd with momentum', 'any', { name: 'sgd', momentum: 0.9, weightDecay: 1e-3 }],
+    ['adam with clipping', 'any', { name: 'adam', maxGradNorm: 0.5 }],
+  ])('%s: a graph of stepsPerRun %s gives the bits of 4 one-step runs', async (_label, stepsPerRun, opt) => {
     const model = mlp({ inputSize: 12, hidden: [16, 8], classesPerHead: 5, heads: 1 });
     const initial = { ...initParams(model, 4), ...initOptimizerState(opt, model.params) };
     const K = 4;
@@ -222,13 +224,13 @@ describe('training step graph', () => {
     const data = batch(21, K * B, 12, 5);
     const lrs = [0.05, 0.04, 0.03, 0.02];
     const single = await TrainSession.create(buildStepGraph({ model, head: 0, optimizer: opt }), initial);
-    const fused = await TrainSession.create(buildStepGraph({ model, head: 0, optimizer: opt, stepsPerRun: K }), initial);
+    const fused = await TrainSession.create(buildStepGraph({ model, head: 0, optimizer: opt, stepsPerRun }), initial);
     try {
       const losses = [];
       for (let k = 0; k < K; k++)
         losses.push(await single.step(data.x.subarray(k * B * 12, (k + 1) * B * 12), data.y.subarray(k * B, (k + 1) * B), B, lrs[k]));
       expect(Array.from(await fused.steps(data.x, data.y, B, lrs))).toEqual(Array.from(Float32Array.from(losses)));
-      await expect(fused.step(data.x, data.y, B, 0.1)).rejects.toThrow(/runs 4 steps per run; call steps\(\)/);
+      if (stepsPerRun === 4) await expect(fused.step(data.x, data.y, B, 0.1)).rejects.toThrow(/runs 4 steps per run; call steps\(\)/);
       const [a, b] = [await single.read(), await fused.read()];
       expect(Object.keys(b).sort()).toEqual(Object.keys(a).sort());
       for (const name of Object.keys(a)) expect(bitsOf(b[name].data)).toEqual(bitsOf(a[name].data));
@@ -238,41 +240,71 @@ describe('training step graph', () => {
   });
 });
 
-describe('K-step graphs with model buffers', () => {
-  test.each<[string, () => Model, (rng: Rng) => number]>([
-    [
-      'resnet with batch norm',
-      () => cnn({ arch: 'resnet', image: [1, 8, 8], classesPerHead: 3, heads: 1, channels: [4, 8], norm: 'batch' }),
-      (r) => r.normal(),
-    ],
-    [
-      'transformer with dropout',
-      () => transformer({ vocab: 256, context: 8, width: 16, depth: 1, attentionHeads: 2, heads: 1, dropout: 0.3 }),
-      (r) => r.int(256),
-    ],
-  ])('%s: a 3-step graph carries the buffers from step to step, as 3 one-step runs do', async (_label, build, draw) => {
-    const model = build();
-    const opt: OptimizerConfig = { name: 'adam' };
-    const initial = { ...initParams(model, 6), ...initOptimizerState(opt, model.params) };
-    const [K, B] = [3, 4];
-    const features = model.inputDims.reduce((a, b) => a * b, 1);
-    const rng = new Rng(8);
-    const x = Float32Array.from({ length: K * B * features }, () => draw(rng));
-    const y = Int32Array.from({ length: K * B }, () => rng.int(model.classesPerHead));
-    const single = await TrainSession.create(buildStepGraph({ model, head: 0, optimizer: opt }), initial);
-    const fused = await TrainSession.create(buildStepGraph({ model, head: 0, optimizer: opt, stepsPerRun: K }), initial);
+describe('Scan step graphs', () => {
+  test('params the step does not train are read from the outer graph and stay as fed', async () => {
+    const model = mlp({ inputSize: 12, hidden: [16], classesPerHead: 5, heads: 1 });
+    const opt: OptimizerConfig = { name: 'sgd', momentum: 0.5 };
+    const trainable = ['head.0.weight', 'head.0.bias'];
+    const initial = {
+      ...initParams(model, 4),
+      ...initOptimizerState(
+        opt,
+        model.params.filter((p) => trainable.includes(p.name)),
+      ),
+    };
+    const data = batch(3, 3 * 4, 12, 5);
+    const [single, scan] = await Promise.all(
+      [1, 'any' as const].map(async (k) =>
+        TrainSession.create(buildStepGraph({ model, head: 0, optimizer: opt, trainable, stepsPerRun: k }), initial),
+      ),
+    );
     try {
-      const losses = [];
-      for (let k = 0; k < K; k++)
-        losses.push(await single.step(x.subarray(k * B * features, (k + 1) * B * features), y.subarray(k * B, (k + 1) * B), B, 0.01));
-      expect(Array.from(await fused.steps(x, y, B, [0.01, 0.01, 0.01]))).toEqual(Array.from(Float32Array.from(losses)));
-      const [a, b] = [await single.read(), await fused.read()];
-      expect(model.buffers!.length).toBeGreaterThan(0);
+      for (let k = 0; k < 3; k++) await single.step(data.x.subarray(k * 48, (k + 1) * 48), data.y.subarray(k * 4, (k + 1) * 4), 4, 0.1);
+      await scan.steps(data.x, data.y, 4, [0.1, 0.1, 0.1]);
+      const [a, b] = [await single.read(), await scan.read()];
       for (const name of Object.keys(a)) expect(bitsOf(b[name].data)).toEqual(bitsOf(a[name].data));
+      expect(bitsOf(b['trunk.0.weight'].data)).toEqual(bitsOf(initial['trunk.0.weight'].data));
+      expect(bitsOf(b['head.0.weight'].data)).not.toEqual(bitsOf(initial['head.0.weight'].data));
     } finally {
-      await Promise.all([single.close(), fused.close()]);
+      await Promise.all([single.close(), scan.close()]);
     }
   });
+});
+
+describe('K-step graphs with model buffers', () => {
+  const resnet = () => cnn({ arch: 'resnet', image: [1, 8, 8], classesPerHead: 3, heads: 1, channels: [4, 8], norm: 'batch' });
+  const tiny = () => transformer({ vocab: 256, context: 8, width: 16, depth: 1, attentionHeads: 2, heads: 1, dropout: 0.3 });
+  test.each<[string, number | 'any', () => Model, (rng: Rng) => number]>([
+    ['resnet with batch norm', 3, resnet, (r) => r.normal()],
+    ['transformer with dropout', 3, tiny, (r) => r.int(256)],
+    ['resnet with batch norm', 'any', resnet, (r) => r.normal()],
+    ['transformer with dropout', 'any', tiny, (r) => r.int(256)],
+  ])(
+    '%s: a graph of stepsPerRun %s carries the buffers from step to step, as 3 one-step runs do',
+    async (_label, stepsPerRun, build, draw) => {
+      const model = build();
+      const opt: OptimizerConfig = { name: 'adam' };
+      const initial = { ...initParams(model, 6), ...initOptimizerState(opt, model.params) };
+      const [K, B] = [3, 4];
+      const features = model.inputDims.reduce((a, b) => a * b, 1);
+      const rng = new Rng(8);
+      const x = Float32Array.from({ length: K * B * features }, () => draw(rng));
+      const y = Int32Array.from({ length: K * B }, () => rng.int(model.classesPerHead));
+      const single = await TrainSession.create(buildStepGraph({ model, head: 0, optimizer: opt }), initial);
+      const fused = await TrainSession.create(buildStepGraph({ model, head: 0, optimizer: opt, stepsPerRun }), initial);
+      try {
+        const losses = [];
+        for (let k = 0; k < K; k++)
+          losses.push(await single.step(x.subarray(k * B * features, (k + 1) * B * features), y.subarray(k * B, (k + 1) * B), B, 0.01));
+        expect(Array.from(await fused.steps(x, y, B, [0.01, 0.01, 0.01]))).toEqual(Array.from(Float32Array.from(losses)));
+        const [a, b] = [await single.read(), await fused.read()];
+        expect(model.buffers!.length).toBeGreaterThan(0);
+        for (const name of Object.keys(a)) expect(bitsOf(b[name].data)).toEqual(bitsOf(a[name].data));
+      } finally {
+        await Promise.all([single.close(), fused.close()]);
+      }
+    },
+  );
 });
 
 describe('step methods (a continual-learning method inside the step graph)', () => {
@@ -357,8 +389,127 @@ describe('step methods (a continual-learning method inside the step graph)', () 
       /returned no gradient for trunk.0.weight/,
     );
     expect(() =>
-      buildStepGraph({ model, head: 0, optimizer: { name: 'sgd' }, stepsPerRun: 2, method: { constants: { 'm.scale': [] } } }),
-    ).toThrow(/stepsPerRun > 1 does not support method hooks yet; use one step per run/);
+      buildStepGraph({ model, head: 0, optimizer: { name: 'sgd' }, stepsPerRun: 2, extraLoss: (g) => g.input('c', []) }),
+    ).toThrow(/stepsPerRun > 1 does not support extraLoss; give the term as a method lossTerm/);
+  });
+
+  // Every hook at once: an EWC-like penalty (constants + lossTerm), a gradient transform that
+  // reads a second batch (A-GEM-like, its batch a per-step input) and SI-like state.
+  const everyHook: StepMethod = {
+    constants: { 'm.anchor': [3], 'm.strength': [] },
+    state: { 'm.path': [3] },
+    batchInputs: { 'm.x': { dims: ['M', 3], dtype: 'float32' }, 'm.y': { dims: ['M'], dtype: 'int64' } },
+    lossTerm: ({ params, inputs }) =>
+      ops.mul(ops.sum(ops.square(ops.sub(params['head.0.bias'], inputs['m.anchor']))), inputs['m.strength']),
+    gradientTransform: ({ grads, inputs, lossGradients }) => {
+      const other = lossGradients(inputs['m.x'], inputs['m.y']);
+      return Object.fromEntries(Object.entries(grads).map(([n, g]) => [n, ops.add(g, ops.scale(other[n], 0.5))]));
+    },
+    stateUpdate: ({ inputs, taskGrads, updated, params }) => ({
+      'm.path': ops.add(inputs['m.path'], ops.mul(taskGrads['head.0.bias'], ops.sub(params['head.0.bias'], updated['head.0.bias']))),
+    }),
+  };
+
+  test.each<number | 'any'>([3, 'any'])(
+    'a graph of stepsPerRun %s runs every method hook per step, chaining the state: the bits of 3 one-step runs',
+    async (stepsPerRun) => {
+      const opt: OptimizerConfig = { name: 'sgd', momentum: 0.9, nesterov: true };
+      const [K, B, M] = [3, 2, 4];
+      const rng = new Rng(5);
+      const draw = (n: number) => Float32Array.from({ length: n }, () => rng.normal());
+      const labels = (n: number) => BigInt64Array.from({ length: n }, () => BigInt(rng.int(3)));
+      const data = { x: draw(K * B * 3), y: Int32Array.from(labels(K * B), Number), mx: draw(K * M * 3), my: labels(K * M) };
+      const initial = {
+        ...params,
+        ...initOptimizerState(opt, model.params),
+        'm.anchor': { dims: [3], data: draw(3) },
+        'm.strength': scalar(0.7),
+        'm.path': { dims: [3], data: new Float32Array(3) },
+      };
+      const graphs = [1, stepsPerRun].map((k) => buildStepGraph({ model, head: 0, optimizer: opt, method: everyHook, stepsPerRun: k }));
+      const memory = (k: number) => ({
+        'm.x': { dtype: 'float32' as const, dims: [M, 3], data: data.mx.slice(k * M * 3, (k + 1) * M * 3) },
+        'm.y': { dtype: 'int64' as const, dims: [M], data: data.my.slice(k * M, (k + 1) * M) },
+      });
+      const single = await TrainSession.create(graphs[0], initial);
+      const fused = await TrainSession.create(graphs[1], initial);
+      try {
+        const losses = [];
+        for (let k = 0; k < K; k++)
+          losses.push(
+            await single.step(data.x.subarray(k * B * 3, (k + 1) * B * 3), data.y.subarray(k * B, (k + 1) * B), B, 0.1, memory(k)),
+          );
+        const perStep = [0, 1, 2].map(memory);
+        const stacked = {
+          'm.x': stackValues(
+            'm.x',
+            perStep.map((f) => f['m.x']),
+          ),
+          'm.y': stackValues(
+            'm.y',
+            perStep.map((f) => f['m.y']),
+          ),
+        };
+        expect(stacked['m.x'].dims).toEqual([K, M, 3]);
+        expect(Array.from(await fused.steps(data.x, data.y, B, [0.1, 0.1, 0.1], stacked))).toEqual(Array.from(Float32Array.from(losses)));
+        const [a, b] = [await single.read(), await fused.read()];
+        expect(Object.keys(b).sort()).toEqual(Object.keys(a).sort());
+        expect(a['m.path'].data.some((v) => v !== 0)).toBe(true); // the state did move
+        for (const name of Object.keys(a)) expect(bitsOf(b[name].data)).toEqual(bitsOf(a[name].data));
+        if (stepsPerRun === 'any') {
+          // Single steps through the Scan graph: step() stacks the per-step feeds by one.
+          const scanSingles = await TrainSession.create(graphs[1], initial);
+          for (let k = 0; k < K; k++)
+            await scanSingles.step(data.x.subarray(k * B * 3, (k + 1) * B * 3), data.y.subarray(k * B, (k + 1) * B), B, 0.1, memory(k));
+          const c = await scanSingles.read();
+          await scanSingles.close();
+          for (const name of Object.keys(a)) expect(bitsOf(c[name].data)).toEqual(bitsOf(a[name].data));
+        }
+      } finally {
+        await Promise.all([single.close(), fused.close()]);
+      }
+    },
+  );
+
+  test('one session holding a one-step and a K-step graph mixes single and K-step runs on the same values; so does a Scan graph alone', async () => {
+    const opt: OptimizerConfig = { name: 'adam' };
+    const K = 2;
+    const graphs = [1, K].map((k) => buildStepGraph({ model, head: 0, optimizer: opt, stepsPerRun: k }));
+    const scan = await TrainSession.create(buildStepGraph({ model, head: 0, optimizer: opt, stepsPerRun: 'any' }), {
+      ...params,
+      ...initOptimizerState(opt, model.params),
+    });
+    const initial = { ...params, ...initOptimizerState(opt, model.params) };
+    const rng = new Rng(9);
+    const xs = Float32Array.from({ length: 5 * 2 * 3 }, () => rng.normal());
+    const ys = Int32Array.from({ length: 5 * 2 }, () => rng.int(3));
+    const at = (s: number, n = 1) => [xs.subarray(s * 6, (s + n) * 6), ys.subarray(s * 2, (s + n) * 2)] as const;
+    const single = await TrainSession.create(graphs[0], initial);
+    const mixed = await TrainSession.create(graphs, initial);
+    try {
+      expect(mixed.stepsPerRun).toEqual([1, 2]);
+      for (let s = 0; s < 5; s++) await single.step(...at(s), 2, 0.01);
+      // 1 + 2 + 1 + 1 steps: single, K-step, then singles again.
+      await mixed.step(...at(0), 2, 0.01);
+      await mixed.steps(...at(1, 2), 2, [0.01, 0.01]);
+      await mixed.step(...at(3), 2, 0.01);
+      await mixed.step(...at(4), 2, 0.01);
+      await expect(mixed.steps(...at(0, 3), 2, [0.01, 0.01, 0.01])).rejects.toThrow(/runs 1 or 2 steps per run, got 3 learning rates/);
+      // The Scan graph: 1 + 3 + 1 steps, all through the one graph.
+      expect(scan.stepsPerRun).toEqual(['any']);
+      await scan.step(...at(0), 2, 0.01);
+      await scan.steps(...at(1, 3), 2, [0.01, 0.01, 0.01]);
+      await scan.steps(...at(4), 2, [0.01]);
+      const [a, b, c] = [await single.read(), await mixed.read(), await scan.read()];
+      for (const name of Object.keys(a)) expect(bitsOf(b[name].data)).toEqual(bitsOf(a[name].data));
+      for (const name of Object.keys(a)) expect(bitsOf(c[name].data)).toEqual(bitsOf(a[name].data));
+    } finally {
+      await Promise.all([single.close(), mixed.close(), scan.close()]);
+    }
+    const other = buildStepGraph({ model, head: 0, optimizer: { name: 'sgd' }, stepsPerRun: 2 });
+    await expect(TrainSession.create([graphs[0], other], initial)).rejects.toThrow(
+      /differs from the 1-step one in stateNames; build both from the same spec/,
+    );
   });
 });
 

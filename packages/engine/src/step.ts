@@ -12,11 +12,14 @@ export interface StepGraphSpec {
   extraLoss?: (g: Graph, params: Record<string, Tensor>, logits: Tensor, batch: { x: Tensor; y: Tensor }) => Tensor | undefined;
   /**
    * Optimizer steps per graph run (default 1). With K > 1 the graph takes a stack of K batches
-   * and K learning rates and runs the K steps one after another inside one run, so parameters
-   * cross the runtime boundary once per K steps (what a GPU provider needs to pay off).
-   * Not combined with extraLoss or method hooks yet.
+   * (and of the method's batch inputs) and K learning rates and runs the K steps one after another
+   * inside one run, so parameters cross the runtime boundary once per K steps (what a GPU provider
+   * needs to pay off). Method hooks work unchanged; `extraLoss` does not (it may declare inputs,
+   * which K copies of it would declare K times: use a method's lossTerm and constants instead).
+   * 'any': the one-step graph as the body of an ONNX Scan over the stacks, so one graph runs any
+   * number of steps per run (K is the stack's length at run time) and its size does not grow with K.
    */
-  stepsPerRun?: number;
+  stepsPerRun?: number | 'any';
   /** What a continual-learning method adds to the step (DESIGN.md §3). */
   method?: StepMethod;
 }
@@ -79,8 +82,8 @@ export interface StepGraph {
   trainable: string[];
   /** Per-example input dims (x is [B, ...inputDims], or [K, B, ...inputDims] for K steps per run). */
   inputDims: number[];
-  /** Optimizer steps per run: 1, or K of a K-step graph. */
-  stepsPerRun: number;
+  /** Optimizer steps per run: 1, K of an unrolled K-step graph, or 'any' for a Scan graph. */
+  stepsPerRun: number | 'any';
   /** The method's inputs fed once (its constants and the initial value of its state). */
   methodInputs: string[];
   /** The method's state updated by every step (each has an output 'new.<name>'). */
@@ -98,24 +101,21 @@ export interface StepGraph {
  * batch inputs). Outputs: 'loss' [] and 'new.<name>' for each updated param, optimizer state,
  * buffer (the forward runs in training mode) and method state, so a runtime feeds outputs back
  * as the next step's inputs.
- * With stepsPerRun = K > 1: 'x' [K, B, ...], 'y' [K, B], 'lr' [K] and 'loss' [K]; the K steps are
- * unrolled in order, each exactly the single step's nodes, so the result is bit-identical to K
- * runs of the one-step graph.
+ * With stepsPerRun = K > 1: 'x' [K, B, ...], 'y' [K, B], 'lr' [K], each method batch input
+ * [K, ...] and 'loss' [K]; the K steps are unrolled in order, each exactly the single step's nodes
+ * (method hooks included, its state chained from step to step), so the result is bit-identical
+ * to K runs of the one-step graph.
  */
 export function buildStepGraph(spec: StepGraphSpec): StepGraph {
+  if (spec.stepsPerRun === 'any') return buildScanStepGraph(spec);
   const { model, head, optimizer } = spec;
   const forwardNames = model.paramsForHead(head);
   const trainable = spec.trainable ?? forwardNames;
   const paramNames = [...new Set([...forwardNames, ...trainable])];
   const K = spec.stepsPerRun ?? 1;
-  if (!Number.isInteger(K) || K < 1) throw new Error(`stepsPerRun must be a positive integer, got ${K}`);
-  // Unrolling would have to stack batch inputs and chain method state through K steps; until a
-  // method needs the speed, K-step graphs take plain training only.
-  if (K > 1 && spec.extraLoss) throw new Error('stepsPerRun > 1 does not support extraLoss yet; use one step per run with loss terms');
-  if (K > 1 && spec.method)
-    throw new Error(
-      'stepsPerRun > 1 does not support method hooks yet; use one step per run (stepsPerRun: 1) with a continual-learning method',
-    );
+  if (!Number.isInteger(K) || K < 1) throw new Error(`stepsPerRun must be a positive integer or 'any', got ${K}`);
+  if (K > 1 && spec.extraLoss)
+    throw new Error('stepsPerRun > 1 does not support extraLoss; give the term as a method lossTerm (method.constants for its inputs)');
 
   const g = new Graph(`${model.name}.step.head${head}${K > 1 ? `.k${K}` : ''}`);
   const stack = K > 1 ? ['K'] : [];
@@ -142,24 +142,30 @@ export function buildStepGraph(spec: StepGraphSpec): StepGraph {
   };
   for (const [name, dims] of Object.entries(method.constants ?? {})) declare(name, dims);
   for (const [name, dims] of Object.entries(method.state ?? {})) declare(name, dims);
-  for (const [name, { dims, dtype }] of Object.entries(method.batchInputs ?? {})) declare(name, dims, dtype);
+  // Batch inputs come stacked like x and y: [K, ...dims], one slice per step.
+  for (const [name, { dims, dtype }] of Object.entries(method.batchInputs ?? {})) declare(name, [...stack, ...dims], dtype);
   const methodState = Object.keys(method.state ?? {});
+  const batchInputNames = Object.keys(method.batchInputs ?? {});
 
   const losses: Tensor[] = [];
   let updates: Record<string, Tensor> = {};
   const bufferUpdates: Record<string, Tensor> = {};
   let methodStateUpdates: Record<string, Tensor> = {};
+  let stepInputs = methodInputs;
   for (let k = 0; k < K; k++) {
     const pick = (t: Tensor) =>
       K > 1 ? g.node('Gather', [t, g.scalar(k, 'int64')], { dims: t.dims.slice(1), dtype: t.dtype }, { axis: 0 }) : t;
-    const step = appendStep(g, spec, trainable, params, state, methodInputs, { x: pick(xs), y: pick(ys) }, pick(lrs));
+    for (const name of batchInputNames) stepInputs = { ...stepInputs, [name]: pick(methodInputs[name]) };
+    const step = appendStep(g, spec, trainable, params, state, stepInputs, { x: pick(xs), y: pick(ys) }, pick(lrs));
     losses.push(step.loss);
     updates = step.updates;
     methodStateUpdates = step.methodStateUpdates;
-    // The next step reads this step's params, state and buffers (batch-norm statistics, dropout counter).
+    // The next step reads this step's params, state, buffers (batch-norm statistics, dropout
+    // counter) and method state (SI's running sums).
     Object.assign(bufferUpdates, step.bufferUpdates);
     params = { ...params, ...only(updates, trainable), ...step.bufferUpdates };
     state = only(updates, Object.keys(state));
+    stepInputs = { ...stepInputs, ...methodStateUpdates };
   }
   if (K > 1) {
     const one = g.constant(new BigInt64Array([0n]), [1], 'int64');
@@ -289,4 +295,92 @@ export function buildEvalGraph(model: Model, head: number): Uint8Array {
   g.output('pred', argmax(logits, 1));
   g.output('logits', logits);
   return g.toBytes();
+}
+
+/**
+ * The step as the body of an ONNX Scan over stacks of batches: 'x' [K, B, ...], 'y' [K, B], 'lr'
+ * [K], each method batch input [K, ...], with K known only at run time; 'loss' [K]. The body is
+ * the one-step graph's nodes, built once (graph size and load time do not grow with K); the
+ * trained values, optimizer state, buffers and method state are Scan's state variables, carried
+ * from step to step; fixed params and method constants are read from the outer graph by name.
+ * Bit-identical to K one-step runs (tested).
+ */
+function buildScanStepGraph(spec: StepGraphSpec): StepGraph {
+  const { model, head, optimizer } = spec;
+  if (spec.extraLoss)
+    throw new Error(`stepsPerRun 'any' does not support extraLoss; give the term as a method lossTerm (method.constants for its inputs)`);
+  const forwardNames = model.paramsForHead(head);
+  const trainable = spec.trainable ?? forwardNames;
+  const paramNames = [...new Set([...forwardNames, ...trainable])];
+  const method = spec.method ?? {};
+  const stateSpecs = optimizerStateSpecs(
+    optimizer,
+    trainable.map((n) => paramSpec(model, n)),
+  );
+  const buffers = buffersOf(model);
+  // Values carried from step to step (Scan state variables), in this order.
+  const carried: { name: string; dims: Dim[] }[] = [
+    ...trainable.map((n) => ({ name: n, dims: paramSpec(model, n).dims })),
+    ...stateSpecs.map((s) => ({ name: s.name, dims: s.dims })),
+    ...buffers.map((b) => ({ name: b.name, dims: b.dims })),
+    ...Object.entries(method.state ?? {}).map(([name, dims]) => ({ name, dims })),
+  ];
+  const fixedParams = paramNames.filter((n) => !trainable.includes(n));
+  const batchInputs = Object.entries(method.batchInputs ?? {});
+
+  const body = new Graph(`${model.name}.step.head${head}.body`, 'scan');
+  const inner: Record<string, Tensor> = {};
+  for (const c of carried) inner[c.name] = body.input(`scan.in.${c.name}`, c.dims);
+  const bx = body.input('scan.in.x', ['B', ...model.inputDims]);
+  const by = body.input('scan.in.y', ['B'], 'int64');
+  const blr = body.input('scan.in.lr', []);
+  const methodInputs: Record<string, Tensor> = {};
+  for (const [name, { dims, dtype }] of batchInputs) methodInputs[name] = body.input(`scan.in.${name}`, dims, dtype);
+  for (const n of fixedParams) inner[n] = body.outer(n, paramSpec(model, n).dims);
+  for (const [name, dims] of Object.entries(method.constants ?? {})) methodInputs[name] = body.outer(name, dims);
+  for (const name of Object.keys(method.state ?? {})) methodInputs[name] = inner[name];
+  const params: Record<string, Tensor> = {};
+  for (const n of paramNames) params[n] = inner[n];
+  for (const b of buffers) params[b.name] = inner[b.name];
+  const state = Object.fromEntries(stateSpecs.map((s) => [s.name, inner[s.name]]));
+  const step = appendStep(body, spec, trainable, params, state, methodInputs, { x: bx, y: by }, blr);
+  const next: Record<string, Tensor> = { ...step.updates, ...step.bufferUpdates, ...step.methodStateUpdates };
+  for (const c of carried) body.output(`scan.out.${c.name}`, next[c.name] ?? inner[c.name]);
+  body.output('scan.out.loss', step.loss);
+
+  const g = new Graph(`${model.name}.step.head${head}.scan`);
+  const xs = g.input('x', ['K', 'B', ...model.inputDims]);
+  const ys = g.input('y', ['K', 'B'], 'int64');
+  const lrs = g.input('lr', ['K']);
+  const outerInputs: Record<string, Tensor> = {};
+  for (const n of paramNames) outerInputs[n] = g.param(n, paramSpec(model, n).dims);
+  for (const s of stateSpecs) outerInputs[s.name] = g.input(s.name, s.dims);
+  for (const b of buffers) outerInputs[b.name] = g.input(b.name, b.dims);
+  for (const [name, dims] of [...Object.entries(method.constants ?? {}), ...Object.entries(method.state ?? {})])
+    outerInputs[name] = g.input(name, dims);
+  const stacked = batchInputs.map(([name, { dims, dtype }]) => g.input(name, ['K', ...dims], dtype));
+  const outs = g.nodeOutputs(
+    'Scan',
+    [...carried.map((c) => outerInputs[c.name]), xs, ys, lrs, ...stacked],
+    [...carried.map((c) => ({ dims: c.dims, dtype: 'float32' as const })), { dims: ['K'], dtype: 'float32' }],
+    { body: { graph: body }, num_scan_inputs: 3 + stacked.length },
+  );
+  g.output('loss', outs[carried.length]);
+  const updatedBuffers = new Set(Object.keys(step.bufferUpdates));
+  carried.forEach((c, i) => {
+    if (buffers.some((b) => b.name === c.name) && !updatedBuffers.has(c.name)) return;
+    g.output(`new.${c.name}`, outs[i]);
+  });
+  return {
+    bytes: g.toBytes(),
+    paramNames,
+    stateNames: stateSpecs.map((s) => s.name),
+    trainable,
+    inputDims: [...model.inputDims],
+    stepsPerRun: 'any',
+    methodInputs: [...Object.keys(method.constants ?? {}), ...Object.keys(method.state ?? {})],
+    methodState: Object.keys(method.state ?? {}),
+    batchInputs: batchInputs.map(([n]) => n),
+    bufferNames: buffers.map((b) => b.name),
+  };
 }

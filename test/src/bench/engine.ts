@@ -2,7 +2,7 @@
  * `npm run bench:engine`: how close the engine's training step comes to ORT's own MatMul speed on
  * this machine, and to PyTorch eager on the same CPU. Writes .bench/engine.json and prints a table.
  *
- *   node test/dist/bench/engine.js [--threads N] [--spin] [--seconds S] [--only mlp-784-400-400-10,...]
+ *   node test/dist/bench/engine.js [--threads N] [--spin] [--seconds S] [--only mlp-784-400-400-10,...] [--k 1,8]
  *
  * - ceiling: the best GFLOP/s of a square MatMul (512..2048) run by ORT through the engine's own
  *   session (same worker thread, same thread count).
@@ -11,6 +11,10 @@
  *   machine may be shared, and the best window is the least disturbed). GFLOP/s counts the MatMul FLOPs of the
  *   step exactly (2*M*N*K for each product of forward and backward; elementwise work is not
  *   counted), so fractionOfCeiling compares like with like.
+ * - stepsPerRun: the same SGD step as one-step runs and as K steps per run, both as an unrolled
+ *   K-step graph and as the Scan graph (stepsPerRun 'any', what the supervised trainer uses on the
+ *   CPU), timing windows alternating, for the models at batch 128 but the transformer (its
+ *   unrolled graphs take long to build): samples/s per K and graph, and the load time of each graph.
  * - torch: test/bench/torch_engine.py with the same model, batch, optimizer and thread count, run
  *   by the Python in $RETAIN_BENCH_PYTHON or .retain/bench-venv (columns are null without torch).
  */
@@ -51,6 +55,22 @@ interface BenchRun {
   /** Rates per second of process CPU time (one thread only; see bestRate): robust on a shared machine. */
   samplesPerCpuSec: number | null;
   torchSamplesPerCpuSec: number | null;
+}
+
+/** One model's SGD step run K steps per graph run (K = 1: the plain one-step graph). */
+interface StepsPerRunRun {
+  model: ModelName;
+  optimizer: OptimizerName;
+  batch: number;
+  stepsPerRun: number;
+  /** 'unrolled': K copies of the step in one graph; 'scan': the step as a Scan body (any K). */
+  graph: 'one-step' | 'unrolled' | 'scan';
+  /** Building the graph and loading it into onnxruntime. */
+  loadMs: number;
+  samplesPerSec: number;
+  /** samplesPerSec / the K = 1 rate of the same model, measured in alternating windows. */
+  vsOneStep: number;
+  samplesPerCpuSec: number | null;
 }
 
 interface ModelCase {
@@ -127,10 +147,11 @@ interface Args {
   spinning: boolean;
   seconds: number;
   only?: string[];
+  stepsPerRun: number[];
 }
 
 function parseArgs(argv: string[]): Args {
-  const args: Args = { threads: availableParallelism(), spinning: false, seconds: 0.5 };
+  const args: Args = { threads: availableParallelism(), spinning: false, seconds: 0.5, stepsPerRun: [1, 8] };
   for (let i = 0; i < argv.length; i++) {
     const value = argv[i + 1];
     if (argv[i] === '--spin') {
@@ -140,10 +161,12 @@ function parseArgs(argv: string[]): Args {
     if (argv[i] === '--threads') args.threads = Number(value);
     else if (argv[i] === '--seconds') args.seconds = Number(value);
     else if (argv[i] === '--only') args.only = value.split(',');
-    else throw new Error(`bench:engine: unknown argument '${argv[i]}'; use --threads N, --spin, --seconds S, --only a,b`);
+    else if (argv[i] === '--k') args.stepsPerRun = [...new Set([1, ...value.split(',').map(Number)])].sort((a, b) => a - b);
+    else throw new Error(`bench:engine: unknown argument '${argv[i]}'; use --threads N, --spin, --seconds S, --only a,b, --k 1,8`);
     i++;
   }
   if (!Number.isInteger(args.threads) || args.threads < 1) throw new Error(`--threads must be a positive integer`);
+  if (!args.stepsPerRun.every((k) => Number.isInteger(k) && k >= 1)) throw new Error(`--k must list positive integers`);
   return args;
 }
 
@@ -234,6 +257,52 @@ async function engineRates(c: ModelCase, batch: number, args: Args): Promise<Rec
   }
 }
 
+/** samples/s of the SGD step at each K steps per run, the K's timing windows alternating. */
+async function stepsPerRunRates(c: ModelCase, batch: number, args: Args): Promise<StepsPerRunRun[]> {
+  const model = c.build();
+  const features = model.inputDims.reduce((a, b) => a * b, 1);
+  const rng = new Rng(7);
+  const maxK = Math.max(...args.stepsPerRun);
+  const x = Float32Array.from({ length: maxK * batch * features }, () => (c.draw ? c.draw(rng) : rng.normal()));
+  const y = Int32Array.from({ length: maxK * batch }, () => rng.int(model.classesPerHead));
+  const opt = OPTIMIZERS.sgd;
+  const initial = { ...initParams(model, 0), ...initOptimizerState(opt, model.params) };
+  const variants: { k: number; graph: StepsPerRunRun['graph']; session: TrainSession; loadMs: number }[] = [];
+  try {
+    const load = async (k: number, graph: StepsPerRunRun['graph']) => {
+      const started = Date.now();
+      const step = buildStepGraph({ model, head: 0, optimizer: opt, stepsPerRun: graph === 'scan' ? 'any' : k });
+      const session = await TrainSession.create(step, initial, { threads: args.threads, spinning: args.spinning });
+      variants.push({ k, graph, session, loadMs: Date.now() - started });
+    };
+    for (const k of args.stepsPerRun) {
+      if (k === 1) await load(1, 'one-step');
+      else for (const graph of ['unrolled', 'scan'] as const) await load(k, graph);
+    }
+    const rates = await bestRates(
+      variants.map(({ k, session }) => {
+        const [xs, ys] = [x.subarray(0, k * batch * features), y.subarray(0, k * batch)];
+        const lrs = Array<number>(k).fill(LR);
+        return () => (k === 1 ? session.step(xs, ys, batch, LR) : session.steps(xs, ys, batch, lrs));
+      }),
+      args.seconds,
+    );
+    return variants.map(({ k, graph, loadMs }, i) => ({
+      model: c.name,
+      optimizer: 'sgd',
+      batch,
+      stepsPerRun: k,
+      graph,
+      loadMs,
+      samplesPerSec: rates[i].wall * k * batch,
+      vsOneStep: (rates[i].wall * k) / rates[0].wall,
+      samplesPerCpuSec: args.threads === 1 ? rates[i].cpu * k * batch : null,
+    }));
+  } finally {
+    await Promise.all(variants.map((v) => v.session.close()));
+  }
+}
+
 function torchPython(): string | undefined {
   const candidates = [process.env.RETAIN_BENCH_PYTHON, resolve(__dirname, '../../../.retain/bench-venv/bin/python')];
   return candidates.find((p): p is string => !!p && existsSync(p));
@@ -309,6 +378,16 @@ async function main(): Promise<void> {
         );
       }
     }
+  const stepsPerRun: StepsPerRunRun[] = [];
+  if (args.stepsPerRun.length > 1)
+    for (const c of MODELS.filter((m) => (!args.only || args.only.includes(m.name)) && m.name !== 'transformer-tiny'))
+      for (const batch of c.batches.filter((b) => b === 128)) {
+        const rows = await stepsPerRunRates(c, batch, args);
+        stepsPerRun.push(...rows);
+        console.log(
+          `${c.name} sgd batch ${batch}: ${rows.map((r) => `K=${r.stepsPerRun} ${r.graph} x${r.vsOneStep.toFixed(2)}`).join(', ')} (vs one step per run)`,
+        );
+      }
   const after = await matmulCeiling(args.threads, args.spinning, args.seconds);
   console.log(`ORT MatMul (again): ${after.map((c) => `${c.n}^3 ${c.gflops.toFixed(1)}`).join(', ')} GFLOP/s`);
   ceilings.forEach((c, i) => {
@@ -337,6 +416,11 @@ async function main(): Promise<void> {
       return s ? `${a.model} batch ${a.batch}: adam step = ${(a.stepMs / s.stepMs).toFixed(2)} x sgd step` : '';
     });
   console.log(sgdAdam.filter(Boolean).join('\n'));
+  if (stepsPerRun.length) console.log('\nK steps per graph run (sgd):');
+  for (const r of stepsPerRun)
+    console.log(
+      `${r.model.padEnd(22)}  batch ${String(r.batch).padStart(4)}  K=${String(r.stepsPerRun).padStart(2)} ${r.graph.padEnd(8)}  load ${String(r.loadMs).padStart(5)} ms  ${r.samplesPerSec.toFixed(0).padStart(8)} samples/s  x${r.vsOneStep.toFixed(2)} vs one step per run${r.samplesPerCpuSec ? `  ${r.samplesPerCpuSec.toFixed(0)} samples/cpu-s` : ''}`,
+    );
 
   const report = {
     ceilingGflops,
@@ -348,6 +432,7 @@ async function main(): Promise<void> {
     torch,
     ceilings,
     runs,
+    stepsPerRun,
   };
   const dir = resolve(__dirname, '../../../.bench');
   mkdirSync(dir, { recursive: true });

@@ -1,7 +1,7 @@
 /**
  * GPU check for a machine with an accelerator: trains the MLP 784-400-400-10 for a few steps on
- * the CPU and on `--device`, with one-step graphs and with K-step graphs, checks that the
- * parameters and losses match, and prints samples/s for each. Needs only node, onnxruntime-node
+ * the CPU and on `--device`, with one-step graphs, unrolled K-step graphs and the Scan step graph
+ * (runs of K batches), checks that the parameters and losses match, and prints samples/s for each. Needs only node, onnxruntime-node
  * and the engine's dist: `bash test/bench/pack-gpu-check.sh` lays them out in .retain/gpu-check,
  * and there `node gpu-check.js --device webgpu` runs it (exit 1 when results differ).
  *
@@ -58,9 +58,10 @@ interface Trained {
   samplesPerSec: number;
 }
 
-async function train(args: Args, device: Device, opt: OptimizerConfig, k: number): Promise<Trained> {
+/** `scan`: the Scan step graph (`stepsPerRun: 'any'`, the trainer's CPU form) fed runs of K batches. */
+async function train(args: Args, device: Device, opt: OptimizerConfig, k: number, scan = false): Promise<Trained> {
   const model = mlp({ inputSize: 784, hidden: args.hidden, classesPerHead: 10, heads: 1 });
-  const step = buildStepGraph({ model, head: 0, optimizer: opt, stepsPerRun: k });
+  const step = buildStepGraph({ model, head: 0, optimizer: opt, stepsPerRun: scan ? 'any' : k });
   const initial = { ...initParams(model, 0), ...initOptimizerState(opt, model.params) };
   const B = args.batch;
   // The same batches whatever K: drawn once, then cut into runs of K batches.
@@ -75,7 +76,7 @@ async function train(args: Args, device: Device, opt: OptimizerConfig, k: number
   const session = await TrainSession.create(step, initial, { device, threads: args.threads });
   try {
     const run = async (r: (typeof runs)[number]) =>
-      k === 1 ? [await session.step(r.x, r.y, B, lrs[0])] : Array.from(await session.steps(r.x, r.y, B, lrs));
+      k === 1 && !scan ? [await session.step(r.x, r.y, B, lrs[0])] : Array.from(await session.steps(r.x, r.y, B, lrs));
     const losses: number[] = [];
     for (const r of runs) losses.push(...(await run(r)));
     const params = await session.read();
@@ -119,14 +120,29 @@ async function main(): Promise<void> {
     const cpuK = await train(args, 'cpu', opt, args.k);
     const dev1 = await train(args, args.device, opt, 1);
     const devK = await train(args, args.device, opt, args.k);
+    const cpuScan = await train(args, 'cpu', opt, args.k, true);
+    const devScan = await train(args, args.device, opt, args.k, true);
     // Tolerance: GPU kernels may sum in another order; 32 steps of a healthy MLP stay within it.
     const tolerance = 1e-3;
-    const checks = { cpuK: compare(cpu1, cpuK), device1: compare(cpu1, dev1), deviceK: compare(cpu1, devK) };
+    const checks = {
+      cpuK: compare(cpu1, cpuK),
+      cpuScan: compare(cpu1, cpuScan),
+      device1: compare(cpu1, dev1),
+      deviceK: compare(cpu1, devK),
+      deviceScan: compare(cpu1, devScan),
+    };
     const pass = Object.values(checks).every((c) => c.maxAbsDiff <= tolerance && c.maxLossDiff <= tolerance);
     ok &&= pass;
     const row = {
       optimizer: opt.name,
-      samplesPerSec: { cpu1: cpu1.samplesPerSec, cpuK: cpuK.samplesPerSec, device1: dev1.samplesPerSec, deviceK: devK.samplesPerSec },
+      samplesPerSec: {
+        cpu1: cpu1.samplesPerSec,
+        cpuK: cpuK.samplesPerSec,
+        cpuScan: cpuScan.samplesPerSec,
+        device1: dev1.samplesPerSec,
+        deviceK: devK.samplesPerSec,
+        deviceScan: devScan.samplesPerSec,
+      },
       checks,
       pass,
     };
@@ -134,7 +150,8 @@ async function main(): Promise<void> {
     const f = (v: number) => v.toFixed(0).padStart(8);
     console.log(
       `${opt.name.padEnd(4)} samples/s  cpu ${f(cpu1.samplesPerSec)}  cpu K=${args.k} ${f(cpuK.samplesPerSec)}  ` +
-        `${args.device} ${f(dev1.samplesPerSec)}  ${args.device} K=${args.k} ${f(devK.samplesPerSec)}`,
+        `${args.device} ${f(dev1.samplesPerSec)}  ${args.device} K=${args.k} ${f(devK.samplesPerSec)}  ` +
+        `scan: cpu ${f(cpuScan.samplesPerSec)}  ${args.device} ${f(devScan.samplesPerSec)}`,
     );
     for (const [name, c] of Object.entries(checks))
       console.log(

@@ -48,6 +48,12 @@ export const supervisedConfigSchema = z.strictObject({
    * orchestration benchmark measures (an MLP's checkpoint takes milliseconds to store).
    */
   checkpointSeconds: z.number().min(0).default(5),
+  /**
+   * Optimizer steps per graph run: K > 1 runs K steps inside one graph (bit-identical to K single
+   * steps; single steps still serve an epoch's short last batch, checkpoint boundaries and the
+   * task's tail). Default 8: measured 12-15% less CPU per task than 1 on the CPU (README).
+   */
+  stepsPerRun: z.number().int().min(1).max(64).default(8),
   optimizer: z
     .preprocess((v) => (typeof v === 'string' ? { name: v } : v), z.discriminatedUnion('name', [sgd, adam, adamw]))
     .default({ name: 'sgd', momentum: 0.9, nesterov: false, weightDecay: 0 }),

@@ -1,6 +1,28 @@
-import { buildInferenceModel, InferenceSession, initParams, mlp, type Model, type TensorMap } from '@retain/engine';
+import {
+  add,
+  buildInferenceModel,
+  InferenceSession,
+  initParams,
+  mlp,
+  mul,
+  scale,
+  square,
+  sub,
+  sum,
+  TrainSession,
+  type Model,
+  type TensorMap,
+  type Value,
+} from '@retain/engine';
 import { permutedScenario, splitScenario, type Scenario, type TaskData } from '@retain/data';
-import { PluginError, type TrainCheckpoint, type TrainContext, type TrainOutcome, type TrainProgress } from '@retain/sdk';
+import {
+  PluginError,
+  type MethodTraining,
+  type TrainCheckpoint,
+  type TrainContext,
+  type TrainOutcome,
+  type TrainProgress,
+} from '@retain/sdk';
 import { supervisedConfigSchema, trainSupervised, type SupervisedConfig } from './index';
 
 // Real Fashion-MNIST, real ONNX step graphs: each training run below takes well under a second,
@@ -70,7 +92,8 @@ const copy = (m: TensorMap): TensorMap =>
 
 describe('trainSupervised', () => {
   test('SGD lowers the loss and lifts test accuracy, reporting progress up to the last step', async () => {
-    const { progress, outcome } = train({ epochs: 2 });
+    // One step per run, so that progress (reported after each run) starts at step 1.
+    const { progress, outcome } = train({ epochs: 2, stepsPerRun: 1 });
     const out = await outcome;
     // 2000 samples / batch 128 = 16 steps per epoch.
     expect(out.steps).toBe(32);
@@ -174,7 +197,7 @@ describe('trainSupervised', () => {
     const reason = new Error('cancelled mid-task');
     const progress: TrainProgress[] = [];
     const run = train(
-      { epochs: 5 },
+      { epochs: 5, stepsPerRun: 1 },
       {
         signal: controller.signal,
         // The first report comes after step 1; abort there, 79 steps before the end.
@@ -218,7 +241,7 @@ describe('trainSupervised', () => {
       const controller = new AbortController();
       const checkpoints: TrainCheckpoint[] = [];
       const run = train(
-        { ...config, checkpointEvery: undefined },
+        { ...config, checkpointEvery: undefined, stepsPerRun: 1 },
         {
           signal: controller.signal,
           progress: () => controller.abort(new Error('paused')),
@@ -255,6 +278,7 @@ describe('trainSupervised', () => {
       lr: 0.05,
       schedule: { name: 'constant', warmupSteps: 0 },
       checkpointSeconds: 5,
+      stepsPerRun: 8,
       optimizer: { name: 'sgd', momentum: 0.9, nesterov: false, weightDecay: 0 },
     });
     expect(supervisedConfigSchema.parse({ optimizer: 'adam' }).optimizer).toEqual({
@@ -274,5 +298,146 @@ describe('trainSupervised', () => {
     expect(supervisedConfigSchema.safeParse({ optimizer: { name: 'sgd', maxGradNorm: 0 } }).success).toBe(false);
     expect(supervisedConfigSchema.safeParse({ optimizer: 'rmsprop' }).success).toBe(false);
     expect(supervisedConfigSchema.safeParse({ lr: 0 }).success).toBe(false);
+    expect(supervisedConfigSchema.safeParse({ stepsPerRun: 0 }).success).toBe(false);
+  });
+
+  describe('K steps per graph run (stepsPerRun)', () => {
+    // 2000 samples in batches of 300: 7 steps per epoch, the 7th of 200 samples; 2 epochs, 14 steps.
+    // With K = 4: steps 0-3 in one run, 4-6 single (step 6 is short), 7-10 in one run, 11-13 single
+    // (the tail).
+    const base = { epochs: 2, batchSize: 300, checkpointSeconds: 0 };
+    let runs: jest.SpyInstance;
+    beforeEach(() => (runs = jest.spyOn(TrainSession.prototype, 'steps')));
+    afterEach(() => runs.mockRestore());
+
+    const expectSameBits = (a: TrainOutcome, b: TrainOutcome) => {
+      expect(Object.keys(b.params).sort()).toEqual(Object.keys(a.params).sort());
+      for (const name of Object.keys(a.params))
+        expect({ name, same: sameBits(b.params[name], a.params[name]) }).toEqual({ name, same: true });
+      expect(b.finalLoss).toBe(a.finalLoss);
+      expect(b.samples).toBe(a.samples);
+      expect(b.steps).toBe(a.steps);
+    };
+
+    test.each([
+      [
+        'sgd, nesterov momentum, weight decay, cosine schedule',
+        { optimizer: { name: 'sgd', nesterov: true, weightDecay: 1e-4 }, schedule: 'cosine' },
+      ],
+      ['adam', { optimizer: 'adam', lr: 1e-3 }],
+    ])('%s: K = 4 ends with the bits of one step per run, a short last batch and a tail included', async (_name, config) => {
+      const one = await train({ ...base, ...config, stepsPerRun: 1 }).outcome;
+      expect(runs).not.toHaveBeenCalled();
+      const progress: TrainProgress[] = [];
+      const four = await train({ ...base, ...config, stepsPerRun: 4 }, { progress: (p) => progress.push(p) }).outcome;
+      expect(runs.mock.calls.map((c) => c[3].length)).toEqual([4, 4]);
+      expectSameBits(one, four);
+      expect(progress[progress.length - 1]).toMatchObject({ step: 14, totalSteps: 14, epoch: 1, loss: four.finalLoss });
+    });
+
+    test('checkpoints fall between runs: the same steps and bits as one step per run, and a K-step resume ends alike', async () => {
+      // Adam, 16 steps per epoch (the 16th of 80 samples), checkpoints every 5 steps, K = 3:
+      // runs never cross a multiple of 5.
+      const config = { epochs: 2, lr: 1e-3, optimizer: 'adam', checkpointEvery: 5, checkpointSeconds: 0 };
+      const [ones, threes]: TrainCheckpoint[][] = [[], []];
+      const straight = await train({ ...config, stepsPerRun: 1 }, { checkpoint: async (c) => void ones.push(c) }).outcome;
+      const fused = await train({ ...config, stepsPerRun: 3 }, { checkpoint: async (c) => void threes.push(c) }).outcome;
+      expect(runs.mock.calls.length).toBeGreaterThan(3);
+      expectSameBits(straight, fused);
+      expect(threes.map((c) => c.step)).toEqual([5, 10, 15, 20, 25, 30]);
+      threes.forEach((c, i) => {
+        expect({ step: c.step, samples: c.samples, loss: c.loss }).toEqual({
+          step: ones[i].step,
+          samples: ones[i].samples,
+          loss: ones[i].loss,
+        });
+        for (const name of Object.keys(ones[i].tensors)) expect(sameBits(c.tensors[name], ones[i].tensors[name])).toBe(true);
+      });
+      // Resume a K-step task from a one-step task's checkpoint inside epoch 1, and the other way round.
+      expectSameBits(straight, await train({ ...config, stepsPerRun: 3 }, { resume: ones[3] }).outcome);
+      expectSameBits(straight, await train({ ...config, stepsPerRun: 1 }, { resume: threes[2] }).outcome);
+    });
+
+    test('an abort stops at the end of the current run and saves a checkpoint there', async () => {
+      const controller = new AbortController();
+      const checkpoints: TrainCheckpoint[] = [];
+      const config = { epochs: 2, lr: 1e-3, optimizer: 'adam', checkpointSeconds: 0, stepsPerRun: 4 };
+      const run = train(config, {
+        signal: controller.signal,
+        progress: () => controller.abort(new Error('paused')),
+        checkpoint: async (c) => void checkpoints.push(c),
+      });
+      await expect(run.outcome).rejects.toThrow('paused');
+      expect(checkpoints.map((c) => c.step)).toEqual([4]);
+      const straight = await train({ ...config, stepsPerRun: 1 }).outcome;
+      expectSameBits(straight, await train(config, { resume: checkpoints[0] }).outcome);
+    });
+
+    describe('with a method in the step and a batch source', () => {
+      /**
+       * Every hook a method may add: an EWC-like penalty (constants + lossTerm), an SI-like path
+       * integral (state), an A-GEM-like gradient transform over a memory batch (batch inputs), and
+       * a replay-like batch source that appends 8 memory samples to each batch (7 on odd steps when
+       * `unevenSizes`, so that no K batches share a size).
+       */
+      function everyHook(unevenSizes: boolean): MethodTraining {
+        const train0 = permuted.task(0).train;
+        const memoryIdx = Int32Array.from({ length: 32 }, (_, i) => 1000 + i);
+        const memoryX = train0.gather(memoryIdx);
+        const memoryY = Int32Array.from(memoryIdx, (i) => train0.labels[i]);
+        const bias = 'head.0.bias';
+        return {
+          step: {
+            constants: { 'ewc.anchor': [10], 'ewc.lambda': [] },
+            state: { 'si.path': [10] },
+            batchInputs: { 'agem.x': { dims: ['M', 784], dtype: 'float32' }, 'agem.y': { dims: ['M'], dtype: 'int64' } },
+            lossTerm: ({ params, inputs }) => mul(sum(square(sub(params[bias], inputs['ewc.anchor']))), inputs['ewc.lambda']),
+            gradientTransform: ({ grads, inputs, lossGradients }) => {
+              const memory = lossGradients(inputs['agem.x'], inputs['agem.y']);
+              return Object.fromEntries(Object.entries(grads).map(([n, g]) => [n, add(g, scale(memory[n], 0.1))]));
+            },
+            stateUpdate: ({ inputs, taskGrads, params, updated }) => ({
+              'si.path': add(inputs['si.path'], mul(taskGrads[bias], sub(params[bias], updated[bias]))),
+            }),
+          },
+          tensors: {
+            'ewc.anchor': { dims: [10], data: initial[bias].data.map((v) => v + 0.1) },
+            'ewc.lambda': { dims: [], data: new Float32Array([0.5]) },
+            'si.path': { dims: [10], data: new Float32Array(10) },
+          },
+          batches: (s, current) => {
+            const extra = unevenSizes && s % 2 === 1 ? 7 : 8;
+            const from = (s * 8) % 24;
+            const size = current.size + extra;
+            const x = new Float32Array(size * 784);
+            x.set(current.x.subarray(0, current.size * 784));
+            x.set(memoryX.subarray(from * 784, (from + extra) * 784), current.size * 784);
+            const y = new Int32Array(size);
+            y.set(current.y.subarray(0, current.size));
+            y.set(memoryY.subarray(from, from + extra), current.size);
+            const m = (s * 4) % 16;
+            const feeds: Record<string, Value> = {
+              'agem.x': { dtype: 'float32', dims: [16, 784], data: memoryX.slice(m * 784, (m + 16) * 784) },
+              'agem.y': { dtype: 'int64', dims: [16], data: BigInt64Array.from(memoryY.subarray(m, m + 16), BigInt) },
+            };
+            return { batch: { x, y, size }, feeds };
+          },
+        };
+      }
+
+      test.each([
+        ['batches of one size: K-step runs', false, [4, 4]],
+        ['batch sizes that differ from step to step: single steps only', true, []],
+      ])('%s, with the bits of one step per run', async (_name, uneven, kRuns) => {
+        const one = await train({ ...base, stepsPerRun: 1 }, { method: everyHook(uneven) }).outcome;
+        const four = await train({ ...base, stepsPerRun: 4 }, { method: everyHook(uneven) }).outcome;
+        expect(runs.mock.calls.map((c) => c[3].length)).toEqual(kRuns);
+        expectSameBits(one, four);
+        expect(four.samples).toBe(4000 + (uneven ? 7 * 7 + 8 * 7 : 8 * 14));
+        expect(Object.keys(four.methodState!)).toEqual(['si.path']);
+        expect(four.methodState!['si.path'].data.some((v) => v !== 0)).toBe(true);
+        expect(sameBits(four.methodState!['si.path'], one.methodState!['si.path'])).toBe(true);
+      });
+    });
   });
 });

@@ -1,8 +1,16 @@
 import { definePlugin, PluginError, type TrainContext, type TrainOutcome } from '@retain/sdk';
-import { buildStepGraph, initOptimizerState, learningRate, TrainSession, type TensorMap } from '@retain/engine';
-import { batchOrder } from '@retain/data';
+import {
+  buildStepGraph,
+  initOptimizerState,
+  learningRate,
+  resolveSessionOptions,
+  TrainSession,
+  type StepGraph,
+  type TensorMap,
+} from '@retain/engine';
 import { supervisedConfigSchema, type SupervisedConfig } from './config';
-import { methodBatch, methodInputs, methodStateAfter } from './method-hooks';
+import { methodInputs, methodStateAfter } from './method-hooks';
+import { RunPlanner, StepBatches } from './runs';
 
 export { supervisedConfigSchema, type SupervisedConfig } from './config';
 
@@ -26,7 +34,9 @@ export async function trainSupervised(ctx: TrainContext<SupervisedConfig>): Prom
   const { config, task, model, head } = ctx;
   const started = Date.now();
   const trainable = ctx.method.trainable ?? model.paramsForHead(head);
-  const step = buildStepGraph({ model, head, optimizer: config.optimizer, trainable, method: ctx.method.step });
+  const K = config.stepsPerRun;
+  const graphs = stepGraphs(ctx, trainable, K);
+  const step = graphs[0];
   const specs = model.params.filter((p) => trainable.includes(p.name));
   // Buffers (batch-norm statistics, dropout counters) ride along with the params and come back updated.
   const carried = [...trainable, ...step.bufferNames];
@@ -39,9 +49,8 @@ export async function trainSupervised(ctx: TrainContext<SupervisedConfig>): Prom
   const baseLr = config.lr * (ctx.method.lrScale ?? 1);
 
   const data = task.train;
-  const batchSize = Math.min(config.batchSize, data.n);
-  const stepsPerEpoch = Math.ceil(data.n / batchSize);
-  const totalSteps = config.steps ?? stepsPerEpoch * config.epochs;
+  const batches = new StepBatches(data, Math.min(config.batchSize, data.n), ctx.seed, ctx.taskIndex, ctx.method);
+  const totalSteps = config.steps ?? batches.stepsPerEpoch * config.epochs;
   const resume = ctx.resume;
   if (resume && (resume.step < 0 || resume.step > totalSteps)) {
     throw new PluginError('trainer supervised', `cannot resume at step ${resume.step}: this task has ${totalSteps} steps`, {
@@ -51,10 +60,7 @@ export async function trainSupervised(ctx: TrainContext<SupervisedConfig>): Prom
   // A checkpoint holds whatever the session held, so resuming restores it all without knowing
   // what it is (optimizer moments today, method accumulators tomorrow).
   const initial: TensorMap = resume ? { ...fresh, ...resume.tensors } : fresh;
-  const features = data.inputDims.reduce((a, b) => a * b, 1);
-  const x = new Float32Array(batchSize * features);
-  const y = new Int32Array(batchSize);
-  const session = await TrainSession.create(step, initial);
+  const session = await TrainSession.create(graphs, initial);
   // Throughput counts steps only; graph building and session start-up are in `seconds`.
   const stepsStarted = Date.now();
   const firstStep = resume?.step ?? 0;
@@ -69,49 +75,47 @@ export async function trainSupervised(ctx: TrainContext<SupervisedConfig>): Prom
   const checkpointDue = (s: number) =>
     (config.checkpointEvery !== undefined && s % config.checkpointEvery === 0) ||
     (config.checkpointSeconds > 0 && Date.now() - lastCheckpoint.at >= config.checkpointSeconds * 1000);
+  // Checkpoints happen between runs, so a K-step run must not jump over a step-count checkpoint.
+  const fits = (s: number) =>
+    s + K <= totalSteps &&
+    (config.checkpointEvery === undefined || Math.floor((s + K - 1) / config.checkpointEvery) === Math.floor(s / config.checkpointEvery));
+  const planner = new RunPlanner(batches, K, fits);
   try {
-    let order = batchOrder(data.n, ctx.seed, ctx.taskIndex, Math.floor(firstStep / stepsPerEpoch));
     let lastReport = 0;
-    for (let s = firstStep; s < totalSteps; s++) {
+    for (let s = firstStep; s < totalSteps;) {
       if (ctx.signal.aborted) {
         // Cancelled or paused: keep what was computed, so continuing later loses nothing.
         await saveCheckpoint(s);
         throw ctx.signal.reason ?? new Error('training cancelled');
       }
-      const epoch = Math.floor(s / stepsPerEpoch);
-      const offset = (s % stepsPerEpoch) * batchSize;
-      if (offset === 0 && s > firstStep) order = batchOrder(data.n, ctx.seed, ctx.taskIndex, epoch);
-      const indices = order.subarray(offset, Math.min(offset + batchSize, data.n));
-      const b = indices.length;
-      data.gather(indices, x);
-      for (let i = 0; i < b; i++) y[i] = data.labels[indices[i]];
-      const lr = learningRate(config.schedule, baseLr, s, totalSteps);
-      const { batch, feeds } = methodBatch(ctx.method, s, { x: x.subarray(0, b * features), y: y.subarray(0, b), size: b });
-      const stepLoss = await session.step(
-        batch.x.subarray(0, batch.size * features),
-        batch.y.subarray(0, batch.size),
-        batch.size,
-        lr,
-        feeds,
-      );
-      if (!Number.isFinite(stepLoss)) {
+      const run = planner.next(s);
+      const lrs = Array.from({ length: run.count }, (_, k) => learningRate(config.schedule, baseLr, s + k, totalSteps));
+      const losses =
+        run.count === 1
+          ? [await session.step(run.x, run.y, run.size, lrs[0], run.feeds)]
+          : Array.from(await session.steps(run.x, run.y, run.size, lrs, run.feeds));
+      const bad = losses.findIndex((l) => !Number.isFinite(l));
+      if (bad >= 0) {
         // The session's state is already past the bad step; the last saved checkpoint is the last good one.
+        const lr = lrs[bad];
         throw new PluginError(
           'trainer supervised',
-          `loss became ${stepLoss}; lower the learning rate (trainer.config.lr = ${config.lr}${lr === config.lr ? '' : `, ${lr} at this step`})` +
+          `loss became ${losses[bad]}; lower the learning rate (trainer.config.lr = ${config.lr}${lr === config.lr ? '' : `, ${lr} at this step`})` +
             (ctx.checkpoint ? `; the last good checkpoint is at step ${lastCheckpoint.step}` : ''),
-          { task: ctx.taskIndex, step: s },
+          { task: ctx.taskIndex, step: s + bad },
         );
       }
-      loss = stepLoss;
-      samples += batch.size;
+      loss = losses[run.count - 1];
+      samples += run.count * run.size;
+      s += run.count;
       const now = Date.now();
-      if (now - lastReport >= PROGRESS_INTERVAL_MS || s === totalSteps - 1) {
+      if (now - lastReport >= PROGRESS_INTERVAL_MS || s === totalSteps) {
         lastReport = now;
-        ctx.progress({ step: s + 1, totalSteps, epoch, loss, samplesPerSec: samples / Math.max(1e-3, (now - stepsStarted) / 1000) });
+        const samplesPerSec = samples / Math.max(1e-3, (now - stepsStarted) / 1000);
+        ctx.progress({ step: s, totalSteps, epoch: batches.epochOf(s - 1), loss, samplesPerSec });
       }
       // The task's end needs none: the activity stores the final parameters as the task's result.
-      if (s + 1 < totalSteps && checkpointDue(s + 1)) await saveCheckpoint(s + 1);
+      if (s < totalSteps && checkpointDue(s)) await saveCheckpoint(s);
     }
     const trained = await session.read();
     const seconds = (Date.now() - started) / 1000;
@@ -126,6 +130,21 @@ export async function trainSupervised(ctx: TrainContext<SupervisedConfig>): Prom
   } finally {
     await session.close();
   }
+}
+
+/**
+ * The step graphs the session holds. K = 1: the one-step graph. K > 1 on the CPU: one Scan graph,
+ * which runs any number of steps per run (one included) and loads as fast as the one-step graph.
+ * On a GPU provider: the one-step graph and the unrolled K-step graph, the form whose device
+ * behaviour was measured (bit-identical, parameters stay on the device for K steps); whether
+ * Scan keeps its state on the device there is not measured yet.
+ */
+function stepGraphs(ctx: TrainContext<SupervisedConfig>, trainable: string[], K: number): StepGraph[] {
+  const { model, head, config } = ctx;
+  const build = (stepsPerRun: number | 'any') =>
+    buildStepGraph({ model, head, optimizer: config.optimizer, trainable, method: ctx.method.step, stepsPerRun });
+  if (K === 1) return [build(1)];
+  return resolveSessionOptions().device === 'cpu' ? [build('any')] : [build(1), build(K)];
 }
 
 function pick(tensors: TensorMap, names: string[]): TensorMap {

@@ -137,6 +137,31 @@ const cases: Case[] = [
     build: (g, p) => op.conv2d(p.x, p.w, p.b, { groups: 2, padding: 1 }),
     float32: true,
   },
+  {
+    name: 'convTranspose2d',
+    params: { x: [2, 3, 3, 3], w: [3, 2, 3, 3], b: [2] },
+    build: (g, p) => op.convTranspose2d(p.x, p.w, p.b),
+    float32: true,
+  },
+  {
+    name: 'convTranspose2d stride 2, padding 1, outputPadding 1',
+    params: { x: [1, 2, 3, 4], w: [2, 3, 3, 3] },
+    build: (g, p) => op.convTranspose2d(p.x, p.w, undefined, { stride: 2, padding: 1, outputPadding: 1 }),
+    float32: true,
+  },
+  {
+    // outputPadding >= dilation: the weight correlation has an extra tap, sliced off
+    name: 'convTranspose2d dilation 2, stride 3, padding 1, outputPadding 2',
+    params: { x: [1, 1, 4, 3], w: [1, 2, 2, 3] },
+    build: (g, p) => op.convTranspose2d(p.x, p.w, undefined, { dilation: 2, stride: 3, padding: 1, outputPadding: 2 }),
+    float32: true,
+  },
+  {
+    name: 'convTranspose2d groups 2, stride 2',
+    params: { x: [2, 4, 3, 3], w: [4, 3, 2, 2], b: [6] },
+    build: (g, p) => op.convTranspose2d(p.x, p.w, p.b, { groups: 2, stride: 2 }),
+    float32: true,
+  },
   { name: 'maxPool2d 2x2', params: { a: [2, 2, 4, 5] }, build: (g, p) => op.maxPool2d(p.a, 2), float32: true, distinct: true },
   {
     name: 'maxPool2d 3x3 stride 2 padding 1 (overlapping)',
@@ -187,8 +212,8 @@ function fill(n: number, rng: Rng, positive: boolean, distinct = false): Float64
 // float64: h = 1e-6, |analytic - numeric| <= 1e-6 * max(1, |numeric|).
 // float32: h = 1e-2 (the loss is summed in float64; the step actually taken is measured after
 // rounding to float32), tolerance 2e-3 * max(1, |numeric|). Measured worst cases (GRADCHECK_REPORT=1
-// prints them): float64 ops <= 9.8e-10; float32 conv2d 2.6e-5, pools 1.2e-6, erf 3.3e-5, gelu 1.6e-4,
-// conv chain (h 1e-3) 3.2e-5.
+// prints them): float64 ops <= 9.8e-10; float32 conv2d 2.6e-5, convTranspose2d 2.9e-5, pools 1.2e-6,
+// erf 3.3e-5, gelu 1.6e-4, conv chain (h 1e-3) 3.2e-5.
 const FLOAT32_STEP = 1e-2;
 const FLOAT32_TOLERANCE = 2e-3;
 

@@ -1,9 +1,21 @@
-import { DATA_TYPE, encodeModel, IR_VERSION, OPSET, type AttributeValue, type DType, type ValueInfo } from '../onnx/proto';
+import {
+  DATA_TYPE,
+  encodeModel,
+  IR_VERSION,
+  OPSET,
+  type AttributeValue,
+  type DType,
+  type GraphProtoObject,
+  type ValueInfo,
+} from '../onnx/proto';
 import { encodeTensorData, type ConstantValues } from './constants';
 import { Tensor, type Dim } from './tensor';
 
-/** Node attributes: integers, integer lists, strings, floats (`{ float }`) or tensors (`{ tensor }`). */
-export type Attr = number | number[] | string | { float: number } | { tensor: Tensor };
+/**
+ * Node attributes: integers, integer lists, strings, floats (`{ float }`), tensors (`{ tensor }`)
+ * or subgraphs (`{ graph }`: a Scan or Loop body, built as its own Graph).
+ */
+export type Attr = number | number[] | string | { float: number } | { tensor: Tensor } | { graph: Graph };
 
 interface Node {
   opType: string;
@@ -31,11 +43,24 @@ export class Graph {
   private readonly outputs: Tensor[] = [];
   private nextId = 0;
 
-  constructor(readonly name: string) {}
+  /** `prefix` starts every generated value name: a subgraph needs names its outer graph does not use. */
+  constructor(
+    readonly name: string,
+    private readonly prefix = '',
+  ) {}
 
   /** A graph input fed at run time (a batch, a learning rate, a penalty's anchor values...). */
   input(name: string, dims: Dim[], dtype: 'float32' | 'int64' | 'float64' = 'float32'): Tensor {
     return this.addInput(name, dims, dtype, 'input');
+  }
+
+  /**
+   * A value of the enclosing graph that this subgraph reads by name (ONNX outer-scope reference):
+   * usable like an input, but not one of this graph's declared inputs.
+   */
+  outer(name: string, dims: Dim[], dtype: DType = 'float32'): Tensor {
+    this.claim(name);
+    return new Tensor(this, name, [...dims], dtype, 'input');
   }
 
   /** A graph input that gradients can be taken against: a model parameter. */
@@ -123,33 +148,44 @@ export class Graph {
 
   /** The serialized ModelProto (IR 10, opset 21), holding only nodes and constants the outputs need. */
   toBytes(metadata: Record<string, string> = {}): Uint8Array {
-    if (this.outputs.length === 0) throw new Error(`graph '${this.name}' has no outputs: call output() first`);
-    const live = this.liveNodes();
-    const used = new Set<Tensor>();
-    for (const n of live) for (const t of n.inputs) if (t) used.add(t);
-    const domains = [...new Set(live.map((n) => n.domain).filter((d) => d !== ''))];
+    const graph = this.toGraphProto();
+    const domains = this.domains().filter((d) => d !== '');
     return encodeModel({
       ir_version: IR_VERSION,
       producer_name: 'retain-engine',
       opset_import: [{ domain: '', version: OPSET }, ...domains.map((domain) => ({ domain, version: DOMAIN_VERSIONS[domain] }))],
       metadata_props: Object.entries(metadata).map(([key, value]) => ({ key, value })),
-      graph: {
-        name: this.name,
-        input: this.inputs.map(valueInfo),
-        output: this.outputs.map(valueInfo),
-        initializer: this.constants
-          .filter((c) => used.has(c.tensor))
-          .map((c) => encodeTensorData(c.tensor.name, c.tensor.dims as number[], c.tensor.dtype, c.values)),
-        node: live.map((n, i) => ({
-          name: `${n.opType}_${i}`,
-          op_type: n.opType,
-          ...(n.domain ? { domain: n.domain } : {}),
-          input: n.inputs.map((t) => (t ? t.name : '')),
-          output: n.outputs.map((t) => t.name),
-          attribute: Object.entries(n.attrs).map(([k, v]) => attribute(k, v, this.constants)),
-        })),
-      },
+      graph,
     });
+  }
+
+  /** The GraphProto: this graph alone (a subgraph is embedded in its node's attribute this way). */
+  toGraphProto(): GraphProtoObject {
+    if (this.outputs.length === 0) throw new Error(`graph '${this.name}' has no outputs: call output() first`);
+    const live = this.liveNodes();
+    const used = new Set<Tensor>();
+    for (const n of live) for (const t of n.inputs) if (t) used.add(t);
+    return {
+      name: this.name,
+      input: this.inputs.map(valueInfo),
+      output: this.outputs.map(valueInfo),
+      initializer: this.constants
+        .filter((c) => used.has(c.tensor))
+        .map((c) => encodeTensorData(c.tensor.name, c.tensor.dims as number[], c.tensor.dtype, c.values)),
+      node: live.map((n, i) => ({
+        name: `${this.prefix}${n.opType}_${i}`,
+        op_type: n.opType,
+        ...(n.domain ? { domain: n.domain } : {}),
+        input: n.inputs.map((t) => (t ? t.name : '')),
+        output: n.outputs.map((t) => t.name),
+        attribute: Object.entries(n.attrs).map(([k, v]) => attribute(k, v, this.constants)),
+      })),
+    };
+  }
+
+  /** Operator domains the live nodes use. */
+  domains(): string[] {
+    return [...new Set(this.liveNodes().flatMap((n) => [n.domain, ...subgraphDomains(n)]))];
   }
 
   private liveNodes(): Node[] {
@@ -185,11 +221,15 @@ export class Graph {
 
   private freshName(hint: string): string {
     let name: string;
-    do name = `_${hint}_${this.nextId++}`;
+    do name = `${this.prefix}_${hint}_${this.nextId++}`;
     while (this.names.has(name));
     this.names.add(name);
     return name;
   }
+}
+
+function subgraphDomains(n: Node): string[] {
+  return Object.values(n.attrs).flatMap((v) => (typeof v === 'object' && v !== null && 'graph' in v ? v.graph.domains() : []));
 }
 
 function defaultDType(values: ConstantValues): DType {
@@ -217,6 +257,7 @@ const FLOAT = 1,
   INT = 2,
   STRING = 3,
   TENSOR = 4,
+  GRAPH = 5,
   INTS = 7;
 
 function attribute(name: string, v: Attr, constants: { tensor: Tensor; values: ConstantValues }[]): AttributeValue {
@@ -227,6 +268,7 @@ function attribute(name: string, v: Attr, constants: { tensor: Tensor; values: C
   if (typeof v === 'string') return { name, type: STRING, s: new TextEncoder().encode(v) };
   if (Array.isArray(v)) return { name, type: INTS, ints: v };
   if ('float' in v) return { name, type: FLOAT, f: v.float };
+  if ('graph' in v) return { name, type: GRAPH, g: v.graph.toGraphProto() };
   const c = constants.find((x) => x.tensor === v.tensor);
   if (!c) throw new Error(`attribute '${name}': tensor attributes must be graph constants`);
   return { name, type: TENSOR, t: encodeTensorData('', c.tensor.dims as number[], c.tensor.dtype, c.values) };

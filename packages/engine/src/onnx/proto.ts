@@ -25,6 +25,7 @@ export interface AttributeValue {
   i?: number;
   s?: Uint8Array;
   t?: TensorProtoObject;
+  g?: GraphProtoObject;
   floats?: number[];
   ints?: number[];
 }

@@ -82,13 +82,16 @@ export class GraphSession {
   inputs: ValueMeta[] = [];
   outputs: ValueMeta[] = [];
 
-  private constructor(private readonly worker: Worker) {
+  private constructor(
+    private readonly worker: Worker,
+    private readonly options: Required<SessionOptions>,
+  ) {
     this.listen();
   }
 
   static async create(bytes: Uint8Array, values: Record<string, Value> = {}, opts: SessionOptions = {}): Promise<GraphSession> {
     const { device, threads, spinning } = resolveSessionOptions(opts);
-    const session = new GraphSession(new Worker(WORKER_SCRIPT));
+    const session = new GraphSession(new Worker(WORKER_SCRIPT), { device, threads, spinning });
     try {
       // A tiny graph first, so that a device which cannot start is told apart from a bad graph.
       if (device !== 'cpu') await session.call('probe', { bytes: probeGraph(), device });
@@ -112,9 +115,31 @@ export class GraphSession {
     }
   }
 
-  /** Runs the graph once; returns the fetched outputs (all outputs when `fetch` is omitted). */
-  async run(feeds: Record<string, Value>, opts: { fetch?: string[]; feedback?: boolean } = {}): Promise<Record<string, Value>> {
-    return (await this.call('run', { feeds, fetch: opts.fetch, feedback: opts.feedback ?? false })) as Record<string, Value>;
+  /**
+   * Loads another graph into this session's thread, with the same device and threads; it reads
+   * and feeds back the same stored values (a one-step and a K-step training graph take turns).
+   * Returns its inputs and outputs; `run(..., { graph: name })` runs it.
+   */
+  async load(name: string, bytes: Uint8Array): Promise<{ inputs: ValueMeta[]; outputs: ValueMeta[] }> {
+    try {
+      return (await this.call('load', { name, bytes, ...this.options })) as { inputs: ValueMeta[]; outputs: ValueMeta[] };
+    } catch (e) {
+      throw new Error(`could not load the ONNX graph '${name}' into onnxruntime: ${(e as Error).message}`);
+    }
+  }
+
+  /**
+   * Runs the graph once (the one given at create, or a `load`ed one named by `graph`); returns the
+   * fetched outputs (all outputs when `fetch` is omitted).
+   */
+  async run(
+    feeds: Record<string, Value>,
+    opts: { fetch?: string[]; feedback?: boolean; graph?: string } = {},
+  ): Promise<Record<string, Value>> {
+    return (await this.call('run', { feeds, fetch: opts.fetch, feedback: opts.feedback ?? false, graph: opts.graph })) as Record<
+      string,
+      Value
+    >;
   }
 
   /** Copies of stored values (all when `names` is omitted). */

@@ -9,5 +9,5 @@ export {
   type SessionOptions,
 } from './graph-session';
 export { DEVICES, parseDevice, deviceInstallHint, type Device } from './devices';
-export { TrainSession } from './train-session';
+export { TrainSession, stackValues } from './train-session';
 export { InferenceSession } from './inference-session';

@@ -2,11 +2,13 @@
 // The thread that owns one onnxruntime session. Plain CommonJS on purpose: worker threads have no
 // TypeScript loader, and this file must run unchanged from src/ (under jest) and from dist/.
 // Values kept between calls (parameters, optimizer state) live in `store` as ORT tensors, so a
-// training step moves only the batch in and the loss out.
+// training step moves only the batch in and the loss out. The thread may hold several graphs
+// (a one-step and a K-step training graph) that read and feed back the same stored values.
 const { parentPort } = require('node:worker_threads');
 const ort = require('onnxruntime-node');
 
-let session;
+const MAIN = 'main';
+const sessions = new Map();
 const store = new Map();
 
 const toOrt = (v) => new ort.Tensor(v.dtype, v.data, v.dims);
@@ -22,7 +24,15 @@ const handlers = {
   },
 
   async create({ bytes, values, threads, device, spinning }) {
-    session = await ort.InferenceSession.create(bytes, {
+    const meta = await handlers.load({ name: MAIN, bytes, threads, device, spinning });
+    for (const [name, v] of Object.entries(values)) store.set(name, toOrt(v));
+    return meta;
+  },
+
+  // Another graph in this thread, sharing the stored values.
+  async load({ name, bytes, threads, device, spinning }) {
+    if (sessions.has(name)) throw new Error(`a graph named '${name}' is already loaded`);
+    const session = await ort.InferenceSession.create(bytes, {
       // One provider only: a device that cannot start fails here instead of falling back to the CPU.
       executionProviders: [device],
       intraOpNumThreads: threads,
@@ -34,14 +44,16 @@ const handlers = {
       // Idle intra-op threads block instead of spinning unless asked (see SessionOptions.spinning).
       extra: { session: { qdq_matmulnbits_accuracy_level: '1', 'intra_op.allow_spinning': spinning ? '1' : '0' } },
     });
-    for (const [name, v] of Object.entries(values)) store.set(name, toOrt(v));
+    sessions.set(name, session);
     const meta = (m) => ({ name: m.name, dtype: m.type, shape: m.shape });
     return { inputs: session.inputMetadata.map(meta), outputs: session.outputMetadata.map(meta) };
   },
 
   // feeds: values for this call; other inputs come from the store. With `feedback`, every output
   // named 'new.<x>' replaces stored value <x>. Returns the outputs listed in `fetch`.
-  async run({ feeds, fetch, feedback }) {
+  async run({ feeds, fetch, feedback, graph }) {
+    const session = sessions.get(graph ?? MAIN);
+    if (!session) throw new Error(`no graph named '${graph}' is loaded`);
     const inputs = {};
     for (const name of session.inputNames) {
       if (feeds[name]) inputs[name] = toOrt(feeds[name]);
@@ -72,8 +84,8 @@ const handlers = {
   },
 
   async close() {
-    if (session) await session.release();
-    session = undefined;
+    for (const session of sessions.values()) await session.release();
+    sessions.clear();
     store.clear();
     return {};
   },

@@ -66,6 +66,42 @@ function transposedConv(gy: Tensor, weight: Tensor, like: Tensor, w: Window, gro
   });
 }
 
+/** Channels [gi * C/groups, (gi + 1) * C/groups) of an NCHW tensor (the tensor itself when groups = 1). */
+function groupSlice(t: Tensor, gi: number, groups: number): Tensor {
+  if (groups === 1) return t;
+  const size = (t.dims[1] as number) / groups;
+  return slice(t, [gi * size], [(gi + 1) * size], [1]);
+}
+
+/** One tensor per group, concatenated along `axis` (no Concat node for one group). */
+function perGroup(groups: number, build: (gi: number) => Tensor, axis: number): Tensor {
+  const parts = Array.from({ length: groups }, (_, i) => build(i));
+  return groups === 1 ? parts[0] : concat(parts, axis);
+}
+
+/**
+ * The weight gradient of a window op, [C_small, C_big, kh, kw]: for each kernel tap j,
+ * sum over the batch and positions i of small[n, c, i] * big[n, c', i * stride + j * dilation - padding],
+ * where `big` is the side the window slides over (Conv's input, ConvTranspose's output gradient)
+ * and `small` the other (Conv's output gradient, ConvTranspose's input). That is one Conv with
+ * batch and channels swapped (the images' channels become the batch, the batch the channels) in
+ * which stride and dilation swap roles. Its output can be a little larger than the kernel where
+ * floor mode dropped rows or outputPadding added some; the slice keeps the kernel's taps.
+ */
+function kernelCorrelation(big: Tensor, small: Tensor, w: Window): Tensor {
+  const [bh, bw] = big.dims.slice(2) as number[];
+  const [sh, sw] = small.dims.slice(2) as number[];
+  const taps = (n: number, out: number) => Math.floor((n + 2 * w.padding - w.stride * (out - 1) - 1) / w.dilation) + 1;
+  const corr = big.graph.node(
+    'Conv',
+    [transpose(big, [1, 0, 2, 3]), transpose(small, [1, 0, 2, 3])],
+    { dims: [big.dims[1], small.dims[1], taps(bh, sh), taps(bw, sw)], dtype: big.dtype },
+    { strides: [w.dilation, w.dilation], dilations: [w.stride, w.stride], pads: Array(4).fill(w.padding) },
+  );
+  const [kh, kw] = w.kernel;
+  return transpose(slice(corr, [0, 0], [kh, kw], [2, 3]), [1, 0, 2, 3]);
+}
+
 /**
  * Conv2d as PyTorch's: x [N, C_in, H, W], weight [C_out, C_in/groups, kh, kw], bias [C_out];
  * square stride, zero padding and dilation. Gradients: x gets the transposed convolution of the
@@ -99,39 +135,68 @@ export function conv2d(x: Tensor, weight: Tensor, bias?: Tensor, opts: Conv2dOpt
       group: groups,
     },
   );
-  const weightGrad = (gy: Tensor) => {
-    const perGroup = Array.from({ length: groups }, (_, gi) => {
-      const xs = groups === 1 ? x : slice(x, [gi * cPerGroup], [(gi + 1) * cPerGroup], [1]);
-      const outPerGroup = cOut / groups;
-      const gs = groups === 1 ? gy : slice(gy, [gi * outPerGroup], [(gi + 1) * outPerGroup], [1]);
-      // batch and channels swap places: the images' channels become the batch, the batch becomes the channels
-      // (the output can be a little larger than the kernel where floor mode dropped input rows)
-      const [ho, wo] = dims.slice(2) as number[];
-      const corrDims = [
-        cPerGroup,
-        outPerGroup,
-        Math.floor((h + 2 * padding - stride * (ho - 1) - 1) / dilation) + 1,
-        Math.floor((wd + 2 * padding - stride * (wo - 1) - 1) / dilation) + 1,
-      ];
-      const corr = g.node(
-        'Conv',
-        [transpose(xs, [1, 0, 2, 3]), transpose(gs, [1, 0, 2, 3])],
-        { dims: corrDims, dtype: x.dtype },
-        {
-          strides: [dilation, dilation],
-          dilations: [stride, stride],
-          pads: Array(4).fill(padding),
-        },
-      );
-      return transpose(slice(corr, [0, 0], [kh, kw], [2, 3]), [1, 0, 2, 3]);
-    });
-    return groups === 1 ? perGroup[0] : concat(perGroup, 0);
-  };
+  // Per group, the weight gradient correlates the input with the output gradient.
+  const weightGrad = (gy: Tensor) =>
+    perGroup(groups, (gi) => kernelCorrelation(groupSlice(x, gi, groups), groupSlice(gy, gi, groups), win), 0);
   return withGrad(out, bias ? [x, weight, bias] : [x, weight], [
     (gy) => transposedConv(gy, weight, x, win, groups),
     weightGrad,
     (gy) => reduceSum(gy, [0, 2, 3]),
   ]);
+}
+
+export interface ConvTranspose2dOptions extends Conv2dOptions {
+  /** Extra rows and columns at the bottom and right of the output (below the stride). */
+  outputPadding?: number;
+}
+
+/**
+ * ConvTranspose2d as PyTorch's: x [N, C_in, H, W], weight [C_in, C_out/groups, kh, kw], bias
+ * [C_out]; output H_out = (H - 1) * stride - 2 * padding + dilation * (kh - 1) + outputPadding + 1.
+ * It is the adjoint of conv2d with the same weight, so its gradients are conv2d's read backwards:
+ * x gets the plain convolution of the output gradient with the weight (same stride, padding,
+ * dilation and groups); the weight gets the correlation of the output gradient with x (`kernelCorrelation` with the roles of
+ * input and output gradient swapped relative to conv2d), one group at a time.
+ */
+export function convTranspose2d(x: Tensor, weight: Tensor, bias?: Tensor, opts: ConvTranspose2dOptions = {}): Tensor {
+  const op = 'convTranspose2d';
+  const { stride = 1, padding = 0, dilation = 1, groups = 1, outputPadding = 0 } = opts;
+  checkPositive(op, { stride, dilation, groups });
+  checkPositive(op, { padding, outputPadding }, 0);
+  // PyTorch allows outputPadding up to the dilation; onnxruntime's kernel refuses it at or above the stride.
+  if (outputPadding >= stride) throw new Error(`${op}: outputPadding ${outputPadding} must be smaller than the stride ${stride}`);
+  const [n, cIn, h, wd] = checkImage(op, x);
+  if (weight.rank !== 4) throw new Error(`${op}: weight must be [C_in, C_out/groups, kh, kw], got ${weight}`);
+  const [wIn, cOutPerGroup, kh, kw] = weight.dims.map((_, i) => staticDim(op, weight, i, `weight axis ${i}`));
+  if (wIn !== cIn || cIn % groups !== 0)
+    throw new Error(`${op}: with groups=${groups}, x ${x} and weight ${weight} need weight axis 0 = C_in, divisible by groups`);
+  const cOut = cOutPerGroup * groups;
+  if (bias && (bias.rank !== 1 || bias.dims[0] !== cOut)) throw new Error(`${op}: bias must be [${cOut}], got ${bias}`);
+  if (x.dtype !== weight.dtype) throw new Error(`${op}: x ${x} and weight ${weight} dtypes differ`);
+  const win: Window = { kernel: [kh, kw], stride, padding, dilation };
+  const size = (inSize: number, k: number) => {
+    const out = (inSize - 1) * stride - 2 * padding + dilation * (k - 1) + outputPadding + 1;
+    if (out < 1) throw new Error(`${op}: padding ${padding} leaves no output for a size-${inSize} axis and a ${k}-wide kernel`);
+    return out;
+  };
+  const dims = [n, cOut, size(h, kh), size(wd, kw)];
+  const out = x.graph.node(
+    'ConvTranspose',
+    bias ? [x, weight, bias] : [x, weight],
+    { dims, dtype: x.dtype },
+    {
+      ...windowAttrs(win),
+      kernel_shape: [kh, kw],
+      group: groups,
+      output_padding: [outputPadding, outputPadding],
+    },
+  );
+  // The Conv of the output gradient has exactly x's size: outputPadding < stride adds no output row.
+  const inputGrad = (gy: Tensor) =>
+    gy.graph.node('Conv', [gy, weight], { dims: x.dims, dtype: x.dtype }, { ...windowAttrs(win), kernel_shape: [kh, kw], group: groups });
+  const weightGrad = (gy: Tensor) =>
+    perGroup(groups, (gi) => kernelCorrelation(groupSlice(gy, gi, groups), groupSlice(x, gi, groups), win), 0);
+  return withGrad(out, bias ? [x, weight, bias] : [x, weight], [inputGrad, weightGrad, (gy) => reduceSum(gy, [0, 2, 3])]);
 }
 
 export interface Pool2dOptions {

@@ -6,7 +6,16 @@ export { reduceSum, reduceMean, sum, mean } from './reduce';
 export { reshape, reshapeLike, unsqueeze, expandTo, transpose, concat, slice, gather, pad, split } from './shape';
 export { argmax, greater, equal, cast, shapeOf, countOf, fillLike, dequantizeLinear } from './nondiff';
 export { fakeQuantize, fakeQuantizeStep } from './quant';
-export { conv2d, maxPool2d, avgPool2d, globalAvgPool, type Conv2dOptions, type Pool2dOptions } from './conv';
+export {
+  conv2d,
+  convTranspose2d,
+  maxPool2d,
+  avgPool2d,
+  globalAvgPool,
+  type Conv2dOptions,
+  type ConvTranspose2dOptions,
+  type Pool2dOptions,
+} from './conv';
 export { batchNormTrain, batchNormEval, runningStats, layerNorm, type BatchNormTrain } from './norm';
 export { where, clip, causalMask } from './select';
 export { embedding } from './embedding';
