@@ -1,7 +1,7 @@
-import { argmax, Graph, type Attr, type Dim, type Tensor } from './graph';
+import { argmax, Graph, reshape, type Attr, type Dim, type Tensor } from './graph';
 import type { DType } from './onnx/proto';
 import { buffersOf, paramSpec, type Model } from './models/model';
-import { groupCount, validateQuantizedWeight, type QuantizedWeight } from './quant/weight';
+import { groupCount, transposeMatrix, validateQuantizedWeight, type QuantizedWeight } from './quant/weight';
 import { assertTensorData, type TensorMap } from './tensor';
 
 /**
@@ -81,9 +81,9 @@ export function floatConstant(g: Graph, name: string, dims: number[], params: Te
 
 /** DequantizeLinear (opset 21) of the codes: per-tensor (scalar scale), per-axis (axis 1) or blocked along axis 0. */
 function dequantizedConstant(g: Graph, qw: QuantizedWeight): Tensor {
+  if (qw.shape) return dequantizedKernel(g, qw);
   const [rows, cols] = qw.dims;
-  const signed = !qw.zeroPoint;
-  const codeType: DType = qw.bits === 4 ? (signed ? 'int4' : 'uint4') : signed ? 'int8' : 'uint8';
+  const codeType = codeTypeOf(qw);
   const scaleDims =
     qw.granularity === 'per-tensor' ? [] : qw.granularity === 'per-channel' ? [cols] : [groupCount(qw, qw.dims) / cols, cols];
   const attrs: Record<string, Attr> =
@@ -91,6 +91,36 @@ function dequantizedConstant(g: Graph, qw: QuantizedWeight): Tensor {
   const inputs = [g.constant(qw.q, [rows, cols], codeType), g.constant(qw.scale, scaleDims, 'float32')];
   if (qw.zeroPoint) inputs.push(g.constant(qw.zeroPoint, scaleDims, codeType));
   return g.node('DequantizeLinear', inputs, { dims: [rows, cols], dtype: 'float32' }, attrs);
+}
+
+function codeTypeOf(qw: QuantizedWeight): DType {
+  const signed = !qw.zeroPoint;
+  return qw.bits === 4 ? (signed ? 'int4' : 'uint4') : signed ? 'int8' : 'uint8';
+}
+
+/**
+ * A conv kernel [C_out, C_in, kh, kw] from codes laid out for its im2col view [K, C_out]: the codes
+ * go back to the kernel's layout, then per-tensor or per output channel (axis 0) DequantizeLinear
+ * feeds the Conv directly; blocks run along K, which ONNX can only block as one axis, so blocked
+ * codes dequantize as [C_out, K] (blocks along axis 1) and are reshaped to the kernel.
+ */
+function dequantizedKernel(g: Graph, qw: QuantizedWeight): Tensor {
+  const shape = qw.shape!;
+  const [k, out] = qw.dims;
+  const codeType = codeTypeOf(qw);
+  const q = transposeMatrix(qw.q, k, out);
+  if (qw.granularity !== 'block') {
+    const scaleDims = qw.granularity === 'per-tensor' ? [] : [out];
+    const inputs = [g.constant(q, shape, codeType), g.constant(qw.scale, scaleDims, 'float32')];
+    if (qw.zeroPoint) inputs.push(g.constant(qw.zeroPoint, scaleDims, codeType));
+    return g.node('DequantizeLinear', inputs, { dims: shape, dtype: 'float32' }, qw.granularity === 'per-tensor' ? {} : { axis: 0 });
+  }
+  const blocks = groupCount(qw, qw.dims) / out;
+  // Scales and zero points are laid out [blocks, C_out]; blocked DequantizeLinear along axis 1 of [C_out, K] wants [C_out, blocks].
+  const inputs = [g.constant(q, [out, k], codeType), g.constant(transposeMatrix(qw.scale, blocks, out), [out, blocks], 'float32')];
+  if (qw.zeroPoint) inputs.push(g.constant(transposeMatrix(qw.zeroPoint, blocks, out), [out, blocks], codeType));
+  const flat = g.node('DequantizeLinear', inputs, { dims: [out, k], dtype: 'float32' }, { axis: 1, block_size: qw.blockSize! });
+  return reshape(flat, shape);
 }
 
 /**

@@ -1,12 +1,12 @@
 import { definePlugin, exportOptionsOf, schemeLabel, schemeOf, type QuantizeContext, type QuantizeOutcome } from '@retain/sdk';
-import type { QuantizedWeight } from '@retain/engine';
+import { isQuantizable, quantizeWeight, type QuantizedWeight } from '@retain/engine';
 import { hqqConfigSchema, type HqqConfig } from './config';
 import { quantizeHqq } from './hqq';
 
 export { hqqConfigSchema, type HqqConfig } from './config';
 export { quantizeHqq, shrinkLp, type HqqOptions } from './hqq';
 
-/** Half-quadratic quantization of every matrix weight; biases stay float32. No calibration data. */
+/** Half-quadratic quantization of every matrix and conv weight; biases stay float32. No calibration data. */
 export const hqqQuantizer = definePlugin({
   kind: 'quantizer',
   name: 'hqq',
@@ -19,8 +19,8 @@ export const hqqQuantizer = definePlugin({
     const scheme = schemeOf(ctx.config);
     const weights: Record<string, QuantizedWeight> = {};
     for (const spec of ctx.model.params) {
-      if (spec.dims.length !== 2) continue;
-      weights[spec.name] = await quantizeHqq(ctx.params[spec.name], scheme, ctx.config);
+      if (!isQuantizable(spec.dims)) continue;
+      weights[spec.name] = await quantizeWeight(spec.name, ctx.params[spec.name], (m) => quantizeHqq(m, scheme, ctx.config));
     }
     return { weights, export: exportOptionsOf(ctx.config) };
   },

@@ -1,5 +1,5 @@
 import { definePlugin, exportOptionsOf, schemeLabel, schemeOf, type QuantizeContext, type QuantizeOutcome } from '@retain/sdk';
-import { quantizeRtn, type QuantizedWeight } from '@retain/engine';
+import { isQuantizable, quantizeRtn, quantizeWeight, type QuantizedWeight } from '@retain/engine';
 import { rtnConfigSchema, type RtnConfig } from './config';
 import { quantizeOnSteps, rtnTrainingTransform } from './qat';
 
@@ -7,7 +7,7 @@ export { rtnConfigSchema, type RtnConfig } from './config';
 export { quantizePerChannel } from './rtn';
 export { quantizeOnSteps, rtnTrainingTransform } from './qat';
 
-/** Weight-only round-to-nearest quantization of every matrix weight; biases stay float32. */
+/** Weight-only round-to-nearest quantization of every matrix and conv weight (per output channel); biases stay float32. */
 export const rtnQuantizer = definePlugin({
   kind: 'quantizer',
   name: 'rtn',
@@ -19,11 +19,16 @@ export const rtnQuantizer = definePlugin({
     const scheme = schemeOf(ctx.config);
     const weights: Record<string, QuantizedWeight> = {};
     for (const spec of ctx.model.params) {
-      if (spec.dims.length !== 2) continue;
+      if (!isQuantizable(spec.dims)) continue;
       const learned = ctx.stepSizes?.[spec.name]; // steps trained by QAT with LSQ through this quantizer
       weights[spec.name] = learned
-        ? quantizeOnSteps(ctx.params[spec.name], learned, ctx.config.bits)
-        : quantizeRtn(ctx.params[spec.name], scheme);
+        ? quantizeOnSteps(
+            ctx.params[spec.name],
+            learned,
+            ctx.config.bits,
+            ctx.config.granularity === 'block' ? ctx.config.blockSize : undefined,
+          )
+        : await quantizeWeight(spec.name, ctx.params[spec.name], (m) => quantizeRtn(m, scheme));
     }
     return { weights, export: exportOptionsOf(ctx.config) };
   },

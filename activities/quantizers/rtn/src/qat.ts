@@ -27,23 +27,34 @@ export function rtnTrainingTransform(config: RtnScheme, model: Model): Record<st
 }
 
 /**
- * Codes of a [in, out] weight on steps learned by QAT (one per output channel), computed exactly
- * as the training forward computed them: round half to even of the float32 quotient w / step,
- * clamped to [-qmax, qmax]. So the exported model's weights are the ones training saw.
+ * Codes of a [in, out] weight on steps learned by QAT, computed exactly as the training forward
+ * computed them: round half to even of the float32 quotient w / step, clamped to [-qmax, qmax].
+ * So the exported model's weights are the ones training saw. The steps' dims say the grid: [out]
+ * is one step per output channel, [ceil(in / blockSize), out] one per block of `blockSize` rows.
  */
-export function quantizeOnSteps(weight: TensorData, step: TensorData, bits: 4 | 8): QuantizedWeight {
+export function quantizeOnSteps(weight: TensorData, step: TensorData, bits: 4 | 8, blockSize?: number): QuantizedWeight {
   const [rows, cols] = weight.dims;
-  if (weight.dims.length !== 2 || step.dims.length !== 1 || step.dims[0] !== cols)
-    throw new Error(`learned steps [${step.dims.join(', ')}] do not fit a per-channel grid of a [${weight.dims.join(', ')}] weight`);
+  const perChannel = step.dims.length === 1 && step.dims[0] === cols;
+  const blocks = blockSize ? Math.ceil(rows / blockSize) : 0;
+  const perBlock = blockSize !== undefined && step.dims.length === 2 && step.dims[0] === blocks && step.dims[1] === cols;
+  if (weight.dims.length !== 2 || (!perChannel && !perBlock))
+    throw new Error(
+      `learned steps [${step.dims.join(', ')}] fit neither a per-channel [${cols}] nor a block grid [${blockSize ? `${blocks}, ${cols}` : 'blocks, out'}] of a [${weight.dims.join(', ')}] weight`,
+    );
   const qmax = 2 ** (bits - 1) - 1;
+  const size = perChannel ? rows : blockSize!;
   const q = new Int8Array(rows * cols);
   for (let r = 0; r < rows; r++) {
+    const base = Math.floor(r / size) * cols; // 0 per channel: the step of column c is step[c]
     for (let c = 0; c < cols; c++) {
-      const code = roundHalfEven(Math.fround(weight.data[r * cols + c] / step.data[c]));
+      const code = roundHalfEven(Math.fround(weight.data[r * cols + c] / step.data[base + c]));
       q[r * cols + c] = Math.max(-qmax, Math.min(qmax, code));
     }
   }
-  return { bits, dims: [rows, cols], granularity: 'per-channel', q, scale: Float32Array.from(step.data) };
+  const scale = Float32Array.from(step.data);
+  return perChannel
+    ? { bits, dims: [rows, cols], granularity: 'per-channel', q, scale }
+    : { bits, dims: [rows, cols], granularity: 'block', blockSize, q, scale };
 }
 
 /** ONNX Round: to nearest, ties to even. */

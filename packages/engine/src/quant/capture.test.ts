@@ -1,6 +1,9 @@
-import { initParams, mlp } from '../models';
+import { conv2d, Graph, reshape } from '../graph';
+import { initParams, mlp, type Model } from '../models';
 import { Rng } from '../rng';
+import { GraphSession } from '../runtime/graph-session';
 import { captureLayerInputs } from './capture';
+import { matrixView } from './weight';
 
 describe('captureLayerInputs', () => {
   it("returns each linear layer's input: x for the first, relu(x W + b) of the previous for the next", async () => {
@@ -29,5 +32,44 @@ describe('captureLayerInputs', () => {
     await expect(captureLayerInputs(model, 0, initParams(model, 1), new Float32Array(7), 2)).rejects.toThrow(
       /7 values; 2 examples of \[5\] need 10/,
     );
+  });
+
+  it('with convPatches, gives a conv kernel its im2col patches: patches x the matrix view = the Conv output (stride, padding, dilation)', async () => {
+    const [n, c, h, w, out] = [3, 2, 9, 8, 4];
+    const opts = { stride: 2, padding: 1, dilation: 2 };
+    const rng = new Rng(4);
+    const kernel = { dims: [out, c, 3, 3], data: Float32Array.from({ length: out * c * 9 }, () => rng.normal()) };
+    const x = Float32Array.from({ length: n * c * h * w }, () => rng.normal());
+    const model: Model = {
+      name: 'one-conv',
+      inputDims: [c, h, w],
+      heads: 1,
+      classesPerHead: 1,
+      params: [{ name: 'k', dims: kernel.dims, init: 'zeros' }],
+      paramsForHead: () => ['k'],
+      forward: (g, p, xs) => reshape(conv2d(xs, p.k, undefined, opts), [-1, out * 4 * 3]),
+    };
+    const patches = (await captureLayerInputs(model, 0, { k: kernel }, x, n, { convPatches: true })).k;
+    expect(await captureLayerInputs(model, 0, { k: kernel }, x, n).catch((e: Error) => e.message)).toMatch(/no MatMul/); // off by default
+    // The Conv itself, run by onnxruntime.
+    const g = new Graph('conv');
+    g.output('y', conv2d(g.input('x', [n, c, h, w]), g.constant(kernel.data, kernel.dims), undefined, opts));
+    const session = await GraphSession.create(g.toBytes());
+    const y = (await session.run({ x: { dtype: 'float32', dims: [n, c, h, w], data: x } })).y;
+    await session.close();
+    const [ho, wo] = y.dims.slice(2);
+    expect([ho, wo]).toEqual([4, 3]); // floor((9 + 2 - 5) / 2) + 1, floor((8 + 2 - 5) / 2) + 1: the width drops a column
+    const k = c * 9;
+    expect(patches).toHaveLength(n * ho * wo * k);
+    const view = matrixView('k', kernel).data;
+    let worst = 0;
+    for (let p = 0; p < n * ho * wo; p++)
+      for (let o = 0; o < out; o++) {
+        let v = 0;
+        for (let i = 0; i < k; i++) v += patches[p * k + i] * view[i * out + o];
+        const [ex, oy, ox] = [Math.floor(p / (ho * wo)), Math.floor(p / wo) % ho, p % wo];
+        worst = Math.max(worst, Math.abs(v - (y.data as Float32Array)[((ex * out + o) * ho + oy) * wo + ox]));
+      }
+    expect(worst).toBeLessThan(1e-5); // measured 1.4e-6: float32 sums of 18 products of O(1) values in another order
   });
 });

@@ -5,13 +5,27 @@ import { buffersOf, paramSpec, type Model } from '../models/model';
 import { GraphSession } from '../runtime/graph-session';
 import type { TensorMap } from '../tensor';
 
+/** Most im2col rows kept per conv weight: positions x examples grow fast (28 x 28 per image); evenly spaced rows bound the memory. */
+export const MAX_CONV_ROWS = 65_536;
+
+/** What im2col needs of a Conv node: its window and the shapes around it. */
+interface ConvWindow {
+  kernel: [number, number];
+  stride: [number, number];
+  pads: number[];
+  dilation: [number, number];
+  outDims: number[];
+}
+
 /**
  * Records, while a model's forward is built, the left operand of every MatMul whose right operand
- * is a watched weight: the input activations of that linear layer. The forward stays the model's
- * own code; only the graph it writes into differs.
+ * is a watched weight: the input activations of that linear layer; and the input of every Conv
+ * (one group) whose kernel is watched, with its window, for the im2col view. The forward stays
+ * the model's own code; only the graph it writes into differs.
  */
 class LayerInputGraph extends Graph {
   readonly layerInputs = new Map<string, Tensor>();
+  readonly convWindows = new Map<string, ConvWindow>();
 
   constructor(
     name: string,
@@ -27,8 +41,21 @@ class LayerInputGraph extends Graph {
     attrs: Record<string, Attr> = {},
     domain = '',
   ): Tensor {
-    const weight = opType === 'MatMul' && inputs[1] ? this.watched.get(inputs[1]) : undefined;
-    if (weight && inputs[0] && inputs[0].rank >= 2 && !this.layerInputs.has(weight)) this.layerInputs.set(weight, inputs[0]);
+    const weight = (opType === 'MatMul' || opType === 'Conv') && inputs[1] ? this.watched.get(inputs[1]) : undefined;
+    const grouped = opType === 'Conv' && (attrs.group ?? 1) !== 1; // no single im2col matrix: left out
+    if (weight && inputs[0] && inputs[0].rank >= 2 && !grouped && !this.layerInputs.has(weight)) {
+      this.layerInputs.set(weight, inputs[0]);
+      if (opType === 'Conv') {
+        const pair = (v: Attr | undefined) => (v ?? [1, 1]) as [number, number];
+        this.convWindows.set(weight, {
+          kernel: attrs.kernel_shape as [number, number],
+          stride: pair(attrs.strides),
+          pads: (attrs.pads ?? [0, 0, 0, 0]) as number[],
+          dilation: pair(attrs.dilations),
+          outDims: out.dims as number[],
+        });
+      }
+    }
     return super.node(opType, inputs, out, attrs, domain);
   }
 }
@@ -36,9 +63,11 @@ class LayerInputGraph extends Graph {
 /**
  * The input activations [rows, in] of each matrix weight (rows = N, or N x positions for inputs
  * with more axes, e.g. a transformer's [N, T, in], flattened) of `head`'s forward pass on `x` (N examples),
- * computed by onnxruntime from `params` (pass dequantized values for weights already quantized,
- * as GPTQ does layer after layer). Keyed by weight name; a weight not used as a MatMul's right
- * operand is absent.
+ * and with `convPatches` of each conv kernel its im2col patches [rows, C_in * kh * kw] (rows = N x
+ * output positions, at most MAX_CONV_ROWS evenly spaced ones), the inputs of its matrix view
+ * (`matrixView`); computed by onnxruntime from `params` (pass dequantized values for weights
+ * already quantized, as GPTQ does layer after layer). Keyed by weight name; a weight not used as a
+ * MatMul's right operand (or, with `convPatches`, a one-group Conv's kernel) is absent.
  */
 export async function captureLayerInputs(
   model: Model,
@@ -46,6 +75,7 @@ export async function captureLayerInputs(
   params: TensorMap,
   x: Float32Array,
   n: number,
+  options: { convPatches?: boolean } = {},
 ): Promise<Record<string, Float32Array>> {
   const features = model.inputDims.reduce((a, b) => a * b, 1);
   if (x.length !== n * features)
@@ -57,7 +87,7 @@ export async function captureLayerInputs(
   for (const name of model.paramsForHead(head)) {
     const dims = paramSpec(model, name).dims;
     weights[name] = floatConstant(g, name, dims, params);
-    if (dims.length === 2) watched.set(weights[name], name);
+    if (dims.length === 2 || (options.convPatches && dims.length === 4)) watched.set(weights[name], name);
   }
   for (const b of buffersOf(model)) weights[b.name] = floatConstant(g, b.name, b.dims, params);
   model.forward(g, weights, xIn, head);
@@ -66,8 +96,47 @@ export async function captureLayerInputs(
   const session = await GraphSession.create(g.toBytes());
   try {
     const out = await session.run({ x: { dtype: 'float32', dims: [n, ...model.inputDims], data: x } });
-    return Object.fromEntries([...g.layerInputs.keys()].map((name) => [name, out[`input.${name}`].data as Float32Array]));
+    return Object.fromEntries(
+      [...g.layerInputs.keys()].map((name) => {
+        const input = out[`input.${name}`];
+        const window = g.convWindows.get(name);
+        return [name, window ? im2col(input.data as Float32Array, input.dims, window) : (input.data as Float32Array)];
+      }),
+    );
   } finally {
     await session.close();
   }
+}
+
+/**
+ * The patches a Conv multiplies by its kernel: for each (example, output row, output column), the
+ * C x kh x kw window of the zero-padded input in the kernel's own order, so that
+ * output[n, o, y, x] = patch . kernel[o] (the im2col view). At most MAX_CONV_ROWS of the rows.
+ */
+export function im2col(x: Float32Array, dims: readonly number[], w: ConvWindow): Float32Array {
+  const [n, c, h, wd] = dims;
+  const [kh, kw] = w.kernel;
+  const [ho, wo] = w.outDims.slice(2);
+  const k = c * kh * kw;
+  const total = n * ho * wo;
+  const rows = Math.min(total, MAX_CONV_ROWS);
+  const out = new Float32Array(rows * k);
+  for (let r = 0; r < rows; r++) {
+    const p = rows === total ? r : Math.floor((r * total) / rows);
+    const ex = Math.floor(p / (ho * wo));
+    const oy = Math.floor(p / wo) % ho;
+    const ox = p % wo;
+    let col = r * k;
+    for (let ch = 0; ch < c; ch++) {
+      const plane = (ex * c + ch) * h * wd;
+      for (let i = 0; i < kh; i++) {
+        const y = oy * w.stride[0] - w.pads[0] + i * w.dilation[0];
+        for (let j = 0; j < kw; j++, col++) {
+          const xx = ox * w.stride[1] - w.pads[1] + j * w.dilation[1];
+          out[col] = y >= 0 && y < h && xx >= 0 && xx < wd ? x[plane + y * wd + xx] : 0;
+        }
+      }
+    }
+  }
+  return out;
 }

@@ -22,10 +22,17 @@ export interface QuantScheme {
  *   blocked DequantizeLinear along axis 0 expects).
  * Symmetric weights have signed codes (Int8Array, no zero point); asymmetric ones unsigned codes
  * (Uint8Array) and one zero point per group, both in [0, 2^bits - 1]: the ONNX int/uint 4/8 types.
+ *
+ * A conv weight [C_out, C_in, kh, kw] is quantized as its im2col matrix view [C_in * kh * kw, C_out]
+ * (the conv is patches x that matrix), so "per channel" is per output channel and every quantizer
+ * works on it unchanged; `shape` then holds the conv weight's own dims (see `matrixView`).
  */
 export interface QuantizedWeight {
   bits: 4 | 8;
+  /** The matrix view [in, out] the codes are laid out for. */
   dims: [number, number];
+  /** Set for a conv weight: its dims [C_out, C_in, kh, kw], of which `dims` is the im2col view. */
+  shape?: number[];
   granularity: QuantGranularity;
   blockSize?: number;
   /** One code per element, row-major like the weight. */
@@ -66,16 +73,74 @@ function blockSizeOf(scheme: Pick<QuantScheme, 'granularity' | 'blockSize'>): nu
   return size;
 }
 
+/** Whether a parameter of these dims is a weight quantizers quantize: a matrix [in, out] or a conv kernel [C_out, C_in, kh, kw]. */
+export function isQuantizable(dims: readonly number[]): boolean {
+  return dims.length === 2 || dims.length === 4;
+}
+
+/** The [in, out] matrix a quantizer works on for a weight of `dims` (the im2col view of a conv kernel). */
+export function matrixDims(name: string, dims: readonly number[]): [number, number] {
+  if (dims.length === 2) return [dims[0], dims[1]];
+  if (dims.length === 4) return [dims[1] * dims[2] * dims[3], dims[0]];
+  throw new Error(
+    `'${name}': only matrix [in, out] and conv [C_out, C_in, kh, kw] weights can be quantized, got dims [${dims.join(', ')}]`,
+  );
+}
+
+/**
+ * A weight as the matrix quantizers work on: a matrix as it is, a conv kernel [C_out, K...] transposed
+ * to its im2col view [K, C_out] (K = C_in * kh * kw, in the kernel's own row-major order).
+ */
+export function matrixView(name: string, weight: TensorData): TensorData {
+  const [rows, cols] = matrixDims(name, weight.dims);
+  if (weight.dims.length === 2) return weight;
+  return { dims: [rows, cols], data: transposeMatrix(weight.data, cols, rows) };
+}
+
+/** Values of a matrix view back in the weight's own layout (a conv kernel transposed back to [C_out, K...]). */
+export function fromMatrixView(qw: Pick<QuantizedWeight, 'dims' | 'shape'>, values: Float32Array): TensorData {
+  if (!qw.shape) return { dims: [...qw.dims], data: values };
+  return { dims: [...qw.shape], data: transposeMatrix(values, qw.dims[0], qw.dims[1]) };
+}
+
+/**
+ * Quantizes a weight of any quantizable shape with a quantizer of matrices: a conv kernel goes
+ * through its im2col view and the result remembers its shape.
+ */
+export async function quantizeWeight(
+  name: string,
+  weight: TensorData,
+  quantize: (matrix: TensorData) => QuantizedWeight | Promise<QuantizedWeight>,
+): Promise<QuantizedWeight> {
+  const qw = await quantize(matrixView(name, weight));
+  return weight.dims.length === 4 ? { ...qw, shape: [...weight.dims] } : qw;
+}
+
+/** [rows, cols] row-major to [cols, rows] row-major. */
+export function transposeMatrix<T extends Float32Array | Int8Array | Uint8Array>(a: T, rows: number, cols: number): T {
+  const out = new (a.constructor as new (n: number) => T)(a.length);
+  for (let r = 0; r < rows; r++) for (let c = 0; c < cols; c++) out[c * rows + r] = a[r * cols + c];
+  return out;
+}
+
 /** Throws, naming the weight and the field, unless `qw` is a consistent quantized weight of `dims`. */
 export function validateQuantizedWeight(name: string, qw: QuantizedWeight, dims: number[]): void {
   const fail = (what: string) => {
     throw new Error(`quantized weight '${name}': ${what}`);
   };
-  if (dims.length !== 2) fail(`only matrix weights can be quantized; the model's dims are [${dims.join(', ')}]`);
+  if (!isQuantizable(dims))
+    fail(`only matrix [in, out] and conv [C_out, C_in, kh, kw] weights can be quantized; the model's dims are [${dims.join(', ')}]`);
   if (qw.bits !== 4 && qw.bits !== 8) fail(`bits must be 4 or 8, got ${qw.bits}`);
-  if (qw.dims?.length !== 2 || qw.dims[0] !== dims[0] || qw.dims[1] !== dims[1])
-    fail(`dims [${qw.dims?.join(', ')}] differ from the model's [${dims.join(', ')}]`);
-  const n = dims[0] * dims[1];
+  const view = matrixDims(name, dims);
+  if (qw.dims?.length !== 2 || qw.dims[0] !== view[0] || qw.dims[1] !== view[1])
+    fail(
+      `dims [${qw.dims?.join(', ')}] differ from the model's [${view.join(', ')}]${dims.length === 4 ? ' (the im2col view of its conv kernel)' : ''}`,
+    );
+  if (dims.length === 4 ? qw.shape?.join() !== dims.join() : qw.shape !== undefined)
+    fail(
+      `shape [${qw.shape?.join(', ') ?? ''}] must be ${dims.length === 4 ? `the conv kernel's [${dims.join(', ')}]` : 'absent for a matrix weight'}`,
+    );
+  const n = view[0] * view[1];
   if (qw.q.length !== n) fail(`${qw.q.length} codes for dims [${dims.join(', ')}] (${n} elements)`);
   const groups = groupCount(qw, qw.dims);
   if (qw.scale.length !== groups) fail(`${qw.scale.length} scales, ${qw.granularity} over [${dims.join(', ')}] has ${groups} groups`);
@@ -92,7 +157,8 @@ export function validateQuantizedWeight(name: string, qw: QuantizedWeight, dims:
 
 /**
  * The plain TypeScript reference of what a quantized weight stands for: (q - zeroPoint) * scale
- * per element, rounded to float32 as onnxruntime's DequantizeLinear computes it.
+ * per element, rounded to float32 as onnxruntime's DequantizeLinear computes it, laid out as the
+ * matrix view `dims` (`fromMatrixView` gives a conv kernel's own layout).
  */
 export function dequantize(qw: QuantizedWeight): Float32Array {
   const [rows, cols] = qw.dims;
