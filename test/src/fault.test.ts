@@ -5,9 +5,9 @@ import { ActivityFailure, ApplicationFailure, Client, Connection, defaultPayload
 import { RetryState } from '@temporalio/common';
 import { startDevServer } from '@retain/infra';
 import { PluginRegistry } from '@retain/sdk';
-import { builtinPlugins } from '@retain/worker';
+import { builtinPlugins, experimentResultOf } from '@retain/worker';
 import { buggyMethod } from './fault/buggy-method';
-import type { ExperimentResult, ExperimentSpec, TrainHeartbeat } from '@retain/sdk';
+import type { ExperimentOutput, ExperimentResult, ExperimentSpec, TrainHeartbeat } from '@retain/sdk';
 import { experimentWorkflow, RUN_SEARCH_ATTRIBUTES, runSearchAttributes } from '@retain/workflows';
 import { createHarness, smallPermutedSpec, type Harness } from './harness';
 import {
@@ -90,6 +90,10 @@ describe('durability under real worker crashes', () => {
     rmSync(home, { recursive: true, force: true });
   });
 
+  /** The result a run stored in the test workers' artifact store (the workflow returns its ref). */
+  const resultOf = async (handle: { result(): Promise<ExperimentOutput> }, artifacts = join(home, 'artifacts')) =>
+    experimentResultOf(await handle.result(), artifacts);
+
   const start = (queue: string, runId: string, spec: ExperimentSpec = faultSpec()) => {
     const withQueue = { ...spec, execution: { taskQueue: queue } };
     return client.workflow.start(experimentWorkflow, {
@@ -119,7 +123,7 @@ describe('durability under real worker crashes', () => {
       await kill9(current);
       current = worker(queue);
     }
-    const result = await handle.result();
+    const result = await resultOf(handle);
     current.child.kill('SIGINT');
     // The retried attempt started at the last heartbeat's checkpoint (or a later one the killed
     // worker saved just before dying), not at step 0; task 0 was never interrupted in training.
@@ -143,7 +147,7 @@ describe('durability under real worker crashes', () => {
     const training = pair.find((w) => identity.startsWith(`${w.child.pid}@`));
     expect(training).toBeDefined();
     await kill9(training!);
-    const result = await handle.result();
+    const result = await resultOf(handle);
     expect(result.training[0].resumedAt).toBeGreaterThanOrEqual((seen.details as TrainHeartbeat).checkpoint!.step);
     expect(result.matrices).toEqual(baseline.matrices);
   });
@@ -175,7 +179,10 @@ describe('durability under real worker crashes', () => {
       await server.stop();
       server = await startDevServer({ ...options, port });
       conn = await Connection.connect({ address: server.address });
-      const result = await new Client({ connection: conn }).workflow.getHandle<typeof experimentWorkflow>(`${queue}-run`).result();
+      const result = await resultOf(
+        new Client({ connection: conn }).workflow.getHandle<typeof experimentWorkflow>(`${queue}-run`),
+        join(dir, 'artifacts'),
+      );
       await conn.close();
       expect(result.matrices).toEqual(baseline.matrices);
     } finally {
@@ -210,7 +217,7 @@ describe('durability under real worker crashes', () => {
     const resumed = await retainCli(['resume', runId, '--spec', fixedPath, '--detach', '--id', `${runId}-resumed`], { RETAIN_HOME: home });
     expect({ code: resumed.code, stderr: resumed.code === 0 ? '' : resumed.stderr }).toEqual({ code: 0, stderr: '' });
     expect(resumed.stdout.trim()).toBe(`${runId}-resumed`);
-    const result = await client.workflow.getHandle<typeof experimentWorkflow>(`${runId}-resumed`).result();
+    const result = await resultOf(client.workflow.getHandle<typeof experimentWorkflow>(`${runId}-resumed`));
     expect(result.resumedFrom).toEqual({ runId, task: 1 });
     // Task 0 came from the failed run (same artifacts, same numbers); only task 1 was trained here.
     expect(result.models[0].checkpointRef).toBe(baseline.models[0].checkpointRef);
@@ -231,7 +238,7 @@ describe('durability under real worker crashes', () => {
 
     const resumed = await retainCli(['resume', runId, '--detach', '--id', `${runId}-resumed`], { RETAIN_HOME: home });
     expect({ code: resumed.code, stderr: resumed.code === 0 ? '' : resumed.stderr }).toEqual({ code: 0, stderr: '' });
-    const result = await client.workflow.getHandle<typeof experimentWorkflow>(`${runId}-resumed`).result();
+    const result = await resultOf(client.workflow.getHandle<typeof experimentWorkflow>(`${runId}-resumed`));
     expect(result.resumedFrom).toEqual({ runId, task: 1 });
     expect(result.models[0].checkpointRef).toBe(baseline.models[0].checkpointRef);
     expect(result.matrices).toEqual(baseline.matrices);
