@@ -24,12 +24,12 @@ export interface Harness {
 let bundle: Promise<WorkflowBundle> | undefined;
 
 /** Webpack-bundling the workflows takes seconds: do it once per test file. */
-function workflowBundle(): Promise<WorkflowBundle> {
+export function workflowBundle(): Promise<WorkflowBundle> {
   return (bundle ??= bundleWorkflowCode({ workflowsPath: workflowsPath(), logger: quietLogger }));
 }
 
 /** Worker state changes at INFO would bury test output; the runtime is per process, so install once. */
-function quietRuntime(): void {
+export function quietRuntime(): void {
   try {
     Runtime.install({ logger: new DefaultLogger('WARN') });
   } catch {
