@@ -9,6 +9,7 @@
  *    (the first worker builds it), as `retain worker` does.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg } from 'node:os';
 import { join, resolve } from 'node:path';
 import { Client, Connection, type WorkflowHandle } from '@temporalio/client';
 import type { ExperimentSpec, TrainHeartbeat } from '@retain/sdk';
@@ -44,8 +45,12 @@ const ms = (t: { seconds?: unknown; nanos?: number | null } | null | undefined) 
  * (an activity's completion, or an execution's start, to the next activity's scheduling), and the
  * hand-over between continued-as-new executions (one's close to the next one's start).
  */
-async function timings(client: Client, workflowId: string): Promise<Timings> {
+async function timings(
+  client: Client,
+  workflowId: string,
+): Promise<Timings & { workflowTasks: number; activities: number; executions: number }> {
   const t: Timings = { wall: 0, activity: 0, queued: 0, deciding: 0, workflowTaskQueued: 0, workflowTaskRunning: 0, continuing: 0 };
+  const counts = { workflowTasks: 0, activities: 0, executions: 0 };
   const executions: Array<{ start: number; end: number }> = [];
   for await (const run of client.workflow.list({ query: `WorkflowId = '${workflowId}'` })) {
     const history = await client.workflow.getHandle(workflowId, run.runId).fetchHistory();
@@ -59,6 +64,7 @@ async function timings(client: Client, workflowId: string): Promise<Timings> {
       // Of the deciding: a workflow task waiting for the worker, and the worker running it.
       if (e.workflowTaskStartedEventAttributes)
         t.workflowTaskQueued += at - ms(events[Number(e.workflowTaskStartedEventAttributes.scheduledEventId) - 1]?.eventTime);
+      if (e.workflowTaskCompletedEventAttributes) counts.workflowTasks++;
       if (e.workflowTaskCompletedEventAttributes)
         t.workflowTaskRunning += at - ms(events[Number(e.workflowTaskCompletedEventAttributes.startedEventId) - 1]?.eventTime);
       if (e.activityTaskScheduledEventAttributes) {
@@ -72,17 +78,36 @@ async function timings(client: Client, workflowId: string): Promise<Timings> {
         t.queued += at - scheduled.get(id)!;
       }
       const done = e.activityTaskCompletedEventAttributes;
+      if (done) counts.activities++;
       if (done) {
         t.activity += at - started.get(String(done.scheduledEventId))!;
         ready = at;
       }
     }
   }
+  counts.executions = executions.length;
   executions.sort((a, b) => a.start - b.start);
   for (let i = 1; i < executions.length; i++) t.continuing += executions[i].start - executions[i - 1].end;
   t.wall = executions[executions.length - 1].end - executions[0].start;
   for (const k of Object.keys(t) as Array<keyof Timings>) t[k] /= 1000;
-  return t;
+  return { ...t, ...counts };
+}
+
+/** The issue's fields and where the orchestration time goes (seconds), plus the round trips it took. */
+function breakdown(t: Awaited<ReturnType<typeof timings>>) {
+  return {
+    wallSeconds: round(t.wall),
+    activitySeconds: round(t.activity),
+    orchestrationShare: round(1 - t.activity / t.wall, 4),
+    queuedSeconds: round(t.queued),
+    decidingSeconds: round(t.deciding),
+    workflowTaskQueuedSeconds: round(t.workflowTaskQueued),
+    workflowTaskRunningSeconds: round(t.workflowTaskRunning),
+    continueAsNewSeconds: round(t.continuing),
+    workflowTasks: t.workflowTasks,
+    activities: t.activities,
+    executions: t.executions,
+  };
 }
 
 interface Timings {
@@ -146,23 +171,37 @@ async function main(): Promise<void> {
     const w = startTestWorker(queue, join(dir, 'artifacts'), { address: server.address });
     live.push(w);
     await w.ready;
-    await client.workflow.execute(experimentWorkflow, { taskQueue: queue, workflowId: 'bench-10', args: [{ spec: spec(queue, {}) }] });
+    const load = loadavg()[0];
+    const run = async (id: string, over: Record<string, unknown>) => {
+      await client.workflow.execute(experimentWorkflow, { taskQueue: queue, workflowId: id, args: [{ spec: spec(queue, over) }] });
+      return breakdown(await timings(client, id));
+    };
+    const small = await run('bench-10', {});
+    // BENCH_EXAMPLE=1: the same 10 tasks at examples/permuted-fmnist-ewc.yaml's sizes (all 60,000
+    // training and 10,000 test images per task, MLP 784-256-256-10, EWC, int8 and int4): minutes a task.
+    const example = process.env.BENCH_EXAMPLE
+      ? await run('bench-10-example', {
+          benchmark: { name: 'permuted-fmnist', config: { tasks: TASKS } },
+          model: { name: 'mlp', config: { hidden: [256, 256] } },
+          trainer: { name: 'supervised', config: { epochs: 1, batchSize: 128, lr: 0.01, optimizer: { name: 'sgd', momentum: 0.9 } } },
+          method: { name: 'ewc', config: { lambda: 50, fisherSamples: 500 } },
+          quantizers: [
+            { name: 'rtn', config: { bits: 8 } },
+            { name: 'rtn', config: { bits: 4 } },
+          ],
+        })
+      : undefined;
     w.child.kill('SIGKILL');
     await w.exited;
-    const { wall, activity, queued, deciding, workflowTaskQueued, workflowTaskRunning, continuing } = await timings(client, 'bench-10');
     const crash = await crashToResume(client, 'bench-crash', join(dir, 'artifacts'), server.address);
     const out = {
       tasks: TASKS,
-      wallSeconds: round(wall),
-      activitySeconds: round(activity),
-      orchestrationShare: round(1 - activity / wall, 4),
-      // Where the orchestration time goes (seconds).
-      queuedSeconds: round(queued),
-      decidingSeconds: round(deciding),
-      workflowTaskQueuedSeconds: round(workflowTaskQueued),
-      workflowTaskRunningSeconds: round(workflowTaskRunning),
-      continueAsNewSeconds: round(continuing),
+      ...small,
       crashToResumeSeconds: round(crash),
+      // 1-minute load average when the run started, on cpus().length cores: the numbers above scale with it.
+      loadAverage: round(load),
+      cores: cpus().length,
+      ...(example ? { exampleSize: example } : {}),
     };
     const path = resolve(__dirname, '../../../.bench/orchestration.json');
     mkdirSync(resolve(path, '..'), { recursive: true });
