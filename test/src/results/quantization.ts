@@ -1,106 +1,139 @@
 /**
- * `npm run results:quantization [-- --quick]`: regenerates docs/results/quantization.md and
- * quantization.json. For permuted and split Fashion-MNIST, each method Retain has among naive,
- * EWC and replay, and 3 seeds, it runs one experiment through the real CLI (`retain run`: Temporal,
- * worker, workflow) with fp32 and RTN int8 / RTN int4 (per-channel and block 32) / HQQ int4 /
- * GPTQ int4 (per-channel and block 32), then aggregates mean and standard deviation over seeds.
- * Minutes to hours: not part of CI. `--quick` (1 seed, 2 small tasks) checks the pipeline.
+ * `npm run results:quantization [-- --quick | --seeds 0,1,2 --parallel N --qat-steps minmax|lsq --only split-fmnist/naive+qat]`:
+ * regenerates docs/results/quantization.md and quantization.json in ONE invocation. For permuted
+ * Fashion-MNIST (domain-IL) and split Fashion-MNIST (class-IL: one shared head, so replay applies),
+ * and each of naive, EWC and replay, 3 seeds, one experiment runs through the real product path
+ * (embedded Temporal dev server, a Retain worker, the experiment workflow, onnxruntime) with fp32
+ * and RTN int8 / RTN int4 (per-channel and block 32) / HQQ int4 block 32 / GPTQ int4 (per-channel
+ * and block 32). Each method also runs once more with quantization-aware training through RTN
+ * int4 per-channel (min-max steps; `--qat-steps lsq` learns them), and that run's own int4 model is compared with
+ * the post-training RTN int4 model of the plain run of the same method and seed. Mean and sample
+ * standard deviation over seeds; the wall time of each run and of the whole sweep.
+ *
+ * Sizing (SIZES.full), measured on this 2-core machine (AMD EPYC) while other helpers' jobs ran
+ * (load average 3 to 13), one seed at a time with `--seeds 0 --only ...`:
+ * - a plain run (5 tasks of 10k training / 2k test samples, MLP 784-256-256-10, all 6 quantizers
+ *   after every task): permuted naive 115 s (load ~5), split replay 221 s (load ~13);
+ * - a QAT run (one int4 quantizer): 21 to 34 s;
+ * - one lane used 66 s of CPU in 133 s of wall time (the rest waits on Temporal round trips and
+ *   other processes), so two runs at once (`--parallel 2`, the default) overlap those waits.
+ * 18 plain + 18 QAT runs: about 54 min run one after another, so 40-50 min with two lanes.
+ * `--quick` (1 seed, 2 tasks of 2k / 500, MLP 784-64-10) took 4.9 min at load ~11.
+ * Not part of CI.
  */
-import { spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { cpus, tmpdir } from 'node:os';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { cpus, totalmem } from 'node:os';
 import { join, resolve } from 'node:path';
-import type { ExperimentResult } from '@retain/sdk';
+import { spawn } from 'node:child_process';
+import type { ExperimentResult, ExperimentSpec } from '@retain/sdk';
 import { defaultRegistry } from '@retain/worker';
+import { createHarness } from '../harness';
+import { startScratchServer } from '../scratch-server';
 
 const ROOT = resolve(__dirname, '../../..');
-const CLI = join(ROOT, 'packages/cli/bin/retain.js');
-const quick = process.argv.includes('--quick');
-const SEEDS = quick ? [0] : [0, 1, 2];
-const WANTED_METHODS = ['naive', 'ewc', 'replay'];
+const METHODS = ['naive', 'ewc', 'replay'] as const;
 
+/** Post-training quantizers every plain run gets. */
 const QUANTIZERS = [
   { name: 'rtn', config: { bits: 8 } },
   { name: 'rtn', config: { bits: 4 } },
   { name: 'rtn', config: { bits: 4, granularity: 'block', blockSize: 32 } },
-  { name: 'hqq', config: {} },
-  { name: 'gptq', config: {} },
-  { name: 'gptq', config: { granularity: 'block', blockSize: 32 } },
+  // Block 32 (HQQ's own default is 64) so HQQ compares with RTN int4 block 32 on the same grid.
+  { name: 'hqq', config: { bits: 4, blockSize: 32 } },
+  { name: 'gptq', config: { bits: 4 } },
+  { name: 'gptq', config: { bits: 4, granularity: 'block', blockSize: 32 } },
 ];
 
-const BENCHMARKS = {
-  'permuted-fmnist': quick ? { tasks: 2, trainPerTask: 2000, testPerTask: 500 } : { tasks: 5, trainPerTask: 10000, testPerTask: 2000 },
-  'split-fmnist': quick
-    ? { tasks: 2, mode: 'task-il', trainPerTask: 2000, testPerTask: 500 }
-    : { tasks: 5, mode: 'task-il', testPerTask: 2000 },
+/** The quantizer QAT trains through; its id is the post-training model it is compared with. */
+const QAT_QUANTIZER = { id: 'rtn-int4', name: 'rtn', config: { bits: 4 } };
+/**
+ * QAT steps: min-max by default (each step is max|w| / qmax of the current weights, exactly the
+ * grid post-training RTN exports, so there is no step learning rate to tune); `--qat-steps lsq`
+ * learns them (Esser et al. 2020). Neither was measurably better, so the simpler one is the
+ * default. Measured int4 ACC of the QAT model, seed 0 at the full sizes: permuted naive min-max
+ * 0.7201 vs LSQ 0.6984 (post-training RTN int4 of the plain run 0.7046); split replay 0.7782 vs
+ * 0.7794 (post-training 0.7767). test/src/qat.test.ts (3 seeds, 2 small permuted tasks): mean
+ * int4 gap 0.0069 min-max vs 0.0028 LSQ, within test-set noise.
+ */
+let qatLsq = false; // --qat-steps lsq|minmax
+
+/** Per-task sizes; `full` is sized to 40-50 min for the whole sweep (see the header). */
+const SIZES = {
+  quick: { permutedTasks: 2, splitTasks: 2, trainPerTask: 2000, testPerTask: 500, hidden: [64], batchSize: 64 },
+  full: { permutedTasks: 5, splitTasks: 5, trainPerTask: 10000, testPerTask: 2000, hidden: [256, 256], batchSize: 128 },
 };
 
-interface Cell {
+interface Args {
+  quick: boolean;
+  seeds: number[];
+  parallel: number;
+  only?: string[];
+  out: string;
+}
+
+function parseArgs(argv: string[]): Args {
+  const args: Args = { quick: false, seeds: [0, 1, 2], parallel: 2, out: join(ROOT, 'docs/results') };
+  for (let i = 0; i < argv.length; i++) {
+    const flag = argv[i];
+    if (flag === '--quick') {
+      args.quick = true;
+      continue;
+    }
+    const value = argv[++i];
+    if (value === undefined) throw new Error(`${flag}: needs a value`);
+    if (flag === '--seeds') args.seeds = value.split(',').map(Number);
+    else if (flag === '--parallel') args.parallel = Number(value);
+    else if (flag === '--only') args.only = value.split(',');
+    else if (flag === '--out') args.out = resolve(value);
+    else if (flag === '--qat-steps') {
+      if (value !== 'lsq' && value !== 'minmax')
+        throw new Error(`--qat-steps: 'lsq' (learned steps) or 'minmax' (max|w| / qmax), got '${value}'`);
+      qatLsq = value === 'lsq';
+    } else
+      throw new Error(`unknown flag '${flag}': use --quick, --seeds, --parallel, --only benchmark/variant, --qat-steps lsq|minmax, --out`);
+  }
+  if (args.quick && !argv.includes('--seeds')) args.seeds = [0];
+  if (!args.seeds.length || args.seeds.some((s) => !Number.isInteger(s) || s < 0))
+    throw new Error('--seeds: give non-negative integers separated by commas, e.g. 0,1,2');
+  if (!Number.isInteger(args.parallel) || args.parallel < 1) throw new Error('--parallel: give a positive integer');
+  return args;
+}
+
+/** One run of the sweep: a benchmark, a method trained plainly or through the quantizer, a seed. */
+interface Job {
   benchmark: string;
   method: string;
+  qat: boolean;
   seed: number;
+}
+
+/** `naive`, or `naive+qat-lsq` for the QAT run of naive. */
+const variantOf = (j: { method: string; qat: boolean }) => (j.qat ? `${j.method}+qat${qatLsq ? '-lsq' : ''}` : j.method);
+
+function specOf(job: Job, quick: boolean): ExperimentSpec {
+  const s = quick ? SIZES.quick : SIZES.full;
+  const sizes = { trainPerTask: s.trainPerTask, testPerTask: s.testPerTask };
+  const benchmark =
+    job.benchmark === 'permuted-fmnist'
+      ? { name: 'permuted-fmnist', config: { tasks: s.permutedTasks, ...sizes } }
+      : { name: 'split-fmnist', config: { tasks: s.splitTasks, mode: 'class-il', ...sizes } };
+  return defaultRegistry().validateSpec({
+    name: `results-quantization-${job.benchmark}-${variantOf(job).replace('+', '-')}`,
+    seed: job.seed,
+    benchmark,
+    model: { name: 'mlp', config: { hidden: s.hidden } },
+    trainer: {
+      name: 'supervised',
+      config: { epochs: 1, batchSize: s.batchSize, lr: 0.01, optimizer: { name: 'sgd', momentum: 0.9 } },
+    },
+    method: { name: job.method, config: {} },
+    ...(job.qat ? { quantizers: [QAT_QUANTIZER], qat: { quantizer: QAT_QUANTIZER.id, lsq: qatLsq } } : { quantizers: QUANTIZERS }),
+  });
+}
+
+interface Cell extends Job {
   seconds: number;
   result: ExperimentResult;
-}
-
-async function main(): Promise<void> {
-  const registered = new Set(
-    defaultRegistry()
-      .list()
-      .filter((p) => p.kind === 'method')
-      .map((p) => p.name),
-  );
-  const methods = WANTED_METHODS.filter((m) => registered.has(m));
-  const missing = WANTED_METHODS.filter((m) => !registered.has(m));
-  const work = mkdtempSync(join(tmpdir(), 'retain-results-'));
-  const cells: Cell[] = [];
-  for (const [benchmark, config] of Object.entries(BENCHMARKS))
-    for (const method of methods)
-      for (const seed of SEEDS) {
-        const name = `results-${benchmark}-${method}-s${seed}`;
-        const spec = {
-          name,
-          seed,
-          benchmark: { name: benchmark, config },
-          model: { name: 'mlp', config: { hidden: [256, 256] } },
-          trainer: { name: 'supervised', config: { epochs: 1, batchSize: 128, lr: 0.01, optimizer: { name: 'sgd', momentum: 0.9 } } },
-          method,
-          quantizers: QUANTIZERS,
-          execution: { taskQueue: `results-${process.pid}` },
-        };
-        const specPath = join(work, `${name}.json`);
-        writeFileSync(specPath, JSON.stringify(spec)); // JSON is YAML
-        const out = join(work, name);
-        const started = Date.now();
-        process.stderr.write(`${name} ... `);
-        await retain(['run', specPath, '--out', out]);
-        const seconds = (Date.now() - started) / 1000;
-        process.stderr.write(`${seconds.toFixed(0)} s\n`);
-        cells.push({ benchmark, method, seed, seconds, result: JSON.parse(readFileSync(join(out, 'results.json'), 'utf8')) });
-        await write(cells, methods, missing); // after every run, so a long sweep that stops keeps what it measured
-      }
-  process.stderr.write(`wrote docs/results/quantization.md and quantization.json\n`);
-}
-
-async function write(cells: Cell[], methods: string[], missing: string[]): Promise<void> {
-  const summary = summarize(cells);
-  const dir = join(ROOT, 'docs/results');
-  mkdirSync(dir, { recursive: true });
-  const meta = {
-    generated: new Date().toISOString(),
-    quick,
-    seeds: SEEDS,
-    methods,
-    missingMethods: missing,
-    cpu: cpus()[0]?.model ?? 'unknown',
-    cores: cpus().length,
-  };
-  writeFileSync(
-    join(dir, 'quantization.json'),
-    `${JSON.stringify({ ...meta, summary, runs: cells.map(({ result, ...c }) => ({ ...c, runId: result.runId, matrices: result.matrices, quantization: result.quantization, metrics: result.metrics })) }, null, 2)}\n`,
-  );
-  writeFileSync(join(dir, 'quantization.md'), markdown(meta, summary, cells));
-  await prettier([join(dir, 'quantization.json'), join(dir, 'quantization.md')]); // the repository's format check covers docs/
 }
 
 interface Stat {
@@ -110,11 +143,35 @@ interface Stat {
 }
 type Row = Record<'acc' | 'bwt' | 'forgetting' | 'accGap' | 'meanGap' | 'qif' | 'crossing' | 'bytes', Stat | null>;
 
+/** QAT's int4 model against post-training RTN int4 of the plain run, paired by seed. */
+interface QatCheck {
+  benchmark: string;
+  method: string;
+  /** ACC(plain fp32) - ACC(QAT run's int4 model). */
+  qatGap: Stat | null;
+  /** ACC(plain fp32) - ACC(plain run's post-training RTN int4). */
+  ptqGap: Stat | null;
+  /** ACC(plain fp32) - ACC(plain run's GPTQ int4), the best post-training int4 per-channel here. */
+  gptqGap: Stat | null;
+  seeds: number[];
+}
+
+function stat(values: (number | null | undefined)[]): Stat | null {
+  const xs = values.filter((v): v is number => typeof v === 'number' && Number.isFinite(v));
+  if (xs.length === 0) return null;
+  const mean = xs.reduce((a, b) => a + b, 0) / xs.length;
+  const sd = xs.length > 1 ? Math.sqrt(xs.reduce((a, b) => a + (b - mean) ** 2, 0) / (xs.length - 1)) : 0;
+  return { mean, sd, n: xs.length };
+}
+
 function summarize(cells: Cell[]): Record<string, Record<string, Row>> {
   const groups = new Map<string, Cell[]>();
-  for (const c of cells) groups.set(`${c.benchmark} / ${c.method}`, [...(groups.get(`${c.benchmark} / ${c.method}`) ?? []), c]);
+  for (const c of cells) {
+    const key = `${c.benchmark} / ${variantOf(c)}`;
+    groups.set(key, [...(groups.get(key) ?? []), c]);
+  }
   const out: Record<string, Record<string, Row>> = {};
-  for (const [key, group] of groups) {
+  for (const [key, group] of [...groups].sort(([a], [b]) => a.localeCompare(b))) {
     out[key] = {};
     for (const variant of Object.keys(group[0].result.matrices)) {
       const q = (c: Cell) => c.result.quantization[variant];
@@ -126,46 +183,85 @@ function summarize(cells: Cell[]): Record<string, Record<string, Row>> {
         acc: stat(group.map((c) => c.result.metrics[variant].acc)),
         bwt: stat(group.map((c) => c.result.metrics[variant].bwt)),
         forgetting: stat(group.map((c) => c.result.metrics[variant].forgetting)),
-        accGap: stat(group.map((c) => q(c)?.accGap ?? null)),
-        meanGap: stat(group.map((c) => q(c)?.meanGap ?? null)),
-        qif: stat(group.map((c) => q(c)?.quantizationInducedForgetting ?? null)),
+        accGap: stat(group.map((c) => q(c)?.accGap)),
+        meanGap: stat(group.map((c) => q(c)?.meanGap)),
+        qif: stat(group.map((c) => q(c)?.quantizationInducedForgetting)),
         crossing: stat(group.map(crossing)),
-        bytes: stat(group.map((c) => q(c)?.bytes.at(-1) ?? null)),
+        bytes: stat(group.map((c) => q(c)?.bytes.at(-1))),
       };
     }
   }
   return out;
 }
 
-function stat(values: (number | null)[]): Stat | null {
-  const xs = values.filter((v): v is number => v !== null);
-  if (xs.length === 0) return null;
-  const mean = xs.reduce((a, b) => a + b, 0) / xs.length;
-  const sd = xs.length > 1 ? Math.sqrt(xs.reduce((a, b) => a + (b - mean) ** 2, 0) / (xs.length - 1)) : 0;
-  return { mean, sd, n: xs.length };
+function qatChecks(cells: Cell[]): QatCheck[] {
+  const out: QatCheck[] = [];
+  const find = (b: string, m: string, qat: boolean, seed: number) =>
+    cells.find((c) => c.benchmark === b && c.method === m && c.qat === qat && c.seed === seed);
+  const pairs = new Map<string, { benchmark: string; method: string }>();
+  for (const c of cells) if (c.qat) pairs.set(`${c.benchmark}/${c.method}`, c);
+  for (const { benchmark, method } of pairs.values()) {
+    const seeds = [...new Set(cells.map((c) => c.seed))].filter(
+      (s) => find(benchmark, method, true, s) && find(benchmark, method, false, s),
+    );
+    const acc = (qat: boolean, model: string) => seeds.map((s) => find(benchmark, method, qat, s)!.result.metrics[model]?.acc);
+    const fp32 = acc(false, 'fp32');
+    const gap = (xs: (number | undefined)[]) => stat(xs.map((x, i) => (x === undefined ? null : fp32[i]! - x)));
+    out.push({
+      benchmark,
+      method,
+      qatGap: gap(acc(true, QAT_QUANTIZER.id)),
+      ptqGap: gap(acc(false, QAT_QUANTIZER.id)),
+      gptqGap: gap(acc(false, 'gptq-int4')),
+      seeds,
+    });
+  }
+  return out;
 }
 
-function markdown(
-  meta: { generated: string; quick: boolean; seeds: number[]; methods: string[]; missingMethods: string[]; cpu: string; cores: number },
-  summary: Record<string, Record<string, Row>>,
-  cells: Cell[],
-): string {
-  const f = (s: Stat | null, digits = 4) =>
-    s === null ? 'n/a' : s.n > 1 ? `${s.mean.toFixed(digits)} ± ${s.sd.toFixed(digits)}` : s.mean.toFixed(digits);
+interface Meta {
+  generated: string;
+  command: string;
+  quick: boolean;
+  seeds: number[];
+  sizes: (typeof SIZES)['full'];
+  parallel: number;
+  wallSeconds: number;
+  cpu: string;
+  cores: number;
+  memoryGiB: number;
+  node: string;
+}
+
+const f = (s: Stat | null, digits = 4) =>
+  s === null ? 'n/a' : s.n > 1 ? `${s.mean.toFixed(digits)} ± ${s.sd.toFixed(digits)}` : s.mean.toFixed(digits);
+
+function markdown(meta: Meta, summary: Record<string, Record<string, Row>>, checks: QatCheck[], cells: Cell[], failures: string[]): string {
+  const s = meta.sizes;
   const lines = [
     '# Quantization and forgetting: results',
     '',
-    `Generated ${meta.generated} by \`npm run results:quantization${meta.quick ? ' -- --quick' : ''}\` on ${meta.cpu} (${meta.cores} cores).`,
-    `Seeds: ${meta.seeds.join(', ')}; values are mean ± sample standard deviation over seeds.`,
-    meta.missingMethods.length
-      ? `Not run (no such method plugin yet): ${meta.missingMethods.join(', ')}; QAT variants are not implemented yet.`
-      : 'QAT variants are not implemented yet.',
+    'Generated by `test/src/results/quantization.ts`; do not edit by hand.',
+    '',
+    `Command: \`${meta.command}\` (generated ${meta.generated}).`,
+    '',
     meta.quick ? '**Quick mode: 2 small tasks, 1 seed. A pipeline check, not a result.**' : '',
     '',
-    'Columns: ACC, BWT, Forgetting (DESIGN.md §6) of each model; ACC gap = ACC(fp32) - ACC(quantized);',
+    `- Benchmarks: permuted-fmnist (${s.permutedTasks} tasks, domain-IL) and split-fmnist class-IL (${s.splitTasks} tasks, one shared head);`,
+    `  ${s.trainPerTask} training and ${s.testPerTask} test samples per task; MLP 784-${s.hidden.join('-')}-10; 1 epoch, batch ${s.batchSize},`,
+    '  SGD lr 0.01 momentum 0.9; each method with its default config (see its README).',
+    '- Post-training quantizers of the plain runs, applied after every task: RTN int8 and int4 per-channel, RTN int4',
+    '  block 32, HQQ int4 block 32, GPTQ int4 per-channel and block 32 (calibration data from the current task).',
+    `- QAT runs (\`<method>+qat${qatLsq ? '-lsq' : ''}\`): the same method trained through RTN int4 per-channel fake quantization`,
+    `  (straight-through estimator${qatLsq ? ', learned step sizes (LSQ)' : ''}); their \`rtn-int4\` row is the QAT model exported to int4.`,
+    `- Seeds: ${meta.seeds.join(', ')}; mean ± sample standard deviation over seeds.`,
+    `- Machine: ${meta.cores} × ${meta.cpu}, ${meta.memoryGiB} GiB, shared with other jobs; Node ${meta.node}; ${meta.parallel} run(s) at once.`,
+    `- Wall time: ${(meta.wallSeconds / 60).toFixed(1)} min for the whole sweep.`,
+    '',
+    'Columns: ACC, BWT, Forgetting (DESIGN.md §6) of each model; ACC gap = ACC(fp32) - ACC(quantized) of the same run;',
     'mean gap = mean over all cells of fp32 - quantized; QIF = quantization-induced forgetting =',
     'forgetting(quantized) - forgetting(fp32); crossing = mean bucket-crossing rate over tasks 1..T-1;',
-    'bytes = ONNX model size (one head) after the last task.',
+    'bytes = ONNX model size after the last task.',
     '',
   ];
   for (const [key, rows] of Object.entries(summary)) {
@@ -179,50 +275,155 @@ function markdown(
       lines.push(
         `| ${variant} | ${f(r.acc)} | ${f(r.bwt)} | ${f(r.forgetting)} | ${f(r.accGap)} | ${f(r.meanGap)} | ${f(r.qif)} | ${f(r.crossing)} | ${f(r.bytes, 0)} |`,
       );
+    if (key.includes('+qat')) {
+      lines.push('');
+      continue;
+    }
     const gap = (v: string) => rows[v]?.meanGap?.mean;
-    const checks: [string, boolean | undefined][] = [
+    const less = (a: string, b: string) => (gap(a) !== undefined && gap(b) !== undefined ? gap(a)! < gap(b)! : undefined);
+    const checksHere: [string, boolean | undefined][] = [
       ['int8 close to fp32 (|ACC gap| < 0.01)', rows['rtn-int8']?.accGap ? Math.abs(rows['rtn-int8'].accGap.mean) < 0.01 : undefined],
-      [
-        'GPTQ int4 gap < RTN int4 gap (per-channel)',
-        gap('gptq-int4') !== undefined && gap('rtn-int4') !== undefined ? gap('gptq-int4')! < gap('rtn-int4')! : undefined,
-      ],
-      [
-        'GPTQ int4 gap < RTN int4 gap (block 32)',
-        gap('gptq-int4-block32') !== undefined && gap('rtn-int4-block32') !== undefined
-          ? gap('gptq-int4-block32')! < gap('rtn-int4-block32')!
-          : undefined,
-      ],
-      ['QAT int4 gap < post-training int4 gap', undefined],
+      ['GPTQ int4 mean gap < RTN int4 mean gap (per-channel)', less('gptq-int4', 'rtn-int4')],
+      ['GPTQ int4 mean gap < RTN int4 mean gap (block 32)', less('gptq-int4-block32', 'rtn-int4-block32')],
     ];
     lines.push('', 'Expectations from the literature (checked, not tuned to):', '');
-    for (const [what, holds] of checks)
+    for (const [what, holds] of checksHere)
       lines.push(`- ${what}: ${holds === undefined ? 'not measured' : holds ? 'holds' : '**does not hold**'}`);
     lines.push('');
   }
+  lines.push(
+    '## QAT int4 gap < post-training int4 gap',
+    '',
+    "Gaps against the plain run's fp32 ACC, paired by seed: QAT = ACC(fp32 of the plain run) - ACC(int4 model of the",
+    'QAT run); post-training = ACC(fp32) - ACC(RTN int4 per-channel of the plain run), the same int4 grid QAT trains',
+    'through; GPTQ int4 for reference. "holds" when the QAT mean gap is below the post-training one.',
+    '',
+    '| benchmark / method | seeds | QAT int4 gap | post-training RTN int4 gap | post-training GPTQ int4 gap | QAT < RTN int4 |',
+    '| --- | --- | --- | --- | --- | --- |',
+  );
+  for (const c of checks) {
+    const holds = c.qatGap && c.ptqGap ? (c.qatGap.mean < c.ptqGap.mean ? 'holds' : '**does not hold**') : 'not measured';
+    lines.push(`| ${c.benchmark} / ${c.method} | ${c.seeds.join(', ')} | ${f(c.qatGap)} | ${f(c.ptqGap)} | ${f(c.gptqGap)} | ${holds} |`);
+  }
+  lines.push('');
+  if (failures.length) lines.push('## Failed runs (left out of the means)', '', ...failures.map((x) => `- ${x}`), '');
   lines.push('## Wall time per run', '', '| run | seconds |', '| --- | --- |');
-  for (const c of cells) lines.push(`| ${c.benchmark} / ${c.method} / seed ${c.seed} | ${c.seconds.toFixed(0)} |`);
+  for (const c of cells) lines.push(`| ${c.benchmark} / ${variantOf(c)} / seed ${c.seed} | ${c.seconds.toFixed(0)} |`);
   lines.push('');
   return lines.filter((l, i, a) => !(l === '' && a[i - 1] === '')).join('\n');
 }
 
+/** The innermost message of a workflow failure (WorkflowFailedError -> ActivityFailure -> the plugin's error). */
+function causeOf(err: unknown): string {
+  let e = err as { message?: string; cause?: unknown } | undefined;
+  while (e?.cause) e = e.cause as typeof e;
+  return String(e?.message ?? err).replace(/\s*\n\s*/g, ' ');
+}
+
+/** Written after every run, so a long sweep that stops keeps what it measured. */
+async function write(args: Args, meta: Meta, cells: Cell[], failures: string[]): Promise<void> {
+  const sorted = [...cells].sort((a, b) =>
+    `${a.benchmark}/${variantOf(a)}/${a.seed}`.localeCompare(`${b.benchmark}/${variantOf(b)}/${b.seed}`),
+  );
+  const summary = summarize(sorted);
+  const checks = qatChecks(sorted);
+  mkdirSync(args.out, { recursive: true });
+  const json = join(args.out, 'quantization.json');
+  const md = join(args.out, 'quantization.md');
+  writeFileSync(
+    json,
+    `${JSON.stringify(
+      {
+        ...meta,
+        summary,
+        qatChecks: checks,
+        failures,
+        runs: sorted.map(({ result, ...c }) => ({
+          ...c,
+          variant: variantOf(c),
+          runId: result.runId,
+          matrices: result.matrices,
+          quantization: result.quantization,
+          metrics: result.metrics,
+        })),
+      },
+      null,
+      2,
+    )}\n`,
+  );
+  writeFileSync(md, markdown(meta, summary, checks, sorted, failures));
+  await prettier([json, md]); // the repository's format check covers docs/
+}
+
 function prettier(files: string[]): Promise<void> {
-  return run(join(ROOT, 'node_modules/prettier/bin/prettier.cjs'), ['--write', ...files]);
-}
-
-function retain(args: string[]): Promise<void> {
-  return run(CLI, args);
-}
-
-function run(script: string, args: string[]): Promise<void> {
   return new Promise((done, fail) => {
-    const child = spawn(process.execPath, [script, ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
-    let stderr = '';
-    child.stderr.on('data', (d) => (stderr += d));
+    const child = spawn(process.execPath, [join(ROOT, 'node_modules/prettier/bin/prettier.cjs'), '--write', ...files], { stdio: 'ignore' });
     child.on('error', fail);
-    child.on('close', (code) =>
-      code === 0 ? done() : fail(new Error(`${script} ${args.join(' ')} exited with ${code}:\n${stderr.slice(-2000)}`)),
-    );
+    child.on('close', (code) => (code === 0 ? done() : fail(new Error(`prettier exited with ${code}`))));
   });
+}
+
+async function main(): Promise<void> {
+  const args = parseArgs(process.argv.slice(2));
+  const jobs: Job[] = [];
+  for (const benchmark of ['permuted-fmnist', 'split-fmnist'])
+    for (const qat of [false, true])
+      for (const method of METHODS)
+        for (const seed of args.seeds) {
+          const job = { benchmark, method, qat, seed };
+          if (!args.only || args.only.includes(`${benchmark}/${variantOf(job)}`)) jobs.push(job);
+        }
+  const scratch = await startScratchServer('retain-results-quantization');
+  process.env.TEMPORAL_ADDRESS = scratch.server.address;
+  const harness = await createHarness('results-quantization');
+  const started = Date.now();
+  const meta = (): Meta => ({
+    generated: new Date().toISOString(),
+    command: `npm run results:quantization -- ${process.argv.slice(2).join(' ')}`.trim().replace(/ --$/, ''),
+    quick: args.quick,
+    seeds: args.seeds,
+    sizes: args.quick ? SIZES.quick : SIZES.full,
+    parallel: args.parallel,
+    wallSeconds: (Date.now() - started) / 1000,
+    cpu: cpus()[0]?.model ?? 'unknown',
+    cores: cpus().length,
+    memoryGiB: Math.round(totalmem() / 2 ** 30),
+    node: process.version,
+  });
+  const cells: Cell[] = [];
+  const failures: string[] = [];
+  try {
+    let next = 0;
+    const lane = async () => {
+      while (next < jobs.length) {
+        const job = jobs[next++];
+        const name = `${job.benchmark} / ${variantOf(job)} / seed ${job.seed}`;
+        const t0 = Date.now();
+        try {
+          const result = await harness.run(specOf(job, args.quick));
+          const seconds = (Date.now() - t0) / 1000;
+          cells.push({ ...job, seconds, result });
+          const m = result.metrics;
+          console.log(
+            `${name}: fp32 ACC ${m.fp32.acc.toFixed(4)}, rtn-int4 ACC ${m['rtn-int4']?.acc.toFixed(4)} ` +
+              `(${seconds.toFixed(0)} s, total ${((Date.now() - started) / 60000).toFixed(1)} min)`,
+          );
+        } catch (err) {
+          // A failed run (e.g. a diverging loss) is reported with its reason, never averaged in.
+          failures.push(`${name}: ${causeOf(err)}`);
+          console.log(`${name}: FAILED ${causeOf(err)}`);
+        }
+        await write(args, meta(), cells, failures);
+      }
+    };
+    // Runs wait on orchestration and onnxruntime's own threads part of the time: a second lane keeps both cores busy.
+    await Promise.all(Array.from({ length: args.parallel }, lane));
+    await write(args, meta(), cells, failures);
+    console.log(`done in ${((Date.now() - started) / 60000).toFixed(1)} min; wrote ${args.out}/quantization.{md,json}`);
+  } finally {
+    await harness.close();
+    await scratch.close();
+  }
 }
 
 main().catch((err) => {

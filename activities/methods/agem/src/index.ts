@@ -1,8 +1,8 @@
 import { definePlugin, type AfterTaskContext, type Batch, type MethodContext, type MethodTraining } from '@retain/sdk';
 import type { TensorMap } from '@retain/engine';
-import { offerTask, readBuffer, requireSharedHead, sampleBuffer, writeBuffer } from '@retain/method-replay';
+import { classesPerTaskOf, offerTask, paramsOfHeads, perHeadSamples, readBuffer, sampleBuffer, writeBuffer } from '@retain/method-replay';
 import { configSchema, type Config } from './config';
-import { agemProjection, MEMORY_X, MEMORY_Y } from './projection';
+import { agemProjection, MEMORY_X, MEMORY_Y, projectOnto } from './projection';
 
 export { configSchema, type Config } from './config';
 export { agemProjection, MEMORY_X, MEMORY_Y } from './projection';
@@ -17,7 +17,6 @@ export const agemMethod = definePlugin({
   description: 'Averaged GEM: projects each update so it does not increase the loss on a memory batch of past samples.',
   configSchema,
   training: (ctx: MethodContext<Config>): MethodTraining => {
-    requireSharedHead(ctx.model, 'agem');
     const inputDims = ctx.task.train.inputDims;
     const memory = readBuffer(
       ctx.state,
@@ -26,6 +25,25 @@ export const agemMethod = definePlugin({
     );
     if (!memory.size) return {};
     const m = Math.min(ctx.config.memoryBatch, memory.size);
+    if (ctx.model.heads > 1) {
+      // A head per task: the reference gradient is that of the memory loss with each sample
+      // through its own task's head; every head seen so far is projected with the rest (as in
+      // Chaudhry et al.'s multi-head A-GEM), the current batch's loss unchanged.
+      const heads = Array.from({ length: ctx.taskIndex }, (_, j) => j);
+      const samples = perHeadSamples('agem.mem.', ctx.model, heads);
+      return {
+        step: {
+          batchInputs: samples.batchInputs,
+          gradientTransform: (terms) => projectOnto(terms.grads, samples.samplesGradients(terms), terms.trainable),
+        },
+        trainable: paramsOfHeads(ctx.model, [...heads, ctx.head]),
+        batches: (step: number, current: Batch) => ({
+          batch: current,
+          // Weight 1/m: the reference is the gradient of the memory batch's mean loss.
+          feeds: samples.feeds(sampleBuffer(memory, m, ctx.seed, 'agem-reference', ctx.taskIndex, step), 1 / m, 1),
+        }),
+      };
+    }
     return {
       step: agemProjection(inputDims),
       batches: (step: number, current: Batch) => {
@@ -42,6 +60,14 @@ export const agemMethod = definePlugin({
   },
   afterTask: async (ctx: AfterTaskContext<Config>): Promise<TensorMap> => {
     const features = ctx.task.train.inputDims.reduce((a, b) => a * b, 1);
-    return writeBuffer(offerTask(readBuffer(ctx.state, PREFIX, features), ctx.task, ctx.config.memorySize, 'reservoir', ctx.seed), PREFIX);
+    const memory = offerTask(
+      readBuffer(ctx.state, PREFIX, features),
+      ctx.task,
+      ctx.config.memorySize,
+      'reservoir',
+      ctx.seed,
+      classesPerTaskOf(ctx.model),
+    );
+    return writeBuffer(memory, PREFIX);
   },
 });

@@ -16,13 +16,15 @@ export function agemProjection(inputDims: number[]): StepMethod {
       [MEMORY_X]: { dims: ['M', ...inputDims], dtype: 'float32' },
       [MEMORY_Y]: { dims: ['M'], dtype: 'int64' },
     },
-    gradientTransform: ({ grads, inputs, trainable, lossGradients }) => {
-      const reference = lossGradients(inputs[MEMORY_X], inputs[MEMORY_Y]);
-      const dot = (a: Record<string, Tensor>, b: Record<string, Tensor>) =>
-        trainable.map((n) => sum(mul(a[n], b[n]))).reduce((s, t) => add(s, t));
-      const conflict = neg(relu(neg(dot(grads, reference))));
-      const coefficient = div(conflict, add(dot(reference, reference), 1e-12));
-      return Object.fromEntries(trainable.map((n) => [n, sub(grads[n], mul(reference[n], coefficient))]));
-    },
+    gradientTransform: ({ grads, inputs, trainable, lossGradients }) =>
+      projectOnto(grads, lossGradients(inputs[MEMORY_X], inputs[MEMORY_Y]), trainable),
   };
+}
+
+/** g - (min(g.r, 0) / r.r) r, with inner products over every param in `names`. */
+export function projectOnto(grads: Record<string, Tensor>, reference: Record<string, Tensor>, names: string[]): Record<string, Tensor> {
+  const dot = (a: Record<string, Tensor>, b: Record<string, Tensor>) => names.map((n) => sum(mul(a[n], b[n]))).reduce((s, t) => add(s, t));
+  const conflict = neg(relu(neg(dot(grads, reference))));
+  const coefficient = div(conflict, add(dot(reference, reference), 1e-12));
+  return Object.fromEntries(names.map((n) => [n, sub(grads[n], mul(reference[n], coefficient))]));
 }

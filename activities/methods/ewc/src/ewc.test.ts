@@ -1,7 +1,7 @@
 import { buildStepGraph, initParams, mlp, TrainSession, type TensorMap } from '@retain/engine';
 import type { SampleSet } from '@retain/data';
 import type { AfterTaskContext, MethodPlugin } from '@retain/sdk';
-import { ewcMethod, fisherDiagonal, onlineEwcMethod, quadraticPenalty } from './index';
+import { ewcMethod, fisherDiagonal, hasBatchedFisher, onlineEwcMethod, quadraticPenalty } from './index';
 
 const model = mlp({ inputSize: 3, hidden: [4], classesPerHead: 3, heads: 1 });
 const params = initParams(model, 5);
@@ -118,6 +118,30 @@ describe('Fisher diagonal', () => {
   });
 });
 
+describe('Fisher diagonal in one batched graph (linear layers)', () => {
+  // Two hidden layers, tanh and relu alike, two heads: every param is a linear layer's.
+  const cases = [
+    mlp({ inputSize: 3, hidden: [5, 4], classesPerHead: 3, heads: 2 }),
+    mlp({ inputSize: 3, hidden: [4], classesPerHead: 3, heads: 1, activation: 'tanh' }),
+  ];
+  const set = tinySet(300, 5); // more than one chunk of 256 samples
+  it.each(cases.map((m) => [m.name, m] as const))('%s: equals the per-sample loop within float tolerance', async (_name, m) => {
+    const head = m.heads - 1;
+    expect(hasBatchedFisher(m, head)).toBe(true);
+    const at = initParams(m, 3);
+    const opts = { model: m, head, params: at, samples: set, count: 300, seed: 1, taskIndex: 0 };
+    const batched = await fisherDiagonal(opts);
+    const loop = await fisherDiagonal({ ...opts, method: 'per-sample' });
+    expect(Object.keys(batched).sort()).toEqual(m.paramsForHead(head).sort());
+    for (const p of Object.keys(loop)) {
+      const scale = Math.max(...loop[p].data);
+      expect(scale).toBeGreaterThan(1e-4);
+      // Float32 sums of 300 terms in another order: measured relative differences below 1e-6.
+      loop[p].data.forEach((v, i) => expect(Math.abs(batched[p].data[i] - v)).toBeLessThan(1e-5 * scale));
+    }
+  });
+});
+
 describe('ewc and online-ewc state', () => {
   const set = tinySet(6, 9);
   const task = { index: 0, name: 't', classes: [0, 1, 2], train: set, test: set };
@@ -144,6 +168,33 @@ describe('ewc and online-ewc state', () => {
     expect(s2!['ewc.1.anchor.trunk.0.weight'].data).toEqual(later['trunk.0.weight'].data);
     const training = await ewc.training!({ ...ctx(ewc, 2, later, s2) });
     expect(Object.keys(training.step?.constants ?? {})).toHaveLength(4 * names.length);
+  });
+
+  it('online-ewc over 3 tasks: penalty lambda/2 sum (g^2 F1 + g F2 + F3)(theta - theta3)^2, by hand', async () => {
+    const online: MethodPlugin = onlineEwcMethod;
+    const config = online.configSchema.parse({ fisherSamples: 6, lambda: 4, gamma: 0.5 }) as { lambda: number; gamma: number };
+    const after = [initParams(model, 21), initParams(model, 22), initParams(model, 23)]; // params after tasks 0, 1, 2
+    let state: TensorMap | undefined;
+    for (let t = 0; t < 3; t++) state = await online.afterTask!({ ...ctx(online, t, after[t], state), config });
+    // Each task's own Fisher, computed apart (the same seeded samples the method uses).
+    const own = await Promise.all(
+      after.map((at, t) => fisherDiagonal({ model, head: 0, params: at, samples: set, count: 6, seed: 1, taskIndex: t })),
+    );
+    const { lambda, gamma } = config;
+    const theta = initParams(model, 24);
+    let byHand = 0;
+    for (const p of names)
+      theta[p].data.forEach((v, i) => {
+        const f = gamma ** 2 * own[0][p].data[i] + gamma * own[1][p].data[i] + own[2][p].data[i];
+        byHand += (lambda / 2) * f * (v - after[2][p].data[i]) ** 2;
+      });
+    expect(byHand).toBeGreaterThan(0.1);
+    const training = await online.training!({ ...ctx(online, 3, after[2], state), config });
+    const x = set.gather([0, 1, 2, 3, 4, 5]);
+    const plain = await lossAndGrad({}, theta, x, set.labels);
+    const penalised = await lossAndGrad(training as ReturnType<typeof quadraticPenalty>, theta, x, set.labels);
+    // Measured 1.73150 by hand and 1.73150 from the step graph's loss (float32).
+    expect(penalised.loss - plain.loss).toBeCloseTo(byHand, 4);
   });
 
   it('online-ewc decays the running Fisher by gamma and adds the new one', async () => {

@@ -5,7 +5,7 @@ import { fisherDiagonal } from './fisher';
 import { prefixed, quadraticPenalty, withPrefix, type QuadraticAnchor } from './penalty';
 
 export { ewcConfigSchema, onlineEwcConfigSchema, type EwcConfig, type OnlineEwcConfig } from './config';
-export { fisherDiagonal, type FisherOptions } from './fisher';
+export { fisherDiagonal, hasBatchedFisher, type FisherOptions } from './fisher';
 export { quadraticPenalty, withPrefix, prefixed, type QuadraticAnchor } from './penalty';
 
 /**

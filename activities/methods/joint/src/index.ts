@@ -1,5 +1,6 @@
-import { definePlugin, SpecError, type Batch, type MethodContext, type MethodTraining } from '@retain/sdk';
+import { definePlugin, type Batch, type MethodContext, type MethodTraining } from '@retain/sdk';
 import { deriveSeed, Rng } from '@retain/engine';
+import { paramsOfHeads, perHeadSamples } from '@retain/method-replay';
 import { configSchema, type Config } from './config';
 
 export { configSchema, type Config } from './config';
@@ -7,8 +8,8 @@ export { configSchema, type Config } from './config';
 /**
  * Joint training, the upper bound: on task t every batch is drawn uniformly from the training
  * samples of tasks 0..t together (seeded by (seed, task, step)), so nothing is ever out of
- * reach. It keeps the trainer's step count; with one shared head only (a sample of another task
- * would need that task's head).
+ * reach. It keeps the trainer's step count. With a head per task (task-IL) each sample's loss
+ * goes through its own task's head, and every head seen so far trains.
  */
 export const jointMethod = definePlugin({
   kind: 'method',
@@ -17,30 +18,45 @@ export const jointMethod = definePlugin({
   description: 'Joint training on every task seen so far at once: the upper bound methods are compared with.',
   configSchema,
   training: (ctx: MethodContext<Config>): MethodTraining => {
-    if (ctx.model.heads > 1)
-      throw new SpecError(
-        'method.name',
-        `'joint' mixes the samples of all tasks through one head; use a benchmark with a shared head (not task-IL)`,
-      );
     if (ctx.taskIndex === 0) return {};
     const tasks = Array.from({ length: ctx.taskIndex + 1 }, (_, j) => ctx.taskData(j).train);
     const offsets = tasks.map((_, j) => tasks.slice(0, j).reduce((s, t) => s + t.n, 0));
     const total = offsets[offsets.length - 1] + tasks[tasks.length - 1].n;
     const features = ctx.task.train.inputDims.reduce((a, b) => a * b, 1);
+    /** `size` samples drawn uniformly from every task so far, with the task each came from. */
+    const draw = (step: number, size: number) => {
+      const rng = new Rng(deriveSeed(ctx.seed, 'joint-batch', ctx.taskIndex, step));
+      const x = new Float32Array(size * features);
+      const y = new Int32Array(size);
+      const head = new Int32Array(size);
+      for (let k = 0; k < size; k++) {
+        const r = rng.int(total);
+        let j = tasks.length - 1;
+        while (offsets[j] > r) j--;
+        const i = r - offsets[j];
+        tasks[j].gather([i], x.subarray(k * features, (k + 1) * features));
+        y[k] = tasks[j].labels[i];
+        head[k] = j;
+      }
+      return { x, y, head, size };
+    };
+    if (ctx.model.heads > 1) {
+      // The trainer's batch is weighed 0 (its loss cancelled); the drawn one goes through per-sample heads.
+      const heads = tasks.map((_, j) => j);
+      const samples = perHeadSamples('joint.', ctx.model, heads);
+      return {
+        step: { batchInputs: samples.batchInputs, lossTerm: samples.lossTerm },
+        trainable: paramsOfHeads(ctx.model, heads),
+        batches: (step: number, current: Batch) => ({
+          batch: current,
+          feeds: samples.feeds(draw(step, current.size), 1 / current.size, 0),
+        }),
+      };
+    }
     return {
       batches: (step: number, current: Batch) => {
-        const rng = new Rng(deriveSeed(ctx.seed, 'joint-batch', ctx.taskIndex, step));
-        const x = new Float32Array(current.size * features);
-        const y = new Int32Array(current.size);
-        for (let k = 0; k < current.size; k++) {
-          const r = rng.int(total);
-          let j = tasks.length - 1;
-          while (offsets[j] > r) j--;
-          const i = r - offsets[j];
-          tasks[j].gather([i], x.subarray(k * features, (k + 1) * features));
-          y[k] = tasks[j].labels[i];
-        }
-        return { batch: { x, y, size: current.size } };
+        const { x, y, size } = draw(step, current.size);
+        return { batch: { x, y, size } };
       },
     };
   },

@@ -1,5 +1,6 @@
 import type { SampleSet, TaskData } from '@retain/data';
 import type { MethodContext } from '@retain/sdk';
+import { mlp } from '@retain/engine';
 import { jointMethod } from './index';
 
 function task(index: number, n: number): TaskData {
@@ -44,8 +45,25 @@ describe('joint method', () => {
     expect(training.batches!(7, current).batch.x).toEqual(training.batches!(7, current).batch.x);
   });
 
-  it('trains the first task as it is, and refuses task-IL models', () => {
+  it('trains the first task as it is', () => {
     expect(jointMethod.training(ctx(0))).toEqual({});
-    expect(() => jointMethod.training({ ...ctx(1), model: { heads: 2 } } as never)).toThrow(/shared head/);
+  });
+
+  it("in task-IL sends each drawn sample through its own task's head and cancels the trainer's batch", () => {
+    const model = mlp({ inputSize: 1, hidden: [2], classesPerHead: 3, heads: 3 });
+    const training = jointMethod.training({ ...ctx(1), model, head: 1 } as never);
+    expect(training.trainable).toEqual(expect.arrayContaining([...model.paramsForHead(0), ...model.paramsForHead(1)]));
+    const current = { x: new Float32Array(64), y: new Int32Array(64), size: 64 };
+    const { batch, feeds } = training.batches!(5, current);
+    expect(batch).toBe(current);
+    expect(feeds!['joint.current-scale'].data[0]).toBe(-1); // the trainer's own batch weighs 0
+    const x = feeds!['joint.x'].data as Float32Array;
+    const targets = [0, 1].map((h) => feeds![`joint.target.${h}`].data as Float32Array);
+    for (let n = 0; n < 64; n++) {
+      const task = Math.floor(x[n] / 1000); // the sample's task (task() encodes it in the input)
+      // Its one-hot label (task() labels task j's samples j), weighted 1/64, in its task's head only.
+      expect(Array.from(targets[task].subarray(n * 3, n * 3 + 3))).toEqual([0, 1, 2].map((c) => (c === task ? 1 / 64 : 0)));
+      expect(targets[1 - task].subarray(n * 3, n * 3 + 3).every((v) => v === 0)).toBe(true);
+    }
   });
 });

@@ -3,16 +3,19 @@ import type { TaskData } from '@retain/data';
 
 /**
  * A replay buffer of past samples, kept as tensors in the method's state artifact:
- * '<prefix>x' [M, features], '<prefix>y' [M] (labels as float32), '<prefix>seen' [classes + 1]
- * (how many samples of each label the buffer was offered, then the total), so sampling resumes
+ * '<prefix>x' [M, features], '<prefix>y' [M] (labels as float32), '<prefix>task' [M] (each
+ * sample's task, so task-IL can route it through its own head), '<prefix>seen' [keys + 1] (how
+ * many samples of each class key the buffer was offered, then the total), so sampling resumes
  * exactly after a crash or on the next task.
  */
 export interface ReplayBuffer {
   x: Float32Array;
   y: Int32Array;
+  /** Each sample's task index. */
+  task: Int32Array;
   size: number;
   features: number;
-  /** Samples offered so far, per label. */
+  /** Samples offered so far, per class key (the label; task * classesPerTask + label in task-IL). */
   seenPerClass: number[];
   /** Samples offered so far, all labels. */
   seen: number;
@@ -81,12 +84,17 @@ export function readBuffer(state: TensorMap | undefined, prefix: string, feature
   const x = state?.[`${prefix}x`];
   const y = state?.[`${prefix}y`];
   const seen = state?.[`${prefix}seen`];
-  if (!x || !y || !seen) return { x: new Float32Array(0), y: new Int32Array(0), size: 0, features, seenPerClass: [], seen: 0 };
+  const task = state?.[`${prefix}task`];
+  if (!x || !y || !seen)
+    return { x: new Float32Array(0), y: new Int32Array(0), task: new Int32Array(0), size: 0, features, seenPerClass: [], seen: 0 };
   if (x.dims[1] !== features) throw new Error(`the replay buffer holds samples of ${x.dims[1]} features, but this model takes ${features}`);
   const counts = Array.from(seen.data);
   return {
     x: x.data,
     y: Int32Array.from(y.data),
+    // Buffers stored before task ids were kept come from shared-head runs (the only ones replay
+    // accepted then), where every sample goes through head 0.
+    task: task ? Int32Array.from(task.data) : new Int32Array(y.dims[0]),
     size: y.dims[0],
     features,
     seenPerClass: counts.slice(0, -1),
@@ -98,6 +106,7 @@ export function writeBuffer(buffer: ReplayBuffer, prefix: string): TensorMap {
   return {
     [`${prefix}x`]: { dims: [buffer.size, buffer.features], data: buffer.x },
     [`${prefix}y`]: { dims: [buffer.size], data: Float32Array.from(buffer.y) },
+    [`${prefix}task`]: { dims: [buffer.size], data: Float32Array.from(buffer.task) },
     [`${prefix}seen`]: { dims: [buffer.seenPerClass.length + 1], data: Float32Array.from([...buffer.seenPerClass, buffer.seen]) },
   };
 }
@@ -105,13 +114,23 @@ export function writeBuffer(buffer: ReplayBuffer, prefix: string): TensorMap {
 /**
  * Offers every training sample of `task` to the buffer, in a seeded order (the stream the task
  * was trained on, up to order), and returns the new buffer. A pure function of its inputs.
+ * `classesPerTask` > 0 when labels restart in every task (task-IL, a head per task): classes are
+ * then told apart by (task, label), so class-balancing keeps every task's classes.
  */
-export function offerTask(buffer: ReplayBuffer, task: TaskData, capacity: number, policy: BufferPolicy, seed: number): ReplayBuffer {
+export function offerTask(
+  buffer: ReplayBuffer,
+  task: TaskData,
+  capacity: number,
+  policy: BufferPolicy,
+  seed: number,
+  classesPerTask = 0,
+): ReplayBuffer {
   const rng = new Rng(deriveSeed(seed, 'replay-buffer', task.index));
   const order = new Rng(deriveSeed(seed, 'replay-stream', task.index)).permutation(task.train.n);
-  // Items: >= 0 a sample of this task, < 0 slot (-1 - k) of the old buffer.
-  const old = Array.from({ length: buffer.size }, (_, k) => ({ item: -1 - k, label: buffer.y[k] }));
-  const stream = Array.from(order, (i) => ({ item: i, label: task.train.labels[i] }));
+  const keyOf = (label: number, taskIndex: number) => taskIndex * classesPerTask + label;
+  // Items: >= 0 a sample of this task, < 0 slot (-1 - k) of the old buffer; `label` is the class key.
+  const old = Array.from({ length: buffer.size }, (_, k) => ({ item: -1 - k, label: keyOf(buffer.y[k], buffer.task[k]) }));
+  const stream = Array.from(order, (i) => ({ item: i, label: keyOf(task.train.labels[i], task.index) }));
   let held: { item: number; label: number }[];
   let seenPerClass: number[];
   if (policy === 'reservoir') {
@@ -125,13 +144,21 @@ export function offerTask(buffer: ReplayBuffer, task: TaskData, capacity: number
   const f = buffer.features;
   const x = new Float32Array(held.length * f);
   const y = new Int32Array(held.length);
+  const taskOf = new Int32Array(held.length);
   const row = new Float32Array(f);
   held.forEach((h, k) => {
-    if (h.item < 0) x.set(buffer.x.subarray((-1 - h.item) * f, -h.item * f), k * f);
-    else x.set(task.train.gather([h.item], row), k * f);
-    y[k] = h.label;
+    if (h.item < 0) {
+      const slot = -1 - h.item;
+      x.set(buffer.x.subarray(slot * f, (slot + 1) * f), k * f);
+      y[k] = buffer.y[slot];
+      taskOf[k] = buffer.task[slot];
+    } else {
+      x.set(task.train.gather([h.item], row), k * f);
+      y[k] = task.train.labels[h.item];
+      taskOf[k] = task.index;
+    }
   });
-  return { x, y, size: held.length, features: f, seenPerClass, seen: buffer.seen + stream.length };
+  return { x, y, task: taskOf, size: held.length, features: f, seenPerClass, seen: buffer.seen + stream.length };
 }
 
 /** `count` buffer rows drawn uniformly with replacement, seeded by (seed, what, task, step). */
@@ -140,10 +167,12 @@ export function sampleBuffer(buffer: ReplayBuffer, count: number, seed: number, 
   const f = buffer.features;
   const x = new Float32Array(count * f);
   const y = new Int32Array(count);
+  const head = new Int32Array(count);
   for (let k = 0; k < count; k++) {
     const r = rng.int(buffer.size);
     x.set(buffer.x.subarray(r * f, (r + 1) * f), k * f);
     y[k] = buffer.y[r];
+    head[k] = buffer.task[r];
   }
-  return { x, y };
+  return { x, y, head, size: count };
 }

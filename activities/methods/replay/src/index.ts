@@ -1,21 +1,17 @@
-import { definePlugin, SpecError, type AfterTaskContext, type Batch, type MethodContext, type MethodTraining } from '@retain/sdk';
+import { definePlugin, type AfterTaskContext, type Batch, type MethodContext, type MethodTraining } from '@retain/sdk';
 import type { TensorMap } from '@retain/engine';
 import { configSchema, type Config } from './config';
 import { offerTask, readBuffer, sampleBuffer, writeBuffer } from './buffer';
+import { paramsOfHeads, perHeadSamples } from './per-head';
 
 export { configSchema, type Config } from './config';
 export * from './buffer';
+export * from './per-head';
 
 const PREFIX = 'replay.';
 
-/** Replay needs one label space for every task: a head per task would need each sample's head. */
-export function requireSharedHead(model: { heads: number }, method: string): void {
-  if (model.heads > 1)
-    throw new SpecError(
-      'method.name',
-      `'${method}' replays samples of earlier tasks through one head; use a benchmark with a shared head (not task-IL)`,
-    );
-}
+/** Labels restart in every task when the model has a head per task (task-IL): 0 = one label space. */
+export const classesPerTaskOf = (model: { heads: number; classesPerHead: number }) => (model.heads > 1 ? model.classesPerHead : 0);
 
 /** Experience replay: a buffer of past samples (an artifact) mixed into every batch. */
 export const replayMethod = definePlugin({
@@ -25,14 +21,31 @@ export const replayMethod = definePlugin({
   description: 'Experience replay: a reservoir or class-balanced buffer of past samples mixed into every batch.',
   configSchema,
   training: (ctx: MethodContext<Config>): MethodTraining => {
-    requireSharedHead(ctx.model, 'replay');
     const features = ctx.task.train.inputDims.reduce((a, b) => a * b, 1);
     const buffer = readBuffer(ctx.state, PREFIX, features);
     if (!buffer.size || ctx.config.share === 0) return {};
+    const replayed = (size: number) => Math.max(1, Math.round((size * ctx.config.share) / (1 - ctx.config.share)));
+    if (ctx.model.heads > 1) {
+      // A head per task: the replayed samples go through their own task's head (earlier heads
+      // train too), weighted so the loss is the mean over the B new and m replayed samples, as
+      // with one shared head.
+      const heads = Array.from({ length: ctx.taskIndex }, (_, j) => j);
+      const samples = perHeadSamples(`${PREFIX}mem.`, ctx.model, heads);
+      return {
+        step: { batchInputs: samples.batchInputs, lossTerm: samples.lossTerm },
+        trainable: paramsOfHeads(ctx.model, [...heads, ctx.head]),
+        batches: (step: number, current: Batch) => {
+          const m = replayed(current.size);
+          const memory = sampleBuffer(buffer, m, ctx.seed, 'replay-batch', ctx.taskIndex, step);
+          const total = current.size + m;
+          return { batch: current, feeds: samples.feeds(memory, 1 / total, current.size / total) };
+        },
+      };
+    }
     return {
       // B new samples plus round(B * share / (1 - share)) replayed ones: `share` of the batch is replayed.
       batches: (step: number, current: Batch) => {
-        const m = Math.max(1, Math.round((current.size * ctx.config.share) / (1 - ctx.config.share)));
+        const m = replayed(current.size);
         const memory = sampleBuffer(buffer, m, ctx.seed, 'replay-batch', ctx.taskIndex, step);
         const x = new Float32Array((current.size + m) * features);
         x.set(current.x.subarray(0, current.size * features));
@@ -46,7 +59,14 @@ export const replayMethod = definePlugin({
   },
   afterTask: async (ctx: AfterTaskContext<Config>): Promise<TensorMap> => {
     const features = ctx.task.train.inputDims.reduce((a, b) => a * b, 1);
-    const buffer = offerTask(readBuffer(ctx.state, PREFIX, features), ctx.task, ctx.config.bufferSize, ctx.config.policy, ctx.seed);
+    const buffer = offerTask(
+      readBuffer(ctx.state, PREFIX, features),
+      ctx.task,
+      ctx.config.bufferSize,
+      ctx.config.policy,
+      ctx.seed,
+      classesPerTaskOf(ctx.model),
+    );
     return writeBuffer(buffer, PREFIX);
   },
 });

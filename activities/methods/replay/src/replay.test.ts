@@ -1,6 +1,6 @@
 import { Rng, type TensorMap } from '@retain/engine';
 import type { SampleSet, TaskData } from '@retain/data';
-import { SpecError, type AfterTaskContext, type MethodContext, type MethodPlugin } from '@retain/sdk';
+import { type AfterTaskContext, type MethodContext, type MethodPlugin } from '@retain/sdk';
 import { classBalancedOffer, readBuffer, replayMethod, reservoirOffer } from './index';
 
 describe('reservoir sampling', () => {
@@ -110,10 +110,22 @@ describe('replay method', () => {
     expect(training.batches!(4, current).batch.x).not.toEqual(a.x);
   });
 
-  it('adds nothing on the first task (empty buffer) and refuses task-IL models', async () => {
+  it('adds nothing on the first task (empty buffer), with one head or a head per task', async () => {
     expect(await method.training!(ctx(0, {}) as MethodContext)).toEqual({});
-    expect(() => method.training!({ ...ctx(0, {}), model: { heads: 5 } } as never)).toThrow(/shared head/);
-    // A SpecError: the workflow fails the run at once instead of retrying what cannot work.
-    expect(() => method.training!({ ...ctx(0, {}), model: { heads: 5 } } as never)).toThrow(SpecError);
+    expect(await method.training!({ ...ctx(0, {}), model: { heads: 5, classesPerHead: 3 } } as never)).toEqual({});
+  });
+
+  it("keeps each sample's task, and in task-IL balances classes by (task, label)", async () => {
+    const taskIl = (taskIndex: number, state?: TensorMap) =>
+      ({ ...ctx(taskIndex, { bufferSize: 60, policy: 'class-balanced' }, state), model: { heads: 2, classesPerHead: 3 } }) as never;
+    const s1 = await method.afterTask!(taskIl(0));
+    const buffer = readBuffer(await method.afterTask!(taskIl(1, s1)), 'replay.', 4);
+    // Labels 0..2 in both tasks: six classes of 10 each, not three of 20.
+    expect(buffer.seenPerClass).toEqual([100, 100, 100, 100, 100, 100]);
+    for (let t = 0; t < 2; t++)
+      for (let label = 0; label < 3; label++)
+        expect(Array.from(buffer.y).filter((y, k) => y === label && buffer.task[k] === t)).toHaveLength(10);
+    // The task stored with a sample is the one it came from (tinyTask encodes it in the inputs).
+    buffer.task.forEach((t, k) => expect(Math.floor(buffer.x[k * 4] / 1000)).toBe(t));
   });
 });
