@@ -21,10 +21,10 @@ const retry = {
 
 /**
  * The options of every activity of a run. The heartbeat timeout (the spec's
- * execution.heartbeatTimeoutSeconds, 5 s by default) is what detects a dead worker: the retry
+ * execution.heartbeatTimeoutSeconds, 4 s by default) is what detects a dead worker: the retry
  * starts that long after the last heartbeat. Every activity heartbeats every second from the event
- * loop while it runs (the worker's keepAlive; ORT runs in its own thread), so 5 s leaves room for
- * a few lost beats and still puts a crashed task back on a worker within about 8 s (see
+ * loop while it runs (the worker's keepAlive; ORT runs in its own thread), so 4 s leaves room for
+ * three lost beats and still puts a crashed task back on a worker within seconds (see
  * `npm run bench:orchestration`).
  */
 export function activityOptions(spec: ExperimentSpec) {

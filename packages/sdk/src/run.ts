@@ -11,10 +11,12 @@ export type ArtifactRef = string;
 
 /**
  * The heartbeat timeout of a spec without execution.heartbeatTimeoutSeconds. A killed worker's
- * activity runs again about this long after its last heartbeat plus a 1 s retry backoff (measured
- * 8-9 s from SIGKILL to training on a new worker, `npm run bench:orchestration`).
+ * activity runs again about this long after its last heartbeat, plus a 0.2 s retry backoff.
+ * Workers send a heartbeat every second, so 4 s tolerates an event loop stalled for 3 s, as the
+ * earlier 5 s with heartbeats every 2 s did, and detects a dead worker sooner (see
+ * `npm run bench:orchestration` for the time from SIGKILL to training on a new worker).
  */
-export const DEFAULT_HEARTBEAT_TIMEOUT_SECONDS = 5;
+export const DEFAULT_HEARTBEAT_TIMEOUT_SECONDS = 4;
 
 /** The key of the unquantized model's matrix; quantizers use their spec ids. */
 export const FP32 = 'fp32';

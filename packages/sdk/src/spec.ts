@@ -63,13 +63,13 @@ export const experimentSpecSchema = z.strictObject({
       taskQueue: z.string().min(1).default('retain'),
       /**
        * How long an activity may go without a heartbeat before Temporal retries it elsewhere: the
-       * time a killed worker's task waits before it runs again. Workers heartbeat every second and
-       * send at most one every 2 s, so below 3 s a busy worker would look dead. Absent:
-       * DEFAULT_HEARTBEAT_TIMEOUT_SECONDS (5 s).
+       * time a killed worker's task waits before it runs again. Workers send a heartbeat every
+       * second; below 3 s a busy worker (an event loop stalled for 2 s) would look dead. Absent:
+       * DEFAULT_HEARTBEAT_TIMEOUT_SECONDS (4 s).
        */
       heartbeatTimeoutSeconds: z
         .number()
-        .min(3, 'at least 3 seconds: workers send a heartbeat every 2 s, and a shorter timeout would retry live activities')
+        .min(3, 'at least 3 seconds: workers send a heartbeat every second, and a shorter timeout would retry live activities')
         .max(3600, 'at most 3600 seconds (an hour): a dead worker would hold its task that long')
         .optional(),
     })

@@ -3,8 +3,9 @@
  *  - a 10-task run on a real dev server and a real worker process: wall time from the run's start
  *    to its close, time inside activities (started -> completed, from the histories of every
  *    continue-as-new execution), and the orchestration share (1 - activity / wall);
- *  - crash to resume: a worker is killed with SIGKILL while training (default settings: 5 s
- *    heartbeat timeout, checkpoints every 5 s); a new worker is started at once; the time until
+ *  - crash to resume: a worker is killed with SIGKILL while training (default settings: 4 s
+ *    heartbeat timeout, a heartbeat a second, 0.2 s retry backoff, checkpoints every 5 s); a new
+ *    worker is started at once; the time until
  *    the retried attempt reports a training step again. Workers reuse the cached workflow bundle
  *    (the first worker builds it), as `retain worker` does.
  */

@@ -39,7 +39,7 @@ const WORKER_MAIN = resolve(__dirname, '../../dist/fault/worker-main.js');
 /**
  * A worker process with the built-in plugins and the test's buggy method (test/dist, built by
  * `npm run build`), on `address` (default: the test server), with artifacts under `artifactsDir`.
- * `heartbeatMs`: most time between heartbeats reaching the server (default: the product's 2 s);
+ * `heartbeatMs`: most time between heartbeats reaching the server (default: the product's 1 s);
  * fault tests use 100 ms, so they see a short task's first checkpoint with most of its steps to go.
  */
 export function startTestWorker(queue: string, artifactsDir: string, opts: { address?: string; heartbeatMs?: number } = {}): WorkerProcess {
