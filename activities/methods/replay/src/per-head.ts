@@ -6,12 +6,12 @@ import {
   neg,
   softmaxCrossEntropy,
   sum,
+  type Model,
   type StepMethod,
   type StepTerms,
   type Tensor,
   type Value,
 } from '@retain/engine';
-import type { Model } from '@retain/engine';
 
 /**
  * Samples of several tasks trained through a model with a head per task (task-IL): each sample's
