@@ -14,6 +14,7 @@ import { cpus, loadavg } from 'node:os';
 import { join, resolve } from 'node:path';
 import { Client, Connection, type WorkflowHandle } from '@temporalio/client';
 import type { ExperimentSpec, TrainHeartbeat } from '@retain/sdk';
+import { loadSpecFile } from '@retain/cli';
 import { defaultRegistry } from '@retain/worker';
 import { experimentWorkflow } from '@retain/workflows';
 import { startScratchServer } from '../scratch-server';
@@ -92,6 +93,13 @@ async function timings(
   t.wall = executions[executions.length - 1].end - executions[0].start;
   for (const k of Object.keys(t) as Array<keyof Timings>) t[k] /= 1000;
   return { ...t, ...counts };
+}
+
+/** examples/permuted-fmnist-ewc.yaml with TASKS tasks, as overrides of spec(). */
+function exampleOverrides(): Record<string, unknown> {
+  const example = loadSpecFile(resolve(__dirname, '../../../examples/permuted-fmnist-ewc.yaml'), defaultRegistry());
+  const { name: _name, execution: _execution, ...rest } = example;
+  return { ...rest, benchmark: { ...example.benchmark, config: { ...example.benchmark.config, tasks: TASKS } } };
 }
 
 /** The fields and where the orchestration time goes (seconds), plus the round trips it took. */
@@ -191,20 +199,9 @@ async function main(): Promise<void> {
       return breakdown(await timings(client, id));
     };
     const small = await run('bench-10', {});
-    // BENCH_EXAMPLE=1: the same 10 tasks at examples/permuted-fmnist-ewc.yaml's sizes (all 60,000
-    // training and 10,000 test images per task, MLP 784-256-256-10, EWC, int8 and int4): minutes a task.
-    const example = process.env.BENCH_EXAMPLE
-      ? await run('bench-10-example', {
-          benchmark: { name: 'permuted-fmnist', config: { tasks: TASKS } },
-          model: { name: 'mlp', config: { hidden: [256, 256] } },
-          trainer: { name: 'supervised', config: { epochs: 1, batchSize: 128, lr: 0.01, optimizer: { name: 'sgd', momentum: 0.9 } } },
-          method: { name: 'ewc', config: { lambda: 50, fisherSamples: 500 } },
-          quantizers: [
-            { name: 'rtn', config: { bits: 8 } },
-            { name: 'rtn', config: { bits: 4 } },
-          ],
-        })
-      : undefined;
+    // BENCH_EXAMPLE=1: the same 10 tasks with everything else from examples/permuted-fmnist-ewc.yaml
+    // (all 60,000 training and 10,000 test images per task, MLP 784-256-256-10, EWC, int8 and int4).
+    const example = process.env.BENCH_EXAMPLE ? await run('bench-10-example', exampleOverrides()) : undefined;
     w.child.kill('SIGKILL');
     await w.exited;
     const crash = await crashToResume(client, 'bench-crash', join(dir, 'artifacts'), server.address);
