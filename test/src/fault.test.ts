@@ -5,9 +5,10 @@ import { ActivityFailure, ApplicationFailure, Client, Connection, defaultPayload
 import { RetryState } from '@temporalio/common';
 import { startDevServer } from '@retain/infra';
 import { PluginRegistry } from '@retain/sdk';
-import { builtinPlugins } from '@retain/worker';
+import { builtinPlugins, experimentResultOf } from '@retain/worker';
 import { buggyMethod } from './fault/buggy-method';
-import type { ExperimentResult, ExperimentSpec, TrainHeartbeat } from '@retain/sdk';
+import { slowEvaluator, slowRtnQuantizer } from './fault/slow-plugins';
+import type { ExperimentOutput, ExperimentResult, ExperimentSpec, TrainHeartbeat } from '@retain/sdk';
 import { experimentWorkflow, RUN_SEARCH_ATTRIBUTES, runSearchAttributes } from '@retain/workflows';
 import { createHarness, smallPermutedSpec, type Harness } from './harness';
 import {
@@ -39,7 +40,44 @@ function faultSpec(): ExperimentSpec {
     benchmark: { name: 'permuted-fmnist', config: { tasks: 2, trainPerTask: 2000, testPerTask: 500 } },
     model: { name: 'mlp', config: { hidden: [64] } },
     trainer: { name: 'supervised', config: { steps: 1500, batchSize: 32, lr: 0.01, checkpointEvery: 100 } },
+    // The shortest allowed: a killed worker's activity runs again about 4 s later instead of 6.
+    execution: { taskQueue: 'fault', heartbeatTimeoutSeconds: 3 },
   });
+}
+
+/** Test workers' plugins: the built-in ones, a buggy method, and slow plugins (see fault/slow-plugins.ts). */
+const testRegistry = new PluginRegistry([...builtinPlugins, buggyMethod, slowRtnQuantizer, slowEvaluator]);
+
+/**
+ * faultSpec computing the same numbers slowly enough to be caught quantizing or evaluating:
+ * the same RTN quantizers under the same ids (so the same matrices and artifacts), each after a
+ * pause, and an evaluator that only waits.
+ */
+function slowFaultSpec(): ExperimentSpec {
+  const spec = faultSpec();
+  return testRegistry.validateSpec({
+    ...spec,
+    quantizers: spec.quantizers.map((q) => ({ id: q.id, name: 'slow-rtn', config: { ...q.config, delayMs: 800 } })),
+    evaluators: [...spec.evaluators, { name: 'slow', config: { delayMs: 250 } }],
+  });
+}
+
+/** The attempt that completed `type` for each task of a run (all its executions), by task index. */
+async function completedAttempts(client: Client, runId: string, type: string): Promise<number[]> {
+  const attempts: number[] = [];
+  for await (const run of client.workflow.list({ query: `WorkflowId = '${runId}'` })) {
+    const events = (await client.workflow.getHandle(run.workflowId, run.runId).fetchHistory()).events ?? [];
+    const byId = new Map(events.map((e) => [String(e.eventId), e]));
+    for (const e of events) {
+      const done = e.activityTaskCompletedEventAttributes;
+      if (!done) continue;
+      const scheduled = byId.get(String(done.scheduledEventId))?.activityTaskScheduledEventAttributes;
+      if (scheduled?.activityType?.name !== type) continue;
+      const { taskIndex } = defaultPayloadConverter.fromPayload(scheduled.input!.payloads![0]) as { taskIndex: number };
+      attempts[taskIndex] = byId.get(String(done.startedEventId))?.activityTaskStartedEventAttributes?.attempt ?? 0;
+    }
+  }
+  return attempts;
 }
 
 /** The tasks a run (all its continued-as-new executions) scheduled trainTask for, in order. */
@@ -90,8 +128,12 @@ describe('durability under real worker crashes', () => {
     rmSync(home, { recursive: true, force: true });
   });
 
+  /** The result a run stored in the test workers' artifact store (the workflow returns its ref). */
+  const resultOf = async (handle: { result(): Promise<ExperimentOutput> }, artifacts = join(home, 'artifacts')) =>
+    experimentResultOf(await handle.result(), artifacts);
+
   const start = (queue: string, runId: string, spec: ExperimentSpec = faultSpec()) => {
-    const withQueue = { ...spec, execution: { taskQueue: queue } };
+    const withQueue = { ...spec, execution: { ...spec.execution, taskQueue: queue } };
     return client.workflow.start(experimentWorkflow, {
       taskQueue: queue,
       workflowId: runId,
@@ -104,7 +146,7 @@ describe('durability under real worker crashes', () => {
     const queue = `fault-many-${process.pid}`;
     let current = worker(queue);
     await current.ready;
-    const handle = await start(queue, `${queue}-run`);
+    const handle = await start(queue, `${queue}-run`, slowFaultSpec());
     let checkpointed = 0;
     const killAt: Array<() => Promise<unknown>> = [
       () => waitForPhase(handle, 0, 'quantizing'),
@@ -119,7 +161,7 @@ describe('durability under real worker crashes', () => {
       await kill9(current);
       current = worker(queue);
     }
-    const result = await handle.result();
+    const result = await resultOf(handle);
     current.child.kill('SIGINT');
     // The retried attempt started at the last heartbeat's checkpoint (or a later one the killed
     // worker saved just before dying), not at step 0; task 0 was never interrupted in training.
@@ -128,7 +170,9 @@ describe('durability under real worker crashes', () => {
     expect(result.training[0].resumedAt).toBeUndefined();
     expect(result.matrices).toEqual(baseline.matrices);
     expect(result.initial).toEqual(baseline.initial);
-    expect(result.models.map((m) => m.checkpointRef)).toEqual(baseline.models.map((m) => m.checkpointRef));
+    expect(result.models).toEqual(baseline.models);
+    // The quantize and evaluate kills hit finishTask: each task's finished on a second attempt.
+    expect(await completedAttempts(client, `${queue}-run`, 'finishTask')).toEqual([2, 2]);
   });
 
   it('two workers on one queue: killing the one that trains leaves the other to finish the run', async () => {
@@ -143,7 +187,7 @@ describe('durability under real worker crashes', () => {
     const training = pair.find((w) => identity.startsWith(`${w.child.pid}@`));
     expect(training).toBeDefined();
     await kill9(training!);
-    const result = await handle.result();
+    const result = await resultOf(handle);
     expect(result.training[0].resumedAt).toBeGreaterThanOrEqual((seen.details as TrainHeartbeat).checkpoint!.step);
     expect(result.matrices).toEqual(baseline.matrices);
   });
@@ -164,7 +208,7 @@ describe('durability under real worker crashes', () => {
     try {
       await w.ready;
       let conn = await Connection.connect({ address: server.address });
-      const spec = { ...faultSpec(), execution: { taskQueue: queue } };
+      const spec = { ...faultSpec(), execution: { ...faultSpec().execution, taskQueue: queue } };
       const handle = await new Client({ connection: conn }).workflow.start(experimentWorkflow, {
         taskQueue: queue,
         workflowId: `${queue}-run`,
@@ -175,7 +219,10 @@ describe('durability under real worker crashes', () => {
       await server.stop();
       server = await startDevServer({ ...options, port });
       conn = await Connection.connect({ address: server.address });
-      const result = await new Client({ connection: conn }).workflow.getHandle<typeof experimentWorkflow>(`${queue}-run`).result();
+      const result = await resultOf(
+        new Client({ connection: conn }).workflow.getHandle<typeof experimentWorkflow>(`${queue}-run`),
+        join(dir, 'artifacts'),
+      );
       await conn.close();
       expect(result.matrices).toEqual(baseline.matrices);
     } finally {
@@ -187,11 +234,10 @@ describe('durability under real worker crashes', () => {
   });
 
   it('a plugin bug fails the run at once, naming plugin and task; `retain resume` with a fixed spec finishes it without retraining', async () => {
-    const registry = new PluginRegistry([...builtinPlugins, buggyMethod]);
-    const buggy = registry.validateSpec({
+    const buggy = testRegistry.validateSpec({
       ...faultSpec(),
       method: { name: 'buggy', config: { failAtTask: 1 } },
-      execution: { taskQueue: sharedQueue },
+      execution: { ...faultSpec().execution, taskQueue: sharedQueue },
     });
     const runId = `${sharedQueue}-buggy`;
     const handle = await client.workflow.start(experimentWorkflow, { taskQueue: sharedQueue, workflowId: runId, args: [{ spec: buggy }] });
@@ -210,7 +256,7 @@ describe('durability under real worker crashes', () => {
     const resumed = await retainCli(['resume', runId, '--spec', fixedPath, '--detach', '--id', `${runId}-resumed`], { RETAIN_HOME: home });
     expect({ code: resumed.code, stderr: resumed.code === 0 ? '' : resumed.stderr }).toEqual({ code: 0, stderr: '' });
     expect(resumed.stdout.trim()).toBe(`${runId}-resumed`);
-    const result = await client.workflow.getHandle<typeof experimentWorkflow>(`${runId}-resumed`).result();
+    const result = await resultOf(client.workflow.getHandle<typeof experimentWorkflow>(`${runId}-resumed`));
     expect(result.resumedFrom).toEqual({ runId, task: 1 });
     // Task 0 came from the failed run (same artifacts, same numbers); only task 1 was trained here.
     expect(result.models[0].checkpointRef).toBe(baseline.models[0].checkpointRef);
@@ -231,7 +277,7 @@ describe('durability under real worker crashes', () => {
 
     const resumed = await retainCli(['resume', runId, '--detach', '--id', `${runId}-resumed`], { RETAIN_HOME: home });
     expect({ code: resumed.code, stderr: resumed.code === 0 ? '' : resumed.stderr }).toEqual({ code: 0, stderr: '' });
-    const result = await client.workflow.getHandle<typeof experimentWorkflow>(`${runId}-resumed`).result();
+    const result = await resultOf(client.workflow.getHandle<typeof experimentWorkflow>(`${runId}-resumed`));
     expect(result.resumedFrom).toEqual({ runId, task: 1 });
     expect(result.models[0].checkpointRef).toBe(baseline.models[0].checkpointRef);
     expect(result.matrices).toEqual(baseline.matrices);

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { bundleWorkflowCode, DefaultLogger, NativeConnection, Runtime, type Worker, type WorkflowBundle } from '@temporalio/worker';
 import type { ExperimentResult, ExperimentSpec } from '@retain/sdk';
-import { createRetainWorker, defaultRegistry, workflowsPath } from '@retain/worker';
+import { createRetainWorker, defaultRegistry, experimentResultOf, workflowsPath } from '@retain/worker';
 import { experimentWorkflow } from '@retain/workflows';
 
 /**
@@ -24,12 +24,12 @@ export interface Harness {
 let bundle: Promise<WorkflowBundle> | undefined;
 
 /** Webpack-bundling the workflows takes seconds: do it once per test file. */
-function workflowBundle(): Promise<WorkflowBundle> {
+export function workflowBundle(): Promise<WorkflowBundle> {
   return (bundle ??= bundleWorkflowCode({ workflowsPath: workflowsPath(), logger: quietLogger }));
 }
 
 /** Worker state changes at INFO would bury test output; the runtime is per process, so install once. */
-function quietRuntime(): void {
+export function quietRuntime(): void {
   try {
     Runtime.install({ logger: new DefaultLogger('WARN') });
   } catch {
@@ -61,12 +61,15 @@ export async function createHarness(name: string): Promise<Harness> {
     worker,
     taskQueue,
     artifactsDir,
-    run: (spec, runId) =>
-      client.workflow.execute(experimentWorkflow, {
-        taskQueue,
-        workflowId: runId ?? `${taskQueue}-${count++}`,
-        args: [{ spec: { ...spec, execution: { taskQueue } } }],
-      }),
+    run: async (spec, runId) =>
+      experimentResultOf(
+        await client.workflow.execute(experimentWorkflow, {
+          taskQueue,
+          workflowId: runId ?? `${taskQueue}-${count++}`,
+          args: [{ spec: { ...spec, execution: { taskQueue } } }],
+        }),
+        artifactsDir,
+      ),
     close: async () => {
       worker.shutdown();
       await running;

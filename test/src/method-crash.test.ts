@@ -3,6 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { experimentWorkflow, progressQuery } from '@retain/workflows';
+import { experimentResultOf } from '@retain/worker';
 import { createHarness, smallPermutedSpec, type Harness } from './harness';
 
 const CLI = resolve(__dirname, '../../packages/cli/bin/retain.js');
@@ -74,7 +75,11 @@ describe('method state across a worker crash', () => {
     const second = startWorker(queue, home);
     await second.ready;
     try {
-      const [resumed, uninterrupted] = await Promise.all([handle.result(), reference]);
+      // RETAIN_HOME's artifact store: the workflow returns a ref to the result stored there.
+      const [resumed, uninterrupted] = await Promise.all([
+        handle.result().then((output) => experimentResultOf(output, join(home, 'artifacts'))),
+        reference,
+      ]);
       expect(resumed.matrices).toEqual(uninterrupted.matrices);
       expect(resumed.models.map((m) => [m.checkpointRef, m.methodStateRef])).toEqual(
         uninterrupted.models.map((m) => [m.checkpointRef, m.methodStateRef]),

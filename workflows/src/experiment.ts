@@ -1,47 +1,49 @@
-import {
-  ActivityFailure,
-  CancellationScope,
-  CancelledFailure,
-  condition,
-  continueAsNew,
-  defineQuery,
-  defineSignal,
-  isCancellation,
-  proxyActivities,
-  setHandler,
-  upsertSearchAttributes,
-  workflowInfo,
-} from '@temporalio/workflow';
-import { FP32 } from '@retain/sdk/workflow';
+import { CancellationScope, condition, continueAsNew, isCancellation, patched, setHandler, workflowInfo } from '@temporalio/workflow';
 import type {
   ExperimentInput,
-  ExperimentResult,
+  ExperimentOutcome,
+  ExperimentOutput,
   ExperimentSpec,
   ExperimentState,
-  QuantizeOutput,
-  RetainActivities,
+  LegacyExperimentState,
   RunPhase,
   RunProgress,
-  TrainHeartbeat,
   TrainResumePoint,
   TrainTaskOutput,
 } from '@retain/sdk/workflow';
-import { quantizationGap, quantizationMetrics, summarize } from '@retain/metrics';
-import { consolidateOptions, evaluateOptions, prepareOptions, quantizeOptions, trainOptions } from './policies';
-import { statusKey, type RunStatus } from './search-attributes';
+import { legacyExperiment } from './legacy-v1';
+import { proxies } from './policies';
+import { cancelledCheckpoint, pauseSignal, progressQuery, setStatus, unpauseSignal } from './run-control';
 
-export const progressQuery = defineQuery<RunProgress>('progress');
-/** Stop at once if training (keeping a checkpoint where it stopped), else before the next phase. */
-export const pauseSignal = defineSignal('pause');
-export const unpauseSignal = defineSignal('unpause');
+export { pauseSignal, progressQuery, unpauseSignal } from './run-control';
 
 /**
- * One continual-learning experiment: for each task, train, consolidate, quantize with every
- * quantizer, and evaluate every task with the fp32 and each quantized model. Each execution
- * handles one task and then continues as new, so history stays small however many tasks a
- * run has; the state it carries holds refs and numbers only.
+ * The patch that moved accuracy rows out of the workflow into task records. A run whose history
+ * started without it (an in-flight run of the earlier code, or a recorded history) replays the
+ * frozen legacy code; a new run records the marker once, in its first execution.
  */
-export async function experimentWorkflow(input: ExperimentInput): Promise<ExperimentResult> {
+export const TASK_RECORDS_PATCH = 'task-records';
+
+/**
+ * One continual-learning experiment: for each task, train (one activity, long, checkpointed),
+ * then finish the task (one activity: the method's consolidation, every quantizer, the evaluation
+ * of every task with the fp32 and each quantized model, and the task's record in the artifact
+ * store). Each execution handles one task and then continues as new, carrying a fixed handful of
+ * refs, so neither history nor payloads grow with the number of tasks; `finishRun` assembles the
+ * matrices and metrics from the records at the end and stores the result as an artifact.
+ */
+export async function experimentWorkflow(input: ExperimentInput): Promise<ExperimentOutput> {
+  if (isLegacyState(input.state)) return legacyExperiment({ ...input, state: input.state });
+  // Only a run's first execution can be a legacy run without a legacy state: ask its history.
+  if (!input.state && !patched(TASK_RECORDS_PATCH)) return legacyExperiment({ ...input, state: undefined });
+  return experiment({ ...input, state: input.state });
+}
+
+function isLegacyState(state: ExperimentInput['state']): state is LegacyExperimentState {
+  return state !== undefined && (state as Partial<ExperimentState>).version !== 2;
+}
+
+async function experiment(input: { spec: ExperimentSpec; state?: ExperimentState; paused?: boolean }): Promise<ExperimentOutcome> {
   const { spec } = input;
   const activities = proxies(spec);
   let phase: RunPhase = 'preparing';
@@ -55,8 +57,6 @@ export async function experimentWorkflow(input: ExperimentInput): Promise<Experi
     task: state?.nextTask ?? 0,
     tasks: state?.info.taskNames.length ?? 0,
     taskNames: state?.info.taskNames ?? [],
-    fp32Rows: state?.matrices[FP32] ?? [],
-    training: state?.training ?? [],
     paused,
     resumedFrom: state?.resumedFrom,
     startedAt: state?.startedAt,
@@ -100,51 +100,30 @@ export async function experimentWorkflow(input: ExperimentInput): Promise<Experi
   try {
     if (!state) {
       await unlessPaused();
-      state = await start(spec, activities);
+      const started = await activities.prepare.startRun({ spec });
+      state = {
+        version: 2,
+        runId: workflowInfo().workflowId,
+        spec,
+        info: started.info,
+        nextTask: 0,
+        initialCheckpointRef: started.checkpointRef,
+        initialRef: started.initialRef,
+        startedAt: new Date().toISOString(),
+      };
     }
 
     const t = state.nextTask;
-    const previous = t === 0 ? state.initialCheckpointRef : state.tasks[t - 1].checkpointRef;
-    const methodStateRef = t === 0 ? undefined : state.tasks[t - 1].methodStateRef;
-
-    phase = 'training';
-    const { checkpointRef, methodStepStateRef, ...stats } = await train(t, previous, methodStateRef);
-
-    await unlessPaused();
-    phase = 'consolidating';
-    const consolidated = await activities.consolidate.consolidate({
-      spec,
-      taskIndex: t,
-      checkpointRef,
-      methodStateRef,
-      methodStepStateRef,
-    });
-
-    phase = 'quantizing';
-    const quantized: Record<string, QuantizeOutput> = {};
-    for (const q of spec.quantizers) {
+    if (t < state.info.taskNames.length) {
+      phase = 'training';
+      const previous = state.last?.models;
+      const trained = await train(t, previous?.checkpointRef ?? state.initialCheckpointRef, previous?.methodStateRef);
       await unlessPaused();
-      const previousCodesRef = t === 0 ? undefined : state.tasks[t - 1].quantized[q.id]?.codesRef;
-      quantized[q.id] = await activities.quantize.quantize({ spec, taskIndex: t, checkpointRef, quantizerId: q.id, previousCodesRef });
+      // finishTask's heartbeat says which of its stages runs (retain status shows it).
+      phase = 'consolidating';
+      const finished = await activities.finishTask.finishTask({ spec, taskIndex: t, trained, previous: state.last });
+      state = { ...state, nextTask: t + 1, last: finished };
     }
-
-    phase = 'evaluating';
-    const rows: Record<string, number[]> = {};
-    await unlessPaused();
-    rows[FP32] = (await activities.evaluate.evaluate({ spec, variant: FP32, checkpointRef })).accuracy;
-    for (const q of spec.quantizers) {
-      await unlessPaused();
-      const manifestRef = quantized[q.id].manifestRef;
-      rows[q.id] = (await activities.evaluate.evaluate({ spec, variant: q.id, checkpointRef, manifestRef })).accuracy;
-    }
-
-    state = {
-      ...state,
-      nextTask: t + 1,
-      matrices: Object.fromEntries(Object.entries(state.matrices).map(([k, m]) => [k, [...m, rows[k]]])),
-      tasks: [...state.tasks, { checkpointRef, quantized, methodStateRef: consolidated.methodStateRef }],
-      training: [...state.training, stats],
-    };
   } catch (err) {
     setStatus(isCancellation(err) ? 'cancelled' : 'failed');
     throw err;
@@ -154,89 +133,14 @@ export async function experimentWorkflow(input: ExperimentInput): Promise<Experi
     phase = 'preparing';
     return await continueAsNew<typeof experimentWorkflow>({ spec, state, paused });
   }
-  phase = 'done';
-  setStatus('completed');
-  return finish(state);
-}
-
-/** The checkpoint a cancelled trainTask reported (its last heartbeat details), if it got to one. */
-function cancelledCheckpoint(err: unknown): TrainResumePoint | undefined {
-  const cause = err instanceof ActivityFailure ? err.cause : err;
-  if (!(cause instanceof CancelledFailure)) return undefined;
-  return (cause.details[0] as TrainHeartbeat | undefined)?.checkpoint;
-}
-
-/**
- * Keeps the RetainStatus search attribute current, for runs started with Retain's attributes
- * (`retain run` sets them); a run started without them (a server that lacks them) is left alone,
- * since upserting an unknown attribute would fail every workflow task.
- */
-function setStatus(status: RunStatus): void {
-  if (workflowInfo().typedSearchAttributes.get(statusKey) === undefined) return;
-  upsertSearchAttributes([{ key: statusKey, value: status }]);
-}
-
-async function start(spec: ExperimentSpec, activities: ReturnType<typeof proxies>): Promise<ExperimentState> {
-  const prepared = await activities.prepare.prepareRun({ spec });
-  // The untrained model's accuracy (b in DESIGN.md §6) is what forward transfer is measured against.
-  const initial = await activities.evaluate.evaluate({ spec, variant: FP32, checkpointRef: prepared.checkpointRef });
-  const keys = [FP32, ...spec.quantizers.map((q) => q.id)];
-  return {
-    runId: workflowInfo().workflowId,
-    spec,
-    info: prepared.info,
-    nextTask: 0,
-    initialCheckpointRef: prepared.checkpointRef,
-    initial: initial.accuracy,
-    matrices: Object.fromEntries(keys.map((k) => [k, []])),
-    tasks: [],
-    training: [],
-    startedAt: new Date().toISOString(),
-  };
-}
-
-function finish(state: ExperimentState): ExperimentResult {
-  const metrics = Object.fromEntries(Object.entries(state.matrices).map(([k, m]) => [k, summarize(m, state.initial)]));
-  const fp32 = state.matrices[FP32];
-  const quantizationGapByQuantizer = Object.fromEntries(
-    Object.entries(state.matrices)
-      .filter(([k]) => k !== FP32)
-      .map(([k, m]) => [k, quantizationGap(fp32, m)]),
-  );
-  const quantization = Object.fromEntries(
-    Object.keys(quantizationGapByQuantizer).map((k) => [
-      k,
-      quantizationMetrics(
-        fp32,
-        state.matrices[k],
-        state.tasks.map((t) => t.quantized[k]),
-      ),
-    ]),
-  );
-  return {
-    runId: state.runId,
-    spec: state.spec,
-    tasks: state.info.taskNames,
-    initial: state.initial,
-    matrices: state.matrices,
-    metrics,
-    quantizationGap: quantizationGapByQuantizer,
-    quantization,
-    training: state.training,
-    models: state.tasks,
-    startedAt: state.startedAt,
-    finishedAt: new Date().toISOString(),
-    ...(state.resumedFrom ? { resumedFrom: state.resumedFrom } : {}),
-  };
-}
-
-function proxies(spec: ExperimentSpec) {
-  const taskQueue = spec.execution.taskQueue;
-  return {
-    prepare: proxyActivities<RetainActivities>({ ...prepareOptions, taskQueue }),
-    train: proxyActivities<RetainActivities>({ ...trainOptions, taskQueue }),
-    consolidate: proxyActivities<RetainActivities>({ ...consolidateOptions, taskQueue }),
-    quantize: proxyActivities<RetainActivities>({ ...quantizeOptions, taskQueue }),
-    evaluate: proxyActivities<RetainActivities>({ ...evaluateOptions, taskQueue }),
-  };
+  try {
+    phase = 'finishing';
+    const outcome = await activities.finishRun.finishRun({ state });
+    phase = 'done';
+    setStatus('completed');
+    return outcome;
+  } catch (err) {
+    setStatus(isCancellation(err) ? 'cancelled' : 'failed');
+    throw err;
+  }
 }

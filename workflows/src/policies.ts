@@ -1,5 +1,6 @@
-import { ActivityCancellationType, type ActivityOptions } from '@temporalio/workflow';
-import { NON_RETRYABLE_ERROR_TYPES } from '@retain/sdk/workflow';
+import { ActivityCancellationType, proxyActivities, type ActivityOptions } from '@temporalio/workflow';
+import { DEFAULT_HEARTBEAT_TIMEOUT_SECONDS, NON_RETRYABLE_ERROR_TYPES } from '@retain/sdk/workflow';
+import type { ExperimentSpec, RetainActivities } from '@retain/sdk/workflow';
 
 /**
  * Timeouts and retry policies of every activity, in one place. Values are chosen for
@@ -7,9 +8,11 @@ import { NON_RETRYABLE_ERROR_TYPES } from '@retain/sdk/workflow';
  */
 
 const retry = {
-  // A crashed worker or a lost connection is worth retrying soon; a bug is not retried at all
-  // (its error type is listed as non-retryable), so a bounded count only guards against loops.
-  initialInterval: '1 second',
+  // A crashed worker or a lost connection is worth retrying at once: the heartbeat timeout has
+  // already waited (0.2 s rather than 1 s keeps crash-to-resume under 10 s on a loaded machine).
+  // A bug is not retried at all (its error type is listed as non-retryable), so a bounded count
+  // only guards against loops.
+  initialInterval: '200 milliseconds',
   backoffCoefficient: 2,
   maximumInterval: '30 seconds',
   maximumAttempts: 10,
@@ -17,32 +20,54 @@ const retry = {
 } satisfies ActivityOptions['retry'];
 
 /**
- * The heartbeat timeout is what detects a dead worker: the retry starts that long after the last
- * heartbeat. Every activity heartbeats every second from the event loop while it runs (the worker's
- * keepAlive; ORT runs in its own thread, measured event-loop gaps while loading Fashion-MNIST are
- * under 0.1 s), so 5 s leaves room for a few lost beats and still puts a crashed task back on a
- * worker within about 7 s (see `npm run bench:orchestration`).
+ * The options of every activity of a run. The heartbeat timeout (the spec's
+ * execution.heartbeatTimeoutSeconds, 4 s by default) is what detects a dead worker: the retry
+ * starts that long after the last heartbeat. Every activity heartbeats every second from the event
+ * loop while it runs (the worker's keepAlive; ORT runs in its own thread), so 4 s leaves room for
+ * three lost beats and still puts a crashed task back on a worker within seconds (see
+ * `npm run bench:orchestration`).
  */
-const heartbeatTimeout = '5 seconds';
+export function activityOptions(spec: ExperimentSpec) {
+  const heartbeatTimeout = `${spec.execution.heartbeatTimeoutSeconds ?? DEFAULT_HEARTBEAT_TIMEOUT_SECONDS} seconds`;
+  const taskQueue = spec.execution.taskQueue;
+  // Minutes at most on small models; a long quantizer (GPTQ on a large layer) still heartbeats.
+  const short: ActivityOptions = { startToCloseTimeout: '1 hour', heartbeatTimeout, retry, taskQueue };
+  return {
+    /** Building a scenario and an initial checkpoint (and, for startRun, evaluating it): seconds of work. */
+    prepare: short,
+    /**
+     * Training one task can take hours. A retry resumes from the checkpoint in the last heartbeat.
+     * Cancelling waits for the activity to stop: it saves a checkpoint where it stopped and returns
+     * its ref in the cancellation, which pausing a run needs.
+     */
+    train: {
+      startToCloseTimeout: '24 hours',
+      heartbeatTimeout,
+      cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
+      retry,
+      taskQueue,
+    } satisfies ActivityOptions,
+    /** Method consolidation (Fisher, buffers), quantization, evaluation (each on its own in legacy runs). */
+    consolidate: short,
+    quantize: short,
+    evaluate: short,
+    /** finishTask: consolidation, every quantizer and every evaluation of one task. */
+    finishTask: { ...short, startToCloseTimeout: '6 hours' } satisfies ActivityOptions,
+    /** finishRun: reading T task records and computing metrics. */
+    finishRun: short,
+  };
+}
 
-/** Building a scenario and an initial checkpoint: seconds of work. */
-export const prepareOptions: ActivityOptions = { startToCloseTimeout: '1 hour', heartbeatTimeout, retry };
-
-/**
- * Training one task can take hours. A retry resumes from the checkpoint in the last heartbeat.
- * Cancelling waits for the activity to stop: it saves a checkpoint where it stopped and returns
- * its ref in the cancellation, which pausing a run needs.
- */
-export const trainOptions: ActivityOptions = {
-  startToCloseTimeout: '24 hours',
-  heartbeatTimeout,
-  cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
-  retry,
-};
-
-/** Method consolidation (Fisher, buffers) and quantization: minutes at most on small models. */
-export const consolidateOptions: ActivityOptions = { startToCloseTimeout: '1 hour', heartbeatTimeout, retry };
-export const quantizeOptions: ActivityOptions = { startToCloseTimeout: '1 hour', heartbeatTimeout, retry };
-
-/** Evaluating every task's test set. */
-export const evaluateOptions: ActivityOptions = { startToCloseTimeout: '1 hour', heartbeatTimeout, retry };
+/** One proxy per policy: proxies share nothing, so each carries its own options. */
+export function proxies(spec: ExperimentSpec) {
+  const options = activityOptions(spec);
+  return {
+    prepare: proxyActivities<RetainActivities>(options.prepare),
+    train: proxyActivities<RetainActivities>(options.train),
+    consolidate: proxyActivities<RetainActivities>(options.consolidate),
+    quantize: proxyActivities<RetainActivities>(options.quantize),
+    evaluate: proxyActivities<RetainActivities>(options.evaluate),
+    finishTask: proxyActivities<RetainActivities>(options.finishTask),
+    finishRun: proxyActivities<RetainActivities>(options.finishRun),
+  };
+}

@@ -8,7 +8,9 @@ import { bundleWorkflowCode, DefaultLogger, Runtime, Worker, type WorkflowBundle
  * that would make a running workflow nondeterministic (a reordered activity, a new timer, a
  * signal handled differently) fails here instead of in a week-long run. The fixtures come from
  * experiment.test.ts's pause test (RECORD_REPLAY_FIXTURE=1); re-record them only for an
- * intentional, versioned change.
+ * intentional, versioned change (a `patched` branch, or a new workflow type). The legacy-v1
+ * fixtures are histories of the code before task records (commit 394ef2b): they must keep
+ * replaying, through legacy-v1.ts, as long as that code is kept for runs still in flight.
  */
 
 let bundle: WorkflowBundle;
@@ -23,8 +25,13 @@ beforeAll(async () => {
 }, 120_000);
 
 describe('replay of recorded experiment histories', () => {
-  test.each(['first', 'last'])('the %s execution of a paused-and-unpaused run replays with the current code', async (name) => {
-    const json: unknown = JSON.parse(readFileSync(join(__dirname, 'fixtures', `paused-run-${name}-execution.json`), 'utf8'));
+  test.each([
+    ['first', 'paused-run-first'],
+    ['last', 'paused-run-last'],
+    ['first (legacy v1 code)', 'legacy-v1-paused-run-first'],
+    ['last (legacy v1 code)', 'legacy-v1-paused-run-last'],
+  ])('the %s execution of a paused-and-unpaused run replays with the current code', async (_, name) => {
+    const json: unknown = JSON.parse(readFileSync(join(__dirname, 'fixtures', `${name}-execution.json`), 'utf8'));
     const history = historyFromJSON(json);
     // Guard against a fixture that lost its content: it must hold real work.
     expect(history.events?.length).toBeGreaterThan(20);

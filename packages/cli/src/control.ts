@@ -1,5 +1,5 @@
 import { defaultPayloadConverter, type Client } from '@temporalio/client';
-import { SpecError, SpecErrors, type ExperimentInput, type ExperimentSpec, type ExperimentState } from '@retain/sdk';
+import { SpecError, SpecErrors, type ExperimentInput, type ExperimentSpec } from '@retain/sdk';
 import { methodKey, quantizersKey, specNameKey, statusKey } from '@retain/workflows';
 import { formatProgress, snapshot } from './progress';
 
@@ -98,7 +98,7 @@ export async function resumeInput(client: Client, runId: string, newRunId: strin
   const spec = corrected ?? last.spec;
   if (corrected) checkResumable(last.spec, corrected);
   if (!last.state) return { spec }; // it failed before its first task: start over (prepare is deterministic)
-  const state: ExperimentState = {
+  const state: ExperimentInput['state'] = {
     ...last.state,
     runId: newRunId,
     spec,

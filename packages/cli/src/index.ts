@@ -1,4 +1,4 @@
 export { main, EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT } from './main';
 export { loadSpecFile, parseSpec } from './spec-file';
 export { formatResult, writeResult } from './report';
-export { formatProgress, formatDuration, snapshot } from './progress';
+export { formatProgress, formatDuration, phaseOf, snapshot, type ProgressSnapshot } from './progress';

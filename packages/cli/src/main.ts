@@ -2,7 +2,7 @@ import { Command, CommanderError, InvalidArgumentError, Option } from 'commander
 import { randomBytes } from 'node:crypto';
 import { join, resolve } from 'node:path';
 import { SpecErrors, type ExperimentInput, type ExperimentResult, type ExperimentSpec } from '@retain/sdk';
-import { createRetainWorker, defaultRegistry, DEFAULT_TASK_QUEUE, DEVICES, type Device } from '@retain/worker';
+import { createRetainWorker, defaultRegistry, DEFAULT_TASK_QUEUE, DEVICES, experimentResultOf, type Device } from '@retain/worker';
 import { stopEmbeddedServer } from '@retain/infra';
 import { experimentWorkflow, pauseSignal, runSearchAttributes, unpauseSignal } from '@retain/workflows';
 import { Client, type WorkflowHandle } from '@temporalio/client';
@@ -277,7 +277,8 @@ async function report(handle: WorkflowHandle<typeof experimentWorkflow>, outDir:
   const stopProgress = watchProgress(handle, process.stderr);
   let result: ExperimentResult;
   try {
-    result = await handle.result();
+    // The workflow returns where its results are; the artifact store is this machine's.
+    result = await experimentResultOf(await handle.result(), paths().artifacts);
   } finally {
     stopProgress();
   }

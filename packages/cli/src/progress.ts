@@ -1,39 +1,48 @@
 import { defaultPayloadConverter, type WorkflowHandle } from '@temporalio/client';
-import type { RunProgress, TrainHeartbeat } from '@retain/sdk';
+import type { FinishTaskHeartbeat, RunPhase, RunProgress, TrainHeartbeat } from '@retain/sdk';
 
-/** What one look at a running experiment shows: the workflow's own view plus the trainer's last heartbeat. */
+/** What one look at a running experiment shows: the workflow's own view plus its running activity's last heartbeat. */
 export interface ProgressSnapshot {
   run?: RunProgress;
   training?: TrainHeartbeat;
+  /** finishTask's heartbeat: which stage after training runs. */
+  finishing?: FinishTaskHeartbeat;
 }
 
 export async function snapshot(handle: WorkflowHandle): Promise<ProgressSnapshot> {
-  const [run, training] = await Promise.all([
+  const [run, heartbeats] = await Promise.all([
     handle.query<RunProgress>('progress').catch(() => undefined),
-    lastTrainingHeartbeat(handle).catch(() => undefined),
+    lastHeartbeats(handle).catch(() => ({})),
   ]);
-  return { run, training };
+  return { run, ...heartbeats };
 }
 
-async function lastTrainingHeartbeat(handle: WorkflowHandle): Promise<ProgressSnapshot['training']> {
+async function lastHeartbeats(handle: WorkflowHandle): Promise<Pick<ProgressSnapshot, 'training' | 'finishing'>> {
   const description = await handle.describe();
-  for (const activity of description.raw.pendingActivities ?? []) {
-    if (activity.activityType?.name !== 'trainTask') continue;
-    const payload = activity.heartbeatDetails?.payloads?.[0];
-    if (payload) return defaultPayloadConverter.fromPayload(payload);
-  }
-  return undefined;
+  const details = (type: string) => {
+    const activity = description.raw.pendingActivities?.find((a) => a.activityType?.name === type);
+    const payload = activity?.heartbeatDetails?.payloads?.[0];
+    return payload ? defaultPayloadConverter.fromPayload<never>(payload) : undefined;
+  };
+  return { training: details('trainTask'), finishing: details('finishTask') };
+}
+
+/** The run's phase: the workflow's, made precise by finishTask's heartbeat while a task is after training. */
+export function phaseOf(s: ProgressSnapshot): RunPhase | undefined {
+  const { run, finishing } = s;
+  return run && finishing?.taskIndex === run.task ? finishing.phase : run?.phase;
 }
 
 /** One line: task i/T, phase, epoch, step, loss, throughput, ETA. */
 export function formatProgress(s: ProgressSnapshot, elapsedSeconds: number): string {
   const run = s.run;
   if (!run || run.tasks === 0) return `starting… ${formatDuration(elapsedSeconds)}`;
-  const parts = [`task ${Math.min(run.task + 1, run.tasks)}/${run.tasks}`, run.phase];
+  const phase = phaseOf(s) ?? run.phase;
+  const parts = [`task ${Math.min(run.task + 1, run.tasks)}/${run.tasks}`, phase];
   let done = run.task / run.tasks;
   const t = s.training;
   // The first heartbeat of an attempt comes before its first step: no step counts yet.
-  if (run.phase === 'training' && t && t.taskIndex === run.task && t.step !== undefined && t.totalSteps && t.loss !== undefined) {
+  if (phase === 'training' && t && t.taskIndex === run.task && t.step !== undefined && t.totalSteps && t.loss !== undefined) {
     parts.push(
       `epoch ${(t.epoch ?? 0) + 1}`,
       `step ${t.step}/${t.totalSteps}`,
@@ -76,7 +85,7 @@ export function watchProgress(
     try {
       const s = await snapshot(handle);
       const line = formatProgress(s, (Date.now() - started) / 1000);
-      const phase = `${s.run?.task}/${s.run?.phase}`;
+      const phase = `${s.run?.task}/${phaseOf(s)}`;
       if (tty) {
         out.write(`\r\x1b[2K${line}`);
       } else if (phase !== lastPhase || Date.now() - lastPrinted >= (opts.quietSeconds ?? 10) * 1000) {

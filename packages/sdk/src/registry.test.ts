@@ -65,6 +65,18 @@ describe('PluginRegistry', () => {
     }
   });
 
+  it('takes a heartbeat timeout between 3 s and an hour, naming the field otherwise', () => {
+    expect(registry.validateSpec(base).execution.heartbeatTimeoutSeconds).toBeUndefined(); // the workflow's default applies
+    const set = registry.validateSpec({ ...base, execution: { heartbeatTimeoutSeconds: 30 } });
+    expect(set.execution).toEqual({ taskQueue: 'retain', heartbeatTimeoutSeconds: 30 });
+    expect(() => registry.validateSpec({ ...base, execution: { heartbeatTimeoutSeconds: 1 } })).toThrow(
+      /execution\.heartbeatTimeoutSeconds: at least 3 seconds/,
+    );
+    expect(() => registry.validateSpec({ ...base, execution: { heartbeatTimeoutSeconds: 7200 } })).toThrow(
+      /execution\.heartbeatTimeoutSeconds: at most 3600 seconds/,
+    );
+  });
+
   it('rejects a spec name that cannot be a run id', () => {
     expect(() => registry.validateSpec({ ...base, name: 'has spaces' })).toThrow(/name: use letters, digits/);
   });

@@ -9,6 +9,15 @@ import type { ExperimentSpec } from './spec';
 /** `sha256:<hex>` of a blob in the artifact store. */
 export type ArtifactRef = string;
 
+/**
+ * The heartbeat timeout of a spec without execution.heartbeatTimeoutSeconds. A killed worker's
+ * activity runs again about this long after its last heartbeat, plus a 0.2 s retry backoff.
+ * Workers send a heartbeat every second, so 4 s tolerates an event loop stalled for 3 s, as the
+ * earlier 5 s with heartbeats every 2 s did, and detects a dead worker sooner (see
+ * `npm run bench:orchestration` for the time from SIGKILL to training on a new worker).
+ */
+export const DEFAULT_HEARTBEAT_TIMEOUT_SECONDS = 4;
+
 /** The key of the unquantized model's matrix; quantizers use their spec ids. */
 export const FP32 = 'fp32';
 
@@ -132,32 +141,104 @@ export interface TaskModels {
   methodStateRef?: ArtifactRef;
 }
 
-/** Orchestration state carried across continue-as-new: refs and metrics only. */
+/**
+ * Everything a finished task adds to the results, stored as a JSON artifact so that the workflow
+ * carries one ref however many tasks a run has. Each record names the one before: the records of
+ * a run form a chain from its last task back to task 0, which `finishRun` walks.
+ */
+export interface TaskRecord {
+  taskIndex: number;
+  /** Accuracy on every task after training this one, keyed `fp32` and by quantizer id (row taskIndex of each matrix). */
+  rows: Record<string, number[]>;
+  models: TaskModels;
+  training: TaskTrainingStats;
+  /** The record of task taskIndex - 1; absent for task 0. */
+  previousRef?: ArtifactRef;
+}
+
+export interface StartRunInput {
+  spec: ExperimentSpec;
+}
+/** A prepared run: its tasks, the untrained model and that model's accuracy on every task. */
+export interface StartRunOutput extends PrepareRunOutput {
+  /** JSON artifact: number[], the untrained fp32 model's accuracy per task (b in DESIGN.md §6). */
+  initialRef: ArtifactRef;
+}
+
+/** After a task's training: the method's consolidation, every quantizer, every evaluation, and the task's record. */
+export interface FinishTaskInput {
+  spec: ExperimentSpec;
+  taskIndex: number;
+  /** What trainTask returned for this task. */
+  trained: TrainTaskOutput;
+  /** The previous task's models (its method state, its quantized codes) and record; absent for task 0. */
+  previous?: FinishedTask;
+}
+/** A finished task as the workflow carries it to the next one: the refs the next task starts from. */
+export interface FinishedTask {
+  models: TaskModels;
+  recordRef: ArtifactRef;
+}
+/** Heartbeat details of `finishTask`: which stage runs, and the stages done so far (a retry skips them). */
+export interface FinishTaskHeartbeat {
+  taskIndex: number;
+  phase: Extract<RunPhase, 'consolidating' | 'quantizing' | 'evaluating'>;
+  /** Set once consolidation is done (methodStateRef may be absent for a method without state). */
+  consolidated?: ConsolidateOutput;
+  quantized?: Record<string, QuantizeOutput>;
+}
+
+export interface FinishRunInput {
+  state: ExperimentState;
+}
+
+/** Orchestration state carried across continue-as-new: a fixed handful of refs, whatever the number of tasks. */
 export interface ExperimentState {
+  /** Distinguishes this state from a LegacyExperimentState (runs started before task records). */
+  version: 2;
   runId: string;
   spec: ExperimentSpec;
   info: RunInfo;
   nextTask: number;
   initialCheckpointRef: ArtifactRef;
-  /** Accuracy of the untrained fp32 model on each task (b in DESIGN.md §6). */
+  /** See StartRunOutput.initialRef. */
+  initialRef: ArtifactRef;
+  /** The last finished task (task nextTask - 1); absent before the first. */
+  last?: FinishedTask;
+  startedAt: string;
+  /** Set when this run continues a failed or cancelled one (`retain resume`): that run and its first task not done. */
+  resumedFrom?: { runId: string; task: number };
+}
+
+/**
+ * The state of runs started before task records, which carried every accuracy row (and so hit
+ * Temporal's 2 MB payload limit at a few hundred tasks). Only the frozen legacy workflow code
+ * (workflows/src/legacy-v1.ts) still runs them, so that runs in flight at the upgrade finish.
+ * @deprecated
+ */
+export interface LegacyExperimentState {
+  runId: string;
+  spec: ExperimentSpec;
+  info: RunInfo;
+  nextTask: number;
+  initialCheckpointRef: ArtifactRef;
   initial: number[];
-  /** Rows so far of every accuracy matrix, keyed `fp32` and by quantizer id. */
   matrices: Record<string, number[][]>;
   tasks: TaskModels[];
   training: TaskTrainingStats[];
   startedAt: string;
-  /** Set when this run continues a failed or cancelled one (`retain resume`): that run and its first task not done. */
   resumedFrom?: { runId: string; task: number };
 }
 
 export interface ExperimentInput {
   spec: ExperimentSpec;
   /** Present when the workflow continues as new after a task, or resumes another run's tasks. */
-  state?: ExperimentState;
+  state?: ExperimentState | LegacyExperimentState;
   /** A pause carried across continue-as-new. */
   paused?: boolean;
 }
 
+/** What results.json holds. Stored as a JSON artifact by `finishRun`: its matrices are T x T, too big for a Temporal payload. */
 export interface ExperimentResult {
   runId: string;
   spec: ExperimentSpec;
@@ -176,19 +257,31 @@ export interface ExperimentResult {
   resumedFrom?: { runId: string; task: number };
 }
 
-export type RunPhase = 'preparing' | 'training' | 'consolidating' | 'quantizing' | 'evaluating' | 'done';
+/** What experimentWorkflow returns: where its results are (load them with `experimentResultOf` from @retain/worker). */
+export interface ExperimentOutcome {
+  runId: string;
+  /** The ExperimentResult, as a JSON artifact (the bytes of results.json but for formatting). */
+  resultRef: ArtifactRef;
+  tasks: number;
+  startedAt: string;
+  finishedAt: string;
+  resumedFrom?: { runId: string; task: number };
+}
+
+/** A workflow's return value: an outcome, or (runs that started on the legacy code) the result itself. */
+export type ExperimentOutput = ExperimentOutcome | ExperimentResult;
+
+export type RunPhase = 'preparing' | 'training' | 'consolidating' | 'quantizing' | 'evaluating' | 'finishing' | 'done';
 
 /** Answer of the workflow's `progress` query. */
 export interface RunProgress {
   runId: string;
+  /** The workflow's phase; while a task is after training, finishTask's heartbeat has the precise one (consolidating, quantizing, evaluating). */
   phase: RunPhase;
   /** Task being worked on, 0-based. */
   task: number;
   tasks: number;
   taskNames: string[];
-  /** Rows of the fp32 matrix so far. */
-  fp32Rows: number[][];
-  training: TaskTrainingStats[];
   /** Paused by `retain pause`: waits at the next phase (training stops at once, keeping its checkpoint). */
   paused: boolean;
   resumedFrom?: { runId: string; task: number };
@@ -203,4 +296,10 @@ export interface RetainActivities {
   consolidate(input: ConsolidateInput): Promise<ConsolidateOutput>;
   quantize(input: QuantizeInput): Promise<QuantizeOutput>;
   evaluate(input: EvaluateInput): Promise<EvaluateOutput>;
+  /** prepareRun, then evaluate of the untrained model, in one activity. */
+  startRun(input: StartRunInput): Promise<StartRunOutput>;
+  /** consolidate, quantize with every quantizer, evaluate every variant, store the task's record: one activity per task. */
+  finishTask(input: FinishTaskInput): Promise<FinishedTask>;
+  /** Walks the task records, assembles the matrices and metrics, stores the ExperimentResult. */
+  finishRun(input: FinishRunInput): Promise<ExperimentOutcome>;
 }

@@ -61,6 +61,17 @@ export const experimentSpecSchema = z.strictObject({
     .strictObject({
       /** Temporal task queue for this run's activities (GPU workers listen on their own queue). */
       taskQueue: z.string().min(1).default('retain'),
+      /**
+       * How long an activity may go without a heartbeat before Temporal retries it elsewhere: the
+       * time a killed worker's task waits before it runs again. Workers send a heartbeat every
+       * second; below 3 s a busy worker (an event loop stalled for 2 s) would look dead. Absent:
+       * DEFAULT_HEARTBEAT_TIMEOUT_SECONDS (4 s).
+       */
+      heartbeatTimeoutSeconds: z
+        .number()
+        .min(3, 'at least 3 seconds: workers send a heartbeat every second, and a shorter timeout would retry live activities')
+        .max(3600, 'at most 3600 seconds (an hour): a dead worker would hold its task that long')
+        .optional(),
     })
     .default({ taskQueue: 'retain' }),
 });

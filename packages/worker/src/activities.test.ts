@@ -6,8 +6,12 @@ import { MockActivityEnvironment } from '@temporalio/testing';
 import { DefaultLogger } from '@temporalio/worker';
 import { LocalArtifactStore } from '@retain/artifacts';
 import { decodeModel, InferenceSession } from '@retain/engine';
+import { summarize } from '@retain/metrics';
 import type {
   ExperimentSpec,
+  ExperimentState,
+  FinishTaskHeartbeat,
+  TaskRecord,
   TrainHeartbeat,
   PrepareRunOutput,
   QuantizedManifest,
@@ -19,6 +23,7 @@ import { createActivities } from './activities';
 import { loadTensors } from './checkpoint';
 import { loadTrainCheckpoint } from './train-state';
 import { defaultRegistry } from './plugins';
+import { experimentResultOf } from './run-records';
 
 // Real plugins, real Fashion-MNIST, real ONNX sessions; only Temporal's activity context is the
 // SDK's own test double. Loading the dataset takes a few seconds, each activity about a second.
@@ -291,5 +296,92 @@ describe('worker activities', () => {
     const [, failedAt, goodAt, ref] = match!;
     expect(Number(goodAt)).toBe(Number(failedAt));
     expect((await loadTrainCheckpoint(store, ref, diverging.seed, 0)).step).toBe(Number(goodAt));
+  });
+});
+
+describe('the per-task activities of current runs (startRun, finishTask, finishRun)', () => {
+  test('finishTask does what consolidate, quantize and evaluate do one by one, stores the task record, and a retry skips the stages its heartbeat names', async () => {
+    const started = await inActivity(() => activities.startRun({ spec })).result;
+    expect(started.checkpointRef).toBe(prepared.checkpointRef);
+    const initial = await evaluate(prepared.checkpointRef).result;
+    expect(await store.getJson<number[]>(started.initialRef)).toEqual(initial.accuracy);
+
+    const run = inActivity(() => activities.finishTask({ spec, taskIndex: 0, trained }));
+    const finished = await run.result;
+    const record = await store.getJson<TaskRecord>(finished.recordRef);
+    const ids = spec.quantizers.map((q) => q.id);
+    for (const id of ids) expect(finished.models.quantized[id]).toEqual(await quantize(id));
+    expect(record.rows.fp32).toEqual((await evaluate(trained.checkpointRef).result).accuracy);
+    for (const id of ids)
+      expect(record.rows[id]).toEqual(
+        (await evaluate(trained.checkpointRef, finished.models.quantized[id].manifestRef, id).result).accuracy,
+      );
+    const { checkpointRef, methodStepStateRef: _, ...training } = trained;
+    expect(record).toEqual({ taskIndex: 0, rows: record.rows, models: finished.models, training });
+    expect(finished.models.checkpointRef).toBe(checkpointRef);
+    // Its heartbeats name the stages in order, the last one carrying every stage's refs.
+    const phases = run.heartbeats.map((h) => (h as unknown as FinishTaskHeartbeat).phase);
+    expect([...new Set(phases)]).toEqual(['consolidating', 'quantizing', 'evaluating']);
+    const last = run.heartbeats[run.heartbeats.length - 1] as unknown as FinishTaskHeartbeat;
+    expect(last.quantized).toEqual(finished.models.quantized);
+
+    // A retry whose heartbeat says everything up to evaluation is done takes the quantized models
+    // from it: stand-in refs there show up in the record instead of new quantizations.
+    const fake = Object.fromEntries(ids.map((id) => [id, { ...finished.models.quantized[id], bytes: 1 }]));
+    const retry = inActivity(() => activities.finishTask({ spec, taskIndex: 0, trained }), {
+      attempt: 2,
+      heartbeatDetails: { taskIndex: 0, phase: 'evaluating', consolidated: {}, quantized: fake } satisfies FinishTaskHeartbeat,
+    });
+    expect((await retry.result).models.quantized).toEqual(fake);
+  });
+
+  test('finishRun walks the record chain back to task 0 and stores results.json', async () => {
+    const started = await inActivity(() => activities.startRun({ spec })).result;
+    const first = await inActivity(() => activities.finishTask({ spec, taskIndex: 0, trained })).result;
+    const trained1 = await inActivity(() =>
+      activities.trainTask({ spec, taskIndex: 1, checkpointRef: trained.checkpointRef, methodStateRef: first.models.methodStateRef }),
+    ).result;
+    const second = await inActivity(() => activities.finishTask({ spec, taskIndex: 1, trained: trained1, previous: first })).result;
+    const state: ExperimentState = {
+      version: 2,
+      runId: 'finish-run-test',
+      spec,
+      info: prepared.info,
+      nextTask: 2,
+      initialCheckpointRef: started.checkpointRef,
+      initialRef: started.initialRef,
+      last: second,
+      startedAt: '2026-01-01T00:00:00.000Z',
+    };
+    const outcome = await inActivity(() => activities.finishRun({ state })).result;
+    const result = await experimentResultOf(outcome, store);
+    expect(outcome).toMatchObject({ runId: 'finish-run-test', tasks: 2, startedAt: state.startedAt, finishedAt: result.finishedAt });
+    // results.json's fields in their order since the first release.
+    expect(Object.keys(result)).toEqual([
+      'runId',
+      'spec',
+      'tasks',
+      'initial',
+      'matrices',
+      'metrics',
+      'quantizationGap',
+      'quantization',
+      'training',
+      'models',
+      'startedAt',
+      'finishedAt',
+    ]);
+    const records = [await store.getJson<TaskRecord>(first.recordRef), await store.getJson<TaskRecord>(second.recordRef)];
+    expect(records[1].previousRef).toBe(first.recordRef);
+    expect(Object.keys(result.matrices)).toEqual(['fp32', ...spec.quantizers.map((q) => q.id)]);
+    expect(result.matrices.fp32).toEqual(records.map((r) => r.rows.fp32));
+    expect(result.metrics.fp32).toEqual(summarize(result.matrices.fp32, result.initial));
+    expect(result.quantization['rtn-int8'].bucketCrossingRate).toEqual([null, second.models.quantized['rtn-int8'].bucketCrossingRate]);
+    expect(result.models).toEqual([first.models, second.models]);
+    expect(result.training.map((t) => t.steps)).toEqual([16, 16]);
+
+    // A chain that does not reach back to task 0 is damage, named as such.
+    const broken = inActivity(() => activities.finishRun({ state: { ...state, nextTask: 3 } })).result;
+    await expect(broken).rejects.toThrow(/task records: artifact sha256:[0-9a-f]+ holds task 1 where task 2 was expected/);
   });
 });

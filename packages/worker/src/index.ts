@@ -3,3 +3,4 @@ export { builtinPlugins, defaultRegistry } from './plugins';
 export { createRetainWorker, workflowsPath, DEFAULT_TASK_QUEUE, type RetainWorkerOptions } from './worker';
 export { saveTensors, loadTensors, CHECKPOINT_FORMAT, CHECKPOINT_VERSION } from './checkpoint';
 export { DEVICES, type Device } from '@retain/engine';
+export { assembleResult, experimentResultOf, loadTaskRecords } from './run-records';

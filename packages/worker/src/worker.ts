@@ -32,7 +32,7 @@ export interface RetainWorkerOptions {
    */
   bundleCacheDir?: string;
   /**
-   * Most time between two heartbeats sent to the server (default 2000 ms). Fault tests lower it,
+   * Most time between two heartbeats sent to the server (default 1000 ms). Fault tests lower it,
    * so the checkpoint a short task heartbeats is on the server before the test kills the worker.
    */
   heartbeatThrottleMs?: number;
@@ -58,10 +58,11 @@ export async function createRetainWorker(options: RetainWorkerOptions): Promise<
     activities,
     ...(await workflowCode(options)),
     maxConcurrentActivityTaskExecutions: options.maxConcurrentActivities ?? 1,
-    // Heartbeats carry the progress the CLI shows; one every 2 s keeps it live at negligible cost
-    // (the SDK would otherwise wait up to 80% of the heartbeat timeout between them).
-    defaultHeartbeatThrottleInterval: options.heartbeatThrottleMs ?? 2000,
-    maxHeartbeatThrottleInterval: options.heartbeatThrottleMs ?? 2000,
+    // One heartbeat a second reaches the server (keepAlive beats that often): the 4 s default
+    // heartbeat timeout then tolerates three lost beats, and the CLI's progress stays live, at
+    // negligible cost (the SDK would otherwise wait up to 80% of the heartbeat timeout between them).
+    defaultHeartbeatThrottleInterval: options.heartbeatThrottleMs ?? 1000,
+    maxHeartbeatThrottleInterval: options.heartbeatThrottleMs ?? 1000,
   });
 }
 

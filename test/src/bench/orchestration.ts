@@ -3,15 +3,18 @@
  *  - a 10-task run on a real dev server and a real worker process: wall time from the run's start
  *    to its close, time inside activities (started -> completed, from the histories of every
  *    continue-as-new execution), and the orchestration share (1 - activity / wall);
- *  - crash to resume: a worker is killed with SIGKILL while training (default settings: 5 s
- *    heartbeat timeout, checkpoints every 5 s); a new worker is started at once; the time until
+ *  - crash to resume: a worker is killed with SIGKILL while training (default settings: 4 s
+ *    heartbeat timeout, a heartbeat a second, 0.2 s retry backoff, checkpoints every 5 s); a new
+ *    worker is started at once; the time until
  *    the retried attempt reports a training step again. Workers reuse the cached workflow bundle
  *    (the first worker builds it), as `retain worker` does.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg } from 'node:os';
 import { join, resolve } from 'node:path';
 import { Client, Connection, type WorkflowHandle } from '@temporalio/client';
 import type { ExperimentSpec, TrainHeartbeat } from '@retain/sdk';
+import { loadSpecFile } from '@retain/cli';
 import { defaultRegistry } from '@retain/worker';
 import { experimentWorkflow } from '@retain/workflows';
 import { startScratchServer } from '../scratch-server';
@@ -44,8 +47,12 @@ const ms = (t: { seconds?: unknown; nanos?: number | null } | null | undefined) 
  * (an activity's completion, or an execution's start, to the next activity's scheduling), and the
  * hand-over between continued-as-new executions (one's close to the next one's start).
  */
-async function timings(client: Client, workflowId: string): Promise<Timings> {
+async function timings(
+  client: Client,
+  workflowId: string,
+): Promise<Timings & { workflowTasks: number; activities: number; executions: number }> {
   const t: Timings = { wall: 0, activity: 0, queued: 0, deciding: 0, workflowTaskQueued: 0, workflowTaskRunning: 0, continuing: 0 };
+  const counts = { workflowTasks: 0, activities: 0, executions: 0 };
   const executions: Array<{ start: number; end: number }> = [];
   for await (const run of client.workflow.list({ query: `WorkflowId = '${workflowId}'` })) {
     const history = await client.workflow.getHandle(workflowId, run.runId).fetchHistory();
@@ -59,6 +66,7 @@ async function timings(client: Client, workflowId: string): Promise<Timings> {
       // Of the deciding: a workflow task waiting for the worker, and the worker running it.
       if (e.workflowTaskStartedEventAttributes)
         t.workflowTaskQueued += at - ms(events[Number(e.workflowTaskStartedEventAttributes.scheduledEventId) - 1]?.eventTime);
+      if (e.workflowTaskCompletedEventAttributes) counts.workflowTasks++;
       if (e.workflowTaskCompletedEventAttributes)
         t.workflowTaskRunning += at - ms(events[Number(e.workflowTaskCompletedEventAttributes.startedEventId) - 1]?.eventTime);
       if (e.activityTaskScheduledEventAttributes) {
@@ -72,17 +80,43 @@ async function timings(client: Client, workflowId: string): Promise<Timings> {
         t.queued += at - scheduled.get(id)!;
       }
       const done = e.activityTaskCompletedEventAttributes;
+      if (done) counts.activities++;
       if (done) {
         t.activity += at - started.get(String(done.scheduledEventId))!;
         ready = at;
       }
     }
   }
+  counts.executions = executions.length;
   executions.sort((a, b) => a.start - b.start);
   for (let i = 1; i < executions.length; i++) t.continuing += executions[i].start - executions[i - 1].end;
   t.wall = executions[executions.length - 1].end - executions[0].start;
   for (const k of Object.keys(t) as Array<keyof Timings>) t[k] /= 1000;
-  return t;
+  return { ...t, ...counts };
+}
+
+/** examples/permuted-fmnist-ewc.yaml with TASKS tasks, as overrides of spec(). */
+function exampleOverrides(): Record<string, unknown> {
+  const example = loadSpecFile(resolve(__dirname, '../../../examples/permuted-fmnist-ewc.yaml'), defaultRegistry());
+  const { name: _name, execution: _execution, ...rest } = example;
+  return { ...rest, benchmark: { ...example.benchmark, config: { ...example.benchmark.config, tasks: TASKS } } };
+}
+
+/** The issue's fields and where the orchestration time goes (seconds), plus the round trips it took. */
+function breakdown(t: Awaited<ReturnType<typeof timings>>) {
+  return {
+    wallSeconds: round(t.wall),
+    activitySeconds: round(t.activity),
+    orchestrationShare: round(1 - t.activity / t.wall, 4),
+    queuedSeconds: round(t.queued),
+    decidingSeconds: round(t.deciding),
+    workflowTaskQueuedSeconds: round(t.workflowTaskQueued),
+    workflowTaskRunningSeconds: round(t.workflowTaskRunning),
+    continueAsNewSeconds: round(t.continuing),
+    workflowTasks: t.workflowTasks,
+    activities: t.activities,
+    executions: t.executions,
+  };
 }
 
 interface Timings {
@@ -95,7 +129,17 @@ interface Timings {
   continuing: number;
 }
 
-async function crashToResume(client: Client, queue: string, artifacts: string, address: string): Promise<number> {
+/**
+ * Seconds from a SIGKILL during training to training running again on a new worker, and of that,
+ * to the retried attempt's start on the new worker (the rest is the new worker's warm-up: dataset,
+ * checkpoint, ONNX session, first step).
+ */
+async function crashToResume(
+  client: Client,
+  queue: string,
+  artifacts: string,
+  address: string,
+): Promise<{ resumed: number; retryStarted: number }> {
   const w = startTestWorker(queue, artifacts, { address });
   live.push(w);
   await w.ready;
@@ -117,7 +161,7 @@ async function crashToResume(client: Client, queue: string, artifacts: string, a
   await kill9(w);
   const next = startTestWorker(queue, artifacts, { address });
   live.push(next);
-  const resumed = await waitForActivity(
+  await waitForActivity(
     handle,
     (a) => {
       const d = a.details as TrainHeartbeat | undefined;
@@ -126,11 +170,14 @@ async function crashToResume(client: Client, queue: string, artifacts: string, a
     'training to run again',
     180_000,
   );
-  const seconds = (Date.now() - crashed) / 1000;
-  void resumed;
-  await handle.result();
+  const resumed = (Date.now() - crashed) / 1000;
+  const pending = (await handle.describe()).raw.pendingActivities?.find((a) => a.activityType?.name === 'trainTask');
+  const retryStarted = (ms(pending?.lastStartedTime) - crashed) / 1000;
+  // The rest of the run (30 epochs) is not measured: stop it.
+  await handle.cancel();
+  await handle.result().catch(() => undefined);
   next.child.kill('SIGKILL');
-  return seconds;
+  return { resumed, retryStarted };
 }
 
 async function main(): Promise<void> {
@@ -146,23 +193,28 @@ async function main(): Promise<void> {
     const w = startTestWorker(queue, join(dir, 'artifacts'), { address: server.address });
     live.push(w);
     await w.ready;
-    await client.workflow.execute(experimentWorkflow, { taskQueue: queue, workflowId: 'bench-10', args: [{ spec: spec(queue, {}) }] });
+    const load = loadavg()[0];
+    const run = async (id: string, over: Record<string, unknown>) => {
+      await client.workflow.execute(experimentWorkflow, { taskQueue: queue, workflowId: id, args: [{ spec: spec(queue, over) }] });
+      return breakdown(await timings(client, id));
+    };
+    const small = await run('bench-10', {});
+    // BENCH_EXAMPLE=1: the same 10 tasks with everything else from examples/permuted-fmnist-ewc.yaml
+    // (all 60,000 training and 10,000 test images per task, MLP 784-256-256-10, EWC, int8 and int4).
+    const example = process.env.BENCH_EXAMPLE ? await run('bench-10-example', exampleOverrides()) : undefined;
     w.child.kill('SIGKILL');
     await w.exited;
-    const { wall, activity, queued, deciding, workflowTaskQueued, workflowTaskRunning, continuing } = await timings(client, 'bench-10');
     const crash = await crashToResume(client, 'bench-crash', join(dir, 'artifacts'), server.address);
     const out = {
       tasks: TASKS,
-      wallSeconds: round(wall),
-      activitySeconds: round(activity),
-      orchestrationShare: round(1 - activity / wall, 4),
-      // Where the orchestration time goes (seconds).
-      queuedSeconds: round(queued),
-      decidingSeconds: round(deciding),
-      workflowTaskQueuedSeconds: round(workflowTaskQueued),
-      workflowTaskRunningSeconds: round(workflowTaskRunning),
-      continueAsNewSeconds: round(continuing),
-      crashToResumeSeconds: round(crash),
+      ...small,
+      crashToResumeSeconds: round(crash.resumed),
+      // Of it, until the retried attempt started on the new worker (heartbeat timeout, retry backoff).
+      crashToRetryStartSeconds: round(crash.retryStarted),
+      // 1-minute load average when the run started, on cpus().length cores: the numbers above scale with it.
+      loadAverage: round(load),
+      cores: cpus().length,
+      ...(example ? { exampleSize: example } : {}),
     };
     const path = resolve(__dirname, '../../../.bench/orchestration.json');
     mkdirSync(resolve(path, '..'), { recursive: true });

@@ -1,7 +1,8 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { resolve } from 'node:path';
 import { defaultPayloadConverter, type WorkflowHandle } from '@temporalio/client';
-import type { RunPhase, RunProgress, TrainHeartbeat } from '@retain/sdk';
+import type { RunPhase, TrainHeartbeat } from '@retain/sdk';
+import { phaseOf, snapshot } from '@retain/cli';
 
 export const CLI = resolve(__dirname, '../../../packages/cli/bin/retain.js');
 
@@ -38,7 +39,7 @@ const WORKER_MAIN = resolve(__dirname, '../../dist/fault/worker-main.js');
 /**
  * A worker process with the built-in plugins and the test's buggy method (test/dist, built by
  * `npm run build`), on `address` (default: the test server), with artifacts under `artifactsDir`.
- * `heartbeatMs`: most time between heartbeats reaching the server (default: the product's 2 s);
+ * `heartbeatMs`: most time between heartbeats reaching the server (default: the product's 1 s);
  * fault tests use 100 ms, so they see a short task's first checkpoint with most of its steps to go.
  */
 export function startTestWorker(queue: string, artifactsDir: string, opts: { address?: string; heartbeatMs?: number } = {}): WorkerProcess {
@@ -95,12 +96,12 @@ export const trainingCheckpointed =
     return a.type === 'trainTask' && d?.taskIndex === taskIndex && (d.checkpoint?.step ?? 0) >= minStep;
   };
 
-/** Polls the run's progress query until it reports `phase` for `task`. */
+/** Polls the run's progress (its query and finishTask's heartbeat, as `retain status`) until it reports `phase` for `task`. */
 export async function waitForPhase(handle: WorkflowHandle, task: number, phase: RunPhase, timeoutMs = 120_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
-    const p = await handle.query<RunProgress>('progress').catch(() => undefined);
-    if (p?.task === task && p.phase === phase) return;
+    const s = await snapshot(handle);
+    if (s.run?.task === task && phaseOf(s) === phase) return;
     await new Promise((r) => setTimeout(r, 25));
   }
   throw new Error(`timed out waiting for task ${task} to be ${phase}`);

@@ -1,0 +1,82 @@
+import { LocalArtifactStore, type ArtifactRef, type ArtifactStore } from '@retain/artifacts';
+import { quantizationGap, quantizationMetrics, summarize } from '@retain/metrics';
+import { FP32, type ExperimentOutput, type ExperimentResult, type ExperimentState, type TaskRecord } from '@retain/sdk';
+
+/**
+ * Task records (one JSON artifact per finished task, each naming the one before) and the result a
+ * run assembles from them. JSON here keeps its keys in the order they were built (not the store's
+ * canonical sorted order), so results.json reads as it always did: runId, spec, tasks, ...
+ */
+
+/** Stores `value` as JSON in insertion order; equal values built the same way give equal refs. */
+export function putOrderedJson(artifacts: ArtifactStore, value: unknown): Promise<ArtifactRef> {
+  return artifacts.put(new TextEncoder().encode(JSON.stringify(value)));
+}
+
+/** The `count` records of a run's tasks 0..count-1, walking back from the last one's ref. */
+export async function loadTaskRecords(artifacts: ArtifactStore, lastRef: ArtifactRef | undefined, count: number): Promise<TaskRecord[]> {
+  const records: TaskRecord[] = new Array<TaskRecord>(count);
+  let ref = lastRef;
+  for (let t = count - 1; t >= 0; t--) {
+    if (!ref) throw new Error(`task records: the chain ends before task ${t} (expected ${count} tasks); the run's state is damaged`);
+    const record = await artifacts.getJson<TaskRecord>(ref);
+    if (record.taskIndex !== t)
+      throw new Error(`task records: artifact ${ref} holds task ${record.taskIndex} where task ${t} was expected`);
+    records[t] = record;
+    ref = record.previousRef;
+  }
+  if (ref) throw new Error(`task records: task 0's record names a previous record (${ref}); the run's state is damaged`);
+  return records;
+}
+
+/** results.json of a run: the same fields, in the same order, as the workflow built them before task records. */
+export function assembleResult(state: ExperimentState, initial: number[], records: TaskRecord[], finishedAt: string): ExperimentResult {
+  const keys = [FP32, ...state.spec.quantizers.map((q) => q.id)];
+  const matrices = Object.fromEntries(keys.map((k) => [k, records.map((r) => rowOf(r, k))]));
+  const metrics = Object.fromEntries(keys.map((k) => [k, summarize(matrices[k], initial)]));
+  const fp32 = matrices[FP32];
+  const quantized = keys.filter((k) => k !== FP32);
+  const models = records.map((r) => r.models);
+  return {
+    runId: state.runId,
+    spec: state.spec,
+    tasks: state.info.taskNames,
+    initial,
+    matrices,
+    metrics,
+    quantizationGap: Object.fromEntries(quantized.map((k) => [k, quantizationGap(fp32, matrices[k])])),
+    quantization: Object.fromEntries(
+      quantized.map((k) => [
+        k,
+        quantizationMetrics(
+          fp32,
+          matrices[k],
+          models.map((m) => m.quantized[k]),
+        ),
+      ]),
+    ),
+    training: records.map((r) => r.training),
+    models,
+    startedAt: state.startedAt,
+    finishedAt,
+    ...(state.resumedFrom ? { resumedFrom: state.resumedFrom } : {}),
+  };
+}
+
+function rowOf(record: TaskRecord, key: string): number[] {
+  const row = record.rows[key];
+  if (!row)
+    throw new Error(`task ${record.taskIndex}'s record has no accuracy row for '${key}' (it has ${Object.keys(record.rows).join(', ')})`);
+  return row;
+}
+
+/**
+ * The ExperimentResult of a finished run, from what its workflow returned: the result artifact's
+ * ref, or (a run that started on the legacy code) the result itself. `artifacts`: the store the
+ * run's workers use, or its directory.
+ */
+export async function experimentResultOf(output: ExperimentOutput, artifacts: ArtifactStore | string): Promise<ExperimentResult> {
+  if (!('resultRef' in output)) return output;
+  const store = typeof artifacts === 'string' ? new LocalArtifactStore(artifacts) : artifacts;
+  return store.getJson<ExperimentResult>(output.resultRef);
+}
