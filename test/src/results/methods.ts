@@ -4,7 +4,8 @@
  * onnxruntime), as `retain run` does; the results are aggregated into mean +- std of ACC, BWT,
  * FWT and forgetting and written to docs/results/methods.json (the required shape) and
  * docs/results/methods.md (tables, the command, the sizes, the machine, the wall time), with each
- * quantizer's metrics in docs/results/methods-quantized.json. Not run in CI.
+ * quantizer's metrics in docs/results/methods-quantized.json and every finished run's accuracy
+ * matrices (fp32 and each quantizer, per seed) in docs/results/methods-matrices.json. Not run in CI.
  *
  * Flags: --profile quick|standard|full (default standard), --seeds 0,1,2, --only naive,ewc,
  * --scenarios permuted-fmnist,split-fmnist-class-il, --parallel N (runs at once, default 6),
@@ -133,6 +134,10 @@ const round = (x: number) => Number(x.toFixed(4));
 type Failures = Record<string, Record<string, string[]>>;
 let failed: Failures = {};
 
+/** scenario -> method -> each finished seed's accuracy matrices, one per model (fp32 and each quantizer). */
+type RunMatrices = Record<string, Record<string, { seed: number; matrices: ExperimentResult['matrices'] }[]>>;
+let runMatrices: RunMatrices = {};
+
 /** The innermost message of a workflow failure (WorkflowFailedError -> ActivityFailure -> the plugin's error). */
 function causeOf(err: unknown): string {
   let e = err as { message?: string; cause?: unknown } | undefined;
@@ -181,6 +186,7 @@ function markdown(
     'Each cell runs through the real workflow and worker (embedded Temporal dev server), quantized',
     'after each task with RTN int8 and int4. "n/a": the plugin refuses the scenario (reason below);',
     'such cells are `null` in methods.json, as are cells whose every seed failed (listed under the table).',
+    "Each run's accuracy matrices (fp32 and each quantizer, per seed) are in methods-matrices.json.",
     '',
   ];
   for (const scenario of args.scenarios) {
@@ -214,6 +220,7 @@ async function main(): Promise<void> {
   const na: Record<string, Record<string, string>> = {};
   let models = ['fp32'];
   failed = {};
+  runMatrices = {};
   try {
     const cells: { scenario: Scenario; method: Method }[] = [];
     for (const scenario of args.scenarios) {
@@ -253,6 +260,9 @@ async function main(): Promise<void> {
         }
       });
       if (!runs.length) return;
+      (runMatrices[scenario] ??= {})[method] = settled.flatMap((s, k) =>
+        s.status === 'fulfilled' ? [{ seed: args.seeds[k], matrices: s.value.matrices }] : [],
+      );
       models = Object.keys(runs[0].metrics);
       results[scenario][method] = aggregate(runs, 'fp32');
       quantized[scenario][method] = Object.fromEntries(models.filter((k) => k !== 'fp32').map((k) => [k, aggregate(runs, k)]));
@@ -293,6 +303,7 @@ function write(
   mkdirSync(args.out, { recursive: true });
   writeFileSync(join(args.out, 'methods.json'), `${JSON.stringify(results, null, 2)}\n`);
   writeFileSync(join(args.out, 'methods-quantized.json'), `${JSON.stringify(quantized, null, 2)}\n`);
+  writeFileSync(join(args.out, 'methods-matrices.json'), `${JSON.stringify(runMatrices)}\n`);
   const md = join(args.out, 'methods.md');
   writeFileSync(md, `${markdown(args, results, quantized, na, wallSeconds, models)}\n${handWritten(md)}`);
 }
