@@ -1,6 +1,8 @@
 /**
  * `npm run results:quantization [-- --quick | --seeds 0,1,2 --parallel N --qat-steps minmax|lsq --only split-fmnist/naive+qat]`:
- * regenerates docs/results/quantization.md and quantization.json in ONE invocation. For permuted
+ * regenerates docs/results/quantization.md and quantization.json in ONE invocation. `--render` runs
+ * nothing: it rebuilds quantization.md from the quantization.json under `--out` (its runs carry every
+ * matrix, so a change to the tables does not need the hour-long sweep again). For permuted
  * Fashion-MNIST (domain-IL) and split Fashion-MNIST (class-IL: one shared head, so replay applies),
  * and each of naive, EWC and replay, 3 seeds, one experiment runs through the real product path
  * (embedded Temporal dev server, a Retain worker, the experiment workflow, onnxruntime) with fp32
@@ -21,7 +23,7 @@
  * `--quick` (1 seed, 2 tasks of 2k / 500, MLP 784-64-10) took 4.9 min at load ~11.
  * Not part of CI.
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { join, resolve } from 'node:path';
 import { spawn } from 'node:child_process';
@@ -68,6 +70,8 @@ const SIZES = {
 
 interface Args {
   quick: boolean;
+  /** Rebuild the markdown from the stored JSON, run nothing. */
+  render: boolean;
   seeds: number[];
   parallel: number;
   only?: string[];
@@ -75,11 +79,15 @@ interface Args {
 }
 
 function parseArgs(argv: string[]): Args {
-  const args: Args = { quick: false, seeds: [0, 1, 2], parallel: 2, out: join(ROOT, 'docs/results') };
+  const args: Args = { quick: false, render: false, seeds: [0, 1, 2], parallel: 2, out: join(ROOT, 'docs/results') };
   for (let i = 0; i < argv.length; i++) {
     const flag = argv[i];
     if (flag === '--quick') {
       args.quick = true;
+      continue;
+    }
+    if (flag === '--render') {
+      args.render = true;
       continue;
     }
     const value = argv[++i];
@@ -93,7 +101,9 @@ function parseArgs(argv: string[]): Args {
         throw new Error(`--qat-steps: 'lsq' (learned steps) or 'minmax' (max|w| / qmax), got '${value}'`);
       qatLsq = value === 'lsq';
     } else
-      throw new Error(`unknown flag '${flag}': use --quick, --seeds, --parallel, --only benchmark/variant, --qat-steps lsq|minmax, --out`);
+      throw new Error(
+        `unknown flag '${flag}': use --quick, --seeds, --parallel, --only benchmark/variant, --qat-steps lsq|minmax, --out, --render`,
+      );
   }
   if (args.quick && !argv.includes('--seeds')) args.seeds = [0];
   if (!args.seeds.length || args.seeds.some((s) => !Number.isInteger(s) || s < 0))
@@ -134,9 +144,12 @@ function specOf(job: Job, quick: boolean): ExperimentSpec {
   });
 }
 
+/** What the JSON keeps of each run: enough to rebuild every table (`--render`). */
+type StoredResult = Pick<ExperimentResult, 'runId' | 'matrices' | 'quantization' | 'metrics'>;
+
 interface Cell extends Job {
   seconds: number;
-  result: ExperimentResult;
+  result: StoredResult;
 }
 
 interface Stat {
@@ -222,6 +235,57 @@ function qatChecks(cells: Cell[]): QatCheck[] {
   return out;
 }
 
+/** Mean of fp32 - quantized over the given cells (row t, column j) of one run's accuracy matrices. */
+function meanCellGap(cell: Cell, model: string, cells: (t: number) => number[]): number | null {
+  const fp32 = cell.result.matrices.fp32;
+  const quantized = cell.result.matrices[model];
+  if (!fp32 || !quantized) return null;
+  const gaps = fp32.flatMap((row, t) => cells(t).map((j) => row[j] - quantized[t][j]));
+  return gaps.length ? gaps.reduce((a, b) => a + b, 0) / gaps.length : null;
+}
+
+/** Where a quantizer's gap falls: on the task just trained (whose data calibrated GPTQ) or on earlier ones. */
+interface GapLocation {
+  /** fp32 - quantized on the diagonal R[t][t], averaged over t, then mean ± sd over runs. */
+  current: Stat | null;
+  /** fp32 - quantized on R[t][j], j < t, averaged over those cells, then mean ± sd over runs. */
+  earlier: Stat | null;
+}
+
+/** Per benchmark, per post-training model, per method and over all methods ('all'): plain runs only. */
+function gapLocations(cells: Cell[]): Record<string, Record<string, Record<string, GapLocation>>> {
+  const out: Record<string, Record<string, Record<string, GapLocation>>> = {};
+  const plain = cells.filter((c) => !c.qat);
+  for (const benchmark of [...new Set(plain.map((c) => c.benchmark))]) {
+    const runs = plain.filter((c) => c.benchmark === benchmark);
+    const models = Object.keys(runs[0].result.matrices).filter((m) => m !== 'fp32');
+    const groups: [string, Cell[]][] = [
+      ['all', runs],
+      ...METHODS.filter((m) => runs.some((c) => c.method === m)).map((m): [string, Cell[]] => [m, runs.filter((c) => c.method === m)]),
+    ];
+    out[benchmark] = {};
+    for (const model of models) {
+      out[benchmark][model] = {};
+      for (const [group, members] of groups)
+        out[benchmark][model][group] = {
+          current: stat(members.map((c) => meanCellGap(c, model, (t) => [t]))),
+          earlier: stat(members.map((c) => meanCellGap(c, model, (t) => Array.from({ length: t }, (_, j) => j)))),
+        };
+    }
+  }
+  return out;
+}
+
+/**
+ * "a < b" as a verdict: "within noise" when the two means differ by less than the larger of the two
+ * standard deviations over seeds (3 seeds cannot separate them), else "holds" or "does not hold".
+ */
+function lessVerdict(a: Stat | null | undefined, b: Stat | null | undefined): string {
+  if (!a || !b) return 'not measured';
+  if (Math.abs(a.mean - b.mean) < Math.max(a.sd, b.sd)) return 'within noise';
+  return a.mean < b.mean ? 'holds' : '**does not hold**';
+}
+
 interface Meta {
   generated: string;
   command: string;
@@ -266,6 +330,9 @@ function markdown(meta: Meta, summary: Record<string, Record<string, Row>>, chec
     'forgetting(quantized) - forgetting(fp32); crossing = mean bucket-crossing rate over tasks 1..T-1;',
     'bytes = ONNX model size after the last task.',
     '',
+    'Verdicts ("holds" / "does not hold") compare two means; a comparison is marked "within noise" when the difference',
+    'of the two means is smaller than the larger of the two standard deviations over seeds.',
+    '',
   ];
   for (const [key, rows] of Object.entries(summary)) {
     lines.push(
@@ -282,16 +349,15 @@ function markdown(meta: Meta, summary: Record<string, Record<string, Row>>, chec
       lines.push('');
       continue;
     }
-    const gap = (v: string) => rows[v]?.meanGap?.mean;
-    const less = (a: string, b: string) => (gap(a) !== undefined && gap(b) !== undefined ? gap(a)! < gap(b)! : undefined);
-    const checksHere: [string, boolean | undefined][] = [
-      ['int8 close to fp32 (|ACC gap| < 0.01)', rows['rtn-int8']?.accGap ? Math.abs(rows['rtn-int8'].accGap.mean) < 0.01 : undefined],
+    const less = (a: string, b: string) => lessVerdict(rows[a]?.meanGap, rows[b]?.meanGap);
+    const int8Gap = rows['rtn-int8']?.accGap;
+    const checksHere: [string, string][] = [
+      ['int8 close to fp32 (|ACC gap| < 0.01)', int8Gap ? (Math.abs(int8Gap.mean) < 0.01 ? 'holds' : '**does not hold**') : 'not measured'],
       ['GPTQ int4 mean gap < RTN int4 mean gap (per-channel)', less('gptq-int4', 'rtn-int4')],
       ['GPTQ int4 mean gap < RTN int4 mean gap (block 32)', less('gptq-int4-block32', 'rtn-int4-block32')],
     ];
     lines.push('', 'Expectations from the literature (checked, not tuned to):', '');
-    for (const [what, holds] of checksHere)
-      lines.push(`- ${what}: ${holds === undefined ? 'not measured' : holds ? 'holds' : '**does not hold**'}`);
+    for (const [what, verdict] of checksHere) lines.push(`- ${what}: ${verdict}`);
     lines.push('');
   }
   lines.push(
@@ -299,16 +365,35 @@ function markdown(meta: Meta, summary: Record<string, Record<string, Row>>, chec
     '',
     "Gaps against the plain run's fp32 ACC, paired by seed: QAT = ACC(fp32 of the plain run) - ACC(int4 model of the",
     'QAT run); post-training = ACC(fp32) - ACC(RTN int4 per-channel of the plain run), the same int4 grid QAT trains',
-    'through; GPTQ int4 for reference. "holds" when the QAT mean gap is below the post-training one.',
+    'through; GPTQ int4 for reference. "holds" when the QAT mean gap is below the post-training one (within noise: see above).',
     '',
     '| benchmark / method | seeds | QAT int4 gap | post-training RTN int4 gap | post-training GPTQ int4 gap | QAT < RTN int4 |',
     '| --- | --- | --- | --- | --- | --- |',
   );
   for (const c of checks) {
-    const holds = c.qatGap && c.ptqGap ? (c.qatGap.mean < c.ptqGap.mean ? 'holds' : '**does not hold**') : 'not measured';
-    lines.push(`| ${c.benchmark} / ${c.method} | ${c.seeds.join(', ')} | ${f(c.qatGap)} | ${f(c.ptqGap)} | ${f(c.gptqGap)} | ${holds} |`);
+    const verdict = lessVerdict(c.qatGap, c.ptqGap);
+    lines.push(`| ${c.benchmark} / ${c.method} | ${c.seeds.join(', ')} | ${f(c.qatGap)} | ${f(c.ptqGap)} | ${f(c.gptqGap)} | ${verdict} |`);
   }
   lines.push('');
+  for (const [benchmark, models] of Object.entries(gapLocations(cells))) {
+    const groups = Object.keys(Object.values(models)[0] ?? {});
+    const label = (g: string) => (g === 'all' ? 'all methods' : g);
+    lines.push(
+      `## Where the int4 gap falls: ${benchmark}`,
+      '',
+      `| model | ${groups.map((g) => `${label(g)}: current | ${label(g)}: earlier`).join(' | ')} |`,
+      `| --- | ${groups.map(() => '--- | ---').join(' | ')} |`,
+    );
+    for (const [model, byGroup] of Object.entries(models))
+      lines.push(`| ${model} | ${groups.map((g) => `${f(byGroup[g].current)} | ${f(byGroup[g].earlier)}`).join(' | ')} |`);
+    lines.push(
+      '',
+      'Plain runs only. For each run, current = mean of fp32 - quantized over the diagonal R[t][t] (the task just trained,',
+      'whose data calibrated GPTQ) and earlier = mean of fp32 - quantized over R[t][j], j < t; mean ± sample standard',
+      'deviation over the seeds of each method, and over all runs (methods × seeds) in the "all methods" columns.',
+      '',
+    );
+  }
   if (failures.length) lines.push('## Failed runs (left out of the means)', '', ...failures.map((x) => `- ${x}`), '');
   lines.push('## Wall time per run', '', '| run | seconds |', '| --- | --- |');
   for (const c of cells) lines.push(`| ${c.benchmark} / ${variantOf(c)} / seed ${c.seed} | ${c.seconds.toFixed(0)} |`);
@@ -358,6 +443,44 @@ async function write(args: Args, meta: Meta, cells: Cell[], failures: string[]):
   await prettier([json, md]); // the repository's format check covers docs/
 }
 
+/** `--render`: the markdown again from the stored JSON (its meta, failures and runs), nothing run. */
+async function render(args: Args): Promise<void> {
+  const json = join(args.out, 'quantization.json');
+  const stored = JSON.parse(readFileSync(json, 'utf8')) as Meta & {
+    failures: string[];
+    runs: (Job & { seconds: number; variant: string } & StoredResult)[];
+  };
+  if (!Array.isArray(stored.runs)) throw new Error(`${json}: no 'runs' array; write it with a full run of this script first`);
+  // The variant names record whether QAT learned its steps; variantOf must name them the same way again.
+  qatLsq = stored.runs.some((r) => r.variant.endsWith('+qat-lsq'));
+  const { failures, runs, ...rest } = stored;
+  const meta: Meta = {
+    generated: rest.generated,
+    command: rest.command,
+    quick: rest.quick,
+    seeds: rest.seeds,
+    sizes: rest.sizes,
+    parallel: rest.parallel,
+    wallSeconds: rest.wallSeconds,
+    cpu: rest.cpu,
+    cores: rest.cores,
+    memoryGiB: rest.memoryGiB,
+    node: rest.node,
+  };
+  const cells: Cell[] = runs.map((r) => ({
+    benchmark: r.benchmark,
+    method: r.method,
+    qat: r.qat,
+    seed: r.seed,
+    seconds: r.seconds,
+    result: { runId: r.runId, matrices: r.matrices, quantization: r.quantization, metrics: r.metrics },
+  }));
+  const md = join(args.out, 'quantization.md');
+  writeFileSync(md, markdown(meta, summarize(cells), qatChecks(cells), cells, failures ?? []));
+  await prettier([md]);
+  console.log(`rendered ${md} from ${json} (${cells.length} runs)`);
+}
+
 function prettier(files: string[]): Promise<void> {
   return new Promise((done, fail) => {
     const child = spawn(process.execPath, [join(ROOT, 'node_modules/prettier/bin/prettier.cjs'), '--write', ...files], { stdio: 'ignore' });
@@ -368,6 +491,7 @@ function prettier(files: string[]): Promise<void> {
 
 async function main(): Promise<void> {
   const args = parseArgs(process.argv.slice(2));
+  if (args.render) return render(args);
   const jobs: Job[] = [];
   for (const benchmark of ['permuted-fmnist', 'split-fmnist'])
     for (const qat of [false, true])
