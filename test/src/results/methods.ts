@@ -130,14 +130,6 @@ function stat(xs: number[]): Stat {
 
 const round = (x: number) => Number(x.toFixed(4));
 
-/** scenario -> method -> 'seed s: why' for each run that failed. */
-type Failures = Record<string, Record<string, string[]>>;
-let failed: Failures = {};
-
-/** scenario -> method -> each finished seed's accuracy matrices, one per model (fp32 and each quantizer). */
-type RunMatrices = Record<string, Record<string, { seed: number; matrices: ExperimentResult['matrices'] }[]>>;
-let runMatrices: RunMatrices = {};
-
 /** The innermost message of a workflow failure (WorkflowFailedError -> ActivityFailure -> the plugin's error). */
 function causeOf(err: unknown): string {
   let e = err as { message?: string; cause?: unknown } | undefined;
@@ -147,6 +139,23 @@ function causeOf(err: unknown): string {
 
 type MetricStats = Record<Metric, Stat>;
 
+/** What a sweep has measured so far, keyed scenario -> method; written out after every cell. */
+interface Sweep {
+  /** fp32 metrics (null: not applicable, or every seed failed). */
+  results: Record<string, Record<string, MetricStats | null>>;
+  /** Each quantizer's metrics. */
+  quantized: Record<string, Record<string, Record<string, MetricStats> | null>>;
+  /** Why a cell cannot run. */
+  na: Record<string, Record<string, string>>;
+  /** 'seed s: why' for each run that failed. */
+  failed: Record<string, Record<string, string[]>>;
+  /** Each finished seed's accuracy matrices, one per model (fp32 and each quantizer). */
+  matrices: Record<string, Record<string, { seed: number; matrices: ExperimentResult['matrices'] }[]>>;
+  /** Model keys of the results: fp32 and one per quantizer. */
+  models: string[];
+  started: number;
+}
+
 function aggregate(runs: ExperimentResult[], model: string): MetricStats {
   const out = {} as MetricStats;
   for (const m of METRICS) out[m] = stat(runs.map((r) => r.metrics[model][m] ?? NaN));
@@ -155,14 +164,8 @@ function aggregate(runs: ExperimentResult[], model: string): MetricStats {
 
 const fmt = (s: Stat) => `${s.mean >= 0 ? ' ' : ''}${s.mean.toFixed(3)} ± ${s.std.toFixed(3)}`;
 
-function markdown(
-  args: Args,
-  results: Record<string, Record<string, MetricStats | null>>,
-  quantized: Record<string, Record<string, Record<string, MetricStats> | null>>,
-  na: Record<string, Record<string, string>>,
-  wallSeconds: number,
-  models: string[],
-): string {
+function markdown(args: Args, { results, quantized, na, failed, models, started }: Sweep): string {
+  const wallSeconds = (Date.now() - started) / 1000;
   const p = PROFILES[args.profile];
   const cmd = ['npm run results:methods --', `--profile ${args.profile}`, `--seeds ${args.seeds.join(',')}`];
   if (args.methods.length < METHODS.length) cmd.push(`--only ${args.methods.join(',')}`);
@@ -214,13 +217,8 @@ async function main(): Promise<void> {
   const { server } = scratch;
   process.env.TEMPORAL_ADDRESS = server.address;
   const harness = await createHarness('results-methods');
-  const started = Date.now();
-  const results: Record<string, Record<string, MetricStats | null>> = {};
-  const quantized: Record<string, Record<string, Record<string, MetricStats> | null>> = {};
-  const na: Record<string, Record<string, string>> = {};
-  let models = ['fp32'];
-  failed = {};
-  runMatrices = {};
+  const sweep: Sweep = { results: {}, quantized: {}, na: {}, failed: {}, matrices: {}, models: ['fp32'], started: Date.now() };
+  const { results, quantized, na, failed, matrices, started } = sweep;
   try {
     const cells: { scenario: Scenario; method: Method }[] = [];
     for (const scenario of args.scenarios) {
@@ -260,20 +258,20 @@ async function main(): Promise<void> {
         }
       });
       if (!runs.length) return;
-      (runMatrices[scenario] ??= {})[method] = settled.flatMap((s, k) =>
+      (matrices[scenario] ??= {})[method] = settled.flatMap((s, k) =>
         s.status === 'fulfilled' ? [{ seed: args.seeds[k], matrices: s.value.matrices }] : [],
       );
-      models = Object.keys(runs[0].metrics);
+      sweep.models = Object.keys(runs[0].metrics);
       results[scenario][method] = aggregate(runs, 'fp32');
-      quantized[scenario][method] = Object.fromEntries(models.filter((k) => k !== 'fp32').map((k) => [k, aggregate(runs, k)]));
-      write(args, results, quantized, na, (Date.now() - started) / 1000, models);
+      quantized[scenario][method] = Object.fromEntries(sweep.models.filter((k) => k !== 'fp32').map((k) => [k, aggregate(runs, k)]));
+      write(args, sweep);
     };
     let next = 0;
     const lanes = Array.from({ length: Math.max(1, Math.floor(args.parallel / args.seeds.length)) }, async () => {
       while (next < cells.length) await runCell(cells[next++]);
     });
     await Promise.all(lanes);
-    write(args, results, quantized, na, (Date.now() - started) / 1000, models);
+    write(args, sweep);
     console.log(`done in ${((Date.now() - started) / 60000).toFixed(1)} min; written to ${args.out}`);
   } finally {
     await harness.close();
@@ -292,20 +290,14 @@ function handWritten(path: string): string {
 }
 
 /** Written after every cell, so an interrupted sweep leaves every finished cell on disk. */
-function write(
-  args: Args,
-  results: Record<string, Record<string, MetricStats | null>>,
-  quantized: Record<string, Record<string, Record<string, MetricStats> | null>>,
-  na: Record<string, Record<string, string>>,
-  wallSeconds: number,
-  models: string[],
-): void {
+function write(args: Args, sweep: Sweep): void {
+  const { results, quantized, matrices } = sweep;
   mkdirSync(args.out, { recursive: true });
   writeFileSync(join(args.out, 'methods.json'), `${JSON.stringify(results, null, 2)}\n`);
   writeFileSync(join(args.out, 'methods-quantized.json'), `${JSON.stringify(quantized, null, 2)}\n`);
-  writeFileSync(join(args.out, 'methods-matrices.json'), `${JSON.stringify(runMatrices)}\n`);
+  writeFileSync(join(args.out, 'methods-matrices.json'), `${JSON.stringify(matrices)}\n`);
   const md = join(args.out, 'methods.md');
-  writeFileSync(md, `${markdown(args, results, quantized, na, wallSeconds, models)}\n${handWritten(md)}`);
+  writeFileSync(md, `${markdown(args, sweep)}\n${handWritten(md)}`);
 }
 
 main().catch((err: unknown) => {
