@@ -51,6 +51,9 @@ test('starts on a free port with a SQLite file, answers describeNamespace, and s
   expect(server.address).not.toBe('127.0.0.1:7233');
   expect(server.dbFile).toBe(path.join(state, 'temporal', 'dev.sqlite'));
   expect((await fs.stat(server.dbFile as string)).size).toBeGreaterThan(0);
+  // Write-ahead logging: SQLite's header says so in its file format bytes (2 = WAL, 1 = rollback journal).
+  const header = await fs.readFile(server.dbFile as string);
+  expect([header[18], header[19]]).toEqual([2, 2]);
 
   const described = await withConnection(server.address, (c) => c.workflowService.describeNamespace({ namespace: 'research' }));
   expect(described.namespaceInfo?.name).toBe('research');

@@ -65,6 +65,13 @@ const HOST = '127.0.0.1';
 const DEFAULT_PORT = 7233;
 const DEFAULT_READY_TIMEOUT_MS = 60_000;
 const LOG_TAIL_LINES = 30;
+/**
+ * Write-ahead logging for the SQLite file. Every commit is still synced (synchronous stays FULL),
+ * but appending to the log is cheaper than SQLite's default rollback journal, and each workflow
+ * or activity task hand-off is a commit: measured on a 10-task run, it cut the time the run spent
+ * outside activities from about 1.0 s to 0.65 s (see `npm run bench:orchestration`).
+ */
+const SQLITE_PRAGMA_FLAGS = ['--sqlite-pragma', 'journal_mode=wal'];
 
 /** Starts `temporal server start-dev` and resolves once it answers describeNamespace. */
 export async function startDevServer(opts: DevServerOptions = {}): Promise<DevServer> {
@@ -93,6 +100,7 @@ export async function startDevServer(opts: DevServerOptions = {}): Promise<DevSe
     dbFile,
     ...(headless ? ['--headless'] : ['--ui-port', String(uiPort)]),
     ...(namespace === 'default' ? [] : ['--namespace', namespace]),
+    ...SQLITE_PRAGMA_FLAGS,
     ...searchAttributeFlags(opts.searchAttributes),
     ...dynamicConfigFlags(opts.dynamicConfig),
   ];

@@ -155,10 +155,11 @@ describe('experimentWorkflow orchestration', () => {
     await env?.teardown();
   });
 
-  it('chains checkpoints, method state, codes and task records task to task, and continues as new per task', async () => {
+  it('chains checkpoints, method state, codes and task records task to task, across continue-as-new after every task', async () => {
     const trainCalls: TrainTaskInput[] = [];
     const finishCalls: FinishTaskInput[] = [];
     const store = new Map<string, unknown>();
+    const everyTask = { ...spec, execution: { ...spec.execution, continueAsNewAfterEvents: 1 } };
     const worker = await Worker.create({
       connection: env.nativeConnection,
       taskQueue: spec.execution.taskQueue,
@@ -168,7 +169,8 @@ describe('experimentWorkflow orchestration', () => {
     const handle = await env.client.workflow.start(experimentWorkflow, {
       taskQueue: spec.execution.taskQueue,
       workflowId: 'orchestration-1',
-      args: [{ spec }],
+      args: [{ spec: everyTask }],
+      typedSearchAttributes: runSearchAttributes(everyTask),
     });
     const outcome = await worker.runUntil(handle.result());
     const result = standInResult(outcome, store);
@@ -204,11 +206,48 @@ describe('experimentWorkflow orchestration', () => {
     for await (const run of env.client.workflow.list({ query: `WorkflowId = 'orchestration-1'` })) runs.push(run);
     expect(runs).toHaveLength(3);
     expect(runs.filter((r) => r.status.name === 'CONTINUED_AS_NEW')).toHaveLength(2);
+    // Continuing as new is not a failure: the status attribute says running until the end.
+    expect(runs.map((r) => [r.status.name, r.typedSearchAttributes.get(statusKey)]).sort()).toEqual([
+      ['COMPLETED', 'completed'],
+      ['CONTINUED_AS_NEW', 'running'],
+      ['CONTINUED_AS_NEW', 'running'],
+    ]);
+  });
+
+  it('with the default event budget, a short run is one execution with the same result', async () => {
+    const trainCalls: TrainTaskInput[] = [];
+    const store = new Map<string, unknown>();
+    const queue = 'orchestration-one-execution';
+    const oneExecution = { ...spec, execution: { taskQueue: queue } };
+    const worker = await Worker.create({
+      connection: env.nativeConnection,
+      taskQueue: queue,
+      workflowBundle: bundle,
+      activities: standInActivities(trainCalls, [], store),
+    });
+    const handle = await env.client.workflow.start(experimentWorkflow, {
+      taskQueue: queue,
+      workflowId: queue,
+      args: [{ spec: oneExecution }],
+    });
+    const result = standInResult(await worker.runUntil(handle.result()), store);
+    expect(trainCalls.map((c) => [c.taskIndex, c.checkpointRef, c.methodStateRef])).toEqual([
+      [0, 'init', undefined],
+      [1, 'ckpt-0', 'state-0'],
+      [2, 'ckpt-1', 'state-1'],
+    ]);
+    expect(result.matrices.fp32).toEqual(R);
+    expect(result.records.map((r) => r.previousRef)).toEqual([undefined, 'record-0', 'record-1']);
+    const runs = [];
+    for await (const run of env.client.workflow.list({ query: `WorkflowId = '${queue}'` })) runs.push(run);
+    expect(runs.map((r) => r.status.name)).toEqual(['COMPLETED']);
   });
   it('a long run of tiny tasks keeps every execution far below the history limit', async () => {
-    // 30 tasks: without continue-as-new one execution would hold about 30 x 17 events, over twice the limit.
+    // 30 tasks: without continue-as-new one execution would hold about 30 x 12 events, over the limit.
+    // An event budget of 40 (a fifth of the limit) puts a few tasks in each execution.
     const T = 30;
-    const long = { ...spec, execution: { taskQueue: 'orchestration-long' } };
+    const BUDGET = 40;
+    const long = { ...spec, execution: { taskQueue: 'orchestration-long', continueAsNewAfterEvents: BUDGET } };
     const store = new Map<string, unknown>();
     const base = standInActivities([], [], store);
     const worker = await Worker.create({
@@ -235,11 +274,12 @@ describe('experimentWorkflow orchestration', () => {
     expect(result.matrices.fp32).toHaveLength(T);
     const lengths: number[] = [];
     for await (const run of env.client.workflow.list({ query: `WorkflowId = 'orchestration-long'` })) lengths.push(run.historyLength);
-    expect(lengths).toHaveLength(T);
-    // Measured: 23 events for the first execution (startRun, the patch marker), 17 for each later
-    // one, 25 for the last (finishRun).
-    expect(Math.max(...lengths)).toBeLessThan(HISTORY_LIMIT / 5);
-    expect(lengths.reduce((a, b) => a + b, 0)).toBeGreaterThan(HISTORY_LIMIT * 2);
+    // Several tasks per execution, and none past its budget by more than one task's events.
+    // Measured: 10 executions of 3 tasks, 43 events each (49 for the first, 51 for the last).
+    expect(lengths.length).toBeGreaterThan(T / 10);
+    expect(lengths.length).toBeLessThan(T / 2);
+    expect(Math.max(...lengths)).toBeLessThan(BUDGET + 20);
+    expect(lengths.reduce((a, b) => a + b, 0)).toBeGreaterThan(HISTORY_LIMIT * 1.5);
   });
 
   it('pause stops training keeping its checkpoint, unpause continues from it; the status attribute follows', async () => {
@@ -298,17 +338,16 @@ describe('experimentWorkflow orchestration', () => {
     expect(description.typedSearchAttributes.get(methodKey)).toBe('naive');
     expect(description.typedSearchAttributes.get(quantizersKey)).toEqual(['int4']);
 
-    // RECORD_REPLAY_FIXTURE=1 records this run's first execution (pause, unpause, a resumed
-    // training, continue-as-new) and its last (the results) for replay.test.ts.
+    // One execution holds the whole run with the default event budget.
+    const runs = [];
+    for await (const run of env.client.workflow.list({ query: `WorkflowId = 'orchestration-pause'` })) runs.push(run);
+    expect(runs).toHaveLength(1);
+
+    // RECORD_REPLAY_FIXTURE=1 records this run (pause, unpause, a resumed training, three tasks in
+    // one execution, the results) for replay.test.ts.
     if (process.env.RECORD_REPLAY_FIXTURE) {
-      const first = await env.client.workflow.getHandle('orchestration-pause', handle.firstExecutionRunId).fetchHistory();
-      const last = await handle.fetchHistory();
-      for (const [name, history] of [
-        ['first', first],
-        ['last', last],
-      ] as const) {
-        writeFileSync(join(__dirname, 'fixtures', `paused-run-${name}-execution.json`), `${historyToJSON(history)}\n`);
-      }
+      const history = await handle.fetchHistory();
+      writeFileSync(join(__dirname, 'fixtures', 'paused-run-one-execution.json'), `${historyToJSON(history)}\n`);
     }
   });
 

@@ -5,12 +5,14 @@ import type {
   ExperimentOutput,
   ExperimentSpec,
   ExperimentState,
+  FinishedTask,
   LegacyExperimentState,
   RunPhase,
   RunProgress,
   TrainResumePoint,
   TrainTaskOutput,
 } from '@retain/sdk/workflow';
+import { DEFAULT_CONTINUE_AS_NEW_AFTER_EVENTS } from '@retain/sdk/workflow';
 import { legacyExperiment } from './legacy-v1';
 import { proxies } from './policies';
 import { cancelledCheckpoint, pauseSignal, progressQuery, setStatus, unpauseSignal } from './run-control';
@@ -24,13 +26,18 @@ export { pauseSignal, progressQuery, unpauseSignal } from './run-control';
  */
 export const TASK_RECORDS_PATCH = 'task-records';
 
+/** The patch that lets one execution run several tasks (before it, each continued as new). */
+export const TASKS_PER_EXECUTION_PATCH = 'tasks-per-execution';
+
 /**
  * One continual-learning experiment: for each task, train (one activity, long, checkpointed),
  * then finish the task (one activity: the method's consolidation, every quantizer, the evaluation
  * of every task with the fp32 and each quantized model, and the task's record in the artifact
- * store). Each execution handles one task and then continues as new, carrying a fixed handful of
- * refs, so neither history nor payloads grow with the number of tasks; `finishRun` assembles the
- * matrices and metrics from the records at the end and stores the result as an artifact.
+ * store). An execution runs tasks until its history reaches the spec's event budget
+ * (execution.continueAsNewAfterEvents) and then continues as new at the task boundary, carrying a
+ * fixed handful of refs, so neither history nor payloads grow with the number of tasks; `finishRun`
+ * assembles the matrices and metrics from the records at the end and stores the result as an
+ * artifact.
  */
 export async function experimentWorkflow(input: ExperimentInput): Promise<ExperimentOutput> {
   if (isLegacyState(input.state)) return legacyExperiment({ ...input, state: input.state });
@@ -39,12 +46,23 @@ export async function experimentWorkflow(input: ExperimentInput): Promise<Experi
   return experiment({ ...input, state: input.state });
 }
 
+/** Whether to continue as new at this task boundary: once the execution's history reaches the spec's event budget, or Temporal suggests it. */
+function timeToContinueAsNew(spec: ExperimentSpec, severalTasksPerExecution: boolean): boolean {
+  if (!severalTasksPerExecution) return true;
+  const info = workflowInfo();
+  const budget = spec.execution.continueAsNewAfterEvents ?? DEFAULT_CONTINUE_AS_NEW_AFTER_EVENTS;
+  return info.continueAsNewSuggested || info.historyLength >= budget;
+}
+
 function isLegacyState(state: ExperimentInput['state']): state is LegacyExperimentState {
   return state !== undefined && (state as Partial<ExperimentState>).version !== 2;
 }
 
 async function experiment(input: { spec: ExperimentSpec; state?: ExperimentState; paused?: boolean }): Promise<ExperimentOutcome> {
   const { spec } = input;
+  // Executions recorded before several tasks could share one continued as new after every task,
+  // and replay without this marker; asked once, at the start, so an execution keeps one rule.
+  const severalTasksPerExecution = patched(TASKS_PER_EXECUTION_PATCH);
   const activities = proxies(spec);
   let phase: RunPhase = 'preparing';
   let state: ExperimentState | undefined = input.state;
@@ -113,22 +131,24 @@ async function experiment(input: { spec: ExperimentSpec; state?: ExperimentState
       };
     }
 
-    const t = state.nextTask;
-    if (t < state.info.taskNames.length) {
+    while (state.nextTask < state.info.taskNames.length) {
+      const t: number = state.nextTask;
       phase = 'training';
       const previous = state.last?.models;
       const trained = await train(t, previous?.checkpointRef ?? state.initialCheckpointRef, previous?.methodStateRef);
       await unlessPaused();
       // finishTask's heartbeat says which of its stages runs (retain status shows it).
       phase = 'consolidating';
-      const finished = await activities.finishTask.finishTask({ spec, taskIndex: t, trained, previous: state.last });
+      const finished: FinishedTask = await activities.finishTask.finishTask({ spec, taskIndex: t, trained, previous: state.last });
       state = { ...state, nextTask: t + 1, last: finished };
+      if (timeToContinueAsNew(spec, severalTasksPerExecution)) break;
     }
   } catch (err) {
     setStatus(isCancellation(err) ? 'cancelled' : 'failed');
     throw err;
   }
 
+  // Outside the try: continueAsNew throws, and that is not a failure.
   if (state.nextTask < state.info.taskNames.length) {
     phase = 'preparing';
     return await continueAsNew<typeof experimentWorkflow>({ spec, state, paused });

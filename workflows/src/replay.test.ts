@@ -8,9 +8,11 @@ import { bundleWorkflowCode, DefaultLogger, Runtime, Worker, type WorkflowBundle
  * that would make a running workflow nondeterministic (a reordered activity, a new timer, a
  * signal handled differently) fails here instead of in a week-long run. The fixtures come from
  * experiment.test.ts's pause test (RECORD_REPLAY_FIXTURE=1); re-record them only for an
- * intentional, versioned change (a `patched` branch, or a new workflow type). The legacy-v1
- * fixtures are histories of the code before task records (commit 394ef2b): they must keep
- * replaying, through legacy-v1.ts, as long as that code is kept for runs still in flight.
+ * intentional, versioned change (a `patched` branch, or a new workflow type). Older fixtures stay,
+ * as long as runs of that code may still be in flight:
+ *  - paused-run-first/last: task records, continue-as-new after every task (commit ecbc3c5);
+ *    they replay through the `tasks-per-execution` patch's old branch;
+ *  - legacy-v1-*: the code before task records (commit 394ef2b), replayed through legacy-v1.ts.
  */
 
 let bundle: WorkflowBundle;
@@ -26,8 +28,9 @@ beforeAll(async () => {
 
 describe('replay of recorded experiment histories', () => {
   test.each([
-    ['first', 'paused-run-first'],
-    ['last', 'paused-run-last'],
+    ['only', 'paused-run-one'],
+    ['first (one task per execution)', 'paused-run-first'],
+    ['last (one task per execution)', 'paused-run-last'],
     ['first (legacy v1 code)', 'legacy-v1-paused-run-first'],
     ['last (legacy v1 code)', 'legacy-v1-paused-run-last'],
   ])('the %s execution of a paused-and-unpaused run replays with the current code', async (_, name) => {

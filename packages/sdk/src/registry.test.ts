@@ -77,6 +77,20 @@ describe('PluginRegistry', () => {
     );
   });
 
+  it('takes an event budget per execution between 1 and 10000 whole events, naming the field otherwise', () => {
+    expect(registry.validateSpec(base).execution.continueAsNewAfterEvents).toBeUndefined(); // the workflow's default applies
+    expect(registry.validateSpec({ ...base, execution: { continueAsNewAfterEvents: 1 } }).execution.continueAsNewAfterEvents).toBe(1);
+    expect(() => registry.validateSpec({ ...base, execution: { continueAsNewAfterEvents: 0 } })).toThrow(
+      /execution\.continueAsNewAfterEvents: at least 1/,
+    );
+    expect(() => registry.validateSpec({ ...base, execution: { continueAsNewAfterEvents: 20_000 } })).toThrow(
+      /execution\.continueAsNewAfterEvents: at most 10000/,
+    );
+    expect(() => registry.validateSpec({ ...base, execution: { continueAsNewAfterEvents: 2.5 } })).toThrow(
+      /execution\.continueAsNewAfterEvents/,
+    );
+  });
+
   it('rejects a spec name that cannot be a run id', () => {
     expect(() => registry.validateSpec({ ...base, name: 'has spaces' })).toThrow(/name: use letters, digits/);
   });

@@ -18,6 +18,17 @@ export type ArtifactRef = string;
  */
 export const DEFAULT_HEARTBEAT_TIMEOUT_SECONDS = 4;
 
+/**
+ * The history length (events) at which a run continues as new at its next task boundary, for a
+ * spec without execution.continueAsNewAfterEvents. Far below Temporal's limits (a warning at
+ * 10,240 events, termination at 51,200), and a worker that lost the run from its cache replays at
+ * most this many events. Continuing as new after every task instead costs a new execution's first
+ * workflow task per task, and on a server whose executions live under a second, Temporal's
+ * minimum interval between runs of one workflow id (history.workflowIdReuseMinimalInterval, 1 s)
+ * delays the next one's start.
+ */
+export const DEFAULT_CONTINUE_AS_NEW_AFTER_EVENTS = 1000;
+
 /** The key of the unquantized model's matrix; quantizers use their spec ids. */
 export const FP32 = 'fp32';
 

@@ -72,6 +72,18 @@ export const experimentSpecSchema = z.strictObject({
         .min(3, 'at least 3 seconds: workers send a heartbeat every second, and a shorter timeout would retry live activities')
         .max(3600, 'at most 3600 seconds (an hour): a dead worker would hold its task that long')
         .optional(),
+      /**
+       * The run continues as new at the first task boundary where its current execution's history
+       * holds this many events (or Temporal suggests it), so history stays bounded however many
+       * tasks a run has. A task takes about 12 events, so the default keeps about 80 tasks in one
+       * execution; 1 continues as new after every task. Absent: DEFAULT_CONTINUE_AS_NEW_AFTER_EVENTS.
+       */
+      continueAsNewAfterEvents: z
+        .number()
+        .int()
+        .min(1, 'at least 1 (1 continues as new after every task)')
+        .max(10_000, "at most 10000: Temporal warns from 10,240 events in one execution's history")
+        .optional(),
     })
     .default({ taskQueue: 'retain' }),
 });
