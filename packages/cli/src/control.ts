@@ -1,5 +1,14 @@
-import { defaultPayloadConverter, type Client } from '@temporalio/client';
-import { SpecError, SpecErrors, type ExperimentInput, type ExperimentSpec } from '@retain/sdk';
+import { defaultPayloadConverter, type Client, type WorkflowHandle } from '@temporalio/client';
+import { type Payload, tsToDate } from '@temporalio/common';
+import {
+  SpecError,
+  SpecErrors,
+  type ExperimentInput,
+  type ExperimentSpec,
+  type FinishedTask,
+  type FinishTaskInput,
+  type StartRunOutput,
+} from '@retain/sdk';
 import { methodKey, quantizersKey, specNameKey, statusKey } from '@retain/workflows';
 import { formatProgress, snapshot } from './progress';
 
@@ -82,8 +91,9 @@ export function formatListing(runs: RunListing[]): string {
 
 /**
  * The input of a new run that continues `runId` after its last completed task, with the same
- * artifacts: the state the last execution of that run started with (continue-as-new carries it
- * from task to task), under a new run id, with `spec` for the remaining tasks.
+ * artifacts, under a new run id, with `spec` for the remaining tasks. The state comes from the
+ * history of the run's last execution: the state it started with (continue-as-new carries it),
+ * advanced past every task that execution finished.
  */
 export async function resumeInput(client: Client, runId: string, newRunId: string, corrected?: ExperimentSpec): Promise<ExperimentInput> {
   const handle = client.workflow.getHandle(runId);
@@ -97,15 +107,52 @@ export async function resumeInput(client: Client, runId: string, newRunId: strin
   const last = defaultPayloadConverter.fromPayload<ExperimentInput>(payload);
   const spec = corrected ?? last.spec;
   if (corrected) checkResumable(last.spec, corrected);
-  if (!last.state) return { spec }; // it failed before its first task: start over (prepare is deterministic)
-  const state: ExperimentInput['state'] = {
-    ...last.state,
-    runId: newRunId,
-    spec,
-    resumedFrom: { runId, task: last.state.nextTask },
-  };
-  return { spec, state };
+  const reached = stateReached(runId, last, history.events ?? []);
+  if (!reached) return { spec }; // it failed before its first task: start over (prepare is deterministic)
+  return { spec, state: { ...reached, runId: newRunId, spec, resumedFrom: { runId, task: reached.nextTask } } };
 }
+
+type HistoryEvent = NonNullable<Awaited<ReturnType<WorkflowHandle['fetchHistory']>>['events']>[number];
+
+/**
+ * The state an execution had reached when it closed, as the workflow built it: its start state
+ * (or, in a run's first execution, the one startRun's result made), then each finishTask's result.
+ * Executions of runs started before task records carry a legacy state and finish no finishTask.
+ */
+function stateReached(runId: string, input: ExperimentInput, events: HistoryEvent[]): ExperimentInput['state'] {
+  let state = input.state;
+  const scheduled = new Map<string, { type: string; input?: unknown }>();
+  for (const [i, e] of events.entries()) {
+    const s = e.activityTaskScheduledEventAttributes;
+    if (s) scheduled.set(String(e.eventId), { type: s.activityType?.name ?? '', input: decode(s.input?.payloads?.[0]) });
+    const done = e.activityTaskCompletedEventAttributes;
+    const activity = done && scheduled.get(String(done.scheduledEventId));
+    if (!done || !activity) continue;
+    const result = decode(done.result?.payloads?.[0]);
+    if (activity.type === 'startRun' && !state) {
+      const started = result as StartRunOutput;
+      // The workflow stamped startedAt with its clock: the start of the workflow task that took this result.
+      const taken = events.slice(i + 1).find((next) => next.workflowTaskStartedEventAttributes)?.eventTime ?? e.eventTime;
+      state = {
+        version: 2,
+        runId,
+        spec: input.spec,
+        info: started.info,
+        nextTask: 0,
+        initialCheckpointRef: started.checkpointRef,
+        initialRef: started.initialRef,
+        startedAt: tsToDate(taken!).toISOString(),
+      };
+    }
+    if (activity.type === 'finishTask' && state && 'version' in state) {
+      const { taskIndex } = activity.input as FinishTaskInput;
+      state = { ...state, nextTask: taskIndex + 1, last: result as FinishedTask };
+    }
+  }
+  return state;
+}
+
+const decode = (payload: Payload | null | undefined): unknown => (payload ? defaultPayloadConverter.fromPayload(payload) : undefined);
 
 /**
  * A corrected spec may change how the remaining tasks are trained (trainer, method, evaluators,

@@ -1,13 +1,13 @@
 /**
  * `npm run bench:orchestration`: what durability costs, written to .bench/orchestration.json.
- *  - a 10-task run on a real dev server and a real worker process: wall time from the run's start
- *    to its close, time inside activities (started -> completed, from the histories of every
- *    continue-as-new execution), and the orchestration share (1 - activity / wall);
+ *  - 10-task runs on a real dev server and a real worker process, at the example spec's sizes and
+ *    at under a second of work per task: wall time from the run's start to its close, time inside
+ *    activities (started -> completed, from the histories of every execution), the orchestration
+ *    share (1 - activity / wall) and the orchestration seconds per task;
  *  - crash to resume: a worker is killed with SIGKILL while training (default settings: 4 s
  *    heartbeat timeout, a heartbeat a second, 0.2 s retry backoff, checkpoints every 5 s); a new
- *    worker is started at once; the time until
- *    the retried attempt reports a training step again. Workers reuse the cached workflow bundle
- *    (the first worker builds it), as `retain worker` does.
+ *    worker is started at once; the time until the retried attempt reports a training step again.
+ *    Workers reuse the cached workflow bundle (the first worker builds it), as `retain worker` does.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
@@ -108,6 +108,8 @@ function breakdown(t: Awaited<ReturnType<typeof timings>>) {
     wallSeconds: round(t.wall),
     activitySeconds: round(t.activity),
     orchestrationShare: round(1 - t.activity / t.wall, 4),
+    // What orchestration costs each task, whatever its size: the share is this over a task's time.
+    orchestrationSecondsPerTask: round((t.wall - t.activity) / TASKS, 3),
     queuedSeconds: round(t.queued),
     decidingSeconds: round(t.deciding),
     workflowTaskQueuedSeconds: round(t.workflowTaskQueued),
@@ -181,10 +183,7 @@ async function crashToResume(
 }
 
 async function main(): Promise<void> {
-  // BENCH_EAGER=1: with eager activity execution on (measured: no change in the orchestration share).
-  const scratch = await startScratchServer('retain-bench-orchestration', {
-    ...(process.env.BENCH_EAGER ? { dynamicConfig: { 'system.enableActivityEagerExecution': true } } : {}),
-  });
+  const scratch = await startScratchServer('retain-bench-orchestration');
   const { server, dir } = scratch;
   const connection = await Connection.connect({ address: server.address });
   const client = new Client({ connection });
@@ -198,23 +197,26 @@ async function main(): Promise<void> {
       await client.workflow.execute(experimentWorkflow, { taskQueue: queue, workflowId: id, args: [{ spec: spec(queue, over) }] });
       return breakdown(await timings(client, id));
     };
-    const small = await run('bench-10', {});
-    // BENCH_EXAMPLE=1: the same 10 tasks with everything else from examples/permuted-fmnist-ewc.yaml
-    // (all 60,000 training and 10,000 test images per task, MLP 784-256-256-10, EWC, int8 and int4).
-    const example = process.env.BENCH_EXAMPLE ? await run('bench-10-example', exampleOverrides()) : undefined;
+    // The headline run: 10 tasks at the sizes of examples/permuted-fmnist-ewc.yaml (all 60,000
+    // training and 10,000 test images per task, MLP 784-256-256-10, EWC, int8 and int4), the job a
+    // research run is made of. Then the same 10 tasks shrunk to under a second of work each, where
+    // the fixed cost of Temporal's round trips per task shows. BENCH_SMALL_ONLY=1 skips the first.
+    const example = process.env.BENCH_SMALL_ONLY ? undefined : await run('bench-10-example', exampleOverrides());
+    const small = await run('bench-10-small', {});
     w.child.kill('SIGKILL');
     await w.exited;
     const crash = await crashToResume(client, 'bench-crash', join(dir, 'artifacts'), server.address);
     const out = {
       tasks: TASKS,
-      ...small,
+      ...(example ?? small),
+      // 10,000 samples a task, MLP 784-128-10, int8: about 0.8 s of activities per task.
+      ...(example ? { smallTasks: small } : {}),
       crashToResumeSeconds: round(crash.resumed),
       // Of it, until the retried attempt started on the new worker (heartbeat timeout, retry backoff).
       crashToRetryStartSeconds: round(crash.retryStarted),
       // 1-minute load average when the run started, on cpus().length cores: the numbers above scale with it.
       loadAverage: round(load),
       cores: cpus().length,
-      ...(example ? { exampleSize: example } : {}),
     };
     const path = resolve(__dirname, '../../../.bench/orchestration.json');
     mkdirSync(resolve(path, '..'), { recursive: true });
