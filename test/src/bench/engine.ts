@@ -19,9 +19,9 @@
  *   by the Python in $RETAIN_BENCH_PYTHON or .retain/bench-venv (columns are null without torch).
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { availableParallelism, cpus } from 'node:os';
-import { join, resolve } from 'node:path';
 import {
   buildStepGraph,
   cnn,
@@ -37,6 +37,7 @@ import {
   type Model,
   type OptimizerConfig,
 } from '@retain/engine';
+import { writeBenchReport } from './report';
 
 type ModelName = 'mlp-784-400-400-10' | 'mlp-784-4096-4096-10' | 'cnn-small' | 'transformer-tiny';
 type OptimizerName = 'sgd' | 'adam';
@@ -434,10 +435,7 @@ async function main(): Promise<void> {
     runs,
     stepsPerRun,
   };
-  const dir = resolve(__dirname, '../../../.bench');
-  mkdirSync(dir, { recursive: true });
-  writeFileSync(join(dir, 'engine.json'), `${JSON.stringify(report, null, 2)}\n`);
-  console.log(`wrote ${join(dir, 'engine.json')}`);
+  console.log(`wrote ${writeBenchReport('engine', report)}`);
 }
 
 function row(r: BenchRun): string {

@@ -8,18 +8,17 @@
  * Each task trains 2 steps on 32 images; evaluating every task after every task makes the work grow
  * as T^2, so 1,000 tasks take many minutes.
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { Client, Connection } from '@temporalio/client';
 import { defaultRegistry, experimentResultOf } from '@retain/worker';
 import { experimentWorkflow } from '@retain/workflows';
 import { startScratchServer } from '../scratch-server';
 import { startTestWorker, type WorkerProcess } from '../fault/processes';
+import { eventMillis, round, writeBenchReport } from './report';
 
-const ms = (t: { seconds?: unknown; nanos?: number | null } | null | undefined) =>
-  t ? Number(t.seconds) * 1000 + (t.nanos ?? 0) / 1e6 : NaN;
+const ms = eventMillis;
 
 async function main(): Promise<void> {
   const { values } = parseArgs({ options: { tasks: { type: 'string', default: '1000' } } });
@@ -91,18 +90,13 @@ async function main(): Promise<void> {
       loadAverage: round(load),
       cores: cpus().length,
     };
-    const path = resolve(__dirname, '../../../.bench/long-run.json');
-    mkdirSync(resolve(path, '..'), { recursive: true });
-    writeFileSync(path, `${JSON.stringify(out, null, 2)}\n`);
-    process.stdout.write(`${JSON.stringify(out)}\nwritten to ${path}\n`);
+    process.stdout.write(`${JSON.stringify(out)}\nwritten to ${writeBenchReport('long-run', out)}\n`);
   } finally {
     worker?.child.kill('SIGKILL');
     await connection.close();
     await scratch.close();
   }
 }
-
-const round = (x: number, digits = 2) => Number(x.toFixed(digits));
 
 main().catch((err: unknown) => {
   console.error(err);

@@ -9,7 +9,6 @@
  *    worker is started at once; the time until the retried attempt reports a training step again.
  *    Workers reuse the cached workflow bundle (the first worker builds it), as `retain worker` does.
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { join, resolve } from 'node:path';
 import { Client, Connection, type WorkflowHandle } from '@temporalio/client';
@@ -19,6 +18,7 @@ import { defaultRegistry } from '@retain/worker';
 import { experimentWorkflow } from '@retain/workflows';
 import { startScratchServer } from '../scratch-server';
 import { kill9, startTestWorker, trainingCheckpointed, waitForActivity, type WorkerProcess } from '../fault/processes';
+import { eventMillis, round, writeBenchReport } from './report';
 
 const TASKS = 10;
 
@@ -38,8 +38,7 @@ function spec(queue: string, over: Record<string, unknown>): ExperimentSpec {
   });
 }
 
-const ms = (t: { seconds?: unknown; nanos?: number | null } | null | undefined) =>
-  t ? Number(t.seconds) * 1000 + (t.nanos ?? 0) / 1e6 : NaN;
+const ms = eventMillis;
 
 /**
  * Seconds from the first execution's start to the last one's close, seconds inside activities, and
@@ -218,18 +217,13 @@ async function main(): Promise<void> {
       loadAverage: round(load),
       cores: cpus().length,
     };
-    const path = resolve(__dirname, '../../../.bench/orchestration.json');
-    mkdirSync(resolve(path, '..'), { recursive: true });
-    writeFileSync(path, `${JSON.stringify(out, null, 2)}\n`);
-    process.stdout.write(`${JSON.stringify(out)}\nwritten to ${path}\n`);
+    process.stdout.write(`${JSON.stringify(out)}\nwritten to ${writeBenchReport('orchestration', out)}\n`);
   } finally {
     for (const w of live) w.child.kill('SIGKILL');
     await connection.close();
     await scratch.close();
   }
 }
-
-const round = (x: number, digits = 2) => Number(x.toFixed(digits));
 
 main().catch((err: unknown) => {
   console.error(err);

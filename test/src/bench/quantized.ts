@@ -4,9 +4,7 @@
  * .bench/quantized.json. The model is an MLP trained for one epoch on permuted Fashion-MNIST;
  * inputs are its test images. A benchmark, not a test: numbers depend on the machine.
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
-import { join, resolve } from 'node:path';
 import {
   buildInferenceModel,
   deriveSeed,
@@ -20,6 +18,7 @@ import {
 } from '@retain/engine';
 import { permutedScenario } from '@retain/data';
 import { supervisedConfigSchema, trainSupervised } from '@retain/trainer-supervised';
+import { writeBenchReport } from './report';
 
 interface FormatRun {
   name: string;
@@ -112,15 +111,13 @@ async function main(): Promise<void> {
   }
 
   const report = { model: modelName, cpu: cpus()[0]?.model ?? 'unknown', cores: cpus().length, node: process.version, formats };
-  const dir = resolve(__dirname, '../../../.bench');
-  mkdirSync(dir, { recursive: true });
-  writeFileSync(join(dir, 'quantized.json'), `${JSON.stringify(report, null, 2)}\n`);
+  const path = writeBenchReport('quantized', report);
   console.log(`${modelName} on ${report.cpu}, ${report.cores} cores`);
   for (const r of formats)
     console.log(
       `${r.name.padEnd(30)} ${String(r.bytes).padStart(8)} B  acc ${r.accuracy.toFixed(4)}  batch ${String(r.batch).padStart(4)}  ${Math.round(r.samplesPerSec).toString().padStart(8)} samples/s  ${r.latencyMs.toFixed(3)} ms`,
     );
-  console.log(`wrote ${join(dir, 'quantized.json')}`);
+  console.log(`wrote ${path}`);
 }
 
 function quantizeAll(params: TensorMap, scheme: QuantScheme) {

@@ -4,13 +4,12 @@
  * permuted Fashion-MNIST data (gather, step graph in the ORT thread, progress); inference through
  * the exported fp32 and RTN-quantized ONNX models.
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
-import { join, resolve } from 'node:path';
 import { buildInferenceModel, deriveSeed, initParams, InferenceSession, mlp } from '@retain/engine';
 import { permutedScenario } from '@retain/data';
 import { supervisedConfigSchema, trainSupervised } from '@retain/trainer-supervised';
 import { quantizePerChannel } from '@retain/quantizer-rtn';
+import { writeBenchReport } from './report';
 
 interface Run {
   what: 'train' | 'inference';
@@ -75,15 +74,13 @@ async function main(): Promise<void> {
   }
 
   const report = { cpu: cpus()[0]?.model ?? 'unknown', cores: cpus().length, node: process.version, runs };
-  const dir = resolve(__dirname, '../../../.bench');
-  mkdirSync(dir, { recursive: true });
-  writeFileSync(join(dir, 'training.json'), `${JSON.stringify(report, null, 2)}\n`);
+  const path = writeBenchReport('training', report);
   console.log(`${report.cpu}, ${report.cores} cores`);
   for (const r of runs)
     console.log(
       `${r.what.padEnd(9)} ${r.variant.padEnd(8)} batch ${String(r.batch).padStart(4)}  ${Math.round(r.samplesPerSec).toString().padStart(7)} samples/s`,
     );
-  console.log(`wrote ${join(dir, 'training.json')}`);
+  console.log(`wrote ${path}`);
 }
 
 function run(what: Run['what'], model: string, variant: string, batch: number, samples: number, seconds: number): Run {
