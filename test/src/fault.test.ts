@@ -264,7 +264,33 @@ describe('durability under real worker crashes', () => {
     expect(await trainedTasks(client, `${runId}-resumed`)).toEqual([1]);
   });
 
-  it('`retain cancel` while task 1 trains, then `retain resume`: the new run trains task 1 only, same matrices', async () => {
+  it('a plugin bug after task 1 trained, fixed in code: `retain resume` with the same spec finishes task 1 without training anything', async () => {
+    const bugFile = join(home, 'method-bug-present');
+    writeFileSync(bugFile, '');
+    const buggy = testRegistry.validateSpec({
+      ...faultSpec(),
+      method: { name: 'buggy', config: { failAtTask: 1, whileFileExists: bugFile } },
+      execution: { ...faultSpec().execution, taskQueue: sharedQueue },
+    });
+    const runId = `${sharedQueue}-fixed-in-code`;
+    const handle = await client.workflow.start(experimentWorkflow, { taskQueue: sharedQueue, workflowId: runId, args: [{ spec: buggy }] });
+    const failure = (await handle.result().catch((e: unknown) => e)) as WorkflowFailedError;
+    expect(((failure.cause as ActivityFailure).cause as ApplicationFailure).message).toMatch(/^method buggy \(task 1\)/);
+    expect(await trainedTasks(client, runId)).toEqual([0, 1]);
+
+    rmSync(bugFile); // the fix
+    const resumed = await retainCli(['resume', runId, '--detach', '--id', `${runId}-resumed`], { RETAIN_HOME: home });
+    expect({ code: resumed.code, stderr: resumed.code === 0 ? '' : resumed.stderr }).toEqual({ code: 0, stderr: '' });
+    const result = await resultOf(client.workflow.getHandle<typeof experimentWorkflow>(`${runId}-resumed`));
+    expect(result.resumedFrom).toEqual({ runId, task: 1 });
+    // Task 1's training came from the failed run: nothing was trained again, and the numbers are
+    // those of an uninterrupted run.
+    expect(await trainedTasks(client, `${runId}-resumed`)).toEqual([]);
+    expect(result.models.map((m) => m.checkpointRef)).toEqual(baseline.models.map((m) => m.checkpointRef));
+    expect(result.matrices).toEqual(baseline.matrices);
+  });
+
+  it('`retain cancel` during task 1, then `retain resume`: the new run trains task 1 only if its training did not complete, same matrices', async () => {
     const runId = `${sharedQueue}-cancelled`;
     const handle = await start(sharedQueue, runId);
     await waitForActivity(handle, trainingCheckpointed(1, 100), 'a checkpoint of task 1');
@@ -274,6 +300,9 @@ describe('durability under real worker crashes', () => {
       stderr: expect.stringContaining(`run ${runId} cancelled`),
     });
     expect((await handle.describe()).status.name).toBe('CANCELLED');
+    // The CLI takes about a second to start, and task 1 trains in one or two: the cancel lands
+    // either in its training (stopped at a checkpoint) or just after it, in finishTask.
+    const trainingCompleted = (await completedAttempts(client, runId, 'trainTask'))[1] !== undefined;
 
     const resumed = await retainCli(['resume', runId, '--detach', '--id', `${runId}-resumed`], { RETAIN_HOME: home });
     expect({ code: resumed.code, stderr: resumed.code === 0 ? '' : resumed.stderr }).toEqual({ code: 0, stderr: '' });
@@ -281,8 +310,9 @@ describe('durability under real worker crashes', () => {
     expect(result.resumedFrom).toEqual({ runId, task: 1 });
     expect(result.models[0].checkpointRef).toBe(baseline.models[0].checkpointRef);
     expect(result.matrices).toEqual(baseline.matrices);
-    expect(await trainedTasks(client, `${runId}-resumed`)).toEqual([1]);
-    // The cancelled run itself trained both tasks (the second one cut short).
+    // A completed training is finished from, not repeated; a cut-short one is trained again.
+    expect(await trainedTasks(client, `${runId}-resumed`)).toEqual(trainingCompleted ? [] : [1]);
+    // The cancelled run itself trained both tasks.
     expect(await trainedTasks(client, runId)).toEqual([0, 1]);
   });
 });

@@ -135,7 +135,9 @@ async function experiment(input: { spec: ExperimentSpec; state?: ExperimentState
       const t: number = state.nextTask;
       phase = 'training';
       const previous = state.last?.models;
-      const trained = await train(t, previous?.checkpointRef ?? state.initialCheckpointRef, previous?.methodStateRef);
+      const { nextTaskTrained, ...rest } = state;
+      state = rest;
+      const trained = nextTaskTrained ?? (await train(t, previous?.checkpointRef ?? state.initialCheckpointRef, previous?.methodStateRef));
       await unlessPaused();
       // finishTask's heartbeat says which of its stages runs (retain status shows it).
       phase = 'consolidating';

@@ -8,6 +8,8 @@ import {
   type FinishedTask,
   type FinishTaskInput,
   type StartRunOutput,
+  type TrainTaskInput,
+  type TrainTaskOutput,
 } from '@retain/sdk';
 import { methodKey, quantizersKey, specNameKey, statusKey } from '@retain/workflows';
 import { formatProgress, snapshot } from './progress';
@@ -107,20 +109,37 @@ export async function resumeInput(client: Client, runId: string, newRunId: strin
   const last = defaultPayloadConverter.fromPayload<ExperimentInput>(payload);
   const spec = corrected ?? last.spec;
   if (corrected) checkResumable(last.spec, corrected);
-  const reached = stateReached(runId, last, history.events ?? []);
+  const { state: reached, trained } = stateReached(runId, last, history.events ?? []);
   if (!reached) return { spec }; // it failed before its first task: start over (prepare is deterministic)
-  return { spec, state: { ...reached, runId: newRunId, spec, resumedFrom: { runId, task: reached.nextTask } } };
+  const state: ExperimentInput['state'] = { ...reached, runId: newRunId, spec, resumedFrom: { runId, task: reached.nextTask } };
+  // The next task's training, if it completed, holds as long as the spec trains the same way.
+  const next = trained.get(reached.nextTask);
+  if (next && 'version' in state && trainsAlike(last.spec, spec)) state.nextTaskTrained = next;
+  return { spec, state };
 }
+
+/** Whether two specs of one run (same benchmark, model and seed) train a task to the same bytes. */
+function trainsAlike(a: ExperimentSpec, b: ExperimentSpec): boolean {
+  return same(a.trainer, b.trainer) && same(a.method, b.method) && same(a.qat, b.qat);
+}
+
+const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
 
 type HistoryEvent = NonNullable<Awaited<ReturnType<WorkflowHandle['fetchHistory']>>['events']>[number];
 
 /**
  * The state an execution had reached when it closed, as the workflow built it: its start state
- * (or, in a run's first execution, the one startRun's result made), then each finishTask's result.
- * Executions of runs started before task records carry a legacy state and finish no finishTask.
+ * (or, in a run's first execution, the one startRun's result made), then each finishTask's result;
+ * and what each completed trainTask returned, by task. Executions of runs started before task
+ * records carry a legacy state and finish no finishTask.
  */
-function stateReached(runId: string, input: ExperimentInput, events: HistoryEvent[]): ExperimentInput['state'] {
+function stateReached(
+  runId: string,
+  input: ExperimentInput,
+  events: HistoryEvent[],
+): { state: ExperimentInput['state']; trained: Map<number, TrainTaskOutput> } {
   let state = input.state;
+  const trained = new Map<number, TrainTaskOutput>();
   const scheduled = new Map<string, { type: string; input?: unknown }>();
   for (const [i, e] of events.entries()) {
     const s = e.activityTaskScheduledEventAttributes;
@@ -144,12 +163,13 @@ function stateReached(runId: string, input: ExperimentInput, events: HistoryEven
         startedAt: tsToDate(taken!).toISOString(),
       };
     }
+    if (activity.type === 'trainTask') trained.set((activity.input as TrainTaskInput).taskIndex, result as TrainTaskOutput);
     if (activity.type === 'finishTask' && state && 'version' in state) {
       const { taskIndex } = activity.input as FinishTaskInput;
       state = { ...state, nextTask: taskIndex + 1, last: result as FinishedTask };
     }
   }
-  return state;
+  return { state, trained };
 }
 
 const decode = (payload: Payload | null | undefined): unknown => (payload ? defaultPayloadConverter.fromPayload(payload) : undefined);
@@ -159,7 +179,6 @@ const decode = (payload: Payload | null | undefined): unknown => (payload ? defa
  * task queue), not what the finished tasks' numbers mean: the same tasks, model, seed and quantizers.
  */
 export function checkResumable(old: ExperimentSpec, next: ExperimentSpec): void {
-  const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
   const problems: SpecError[] = [];
   const keep = 'must stay as in the run being resumed, since finished tasks used it; start a new run to change it';
   if (!same(old.benchmark, next.benchmark)) problems.push(new SpecError('benchmark', keep));

@@ -219,6 +219,12 @@ export interface ExperimentState {
   startedAt: string;
   /** Set when this run continues a failed or cancelled one (`retain resume`): that run and its first task not done. */
   resumedFrom?: { runId: string; task: number };
+  /**
+   * What trainTask returned for task `nextTask` in the run this one resumes, which failed after
+   * that training (in finishTask), when this run trains the same way: the task is finished from
+   * it instead of trained again. Only `retain resume` sets it.
+   */
+  nextTaskTrained?: TrainTaskOutput;
 }
 
 /**
