@@ -214,6 +214,60 @@ describe('experimentWorkflow orchestration', () => {
     ]);
   });
 
+  it('a resumed state with the next task already trained finishes that task from it, training only the rest', async () => {
+    const trainCalls: TrainTaskInput[] = [];
+    const finishCalls: FinishTaskInput[] = [];
+    const store = new Map<string, unknown>();
+    const queue = 'orchestration-resumed-trained';
+    const resumedSpec = { ...spec, execution: { taskQueue: queue } };
+    const activities = standInActivities(trainCalls, finishCalls, store);
+    // What the failed run left: task 0 finished, task 1 trained (its finishTask failed).
+    const started = await activities.startRun({ spec: resumedSpec });
+    const first = await activities.finishTask({
+      spec: resumedSpec,
+      taskIndex: 0,
+      trained: await activities.trainTask({ spec: resumedSpec, taskIndex: 0, checkpointRef: 'init' }),
+    });
+    const trainedBefore = await activities.trainTask({
+      spec: resumedSpec,
+      taskIndex: 1,
+      checkpointRef: 'ckpt-0',
+      methodStateRef: 'state-0',
+    });
+    trainCalls.length = 0;
+    finishCalls.length = 0;
+    const worker = await Worker.create({ connection: env.nativeConnection, taskQueue: queue, workflowBundle: bundle, activities });
+    const handle = await env.client.workflow.start(experimentWorkflow, {
+      taskQueue: queue,
+      workflowId: queue,
+      args: [
+        {
+          spec: resumedSpec,
+          state: {
+            version: 2,
+            runId: queue,
+            spec: resumedSpec,
+            info: started.info,
+            nextTask: 1,
+            initialCheckpointRef: started.checkpointRef,
+            initialRef: started.initialRef,
+            last: first,
+            startedAt: '2026-01-01T00:00:00.000Z',
+            resumedFrom: { runId: 'failed', task: 1 },
+            nextTaskTrained: trainedBefore,
+          },
+        },
+      ],
+    });
+    const result = standInResult(await worker.runUntil(handle.result()), store);
+    expect(trainCalls.map((c) => c.taskIndex)).toEqual([2]);
+    expect(finishCalls.map((c) => [c.taskIndex, c.trained.checkpointRef])).toEqual([
+      [1, 'ckpt-1'],
+      [2, 'ckpt-2'],
+    ]);
+    expect(result.matrices.fp32).toEqual(R);
+  });
+
   it('with the default event budget, a short run is one execution with the same result', async () => {
     const trainCalls: TrainTaskInput[] = [];
     const store = new Map<string, unknown>();
