@@ -174,6 +174,10 @@ describe('conv weights (LeNet-5 trained on Fashion-MNIST): quantized per output 
     lenetParams = outcome.params;
   });
 
+  /** `plugin` with an already parsed `config` on the trained LeNet, calibrated on task 0's training data. */
+  const quantizeLenet = <C>(plugin: QuantizerPlugin<C>, config: C, seed: number) =>
+    plugin.quantize({ config, seed, model: lenet, params: lenetParams, head: 0, calibration: scenario.task(0).train });
+
   const logitsOf = async (bytes: Uint8Array, x: Float32Array, n: number) => {
     const session = await InferenceSession.create(bytes);
     try {
@@ -195,14 +199,7 @@ describe('conv weights (LeNet-5 trained on Fashion-MNIST): quantized per output 
     '%s: conv kernels are quantized and the exported model equals the TypeScript dequantize reference',
     async (_l, plugin, config) => {
       const parsed = plugin.configSchema.parse(config);
-      const outcome = await plugin.quantize({
-        config: parsed,
-        seed: 3,
-        model: lenet,
-        params: lenetParams,
-        head: 0,
-        calibration: scenario.task(0).train,
-      });
+      const outcome = await quantizeLenet(plugin, parsed, 3);
       for (const name of CONVS) {
         const qw = outcome.weights[name];
         expect(qw.shape).toEqual(lenetParams[name].dims);
@@ -238,14 +235,7 @@ describe('conv weights (LeNet-5 trained on Fashion-MNIST): quantized per output 
   );
 
   test('w8a8 on LeNet: only the MatMul weights get activation quantization; conv kernels stay float32 and the model runs', async () => {
-    const outcome = await w8a8Quantizer.quantize({
-      config: w8a8Quantizer.configSchema.parse({ calibrationSize: 128 }),
-      seed: 3,
-      model: lenet,
-      params: lenetParams,
-      head: 0,
-      calibration: scenario.task(0).train,
-    });
+    const outcome = await quantizeLenet(w8a8Quantizer, w8a8Quantizer.configSchema.parse({ calibrationSize: 128 }), 3);
     const matrices = lenet.params.filter((p) => p.dims.length === 2).map((p) => p.name);
     expect(Object.keys(outcome.weights).sort()).toEqual([...matrices].sort());
     expect(Object.keys(outcome.export?.activations ?? {}).sort()).toEqual([...matrices].sort());
@@ -257,14 +247,7 @@ describe('conv weights (LeNet-5 trained on Fashion-MNIST): quantized per output 
 
   test('RTN round trip of conv kernels: every weight within half a step of its value', async () => {
     for (const config of [{ bits: 8 }, { bits: 4 }, { bits: 4, symmetric: false }]) {
-      const outcome = await rtnQuantizer.quantize({
-        config: rtnQuantizer.configSchema.parse(config),
-        seed: 0,
-        model: lenet,
-        params: lenetParams,
-        head: 0,
-        calibration: scenario.task(0).train,
-      });
+      const outcome = await quantizeLenet(rtnQuantizer, rtnQuantizer.configSchema.parse(config), 0);
       for (const name of CONVS) {
         const qw = outcome.weights[name];
         const back = fromMatrixView(qw, dequantize(qw)).data;
