@@ -144,7 +144,6 @@ export function buildStepGraph(spec: StepGraphSpec): StepGraph {
   for (const [name, dims] of Object.entries(method.state ?? {})) declare(name, dims);
   // Batch inputs come stacked like x and y: [K, ...dims], one slice per step.
   for (const [name, { dims, dtype }] of Object.entries(method.batchInputs ?? {})) declare(name, [...stack, ...dims], dtype);
-  const methodState = Object.keys(method.state ?? {});
   const batchInputNames = Object.keys(method.batchInputs ?? {});
 
   const losses: Tensor[] = [];
@@ -175,17 +174,29 @@ export function buildStepGraph(spec: StepGraphSpec): StepGraph {
   for (const [name, t] of Object.entries(methodStateUpdates)) g.output(`new.${name}`, t);
   for (const [name, t] of Object.entries(updates)) g.output(`new.${name}`, t);
   for (const [name, t] of Object.entries(bufferUpdates)) g.output(`new.${name}`, t);
+  return { bytes: g.toBytes(), ...stepGraphInterface(spec, K) };
+}
+
+/** The inputs and outputs a step graph built from `spec` has, unrolled or Scan alike: all but its bytes. */
+function stepGraphInterface(spec: StepGraphSpec, stepsPerRun: number | 'any'): Omit<StepGraph, 'bytes'> {
+  const { model } = spec;
+  const forwardNames = model.paramsForHead(spec.head);
+  const trainable = spec.trainable ?? forwardNames;
+  const method = spec.method ?? {};
+  const methodState = Object.keys(method.state ?? {});
   return {
-    bytes: g.toBytes(),
-    paramNames,
-    stateNames: stateSpecs.map((s) => s.name),
+    paramNames: [...new Set([...forwardNames, ...trainable])],
+    stateNames: optimizerStateSpecs(
+      spec.optimizer,
+      trainable.map((n) => paramSpec(model, n)),
+    ).map((s) => s.name),
     trainable,
     inputDims: [...model.inputDims],
-    stepsPerRun: K,
+    stepsPerRun,
     methodInputs: [...Object.keys(method.constants ?? {}), ...methodState],
     methodState,
     batchInputs: Object.keys(method.batchInputs ?? {}),
-    bufferNames: buffers.map((b) => b.name),
+    bufferNames: buffersOf(model).map((b) => b.name),
   };
 }
 
@@ -371,16 +382,5 @@ function buildScanStepGraph(spec: StepGraphSpec): StepGraph {
     if (buffers.some((b) => b.name === c.name) && !updatedBuffers.has(c.name)) return;
     g.output(`new.${c.name}`, outs[i]);
   });
-  return {
-    bytes: g.toBytes(),
-    paramNames,
-    stateNames: stateSpecs.map((s) => s.name),
-    trainable,
-    inputDims: [...model.inputDims],
-    stepsPerRun: 'any',
-    methodInputs: [...Object.keys(method.constants ?? {}), ...Object.keys(method.state ?? {})],
-    methodState: Object.keys(method.state ?? {}),
-    batchInputs: batchInputs.map(([n]) => n),
-    bufferNames: buffers.map((b) => b.name),
-  };
+  return { bytes: g.toBytes(), ...stepGraphInterface(spec, 'any') };
 }
