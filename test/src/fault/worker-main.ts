@@ -1,14 +1,12 @@
 import { join } from 'node:path';
 import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
 import { PluginRegistry } from '@retain/sdk';
-import { builtinPlugins, createRetainWorker } from '@retain/worker';
-import { buggyMethod } from './buggy-method';
-import { slowEvaluator, slowRtnQuantizer } from './slow-plugins';
+import { createRetainWorker } from '@retain/worker';
+import { faultTestPlugins } from './plugins';
 
 /**
- * A worker process for fault tests: the built-in plugins plus a buggy method and slow plugins
- * (test/src/fault/slow-plugins.ts), on the server at
- * TEMPORAL_ADDRESS, queue argv[2], artifacts under argv[3], heartbeats at most argv[4] ms apart
+ * A worker process for fault tests: the built-in plugins plus the test-only ones (./plugins.ts),
+ * on the server at TEMPORAL_ADDRESS, queue argv[2], artifacts under argv[3], heartbeats at most argv[4] ms apart
  * (default: the product's). Prints 'worker polling' when ready.
  */
 async function main(): Promise<void> {
@@ -21,7 +19,7 @@ async function main(): Promise<void> {
     taskQueue: queue,
     artifactsDir,
     bundleCacheDir: join(artifactsDir, '..', 'cache'),
-    registry: new PluginRegistry([...builtinPlugins, buggyMethod, slowRtnQuantizer, slowEvaluator]),
+    registry: new PluginRegistry(faultTestPlugins),
     heartbeatThrottleMs: heartbeatMs ? Number(heartbeatMs) : undefined,
   });
   process.stderr.write(`worker polling ${queue}\n`);
