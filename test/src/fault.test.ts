@@ -141,6 +141,25 @@ describe('durability under real worker crashes', () => {
     });
   };
 
+  /** faultSpec with a test method (fault/plugins.ts), started on the shared worker's queue. */
+  const startWithMethod = (runId: string, method: ExperimentSpec['method']) =>
+    start(sharedQueue, runId, testRegistry.validateSpec({ ...faultSpec(), method }));
+
+  /**
+   * `retain resume` of a run that stopped in task 1's finishTask, with its spec: the new run finishes
+   * task 1 from the stopped run's completed training, trains nothing, and computes the
+   * uninterrupted run's numbers.
+   */
+  const expectResumedWithoutTraining = async (runId: string) => {
+    const resumed = await retainCli(['resume', runId, '--detach', '--id', `${runId}-resumed`], { RETAIN_HOME: home });
+    expect({ code: resumed.code, stderr: resumed.code === 0 ? '' : resumed.stderr }).toEqual({ code: 0, stderr: '' });
+    const result = await resultOf(client.workflow.getHandle<typeof experimentWorkflow>(`${runId}-resumed`));
+    expect(result.resumedFrom).toEqual({ runId, task: 1 });
+    expect(await trainedTasks(client, `${runId}-resumed`)).toEqual([]);
+    expect(result.models.map((m) => m.checkpointRef)).toEqual(baseline.models.map((m) => m.checkpointRef));
+    expect(result.matrices).toEqual(baseline.matrices);
+  };
+
   it('kill -9 while quantizing, training and evaluating one run: each step resumes on a new worker (training from its last checkpoint), same matrices', async () => {
     const queue = `fault-many-${process.pid}`;
     let current = worker(queue);
@@ -233,13 +252,8 @@ describe('durability under real worker crashes', () => {
   });
 
   it('a plugin bug fails the run at once, naming plugin and task; `retain resume` with a fixed spec finishes it without retraining', async () => {
-    const buggy = testRegistry.validateSpec({
-      ...faultSpec(),
-      method: { name: 'buggy', config: { failAtTask: 1 } },
-      execution: { ...faultSpec().execution, taskQueue: sharedQueue },
-    });
     const runId = `${sharedQueue}-buggy`;
-    const handle = await client.workflow.start(experimentWorkflow, { taskQueue: sharedQueue, workflowId: runId, args: [{ spec: buggy }] });
+    const handle = await startWithMethod(runId, { name: 'buggy', config: { failAtTask: 1 } });
     const failure = await handle.result().catch((e: unknown) => e);
     expect(failure).toBeInstanceOf(WorkflowFailedError);
     const cause = (failure as WorkflowFailedError).cause as ActivityFailure;
@@ -251,7 +265,7 @@ describe('durability under real worker crashes', () => {
     expect(cause.retryState).toBe(RetryState.NON_RETRYABLE_FAILURE);
 
     const fixedPath = join(home, 'fixed.yaml');
-    writeFileSync(fixedPath, JSON.stringify({ ...buggy, method: { name: 'naive', config: {} } }));
+    writeFileSync(fixedPath, JSON.stringify({ ...faultSpec(), execution: { ...faultSpec().execution, taskQueue: sharedQueue } })); // naive
     const resumed = await retainCli(['resume', runId, '--spec', fixedPath, '--detach', '--id', `${runId}-resumed`], { RETAIN_HOME: home });
     expect({ code: resumed.code, stderr: resumed.code === 0 ? '' : resumed.stderr }).toEqual({ code: 0, stderr: '' });
     expect(resumed.stdout.trim()).toBe(`${runId}-resumed`);
@@ -266,27 +280,14 @@ describe('durability under real worker crashes', () => {
   it('a plugin bug after task 1 trained, fixed in code: `retain resume` with the same spec finishes task 1 without training anything', async () => {
     const bugFile = join(home, 'method-bug-present');
     writeFileSync(bugFile, '');
-    const buggy = testRegistry.validateSpec({
-      ...faultSpec(),
-      method: { name: 'buggy', config: { failAtTask: 1, whileFileExists: bugFile } },
-      execution: { ...faultSpec().execution, taskQueue: sharedQueue },
-    });
     const runId = `${sharedQueue}-fixed-in-code`;
-    const handle = await client.workflow.start(experimentWorkflow, { taskQueue: sharedQueue, workflowId: runId, args: [{ spec: buggy }] });
+    const handle = await startWithMethod(runId, { name: 'buggy', config: { failAtTask: 1, whileFileExists: bugFile } });
     const failure = (await handle.result().catch((e: unknown) => e)) as WorkflowFailedError;
     expect(((failure.cause as ActivityFailure).cause as ApplicationFailure).message).toMatch(/^method buggy \(task 1\)/);
     expect(await trainedTasks(client, runId)).toEqual([0, 1]);
 
     rmSync(bugFile); // the fix
-    const resumed = await retainCli(['resume', runId, '--detach', '--id', `${runId}-resumed`], { RETAIN_HOME: home });
-    expect({ code: resumed.code, stderr: resumed.code === 0 ? '' : resumed.stderr }).toEqual({ code: 0, stderr: '' });
-    const result = await resultOf(client.workflow.getHandle<typeof experimentWorkflow>(`${runId}-resumed`));
-    expect(result.resumedFrom).toEqual({ runId, task: 1 });
-    // Task 1's training came from the failed run: nothing was trained again, and the numbers are
-    // those of an uninterrupted run.
-    expect(await trainedTasks(client, `${runId}-resumed`)).toEqual([]);
-    expect(result.models.map((m) => m.checkpointRef)).toEqual(baseline.models.map((m) => m.checkpointRef));
-    expect(result.matrices).toEqual(baseline.matrices);
+    await expectResumedWithoutTraining(runId);
   });
 
   it('`retain cancel` while task 1 finishes, then `retain resume`: the new run trains nothing again, same matrices', async () => {
@@ -294,13 +295,8 @@ describe('durability under real worker crashes', () => {
     // lands there however long the CLI takes (cancelling in training is cli-control.test.ts's).
     const hold = join(home, 'hold-task-1');
     writeFileSync(hold, '');
-    const held = testRegistry.validateSpec({
-      ...faultSpec(),
-      method: { name: 'holding', config: { holdAtTask: 1, whileFileExists: hold } },
-      execution: { ...faultSpec().execution, taskQueue: sharedQueue },
-    });
     const runId = `${sharedQueue}-cancelled`;
-    const handle = await client.workflow.start(experimentWorkflow, { taskQueue: sharedQueue, workflowId: runId, args: [{ spec: held }] });
+    const handle = await startWithMethod(runId, { name: 'holding', config: { holdAtTask: 1, whileFileExists: hold } });
     await waitForActivity(
       handle,
       (a) => a.type === 'finishTask' && (a.details as FinishTaskHeartbeat | undefined)?.taskIndex === 1,
@@ -314,14 +310,6 @@ describe('durability under real worker crashes', () => {
     expect((await handle.describe()).status.name).toBe('CANCELLED');
     rmSync(hold); // lets the abandoned finishTask attempt end, freeing the shared worker
     expect(await trainedTasks(client, runId)).toEqual([0, 1]);
-
-    const resumed = await retainCli(['resume', runId, '--detach', '--id', `${runId}-resumed`], { RETAIN_HOME: home });
-    expect({ code: resumed.code, stderr: resumed.code === 0 ? '' : resumed.stderr }).toEqual({ code: 0, stderr: '' });
-    const result = await resultOf(client.workflow.getHandle<typeof experimentWorkflow>(`${runId}-resumed`));
-    expect(result.resumedFrom).toEqual({ runId, task: 1 });
-    // Task 1's completed training is finished from, not repeated; the numbers are the uninterrupted run's.
-    expect(await trainedTasks(client, `${runId}-resumed`)).toEqual([]);
-    expect(result.models.map((m) => m.checkpointRef)).toEqual(baseline.models.map((m) => m.checkpointRef));
-    expect(result.matrices).toEqual(baseline.matrices);
+    await expectResumedWithoutTraining(runId);
   });
 });
