@@ -32,20 +32,25 @@ const WEIGHTS = ['trunk.0.weight', 'trunk.1.weight', 'head.0.weight'];
 beforeAll(async () => {
   scenario = await permutedScenario({ tasks: 1, trainPerTask: 3000, testPerTask: 1000 }, 5);
   model = mlp({ inputSize: 784, hidden: [128, 64], classesPerHead: 10, heads: 1 });
+  params = await trainOnTheTask(model, 2);
+});
+
+/** `model`'s parameters after `epochs` of plain SGD (lr 0.05, seed 1) on the scenario's one task. */
+async function trainOnTheTask(trained: Model, epochs: number): Promise<TensorMap> {
   const outcome = await trainSupervised({
-    config: supervisedConfigSchema.parse({ epochs: 2, lr: 0.05 }),
+    config: supervisedConfigSchema.parse({ epochs, lr: 0.05 }),
     seed: 1,
     taskIndex: 0,
     task: scenario.task(0),
-    model,
+    model: trained,
     head: 0,
-    params: initParams(model, 2),
+    params: initParams(trained, 2),
     method: {},
     progress: () => {},
     signal: new AbortController().signal,
   });
-  params = outcome.params;
-});
+  return outcome.params;
+}
 
 const all = (set: SampleSet, count = set.n) => ({ x: set.gather(Int32Array.from({ length: count }, (_, i) => i)), n: count });
 
@@ -159,19 +164,7 @@ describe('conv weights (LeNet-5 trained on Fashion-MNIST): quantized per output 
   const CONVS = ['conv.0.weight', 'conv.1.weight'];
   beforeAll(async () => {
     lenet = cnn({ arch: 'lenet', image: [1, 28, 28], classesPerHead: 10, heads: 1 });
-    const outcome = await trainSupervised({
-      config: supervisedConfigSchema.parse({ epochs: 1, lr: 0.05 }),
-      seed: 1,
-      taskIndex: 0,
-      task: scenario.task(0),
-      model: lenet,
-      head: 0,
-      params: initParams(lenet, 2),
-      method: {},
-      progress: () => {},
-      signal: new AbortController().signal,
-    });
-    lenetParams = outcome.params;
+    lenetParams = await trainOnTheTask(lenet, 1);
   });
 
   /** `plugin` with an already parsed `config` on the trained LeNet, calibrated on task 0's training data. */
