@@ -7,7 +7,7 @@ import { startDevServer } from '@retain/infra';
 import { PluginRegistry } from '@retain/sdk';
 import { experimentResultOf } from '@retain/worker';
 import { faultTestPlugins } from './fault/plugins';
-import type { ExperimentOutput, ExperimentResult, ExperimentSpec, FinishTaskHeartbeat, TrainHeartbeat } from '@retain/sdk';
+import type { ExperimentOutcome, ExperimentResult, ExperimentSpec, FinishTaskHeartbeat, TrainHeartbeat } from '@retain/sdk';
 import { experimentWorkflow, RUN_SEARCH_ATTRIBUTES, runSearchAttributes } from '@retain/workflows';
 import { createHarness, smallPermutedSpec, type Harness } from './harness';
 import {
@@ -128,7 +128,7 @@ describe('durability under real worker crashes', () => {
   });
 
   /** The result a run stored in the test workers' artifact store (the workflow returns its ref). */
-  const resultOf = async (handle: { result(): Promise<ExperimentOutput> }, artifacts = join(home, 'artifacts')) =>
+  const resultOf = async (handle: { result(): Promise<ExperimentOutcome> }, artifacts = join(home, 'artifacts')) =>
     experimentResultOf(await handle.result(), artifacts);
 
   const start = (queue: string, runId: string, spec: ExperimentSpec = faultSpec()) => {

@@ -2,7 +2,7 @@ import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { bundleWorkflowCode, DefaultLogger, Runtime, Worker, type WorkflowBundle } from '@temporalio/worker';
 import { resolveTemporalCli } from '@retain/infra';
 import type {
-  ExperimentOutput,
+  ExperimentOutcome,
   ExperimentSpec,
   FinishTaskInput,
   RetainActivities,
@@ -65,43 +65,34 @@ interface StandInResult {
 }
 
 /**
- * Stand-ins of every activity. The legacy ones (prepareRun ... evaluate) answer as before; the
- * current ones keep their "artifacts" (records, initial row, result) in `store`, and finishRun
- * walks the record chain the workflow handed it, as the real one does.
+ * Stand-ins of every activity. They keep their "artifacts" (records, initial row, result) in
+ * `store`, and finishRun walks the record chain the workflow handed it, as the real one does.
  */
 function standInActivities(trainCalls: TrainTaskInput[], finishCalls: FinishTaskInput[] = [], store = new Map<string, unknown>()) {
   const rowOf = (checkpointRef: string) => (checkpointRef === 'init' ? INITIAL : R[Number(checkpointRef.split('-')[1])]);
   const put = (key: string, value: unknown) => (store.set(key, value), key);
   const activities: RetainActivities = {
-    prepareRun: async () => ({ info: { taskNames: ['t0', 't1', 't2'], heads: 1, classesPerHead: 10 }, checkpointRef: 'init' }),
+    startRun: async () => ({
+      info: { taskNames: ['t0', 't1', 't2'], heads: 1, classesPerHead: 10 },
+      checkpointRef: 'init',
+      initialRef: put('initial', INITIAL),
+    }),
     trainTask: async (input) => {
       trainCalls.push(input);
       return { checkpointRef: `ckpt-${input.taskIndex}`, steps: 10, samples: 640, seconds: 1, finalLoss: 0.5, samplesPerSec: 640 };
     },
-    consolidate: async ({ taskIndex }) => ({ methodStateRef: `state-${taskIndex}` }),
-    // The stand-in's crossing rate names the codes it compared, so the test sees the chaining.
-    quantize: async ({ taskIndex, quantizerId, previousCodesRef }) => ({
-      manifestRef: `${quantizerId}-${taskIndex}`,
-      bytes: 100,
-      codesRef: `codes-${taskIndex}`,
-      ...(previousCodesRef ? { bucketCrossingRate: Number(previousCodesRef.split('-')[1]) / 10 } : {}),
-    }),
-    evaluate: async ({ checkpointRef, manifestRef }) => ({
-      accuracy: rowOf(checkpointRef).map((a) => (manifestRef ? a - INT4_DROP : a)),
-      extra: {},
-    }),
-    startRun: async (input) => ({ ...(await activities.prepareRun(input)), initialRef: put('initial', INITIAL) }),
     finishTask: async (input) => {
       finishCalls.push(input);
       const { taskIndex, trained, previous } = input;
       const { checkpointRef, methodStepStateRef: _, ...training } = trained;
-      const quantized = await activities.quantize({
-        spec: input.spec,
-        taskIndex,
-        checkpointRef,
-        quantizerId: 'int4',
-        previousCodesRef: previous?.models.quantized.int4.codesRef,
-      });
+      // The stand-in's crossing rate names the codes it compared, so the test sees the chaining.
+      const previousCodesRef = previous?.models.quantized.int4.codesRef;
+      const quantized = {
+        manifestRef: `int4-${taskIndex}`,
+        bytes: 100,
+        codesRef: `codes-${taskIndex}`,
+        ...(previousCodesRef ? { bucketCrossingRate: Number(previousCodesRef.split('-')[1]) / 10 } : {}),
+      };
       const models = { checkpointRef, quantized: { int4: quantized }, methodStateRef: `state-${taskIndex}` };
       const rows = { fp32: rowOf(checkpointRef), int4: rowOf(checkpointRef).map((a) => a - INT4_DROP) };
       const record: TaskRecord = { taskIndex, rows, models, training, previousRef: previous?.recordRef };
@@ -123,8 +114,7 @@ function standInActivities(trainCalls: TrainTaskInput[], finishCalls: FinishTask
 }
 
 /** The stand-in result a run's outcome points to. */
-function standInResult(output: ExperimentOutput, store: Map<string, unknown>): StandInResult {
-  if (!('resultRef' in output)) throw new Error('expected an outcome with a result ref, got a legacy result');
+function standInResult(output: ExperimentOutcome, store: Map<string, unknown>): StandInResult {
   return store.get(output.resultRef) as StandInResult;
 }
 
@@ -244,7 +234,6 @@ describe('experimentWorkflow orchestration', () => {
         {
           spec: resumedSpec,
           state: {
-            version: 2,
             runId: queue,
             spec: resumedSpec,
             info: started.info,

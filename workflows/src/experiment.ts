@@ -1,33 +1,20 @@
-import { CancellationScope, condition, continueAsNew, isCancellation, patched, setHandler, workflowInfo } from '@temporalio/workflow';
+import { CancellationScope, condition, continueAsNew, isCancellation, setHandler, workflowInfo } from '@temporalio/workflow';
 import type {
   ExperimentInput,
   ExperimentOutcome,
-  ExperimentOutput,
   ExperimentSpec,
   ExperimentState,
   FinishedTask,
-  LegacyExperimentState,
   RunPhase,
   RunProgress,
   TrainResumePoint,
   TrainTaskOutput,
 } from '@retain/sdk/workflow';
 import { DEFAULT_CONTINUE_AS_NEW_AFTER_EVENTS } from '@retain/sdk/workflow';
-import { legacyExperiment } from './legacy-v1';
 import { proxies } from './policies';
 import { cancelledCheckpoint, pauseSignal, progressQuery, setStatus, unpauseSignal } from './run-control';
 
 export { pauseSignal, progressQuery, unpauseSignal } from './run-control';
-
-/**
- * The patch that moved accuracy rows out of the workflow into task records. A run whose history
- * started without it (an in-flight run of the earlier code, or a recorded history) replays the
- * frozen legacy code; a new run records the marker once, in its first execution.
- */
-export const TASK_RECORDS_PATCH = 'task-records';
-
-/** The patch that lets one execution run several tasks (before it, each continued as new). */
-export const TASKS_PER_EXECUTION_PATCH = 'tasks-per-execution';
 
 /**
  * One continual-learning experiment: for each task, train (one activity, long, checkpointed),
@@ -39,30 +26,8 @@ export const TASKS_PER_EXECUTION_PATCH = 'tasks-per-execution';
  * assembles the matrices and metrics from the records at the end and stores the result as an
  * artifact.
  */
-export async function experimentWorkflow(input: ExperimentInput): Promise<ExperimentOutput> {
-  if (isLegacyState(input.state)) return legacyExperiment({ ...input, state: input.state });
-  // Only a run's first execution can be a legacy run without a legacy state: ask its history.
-  if (!input.state && !patched(TASK_RECORDS_PATCH)) return legacyExperiment({ ...input, state: undefined });
-  return experiment({ ...input, state: input.state });
-}
-
-/** Whether to continue as new at this task boundary: once the execution's history reaches the spec's event budget, or Temporal suggests it. */
-function timeToContinueAsNew(spec: ExperimentSpec, severalTasksPerExecution: boolean): boolean {
-  if (!severalTasksPerExecution) return true;
-  const info = workflowInfo();
-  const budget = spec.execution.continueAsNewAfterEvents ?? DEFAULT_CONTINUE_AS_NEW_AFTER_EVENTS;
-  return info.continueAsNewSuggested || info.historyLength >= budget;
-}
-
-function isLegacyState(state: ExperimentInput['state']): state is LegacyExperimentState {
-  return state !== undefined && (state as Partial<ExperimentState>).version !== 2;
-}
-
-async function experiment(input: { spec: ExperimentSpec; state?: ExperimentState; paused?: boolean }): Promise<ExperimentOutcome> {
+export async function experimentWorkflow(input: ExperimentInput): Promise<ExperimentOutcome> {
   const { spec } = input;
-  // Executions recorded before several tasks could share one continued as new after every task,
-  // and replay without this marker; asked once, at the start, so an execution keeps one rule.
-  const severalTasksPerExecution = patched(TASKS_PER_EXECUTION_PATCH);
   const activities = proxies(spec);
   let phase: RunPhase = 'preparing';
   let state: ExperimentState | undefined = input.state;
@@ -120,7 +85,6 @@ async function experiment(input: { spec: ExperimentSpec; state?: ExperimentState
       await unlessPaused();
       const started = await activities.prepare.startRun({ spec });
       state = {
-        version: 2,
         runId: workflowInfo().workflowId,
         spec,
         info: started.info,
@@ -143,7 +107,7 @@ async function experiment(input: { spec: ExperimentSpec; state?: ExperimentState
       phase = 'consolidating';
       const finished: FinishedTask = await activities.finishTask.finishTask({ spec, taskIndex: t, trained, previous: state.last });
       state = { ...state, nextTask: t + 1, last: finished };
-      if (timeToContinueAsNew(spec, severalTasksPerExecution)) break;
+      if (timeToContinueAsNew(spec)) break;
     }
   } catch (err) {
     setStatus(isCancellation(err) ? 'cancelled' : 'failed');
@@ -165,4 +129,11 @@ async function experiment(input: { spec: ExperimentSpec; state?: ExperimentState
     setStatus(isCancellation(err) ? 'cancelled' : 'failed');
     throw err;
   }
+}
+
+/** Whether to continue as new at this task boundary: once the execution's history reaches the spec's event budget, or Temporal suggests it. */
+function timeToContinueAsNew(spec: ExperimentSpec): boolean {
+  const info = workflowInfo();
+  const budget = spec.execution.continueAsNewAfterEvents ?? DEFAULT_CONTINUE_AS_NEW_AFTER_EVENTS;
+  return info.continueAsNewSuggested || info.historyLength >= budget;
 }

@@ -1,4 +1,4 @@
-export { experimentWorkflow, pauseSignal, progressQuery, TASK_RECORDS_PATCH, unpauseSignal } from './experiment';
+export { experimentWorkflow, pauseSignal, progressQuery, unpauseSignal } from './experiment';
 export {
   methodKey,
   quantizersKey,

@@ -33,7 +33,7 @@ export function activityOptions(spec: ExperimentSpec) {
   // Minutes at most on small models; a long quantizer (GPTQ on a large layer) still heartbeats.
   const short: ActivityOptions = { startToCloseTimeout: '1 hour', heartbeatTimeout, retry, taskQueue };
   return {
-    /** Building a scenario and an initial checkpoint (and, for startRun, evaluating it): seconds of work. */
+    /** startRun: building a scenario and an initial checkpoint and evaluating it: seconds of work. */
     prepare: short,
     /**
      * Training one task can take hours. A retry resumes from the checkpoint in the last heartbeat.
@@ -47,10 +47,6 @@ export function activityOptions(spec: ExperimentSpec) {
       retry,
       taskQueue,
     } satisfies ActivityOptions,
-    /** Method consolidation (Fisher, buffers), quantization, evaluation (each on its own in legacy runs). */
-    consolidate: short,
-    quantize: short,
-    evaluate: short,
     /** finishTask: consolidation, every quantizer and every evaluation of one task. */
     finishTask: { ...short, startToCloseTimeout: '6 hours' } satisfies ActivityOptions,
     /** finishRun: reading T task records and computing metrics. */
@@ -64,9 +60,6 @@ export function proxies(spec: ExperimentSpec) {
   return {
     prepare: proxyActivities<RetainActivities>(options.prepare),
     train: proxyActivities<RetainActivities>(options.train),
-    consolidate: proxyActivities<RetainActivities>(options.consolidate),
-    quantize: proxyActivities<RetainActivities>(options.quantize),
-    evaluate: proxyActivities<RetainActivities>(options.evaluate),
     finishTask: proxyActivities<RetainActivities>(options.finishTask),
     finishRun: proxyActivities<RetainActivities>(options.finishRun),
   };

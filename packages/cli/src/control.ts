@@ -5,6 +5,7 @@ import {
   SpecErrors,
   type ExperimentInput,
   type ExperimentSpec,
+  type ExperimentState,
   type FinishedTask,
   type FinishTaskInput,
   type StartRunOutput,
@@ -111,10 +112,10 @@ export async function resumeInput(client: Client, runId: string, newRunId: strin
   if (corrected) checkResumable(last.spec, corrected);
   const { state: reached, trained } = stateReached(runId, last, history.events ?? []);
   if (!reached) return { spec }; // it failed before its first task: start over (prepare is deterministic)
-  const state: ExperimentInput['state'] = { ...reached, runId: newRunId, spec, resumedFrom: { runId, task: reached.nextTask } };
+  const state: ExperimentState = { ...reached, runId: newRunId, spec, resumedFrom: { runId, task: reached.nextTask } };
   // The next task's training, if it completed, holds as long as the spec trains the same way.
   const next = trained.get(reached.nextTask);
-  if (next && 'version' in state && trainsAlike(last.spec, spec)) state.nextTaskTrained = next;
+  if (next && trainsAlike(last.spec, spec)) state.nextTaskTrained = next;
   return { spec, state };
 }
 
@@ -130,14 +131,13 @@ type HistoryEvent = NonNullable<Awaited<ReturnType<WorkflowHandle['fetchHistory'
 /**
  * The state an execution had reached when it closed, as the workflow built it: its start state
  * (or, in a run's first execution, the one startRun's result made), then each finishTask's result;
- * and what each completed trainTask returned, by task. Executions of runs started before task
- * records carry a legacy state and finish no finishTask.
+ * and what each completed trainTask returned, by task.
  */
 function stateReached(
   runId: string,
   input: ExperimentInput,
   events: HistoryEvent[],
-): { state: ExperimentInput['state']; trained: Map<number, TrainTaskOutput> } {
+): { state: ExperimentState | undefined; trained: Map<number, TrainTaskOutput> } {
   let state = input.state;
   const trained = new Map<number, TrainTaskOutput>();
   const scheduled = new Map<string, { type: string; input?: unknown }>();
@@ -153,7 +153,6 @@ function stateReached(
       // The workflow stamped startedAt with its clock: the start of the workflow task that took this result.
       const taken = events.slice(i + 1).find((next) => next.workflowTaskStartedEventAttributes)?.eventTime ?? e.eventTime;
       state = {
-        version: 2,
         runId,
         spec: input.spec,
         info: started.info,
@@ -164,7 +163,7 @@ function stateReached(
       };
     }
     if (activity.type === 'trainTask') trained.set((activity.input as TrainTaskInput).taskIndex, result as TrainTaskOutput);
-    if (activity.type === 'finishTask' && state && 'version' in state) {
+    if (activity.type === 'finishTask' && state) {
       const { taskIndex } = activity.input as FinishTaskInput;
       state = { ...state, nextTask: taskIndex + 1, last: result as FinishedTask };
     }

@@ -38,15 +38,6 @@ export interface RunInfo {
   classesPerHead: number;
 }
 
-export interface PrepareRunInput {
-  spec: ExperimentSpec;
-}
-export interface PrepareRunOutput {
-  info: RunInfo;
-  /** Checkpoint of the initial (untrained) model. */
-  checkpointRef: ArtifactRef;
-}
-
 export interface TrainTaskInput {
   spec: ExperimentSpec;
   taskIndex: number;
@@ -94,26 +85,11 @@ export interface TrainTaskOutput extends TaskTrainingStats {
   methodStepStateRef?: ArtifactRef;
 }
 
-export interface ConsolidateInput {
-  spec: ExperimentSpec;
-  taskIndex: number;
-  checkpointRef: ArtifactRef;
-  methodStateRef?: ArtifactRef;
-  /** What trainTask returned as `methodStepStateRef`. */
-  methodStepStateRef?: ArtifactRef;
-}
+/** What a task's consolidation (the method's afterTask hook) left: the method's state for the next task. */
 export interface ConsolidateOutput {
   methodStateRef?: ArtifactRef;
 }
 
-export interface QuantizeInput {
-  spec: ExperimentSpec;
-  taskIndex: number;
-  checkpointRef: ArtifactRef;
-  quantizerId: string;
-  /** The same quantizer's codes after the previous task, for the bucket-crossing rate. */
-  previousCodesRef?: ArtifactRef;
-}
 /** A quantized model: one ONNX file per head, listed in a JSON manifest artifact. */
 export interface QuantizeOutput {
   manifestRef: ArtifactRef;
@@ -128,21 +104,6 @@ export interface QuantizedManifest {
   /** ONNX model ref per head. */
   heads: ArtifactRef[];
   bytes: number;
-}
-
-export interface EvaluateInput {
-  spec: ExperimentSpec;
-  /** `fp32` or a quantizer id, for logs and errors. */
-  variant: string;
-  checkpointRef: ArtifactRef;
-  /** Set for a quantized variant; absent for fp32. */
-  manifestRef?: ArtifactRef;
-}
-export interface EvaluateOutput {
-  /** Accuracy on every task, seen or not, in task order. */
-  accuracy: number[];
-  /** Other evaluators' results by name, one value per task. */
-  extra: Record<string, number[]>;
 }
 
 /** Artifacts of one finished task. */
@@ -171,8 +132,11 @@ export interface StartRunInput {
   spec: ExperimentSpec;
 }
 /** A prepared run: its tasks, the untrained model and that model's accuracy on every task. */
-export interface StartRunOutput extends PrepareRunOutput {
-  /** JSON artifact: number[], the untrained fp32 model's accuracy per task (b in DESIGN.md §6). */
+export interface StartRunOutput {
+  info: RunInfo;
+  /** Checkpoint of the initial (untrained) model, initialised from the spec's seed. */
+  checkpointRef: ArtifactRef;
+  /** JSON artifact: number[], the untrained fp32 model's accuracy per task (b in the metric definitions, docs/architecture.md). */
   initialRef: ArtifactRef;
 }
 
@@ -205,8 +169,6 @@ export interface FinishRunInput {
 
 /** Orchestration state carried across continue-as-new: a fixed handful of refs, whatever the number of tasks. */
 export interface ExperimentState {
-  /** Distinguishes this state from a LegacyExperimentState (runs started before task records). */
-  version: 2;
   runId: string;
   spec: ExperimentSpec;
   info: RunInfo;
@@ -227,30 +189,10 @@ export interface ExperimentState {
   nextTaskTrained?: TrainTaskOutput;
 }
 
-/**
- * The state of runs started before task records, which carried every accuracy row (and so hit
- * Temporal's 2 MB payload limit at a few hundred tasks). Only the frozen legacy workflow code
- * (workflows/src/legacy-v1.ts) still runs them, so that runs in flight at the upgrade finish.
- * @deprecated
- */
-export interface LegacyExperimentState {
-  runId: string;
-  spec: ExperimentSpec;
-  info: RunInfo;
-  nextTask: number;
-  initialCheckpointRef: ArtifactRef;
-  initial: number[];
-  matrices: Record<string, number[][]>;
-  tasks: TaskModels[];
-  training: TaskTrainingStats[];
-  startedAt: string;
-  resumedFrom?: { runId: string; task: number };
-}
-
 export interface ExperimentInput {
   spec: ExperimentSpec;
   /** Present when the workflow continues as new after a task, or resumes another run's tasks. */
-  state?: ExperimentState | LegacyExperimentState;
+  state?: ExperimentState;
   /** A pause carried across continue-as-new. */
   paused?: boolean;
 }
@@ -285,9 +227,6 @@ export interface ExperimentOutcome {
   resumedFrom?: { runId: string; task: number };
 }
 
-/** A workflow's return value: an outcome, or (runs that started on the legacy code) the result itself. */
-export type ExperimentOutput = ExperimentOutcome | ExperimentResult;
-
 export type RunPhase = 'preparing' | 'training' | 'consolidating' | 'quantizing' | 'evaluating' | 'finishing' | 'done';
 
 /** Answer of the workflow's `progress` query. */
@@ -306,16 +245,13 @@ export interface RunProgress {
   startedAt?: string;
 }
 
-/** The activities a Retain worker registers; workflows import this type only. */
+/** The activities a Retain worker registers, one per step of a run; workflows import this type only. */
 export interface RetainActivities {
-  prepareRun(input: PrepareRunInput): Promise<PrepareRunOutput>;
-  trainTask(input: TrainTaskInput): Promise<TrainTaskOutput>;
-  consolidate(input: ConsolidateInput): Promise<ConsolidateOutput>;
-  quantize(input: QuantizeInput): Promise<QuantizeOutput>;
-  evaluate(input: EvaluateInput): Promise<EvaluateOutput>;
-  /** prepareRun, then evaluate of the untrained model, in one activity. */
+  /** The run's tasks, the untrained model and its accuracy on every task. */
   startRun(input: StartRunInput): Promise<StartRunOutput>;
-  /** consolidate, quantize with every quantizer, evaluate every variant, store the task's record: one activity per task. */
+  /** Trains one task, checkpointing as it goes; a retry resumes from the last checkpoint. */
+  trainTask(input: TrainTaskInput): Promise<TrainTaskOutput>;
+  /** The method's consolidation, every quantizer, every evaluation and the task's record: one activity per task. */
   finishTask(input: FinishTaskInput): Promise<FinishedTask>;
   /** Walks the task records, assembles the matrices and metrics, stores the ExperimentResult. */
   finishRun(input: FinishRunInput): Promise<ExperimentOutcome>;

@@ -13,14 +13,17 @@ import type {
   FinishTaskHeartbeat,
   TaskRecord,
   TrainHeartbeat,
-  PrepareRunOutput,
   QuantizedManifest,
   QuantizeOutput,
   RetainActivities,
+  StartRunOutput,
   TrainTaskOutput,
 } from '@retain/sdk';
 import { createActivities } from './activities';
 import { loadTensors } from './checkpoint';
+import { createWorkerContext, type WorkerContext } from './context';
+import { evaluateModel } from './evaluate';
+import { consolidate, quantize as quantizeModel } from './finish-task';
 import { loadTrainCheckpoint } from './train-state';
 import { defaultRegistry } from './plugins';
 import { experimentResultOf } from './run-records';
@@ -58,8 +61,10 @@ function inActivity<R>(fn: () => Promise<R>, info: Partial<Info> = {}) {
 let dir: string;
 let store: LocalArtifactStore;
 let activities: RetainActivities;
+/** finishTask's stages (consolidate, quantize, evaluate), called as plain functions on the same plumbing. */
+let ctx: WorkerContext;
 let spec: ExperimentSpec;
-let prepared: PrepareRunOutput;
+let prepared: StartRunOutput;
 let trained: TrainTaskOutput;
 let trainHeartbeats: Record<string, unknown>[];
 
@@ -67,8 +72,9 @@ beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'retain-worker-activities-'));
   store = new LocalArtifactStore(dir);
   activities = createActivities({ registry: defaultRegistry(), artifacts: store });
+  ctx = createWorkerContext({ registry: defaultRegistry(), artifacts: store });
   spec = specWith();
-  prepared = await inActivity(() => activities.prepareRun({ spec })).result;
+  prepared = await inActivity(() => activities.startRun({ spec })).result;
   const training = inActivity(() => activities.trainTask({ spec, taskIndex: 0, checkpointRef: prepared.checkpointRef }));
   trained = await training.result;
   // The first beat comes at the start, before any step (keepAlive); the trainer's progress follows.
@@ -79,13 +85,15 @@ afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-const evaluate = (checkpointRef: string, manifestRef?: string, variant = manifestRef ? 'quantized' : 'fp32') =>
-  inActivity(() => activities.evaluate({ spec, variant, checkpointRef, manifestRef }));
-const quantize = (quantizerId: string) =>
-  inActivity(() => activities.quantize({ spec, taskIndex: 0, checkpointRef: trained.checkpointRef, quantizerId })).result;
+/** Evaluates a model, recording the progress it reports. */
+const evaluate = (checkpointRef: string, manifestRef?: string) => {
+  const progress: Array<[number, number]> = [];
+  return { progress, result: evaluateModel(ctx, { spec, checkpointRef, manifestRef }, (done, of) => progress.push([done, of])) };
+};
+const quantize = (quantizerId: string) => quantizeModel(ctx, { spec, taskIndex: 0, checkpointRef: trained.checkpointRef, quantizerId });
 
 describe('worker activities', () => {
-  test('prepareRun names the tasks and stores a loadable, deterministic initial checkpoint', async () => {
+  test('startRun names the tasks and stores a loadable, deterministic initial checkpoint and its accuracy', async () => {
     expect(prepared.info).toEqual({ taskNames: ['permuted-0', 'permuted-1'], heads: 1, classesPerHead: 10 });
     const params = await loadTensors(store, prepared.checkpointRef, 'model');
     expect(Object.fromEntries(Object.entries(params).map(([name, t]) => [name, t.dims]))).toEqual({
@@ -94,8 +102,9 @@ describe('worker activities', () => {
       'head.0.weight': [32, 10],
       'head.0.bias': [10],
     });
-    // Initialisation derives from the spec's seed, so preparing again stores the same bytes.
-    expect((await inActivity(() => activities.prepareRun({ spec })).result).checkpointRef).toBe(prepared.checkpointRef);
+    // Initialisation derives from the spec's seed, so starting again stores the same bytes.
+    expect((await inActivity(() => activities.startRun({ spec })).result).checkpointRef).toBe(prepared.checkpointRef);
+    expect(await store.getJson<number[]>(prepared.initialRef)).toEqual((await evaluate(prepared.checkpointRef).result).accuracy);
   });
 
   test('trainTask heartbeats its progress and returns a new checkpoint with training stats', async () => {
@@ -129,7 +138,7 @@ describe('worker activities', () => {
   });
 
   test('consolidate with the naive method keeps no state', async () => {
-    const out = await inActivity(() => activities.consolidate({ spec, taskIndex: 0, checkpointRef: trained.checkpointRef })).result;
+    const out = await consolidate(ctx, { spec, taskIndex: 0, checkpointRef: trained.checkpointRef });
     expect(out).toEqual({ methodStateRef: undefined });
   });
 
@@ -165,26 +174,22 @@ describe('worker activities', () => {
   test("quantize keeps the codes and, given the previous task's, reports the share that crossed a bucket", async () => {
     const first = await quantize('rtn-int4');
     expect(first.bucketCrossingRate).toBeUndefined();
-    const same = await inActivity(() =>
-      activities.quantize({
-        spec,
-        taskIndex: 0,
-        checkpointRef: trained.checkpointRef,
-        quantizerId: 'rtn-int4',
-        previousCodesRef: first.codesRef,
-      }),
-    ).result;
+    const same = await quantizeModel(ctx, {
+      spec,
+      taskIndex: 0,
+      checkpointRef: trained.checkpointRef,
+      quantizerId: 'rtn-int4',
+      previousCodesRef: first.codesRef,
+    });
     expect(same.bucketCrossingRate).toBe(0); // the same weights give the same codes
     const next = await inActivity(() => activities.trainTask({ spec, taskIndex: 1, checkpointRef: trained.checkpointRef })).result;
-    const second = await inActivity(() =>
-      activities.quantize({
-        spec,
-        taskIndex: 1,
-        checkpointRef: next.checkpointRef,
-        quantizerId: 'rtn-int4',
-        previousCodesRef: first.codesRef,
-      }),
-    ).result;
+    const second = await quantizeModel(ctx, {
+      spec,
+      taskIndex: 1,
+      checkpointRef: next.checkpointRef,
+      quantizerId: 'rtn-int4',
+      previousCodesRef: first.codesRef,
+    });
     const [before, after] = [
       await loadTensors(store, first.codesRef, 'quantized-codes'),
       await loadTensors(store, second.codesRef, 'quantized-codes'),
@@ -224,9 +229,9 @@ describe('worker activities', () => {
     expect(int4Acc[0]).toBeGreaterThan(initialAcc[0] + 0.3);
 
     expect((await fp32.result).extra).toEqual({});
-    expect(fp32.heartbeats.filter((h) => h.of !== undefined)).toEqual([
-      { variant: 'fp32', evaluated: 1, of: 2 },
-      { variant: 'fp32', evaluated: 2, of: 2 },
+    expect(fp32.progress).toEqual([
+      [1, 2],
+      [2, 2],
     ]);
   });
 
@@ -299,13 +304,8 @@ describe('worker activities', () => {
   });
 });
 
-describe('the per-task activities of current runs (startRun, finishTask, finishRun)', () => {
+describe('finishing a task and a run (finishTask, finishRun)', () => {
   test('finishTask does what consolidate, quantize and evaluate do one by one, stores the task record, and a retry skips the stages its heartbeat names', async () => {
-    const started = await inActivity(() => activities.startRun({ spec })).result;
-    expect(started.checkpointRef).toBe(prepared.checkpointRef);
-    const initial = await evaluate(prepared.checkpointRef).result;
-    expect(await store.getJson<number[]>(started.initialRef)).toEqual(initial.accuracy);
-
     const run = inActivity(() => activities.finishTask({ spec, taskIndex: 0, trained }));
     const finished = await run.result;
     const record = await store.getJson<TaskRecord>(finished.recordRef);
@@ -313,9 +313,7 @@ describe('the per-task activities of current runs (startRun, finishTask, finishR
     for (const id of ids) expect(finished.models.quantized[id]).toEqual(await quantize(id));
     expect(record.rows.fp32).toEqual((await evaluate(trained.checkpointRef).result).accuracy);
     for (const id of ids)
-      expect(record.rows[id]).toEqual(
-        (await evaluate(trained.checkpointRef, finished.models.quantized[id].manifestRef, id).result).accuracy,
-      );
+      expect(record.rows[id]).toEqual((await evaluate(trained.checkpointRef, finished.models.quantized[id].manifestRef).result).accuracy);
     const { checkpointRef, methodStepStateRef: _, ...training } = trained;
     expect(record).toEqual({ taskIndex: 0, rows: record.rows, models: finished.models, training });
     expect(finished.models.checkpointRef).toBe(checkpointRef);
@@ -343,7 +341,6 @@ describe('the per-task activities of current runs (startRun, finishTask, finishR
     ).result;
     const second = await inActivity(() => activities.finishTask({ spec, taskIndex: 1, trained: trained1, previous: first })).result;
     const state: ExperimentState = {
-      version: 2,
       runId: 'finish-run-test',
       spec,
       info: prepared.info,

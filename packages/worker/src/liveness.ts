@@ -1,4 +1,4 @@
-import type { Context } from '@temporalio/activity';
+import { Context } from '@temporalio/activity';
 import { PluginError } from '@retain/sdk';
 
 /** Sends heartbeat details now; `stop()` ends the background beat. */
@@ -26,6 +26,35 @@ export function keepAlive<T>(ctx: Pick<Context, 'heartbeat'>, current: () => T, 
   const beat = send as Beat<T>;
   beat.stop = () => clearInterval(timer);
   return beat;
+}
+
+/** An activity's heartbeat details: read the latest, or replace them (which beats at once). */
+export interface Heartbeat<D> {
+  readonly details: D;
+  update(details: D): void;
+}
+
+/**
+ * Runs an activity body with a background heartbeat (keepAlive) carrying the latest details, which
+ * the body replaces as it goes; the beat stops when the body ends, however it ends.
+ */
+export async function withHeartbeat<D, T>(
+  initial: D,
+  body: (heartbeat: Heartbeat<D>) => Promise<T>,
+  ctx: Pick<Context, 'heartbeat'> = Context.current(),
+): Promise<T> {
+  let details = initial;
+  const beat = keepAlive(ctx, () => details);
+  try {
+    return await body({
+      get details() {
+        return details;
+      },
+      update: (next) => beat((details = next)),
+    });
+  } finally {
+    beat.stop();
+  }
 }
 
 /** Errors that only a code change fixes: a plugin that throws one has a bug, and retrying repeats it. */

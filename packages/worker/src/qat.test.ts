@@ -8,6 +8,8 @@ import { buildEvalGraph, InferenceSession, mlp, Rng, stepSizeName, withFakeQuant
 import type { QuantizedManifest } from '@retain/sdk';
 import { createActivities } from './activities';
 import { loadTensors } from './checkpoint';
+import { createWorkerContext } from './context';
+import { quantize } from './finish-task';
 import { defaultRegistry } from './plugins';
 import { qatPlanOf } from './qat';
 
@@ -23,7 +25,8 @@ test('trainTask with qat.lsq stores learned steps; the QAT quantizer exports a m
   const dir = await mkdtemp(join(tmpdir(), 'retain-worker-qat-'));
   try {
     const registry = defaultRegistry();
-    const activities = createActivities({ registry, artifacts: new LocalArtifactStore(dir) });
+    const deps = { registry, artifacts: new LocalArtifactStore(dir) };
+    const activities = createActivities(deps);
     const spec = registry.validateSpec({
       name: 'worker-qat-test',
       seed: 3,
@@ -36,7 +39,7 @@ test('trainTask with qat.lsq stores learned steps; the QAT quantizer exports a m
       ],
       qat: { quantizer: 'int4', lsq: true },
     });
-    const prepared = await run(() => activities.prepareRun({ spec }));
+    const prepared = await run(() => activities.startRun({ spec }));
     const trained = await run(() => activities.trainTask({ spec, taskIndex: 0, checkpointRef: prepared.checkpointRef }));
     const params = await loadTensors(new LocalArtifactStore(dir), trained.checkpointRef, 'model');
     expect(
@@ -47,9 +50,13 @@ test('trainTask with qat.lsq stores learned steps; the QAT quantizer exports a m
 
     const model = mlp({ inputSize: 784, hidden: [32], heads: 1, classesPerHead: 10 });
     const plan = qatPlanOf(spec, registry, model)!;
-    const { manifestRef } = await run(() =>
-      activities.quantize({ spec, taskIndex: 0, checkpointRef: trained.checkpointRef, quantizerId: 'int4' }),
-    );
+    const ctx = createWorkerContext(deps);
+    const { manifestRef } = await quantize(ctx, {
+      spec,
+      taskIndex: 0,
+      checkpointRef: trained.checkpointRef,
+      quantizerId: 'int4',
+    });
     const manifest = await new LocalArtifactStore(dir).getJson<QuantizedManifest>(manifestRef);
     const rng = new Rng(1);
     const batch = 16;
@@ -68,9 +75,7 @@ test('trainTask with qat.lsq stores learned steps; the QAT quantizer exports a m
     // Same codes and steps: equal up to float32 summation order (measured gap: 0).
     expect(Math.max(...Array.from(qatForward, (v, i) => Math.abs(v - exported[i])))).toBeLessThanOrEqual(1e-6 * scale);
     // The int8 quantizer is not the one trained through: it ignores the int4 steps and gives other logits.
-    const int8 = await run(() =>
-      activities.quantize({ spec, taskIndex: 0, checkpointRef: trained.checkpointRef, quantizerId: 'rtn-int8' }),
-    );
+    const int8 = await quantize(ctx, { spec, taskIndex: 0, checkpointRef: trained.checkpointRef, quantizerId: 'rtn-int8' });
     const int8Logits = await logits(
       await new LocalArtifactStore(dir).get((await new LocalArtifactStore(dir).getJson<QuantizedManifest>(int8.manifestRef)).heads[0]),
     );

@@ -1,6 +1,6 @@
 import { LocalArtifactStore, type ArtifactRef, type ArtifactStore } from '@retain/artifacts';
 import { quantizationGap, quantizationMetrics, summarize } from '@retain/metrics';
-import { FP32, type ExperimentOutput, type ExperimentResult, type ExperimentState, type TaskRecord } from '@retain/sdk';
+import { FP32, type ExperimentOutcome, type ExperimentResult, type ExperimentState, type TaskRecord } from '@retain/sdk';
 
 /**
  * Task records (one JSON artifact per finished task, each naming the one before) and the result a
@@ -71,12 +71,10 @@ function rowOf(record: TaskRecord, key: string): number[] {
 }
 
 /**
- * The ExperimentResult of a finished run, from what its workflow returned: the result artifact's
- * ref, or (a run that started on the legacy code) the result itself. `artifacts`: the store the
- * run's workers use, or its directory.
+ * The ExperimentResult of a finished run, from what its workflow returned (the result artifact's
+ * ref). `artifacts`: the store the run's workers use, or its directory.
  */
-export async function experimentResultOf(output: ExperimentOutput, artifacts: ArtifactStore | string): Promise<ExperimentResult> {
-  if (!('resultRef' in output)) return output;
+export async function experimentResultOf(output: ExperimentOutcome, artifacts: ArtifactStore | string): Promise<ExperimentResult> {
   const store = typeof artifacts === 'string' ? new LocalArtifactStore(artifacts) : artifacts;
   return store.getJson<ExperimentResult>(output.resultRef);
 }

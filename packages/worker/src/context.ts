@@ -1,0 +1,64 @@
+import type { ArtifactStore } from '@retain/artifacts';
+import type { Scenario } from '@retain/data';
+import type { Model } from '@retain/engine';
+import type { ExperimentSpec, MethodContext, PluginRegistry } from '@retain/sdk';
+import { loadTensors } from './checkpoint';
+
+/** What a worker's activities are built from. */
+export interface ActivityDeps {
+  registry: PluginRegistry;
+  artifacts: ArtifactStore;
+}
+
+/**
+ * The plumbing every activity shares: the plugins, the artifact store, and the views of a spec
+ * (its scenario, model, head and method context) that each activity would otherwise rebuild.
+ */
+export interface WorkerContext extends ActivityDeps {
+  /** The spec's scenario; datasets load once per worker process, a scenario is a cheap view over them. */
+  scenarioOf(spec: ExperimentSpec): Promise<Scenario>;
+  modelOf(spec: ExperimentSpec, scenario: Scenario): Model;
+  /** The head that trains and evaluates task `taskIndex`: 0 unless the scenario has a head per task. */
+  headOf(scenario: Scenario, taskIndex: number): number;
+  /** What a method's hooks see on a task: its config, the task, the model and its state artifact. */
+  methodContextOf(spec: ExperimentSpec, scenario: Scenario, taskIndex: number, stateRef: string | undefined): Promise<MethodContext>;
+}
+
+export function createWorkerContext({ registry, artifacts }: ActivityDeps): WorkerContext {
+  const scenarios = new Map<string, Promise<Scenario>>();
+
+  const context: WorkerContext = {
+    registry,
+    artifacts,
+
+    scenarioOf(spec) {
+      const key = JSON.stringify([spec.benchmark, spec.seed]);
+      let scenario = scenarios.get(key);
+      if (!scenario) {
+        scenario = registry.get('benchmark', spec.benchmark.name).scenario(spec.benchmark.config, spec.seed);
+        scenarios.set(key, scenario);
+        // A failed load (a missing dataset) is not cached: the next attempt tries again.
+        scenario.catch(() => scenarios.delete(key));
+      }
+      return scenario;
+    },
+
+    modelOf: (spec, scenario) => registry.get('model', spec.model.name).build(spec.model.config, scenario),
+
+    headOf: (scenario, taskIndex) => (scenario.heads === 1 ? 0 : taskIndex),
+
+    async methodContextOf(spec, scenario, taskIndex, stateRef) {
+      return {
+        config: spec.method.config,
+        seed: spec.seed,
+        taskIndex,
+        task: scenario.task(taskIndex),
+        model: context.modelOf(spec, scenario),
+        head: context.headOf(scenario, taskIndex),
+        taskData: (index) => scenario.task(index),
+        state: stateRef ? await loadTensors(artifacts, stateRef, 'method-state') : undefined,
+      };
+    },
+  };
+  return context;
+}

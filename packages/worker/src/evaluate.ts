@@ -1,0 +1,73 @@
+import { buildInferenceModel, InferenceSession } from '@retain/engine';
+import type { ArtifactRef, ExperimentSpec, QuantizedManifest } from '@retain/sdk';
+import { loadTensors } from './checkpoint';
+import type { WorkerContext } from './context';
+import { asPluginError } from './liveness';
+
+export interface EvaluateInput {
+  spec: ExperimentSpec;
+  checkpointRef: ArtifactRef;
+  /** Set for a quantized model; absent for fp32. */
+  manifestRef?: ArtifactRef;
+}
+export interface Evaluation {
+  /** Accuracy on every task, seen or not, in task order. */
+  accuracy: number[];
+  /** Other evaluators' results by `<evaluator>.<key>`, one value per task. */
+  extra: Record<string, number[]>;
+}
+
+/**
+ * Every evaluator of the spec (accuracy always) on every task, with the fp32 model of
+ * `checkpointRef` or the quantized model of `manifestRef`; `progress` hears of each task done.
+ */
+export async function evaluateModel(
+  ctx: WorkerContext,
+  { spec, checkpointRef, manifestRef }: EvaluateInput,
+  progress: (evaluated: number, of: number) => void = () => undefined,
+): Promise<Evaluation> {
+  const scenario = await ctx.scenarioOf(spec);
+  const model = ctx.modelOf(spec, scenario);
+  const manifest = manifestRef ? await ctx.artifacts.getJson<QuantizedManifest>(manifestRef) : undefined;
+  const params = manifest ? undefined : await loadTensors(ctx.artifacts, checkpointRef, 'model');
+  const evaluators = spec.evaluators.some((e) => e.name === 'accuracy')
+    ? spec.evaluators
+    : [{ name: 'accuracy', config: {} }, ...spec.evaluators];
+
+  // One session per head, opened when a task first needs it.
+  const sessions = new Map<number, InferenceSession>();
+  const sessionFor = async (head: number) => {
+    let session = sessions.get(head);
+    if (!session) {
+      const bytes = manifest ? await ctx.artifacts.get(manifest.heads[head]) : buildInferenceModel(model, head, params!);
+      session = await InferenceSession.create(bytes);
+      sessions.set(head, session);
+    }
+    return session;
+  };
+
+  const accuracy: number[] = [];
+  const extra: Record<string, number[]> = {};
+  try {
+    for (let j = 0; j < scenario.tasks; j++) {
+      const session = await sessionFor(ctx.headOf(scenario, j));
+      const predict = async (x: Float32Array, batch: number) => (await session.run(x, batch)).logits;
+      for (const e of evaluators) {
+        const plugin = ctx.registry.get('evaluator', e.name);
+        const results = await asPluginError(
+          `evaluator ${plugin.name}`,
+          () => ({ task: j }),
+          () => plugin.evaluate({ config: plugin.configSchema.parse(e.config), task: scenario.task(j), predict }),
+        );
+        for (const [key, value] of Object.entries(results)) {
+          if (key === 'accuracy' && e.name === 'accuracy') accuracy.push(value);
+          else (extra[`${e.name}.${key}`] ??= []).push(value);
+        }
+      }
+      progress(j + 1, scenario.tasks);
+    }
+  } finally {
+    await Promise.all([...sessions.values()].map((s) => s.close()));
+  }
+  return { accuracy, extra };
+}

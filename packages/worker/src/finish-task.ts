@@ -1,0 +1,164 @@
+import { Context } from '@temporalio/activity';
+import { buildInferenceModel, type TensorMap } from '@retain/engine';
+import { bucketCrossingRate } from '@retain/metrics';
+import {
+  FP32,
+  SpecError,
+  type ArtifactRef,
+  type ConsolidateOutput,
+  type ExperimentSpec,
+  type FinishedTask,
+  type FinishTaskHeartbeat,
+  type FinishTaskInput,
+  type QuantizedManifest,
+  type QuantizeOutput,
+  type TaskModels,
+  type TaskRecord,
+} from '@retain/sdk';
+import { loadTensors, saveTensors } from './checkpoint';
+import type { WorkerContext } from './context';
+import { evaluateModel } from './evaluate';
+import { asPluginError, withHeartbeat } from './liveness';
+import { learnedStepSizes, qatPlanOf } from './qat';
+import { putOrderedJson } from './run-records';
+
+/**
+ * Everything after a task's training, in one activity (one round trip through Temporal per task):
+ * the method's consolidation, every quantizer, the evaluation of every task with the fp32 and each
+ * quantized model, and the task's record. Its heartbeat names the stage and carries the refs of the
+ * stages done, so a retry (a killed worker) skips consolidation and the quantizers it already has;
+ * each stage is deterministic and content-addressed, so redoing one gives the same refs.
+ */
+export async function finishTask(ctx: WorkerContext, input: FinishTaskInput): Promise<FinishedTask> {
+  const { spec, taskIndex, trained, previous } = input;
+  const before = Context.current().info.heartbeatDetails as FinishTaskHeartbeat | undefined;
+  const start: FinishTaskHeartbeat = before?.taskIndex === taskIndex ? before : { taskIndex, phase: 'consolidating' };
+  return withHeartbeat(start, async (heartbeat) => {
+    const stage = (next: Partial<FinishTaskHeartbeat>) => heartbeat.update({ ...heartbeat.details, ...next });
+    const { checkpointRef, methodStepStateRef, ...training } = trained;
+    stage({ phase: 'consolidating' });
+    const consolidated =
+      heartbeat.details.consolidated ??
+      (await consolidate(ctx, { spec, taskIndex, checkpointRef, methodStateRef: previous?.models.methodStateRef, methodStepStateRef }));
+    stage({ consolidated, phase: 'quantizing' });
+    const quantized: Record<string, QuantizeOutput> = {};
+    for (const q of spec.quantizers) {
+      quantized[q.id] =
+        heartbeat.details.quantized?.[q.id] ??
+        (await quantize(ctx, {
+          spec,
+          taskIndex,
+          checkpointRef,
+          quantizerId: q.id,
+          previousCodesRef: previous?.models.quantized[q.id]?.codesRef,
+        }));
+      stage({ quantized: { ...heartbeat.details.quantized, [q.id]: quantized[q.id] } });
+    }
+    stage({ phase: 'evaluating' });
+    const rows: Record<string, number[]> = {};
+    rows[FP32] = (await evaluateModel(ctx, { spec, checkpointRef })).accuracy;
+    for (const q of spec.quantizers) {
+      rows[q.id] = (await evaluateModel(ctx, { spec, checkpointRef, manifestRef: quantized[q.id].manifestRef })).accuracy;
+    }
+    const models: TaskModels = { checkpointRef, quantized, methodStateRef: consolidated.methodStateRef };
+    const record: TaskRecord = { taskIndex, rows, models, training, previousRef: previous?.recordRef };
+    return { models, recordRef: await putOrderedJson(ctx.artifacts, record) };
+  });
+}
+
+export interface ConsolidateInput {
+  spec: ExperimentSpec;
+  taskIndex: number;
+  checkpointRef: ArtifactRef;
+  methodStateRef?: ArtifactRef;
+  /** What trainTask returned as `methodStepStateRef`. */
+  methodStepStateRef?: ArtifactRef;
+}
+
+/** The method's afterTask hook (a Fisher, a buffer): its new state, or the old one when it has no hook or returns none. */
+export async function consolidate(ctx: WorkerContext, input: ConsolidateInput): Promise<ConsolidateOutput> {
+  const { spec, taskIndex, checkpointRef, methodStateRef, methodStepStateRef } = input;
+  const method = ctx.registry.get('method', spec.method.name);
+  if (!method.afterTask) return { methodStateRef };
+  const scenario = await ctx.scenarioOf(spec);
+  const methodCtx = await ctx.methodContextOf(spec, scenario, taskIndex, methodStateRef);
+  const params = await loadTensors(ctx.artifacts, checkpointRef, 'model');
+  const trained = methodStepStateRef ? await loadTensors(ctx.artifacts, methodStepStateRef, 'method-step-state') : undefined;
+  const afterTask = method.afterTask.bind(method);
+  const next = await asPluginError(
+    `method ${method.name}`,
+    () => ({ task: taskIndex }),
+    () => afterTask({ ...methodCtx, params, trained }),
+  );
+  return { methodStateRef: next ? await saveTensors(ctx.artifacts, next, 'method-state') : methodStateRef };
+}
+
+export interface QuantizeInput {
+  spec: ExperimentSpec;
+  taskIndex: number;
+  checkpointRef: ArtifactRef;
+  quantizerId: string;
+  /** The same quantizer's codes after the previous task, for the bucket-crossing rate. */
+  previousCodesRef?: ArtifactRef;
+}
+
+/** One quantizer on the task's checkpoint: an ONNX model per head (in a manifest), its codes and their bucket-crossing rate. */
+export async function quantize(ctx: WorkerContext, input: QuantizeInput): Promise<QuantizeOutput> {
+  const { spec, taskIndex, checkpointRef, quantizerId, previousCodesRef } = input;
+  const ref = spec.quantizers.find((q) => q.id === quantizerId);
+  if (!ref) throw new SpecError('quantizers', `no quantizer has id '${quantizerId}'`);
+  const { artifacts } = ctx;
+  const scenario = await ctx.scenarioOf(spec);
+  const model = ctx.modelOf(spec, scenario);
+  const params = await loadTensors(artifacts, checkpointRef, 'model');
+  const quantizer = ctx.registry.get('quantizer', ref.name);
+  const qat = spec.qat?.quantizer === quantizerId ? qatPlanOf(spec, ctx.registry, model) : undefined;
+  const { weights, export: exportOptions } = await asPluginError(
+    `quantizer ${quantizerId}`,
+    () => ({ task: taskIndex }),
+    () =>
+      quantizer.quantize({
+        config: ref.config,
+        seed: spec.seed,
+        model,
+        params,
+        head: ctx.headOf(scenario, taskIndex),
+        calibration: scenario.task(taskIndex).train,
+        stepSizes: qat && learnedStepSizes(qat, params),
+      }),
+  );
+  // One ONNX file per head: a task-IL model is evaluated on task j through head j only.
+  const heads: string[] = [];
+  let bytes = 0;
+  for (let h = 0; h < scenario.heads; h++) {
+    const onnx = buildInferenceModel(model, h, params, weights, exportOptions);
+    if (h === 0) bytes = onnx.byteLength;
+    heads.push(await artifacts.put(onnx));
+  }
+  const manifest: QuantizedManifest = { quantizerId, heads, bytes };
+  // The codes, kept to count how many cross a bucket boundary after the next task.
+  const codes: TensorMap = Object.fromEntries(
+    Object.entries(weights).map(([name, w]) => [name, { dims: [...w.dims], data: Float32Array.from(w.q) }]),
+  );
+  const codesRef = await saveTensors(artifacts, codes, 'quantized-codes');
+  const crossingRate = previousCodesRef
+    ? crossingRateOf(await loadTensors(artifacts, previousCodesRef, 'quantized-codes'), codes)
+    : undefined;
+  return {
+    manifestRef: await artifacts.putJson(manifest),
+    bytes,
+    codesRef,
+    ...(crossingRate === undefined ? {} : { bucketCrossingRate: crossingRate }),
+  };
+}
+
+/** Bucket-crossing rate over every quantized weight, in name order; the weights must match. */
+function crossingRateOf(previous: TensorMap, current: TensorMap): number {
+  const names = Object.keys(current).sort();
+  if (Object.keys(previous).sort().join() !== names.join())
+    throw new Error(
+      `bucket-crossing rate: the previous task quantized [${Object.keys(previous).sort().join(', ')}], this one [${names.join(', ')}]`,
+    );
+  const join = (m: TensorMap) => Float32Array.from(names.flatMap((n) => Array.from(m[n].data)));
+  return bucketCrossingRate(join(previous), join(current));
+}
