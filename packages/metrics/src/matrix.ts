@@ -1,5 +1,5 @@
 /**
- * R[i][j] = accuracy on task j after training through task i (T x T, DESIGN.md §6).
+ * R[i][j] = accuracy on task j after training through task i (T x T; definitions in docs/architecture.md §6).
  * Row i is the evaluation after task i; column j is the task evaluated.
  */
 export type AccuracyMatrix = number[][];

@@ -325,7 +325,7 @@ function markdown(meta: Meta, summary: Record<string, Record<string, Row>>, chec
     `- Machine: ${meta.cores} × ${meta.cpu}, ${meta.memoryGiB} GiB, shared with other jobs; Node ${meta.node}; ${meta.parallel} run(s) at once.`,
     `- Wall time: ${(meta.wallSeconds / 60).toFixed(1)} min for the whole sweep.`,
     '',
-    'Columns: ACC, BWT, Forgetting (DESIGN.md §6) of each model; ACC gap = ACC(fp32) - ACC(quantized) of the same run;',
+    'Columns: ACC, BWT, Forgetting (docs/architecture.md §6) of each model; ACC gap = ACC(fp32) - ACC(quantized) of the same run;',
     'mean gap = mean over all cells of fp32 - quantized; QIF = quantization-induced forgetting =',
     'forgetting(quantized) - forgetting(fp32); crossing = mean bucket-crossing rate over tasks 1..T-1;',
     'bytes = ONNX model size after the last task.',
