@@ -1,1 +1,4 @@
 export * from './namespace';
+export { quadraticPenalty, type QuadraticAnchor } from './quadratic-penalty';
+export { fisherDiagonal, hasBatchedFisher, type FisherOptions } from './fisher';
+export { taskFisher } from './task-fisher';
