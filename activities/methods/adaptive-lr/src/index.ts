@@ -1,11 +1,14 @@
 import { definePlugin, type AfterTaskContext, type MethodContext, type MethodTraining } from '@retain/sdk';
 import { add, div, mul, type StepMethod, type TensorMap } from '@retain/engine';
-import { prefixed, taskFisher, withPrefix } from '@retain/method-ewc';
+import { namespace, taskFisher } from '@retain/methods-kit';
 import { configSchema, type Config } from './config';
 
 export { configSchema, type Config } from './config';
 
-const importanceName = (param: string) => `adaptive-lr.importance.${param}`;
+/** Inputs 'adaptive-lr.importance.<param>'; state: the summed Fisher 'fisher.<param>'. */
+const adaptiveLr = namespace('adaptive-lr', { state: 'unprefixed' });
+const importanceInputs = adaptiveLr.inputs.sub('importance');
+const summedFisher = adaptiveLr.state.sub('fisher');
 
 /** g_i / (1 + strength * F_i) for every trainable param with an importance; F is a graph input. */
 export function importanceScaling(importance: TensorMap, strength: number, trainable: string[]): { step: StepMethod; tensors: TensorMap } {
@@ -13,15 +16,15 @@ export function importanceScaling(importance: TensorMap, strength: number, train
   const constants: Record<string, number[]> = {};
   const tensors: TensorMap = {};
   for (const p of scaled) {
-    constants[importanceName(p)] = [...importance[p].dims];
-    tensors[importanceName(p)] = importance[p];
+    constants[importanceInputs.name(p)] = [...importance[p].dims];
+    tensors[importanceInputs.name(p)] = importance[p];
   }
   return {
     step: {
       constants,
       gradientTransform: ({ grads, inputs }) => {
         const out = { ...grads };
-        for (const p of scaled) out[p] = div(grads[p], add(mul(inputs[importanceName(p)], strength), 1));
+        for (const p of scaled) out[p] = div(grads[p], add(mul(inputs[importanceInputs.name(p)], strength), 1));
         return out;
       },
     },
@@ -39,17 +42,17 @@ export const adaptiveLrMethod = definePlugin({
   configSchema,
   training: (ctx: MethodContext<Config>): MethodTraining => {
     const lrScale = ctx.config.taskDecay ** ctx.taskIndex;
-    const importance = withPrefix(ctx.state, 'fisher.');
+    const importance = summedFisher.read(ctx.state);
     if (!Object.keys(importance).length || ctx.config.strength === 0) return { lrScale };
     return { ...importanceScaling(importance, ctx.config.strength, ctx.model.paramsForHead(ctx.head)), lrScale };
   },
   afterTask: async (ctx: AfterTaskContext<Config>): Promise<TensorMap> => {
     const fresh = await taskFisher(ctx);
-    const summed = withPrefix(ctx.state, 'fisher.');
+    const summed = summedFisher.read(ctx.state);
     for (const [p, f] of Object.entries(fresh)) {
       const old = summed[p];
       summed[p] = { dims: [...f.dims], data: old ? Float32Array.from(f.data, (v, i) => v + old.data[i]) : f.data };
     }
-    return prefixed(summed, 'fisher.');
+    return summedFisher.write(summed);
   },
 });

@@ -1,13 +1,15 @@
 import { definePlugin, type AfterTaskContext, type Batch, type MethodContext, type MethodTraining } from '@retain/sdk';
 import type { TensorMap } from '@retain/engine';
-import { classesPerTaskOf, offerTask, paramsOfHeads, perHeadSamples, readBuffer, sampleBuffer, writeBuffer } from '@retain/method-replay';
+import { classesPerTaskOf, offerTask, paramsOfHeads, perHeadSamples, readBuffer, sampleBuffer, writeBuffer } from '@retain/methods-kit';
 import { configSchema, type Config } from './config';
+import { agem } from './names';
 import { agemProjection, MEMORY_X, MEMORY_Y, projectOnto } from './projection';
 
 export { configSchema, type Config } from './config';
 export { agemProjection, MEMORY_X, MEMORY_Y } from './projection';
 
-const PREFIX = 'agem.memory.';
+/** The episodic memory, a reservoir buffer in the state ('agem.memory.x', …). */
+const memoryState = agem.state.sub('memory');
 
 /** A-GEM: each update is projected so that it does not increase the loss on a batch of memory. */
 export const agemMethod = definePlugin({
@@ -20,7 +22,7 @@ export const agemMethod = definePlugin({
     const inputDims = ctx.task.train.inputDims;
     const memory = readBuffer(
       ctx.state,
-      PREFIX,
+      memoryState,
       inputDims.reduce((a, b) => a * b, 1),
     );
     if (!memory.size) return {};
@@ -30,7 +32,7 @@ export const agemMethod = definePlugin({
       // through its own task's head; every head seen so far is projected with the rest (as in
       // Chaudhry et al.'s multi-head A-GEM), the current batch's loss unchanged.
       const heads = Array.from({ length: ctx.taskIndex }, (_, j) => j);
-      const samples = perHeadSamples('agem.mem.', ctx.model, heads);
+      const samples = perHeadSamples(agem.inputs.sub('mem'), ctx.model, heads);
       return {
         step: {
           batchInputs: samples.batchInputs,
@@ -61,13 +63,13 @@ export const agemMethod = definePlugin({
   afterTask: async (ctx: AfterTaskContext<Config>): Promise<TensorMap> => {
     const features = ctx.task.train.inputDims.reduce((a, b) => a * b, 1);
     const memory = offerTask(
-      readBuffer(ctx.state, PREFIX, features),
+      readBuffer(ctx.state, memoryState, features),
       ctx.task,
       ctx.config.memorySize,
       'reservoir',
       ctx.seed,
       classesPerTaskOf(ctx.model),
     );
-    return writeBuffer(memory, PREFIX);
+    return writeBuffer(memory, memoryState);
   },
 });

@@ -1,7 +1,8 @@
 import { add, div, mul, neg, relu, sub, sum, type StepMethod, type Tensor } from '@retain/engine';
+import { agem } from './names';
 
-export const MEMORY_X = 'agem.x';
-export const MEMORY_Y = 'agem.y';
+export const MEMORY_X = agem.inputs.name('x');
+export const MEMORY_Y = agem.inputs.name('y');
 
 /**
  * A-GEM's gradient transform: with g the batch gradient and r the reference gradient on a memory

@@ -1,36 +1,26 @@
 import { definePlugin, type AfterTaskContext, type MethodContext, type MethodTraining } from '@retain/sdk';
 import type { TensorMap } from '@retain/engine';
+import { namespace, quadraticPenalty, taskFisher, type QuadraticAnchor } from '@retain/methods-kit';
 import { ewcConfigSchema, onlineEwcConfigSchema, type EwcConfig, type OnlineEwcConfig } from './config';
-import { fisherDiagonal } from './fisher';
-import { prefixed, quadraticPenalty, withPrefix, type QuadraticAnchor } from './penalty';
 
 export { ewcConfigSchema, onlineEwcConfigSchema, type EwcConfig, type OnlineEwcConfig } from './config';
-export { fisherDiagonal, hasBatchedFisher, type FisherOptions } from './fisher';
-export { quadraticPenalty, withPrefix, prefixed, type QuadraticAnchor } from './penalty';
 
 /**
  * EWC's state holds, for every finished task j, its Fisher diagonal 'ewc.<j>.fisher.<param>'
- * and the params after it 'ewc.<j>.anchor.<param>'.
+ * and the params after it 'ewc.<j>.anchor.<param>'; task j's penalty inputs are 'ewc.<j>.…'.
  */
+const ewc = namespace('ewc');
+/** Online EWC's state: the running Fisher 'fisher.<param>' and the anchor 'anchor.<param>'; inputs 'online-ewc.…'. */
+const onlineEwc = namespace('online-ewc', { state: 'unprefixed' });
+const runningFisher = onlineEwc.state.sub('fisher');
+const onlineAnchor = onlineEwc.state.sub('anchor');
+
 function ewcAnchors(state: TensorMap | undefined, tasksDone: number): QuadraticAnchor[] {
   return Array.from({ length: tasksDone }, (_, j) => ({
-    prefix: `ewc.${j}`,
-    weights: withPrefix(state, `ewc.${j}.fisher.`),
-    anchor: withPrefix(state, `ewc.${j}.anchor.`),
+    inputs: ewc.inputs.sub(j),
+    weights: ewc.state.sub(j, 'fisher').read(state),
+    anchor: ewc.state.sub(j, 'anchor').read(state),
   }));
-}
-
-/** The task's Fisher diagonal at the params it ended with (any method whose config has `fisherSamples`). */
-export function taskFisher(ctx: AfterTaskContext<{ fisherSamples: number }>): Promise<TensorMap> {
-  return fisherDiagonal({
-    model: ctx.model,
-    head: ctx.head,
-    params: ctx.params,
-    samples: ctx.task.train,
-    count: ctx.config.fisherSamples,
-    seed: ctx.seed,
-    taskIndex: ctx.taskIndex,
-  });
 }
 
 const anchorOf = (params: TensorMap, names: string[]): TensorMap => Object.fromEntries(names.map((p) => [p, params[p]]));
@@ -46,11 +36,11 @@ export const ewcMethod = definePlugin({
     quadraticPenalty(ewcAnchors(ctx.state, ctx.taskIndex), ctx.config.lambda / 2, ctx.model.paramsForHead(ctx.head)),
   afterTask: async (ctx: AfterTaskContext<EwcConfig>): Promise<TensorMap> => {
     const fisher = await taskFisher(ctx);
-    const j = ctx.taskIndex;
+    const task = ewc.state.sub(ctx.taskIndex);
     return {
       ...(ctx.state ?? {}),
-      ...prefixed(fisher, `ewc.${j}.fisher.`),
-      ...prefixed(anchorOf(ctx.params, Object.keys(fisher)), `ewc.${j}.anchor.`),
+      ...task.sub('fisher').write(fisher),
+      ...task.sub('anchor').write(anchorOf(ctx.params, Object.keys(fisher))),
     };
   },
 });
@@ -65,14 +55,14 @@ export const onlineEwcMethod = definePlugin({
   training: (ctx: MethodContext<OnlineEwcConfig>): MethodTraining =>
     ctx.state
       ? quadraticPenalty(
-          [{ prefix: 'online-ewc', weights: withPrefix(ctx.state, 'fisher.'), anchor: withPrefix(ctx.state, 'anchor.') }],
+          [{ inputs: onlineEwc.inputs, weights: runningFisher.read(ctx.state), anchor: onlineAnchor.read(ctx.state) }],
           ctx.config.lambda / 2,
           ctx.model.paramsForHead(ctx.head),
         )
       : {},
   afterTask: async (ctx: AfterTaskContext<OnlineEwcConfig>): Promise<TensorMap> => {
     const fresh = await taskFisher(ctx);
-    const running = withPrefix(ctx.state, 'fisher.');
+    const running = runningFisher.read(ctx.state);
     const fisher: TensorMap = {};
     for (const p of new Set([...Object.keys(running), ...Object.keys(fresh)])) {
       const old = running[p];
@@ -82,6 +72,9 @@ export const onlineEwcMethod = definePlugin({
       for (let i = 0; i < data.length; i++) data[i] = ctx.config.gamma * (old ? old.data[i] : 0) + (now ? now.data[i] : 0);
       fisher[p] = { dims, data };
     }
-    return { ...prefixed(fisher, 'fisher.'), ...prefixed(anchorOf(ctx.params, Object.keys(fisher)), 'anchor.') };
+    return {
+      ...runningFisher.write(fisher),
+      ...onlineAnchor.write(anchorOf(ctx.params, Object.keys(fisher))),
+    };
   },
 });

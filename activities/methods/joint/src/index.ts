@@ -1,9 +1,12 @@
 import { definePlugin, type Batch, type MethodContext, type MethodTraining } from '@retain/sdk';
 import { deriveSeed, Rng } from '@retain/engine';
-import { paramsOfHeads, perHeadSamples } from '@retain/method-replay';
+import { namespace, paramsOfHeads, perHeadSamples } from '@retain/methods-kit';
 import { configSchema, type Config } from './config';
 
 export { configSchema, type Config } from './config';
+
+/** No state; task-IL's drawn samples are step inputs 'joint.x', 'joint.target.<h>', …. */
+const joint = namespace('joint');
 
 /**
  * Joint training, the upper bound: on task t every batch is drawn uniformly from the training
@@ -43,7 +46,7 @@ export const jointMethod = definePlugin({
     if (ctx.model.heads > 1) {
       // The trainer's batch is weighed 0 (its loss cancelled); the drawn one goes through per-sample heads.
       const heads = tasks.map((_, j) => j);
-      const samples = perHeadSamples('joint.', ctx.model, heads);
+      const samples = perHeadSamples(joint.inputs, ctx.model, heads);
       return {
         step: { batchInputs: samples.batchInputs, lossTerm: samples.lossTerm },
         trainable: paramsOfHeads(ctx.model, heads),

@@ -1,6 +1,7 @@
 import { add, logSoftmax, mul, neg, reduceMean, reduceSum, softmax, type StepMethod, type Tensor, type TensorMap } from '@retain/engine';
+import { lwf } from './names';
 
-export const oldName = (param: string) => `lwf.old.${param}`;
+export const oldName = (param: string) => lwf.inputs.name('old', param);
 
 /**
  * LwF's loss term: alpha * mean_n( -sum_c softmax(z_old / T)_c * log softmax(z_new / T)_c ) for

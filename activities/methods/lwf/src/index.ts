@@ -2,9 +2,13 @@ import { definePlugin, type AfterTaskContext, type MethodContext, type MethodTra
 import type { TensorMap } from '@retain/engine';
 import { configSchema, type Config } from './config';
 import { distillation } from './distillation';
+import { lwf } from './names';
 
 export { configSchema, type Config } from './config';
 export { distillation, oldName } from './distillation';
+
+/** The teacher in the state: 'old.<p>'. */
+const teacherState = lwf.state.sub('old');
 
 /**
  * Learning without forgetting. State between tasks: the params after the last task ('old.<p>'),
@@ -18,12 +22,10 @@ export const lwfMethod = definePlugin({
   configSchema,
   training: (ctx: MethodContext<Config>): MethodTraining => {
     if (!ctx.state || ctx.config.alpha === 0) return {};
-    const old: TensorMap = {};
-    for (const [name, t] of Object.entries(ctx.state)) if (name.startsWith('old.')) old[name.slice(4)] = t;
+    const old = teacherState.read(ctx.state);
     // A shared head: distil it. A head per task: distil every earlier task's head.
     const heads = ctx.model.heads === 1 ? [0] : Array.from({ length: ctx.taskIndex }, (_, j) => j);
     return distillation(old, heads, ctx.config.temperature, ctx.config.alpha);
   },
-  afterTask: async (ctx: AfterTaskContext<Config>): Promise<TensorMap> =>
-    Object.fromEntries(Object.entries(ctx.params).map(([name, t]) => [`old.${name}`, t])),
+  afterTask: async (ctx: AfterTaskContext<Config>): Promise<TensorMap> => teacherState.write(ctx.params),
 });

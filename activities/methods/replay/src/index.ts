@@ -1,17 +1,21 @@
 import { definePlugin, type AfterTaskContext, type Batch, type MethodContext, type MethodTraining } from '@retain/sdk';
 import type { TensorMap } from '@retain/engine';
+import {
+  classesPerTaskOf,
+  namespace,
+  offerTask,
+  paramsOfHeads,
+  perHeadSamples,
+  readBuffer,
+  sampleBuffer,
+  writeBuffer,
+} from '@retain/methods-kit';
 import { configSchema, type Config } from './config';
-import { offerTask, readBuffer, sampleBuffer, writeBuffer } from './buffer';
-import { paramsOfHeads, perHeadSamples } from './per-head';
 
 export { configSchema, type Config } from './config';
-export * from './buffer';
-export * from './per-head';
 
-const PREFIX = 'replay.';
-
-/** Labels restart in every task when the model has a head per task (task-IL): 0 = one label space. */
-export const classesPerTaskOf = (model: { heads: number; classesPerHead: number }) => (model.heads > 1 ? model.classesPerHead : 0);
+/** The buffer is the state ('replay.x', …); task-IL's replayed samples are inputs 'replay.mem.…'. */
+const replay = namespace('replay');
 
 /** Experience replay: a buffer of past samples (an artifact) mixed into every batch. */
 export const replayMethod = definePlugin({
@@ -22,7 +26,7 @@ export const replayMethod = definePlugin({
   configSchema,
   training: (ctx: MethodContext<Config>): MethodTraining => {
     const features = ctx.task.train.inputDims.reduce((a, b) => a * b, 1);
-    const buffer = readBuffer(ctx.state, PREFIX, features);
+    const buffer = readBuffer(ctx.state, replay.state, features);
     if (!buffer.size || ctx.config.share === 0) return {};
     const replayed = (size: number) => Math.max(1, Math.round((size * ctx.config.share) / (1 - ctx.config.share)));
     if (ctx.model.heads > 1) {
@@ -30,7 +34,7 @@ export const replayMethod = definePlugin({
       // train too), weighted so the loss is the mean over the B new and m replayed samples, as
       // with one shared head.
       const heads = Array.from({ length: ctx.taskIndex }, (_, j) => j);
-      const samples = perHeadSamples(`${PREFIX}mem.`, ctx.model, heads);
+      const samples = perHeadSamples(replay.inputs.sub('mem'), ctx.model, heads);
       return {
         step: { batchInputs: samples.batchInputs, lossTerm: samples.lossTerm },
         trainable: paramsOfHeads(ctx.model, [...heads, ctx.head]),
@@ -60,13 +64,13 @@ export const replayMethod = definePlugin({
   afterTask: async (ctx: AfterTaskContext<Config>): Promise<TensorMap> => {
     const features = ctx.task.train.inputDims.reduce((a, b) => a * b, 1);
     const buffer = offerTask(
-      readBuffer(ctx.state, PREFIX, features),
+      readBuffer(ctx.state, replay.state, features),
       ctx.task,
       ctx.config.bufferSize,
       ctx.config.policy,
       ctx.seed,
       classesPerTaskOf(ctx.model),
     );
-    return writeBuffer(buffer, PREFIX);
+    return writeBuffer(buffer, replay.state);
   },
 });

@@ -1,6 +1,9 @@
 import { buildInferenceModel, buildStepGraph, InferenceSession, initParams, mlp, TrainSession, type TensorMap } from '@retain/engine';
 import type { MethodContext, MethodTraining } from '@retain/sdk';
-import { perHeadSamples, replayMethod, writeBuffer, type Config, type ReplayBuffer } from './index';
+import { namespace, writeBuffer, type ReplayBuffer } from '@retain/methods-kit';
+import { replayMethod, type Config } from './index';
+
+const replayState = namespace('replay').state;
 
 /** Task-IL: two heads of 3 classes on 3 features; task 1 trains head 1 and replays task 0's samples. */
 const model = mlp({ inputSize: 3, hidden: [4], classesPerHead: 3, heads: 2 });
@@ -63,7 +66,7 @@ const ctx = (config: object, state: TensorMap): MethodContext<Config> =>
 describe('replay in task-IL (a head per task)', () => {
   it("puts each replayed sample's loss through its own task's head: the mean over new and replayed samples", async () => {
     // share 0.5: as many replayed as new, drawn with replacement from the buffer (seeded).
-    const training = await replayMethod.training!(ctx({ share: 0.5 }, writeBuffer(buffer, 'replay.')));
+    const training = await replayMethod.training!(ctx({ share: 0.5 }, writeBuffer(buffer, replayState)));
     const feeds = training.batches!(0, current).feeds!;
     const memX = feeds['replay.mem.x'].data as Float32Array;
     const target = feeds['replay.mem.target.0'].data as Float32Array;
@@ -81,21 +84,9 @@ describe('replay in task-IL (a head per task)', () => {
     for (const p of model.paramsForHead(0)) expect(after[p].data).not.toEqual(params[p].data);
   });
 
-  it("gives a plain step's loss and update when the samples are the trainer's batch through its head", async () => {
-    const plain = await stepWith({ batches: (_: number, b) => ({ batch: b }) });
-    const samples = perHeadSamples('t.', model, [1]);
-    const routed = await stepWith({
-      step: { batchInputs: samples.batchInputs, lossTerm: samples.lossTerm },
-      // Weight 1/B per sample, the trainer's own batch cancelled (joint's use).
-      batches: (_: number, b) => ({ batch: b, feeds: samples.feeds({ ...b, head: new Int32Array(b.size).fill(1) }, 1 / b.size, 0) }),
-    });
-    expect(routed.loss).toBeCloseTo(plain.loss, 5);
-    for (const p of model.paramsForHead(1)) routed.after[p].data.forEach((v, i) => expect(v).toBeCloseTo(plain.after[p].data[i], 5));
-  });
-
   it('weighs the batch and the replayed samples as one mixed batch would', async () => {
     // Weight 1/(B+m) per replayed sample and B/(B+m) on the batch mean.
-    const training = await replayMethod.training!(ctx({ share: 0.25 }, writeBuffer(buffer, 'replay.')));
+    const training = await replayMethod.training!(ctx({ share: 0.25 }, writeBuffer(buffer, replayState)));
     const feeds = training.batches!(0, current).feeds!;
     expect(feeds['replay.mem.current-scale'].data[0]).toBeCloseTo(3 / 4 - 1, 6); // round(3 * 0.25 / 0.75) = 1 replayed
     const target = feeds['replay.mem.target.0'].data as Float32Array;

@@ -1,11 +1,16 @@
 import { definePlugin, type AfterTaskContext, type MethodContext, type MethodTraining } from '@retain/sdk';
 import { paramSpec, type TensorMap } from '@retain/engine';
-import { prefixed, quadraticPenalty, withPrefix } from '@retain/method-ewc';
+import { quadraticPenalty } from '@retain/methods-kit';
 import { configSchema, type Config } from './config';
+import { si } from './names';
 import { accumulateImportance, pathIntegral, zeroSums } from './path-integral';
 
 export { configSchema, type Config } from './config';
 export * from './path-integral';
+
+/** The state: the consolidated importance and the params it anchors to. */
+const importanceState = si.state.sub('importance');
+const anchorState = si.state.sub('anchor');
 
 /**
  * Synaptic intelligence. State between tasks: the importance Omega ('importance.<p>') and the
@@ -23,7 +28,7 @@ export const siMethod = definePlugin({
     const dims = (p: string) => [...paramSpec(ctx.model, p).dims];
     const penalty = ctx.state
       ? quadraticPenalty(
-          [{ prefix: 'si', weights: withPrefix(ctx.state, 'importance.'), anchor: withPrefix(ctx.state, 'anchor.') }],
+          [{ inputs: si.inputs, weights: importanceState.read(ctx.state), anchor: anchorState.read(ctx.state) }],
           ctx.config.c,
           trainable,
         )
@@ -36,9 +41,9 @@ export const siMethod = definePlugin({
   afterTask: async (ctx: AfterTaskContext<Config>): Promise<TensorMap> => {
     if (!ctx.trained) throw new Error('SI: consolidate got no path integral from training (methodStepStateRef is missing)');
     const trainable = ctx.model.paramsForHead(ctx.head);
-    const importance = accumulateImportance(withPrefix(ctx.state, 'importance.'), ctx.trained, trainable, ctx.config.xi);
+    const importance = accumulateImportance(importanceState.read(ctx.state), ctx.trained, trainable, ctx.config.xi);
     const anchor: TensorMap = {};
     for (const p of Object.keys(importance)) anchor[p] = ctx.params[p];
-    return { ...prefixed(importance, 'importance.'), ...prefixed(anchor, 'anchor.') };
+    return { ...importanceState.write(importance), ...anchorState.write(anchor) };
   },
 });

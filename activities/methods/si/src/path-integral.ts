@@ -1,7 +1,8 @@
 import { add, mul, neg, sub, type StepMethod, type TensorMap } from '@retain/engine';
+import { si } from './names';
 
-export const omegaName = (param: string) => `si.omega.${param}`;
-export const deltaName = (param: string) => `si.delta.${param}`;
+export const omegaName = (param: string) => si.inputs.name('omega', param);
+export const deltaName = (param: string) => si.inputs.name('delta', param);
 
 /**
  * SI's running sums, as step state updated by the step graph itself (so the trainer's

@@ -12,15 +12,16 @@ import {
   type Tensor,
   type Value,
 } from '@retain/engine';
+import type { Namespace } from './namespace';
 
 /**
  * Samples of several tasks trained through a model with a head per task (task-IL): each sample's
  * loss must go through its own task's head. The samples ride along with every step as batch
- * inputs: '<prefix>x' [M, ...inputDims] and, for each head h, '<prefix>target.<h>' [M, classes]:
- * the one-hot label times the sample's weight in the rows of head h's samples, zero elsewhere.
- * The loss term is then sum_h sum(-target_h * logSoftmax(forward(x, h))) = sum_n w_n CE_n(head of
- * n), with no per-sample branching in the graph. The weights are fed, so one graph serves steps
- * of any size.
+ * inputs in a namespace of their own ('replay.mem.'): 'x' [M, ...inputDims] and, for each head
+ * h, 'target.<h>' [M, classes]: the one-hot label times the sample's weight in the rows of head
+ * h's samples, zero elsewhere. The loss term is then
+ * sum_h sum(-target_h * logSoftmax(forward(x, h))) = sum_n w_n CE_n(head of n), with no
+ * per-sample branching in the graph. The weights are fed, so one graph serves steps of any size.
  */
 export interface HeadSamples {
   x: Float32Array;
@@ -30,33 +31,30 @@ export interface HeadSamples {
   size: number;
 }
 
-const xName = (prefix: string) => `${prefix}x`;
-const targetName = (prefix: string, head: number) => `${prefix}target.${head}`;
-/** Fed scalar multiplying the mean loss of the trainer's own batch (its share of the whole). */
-const currentScaleName = (prefix: string) => `${prefix}current-scale`;
-
 /** Every param of the heads `heads` read (trunk included), each once. */
 export function paramsOfHeads(model: Model, heads: number[]): string[] {
   return [...new Set(heads.flatMap((h) => model.paramsForHead(h)))];
 }
 
 /** The step inputs and the per-head loss of the samples (see HeadSamples). */
-export function perHeadSamples(prefix: string, model: Model, heads: number[]) {
+export function perHeadSamples(names: Namespace, model: Model, heads: number[]) {
+  const xName = names.name('x');
+  const targetName = (head: number) => names.name('target', head);
+  /** Fed scalar multiplying the mean loss of the trainer's own batch (its share of the whole). */
+  const currentScaleName = names.name('current-scale');
   const batchInputs: NonNullable<StepMethod['batchInputs']> = {
-    [xName(prefix)]: { dims: ['M', ...model.inputDims], dtype: 'float32' },
-    [currentScaleName(prefix)]: { dims: [], dtype: 'float32' },
+    [xName]: { dims: ['M', ...model.inputDims], dtype: 'float32' },
+    [currentScaleName]: { dims: [], dtype: 'float32' },
   };
-  for (const h of heads) batchInputs[targetName(prefix, h)] = { dims: ['M', model.classesPerHead], dtype: 'float32' };
+  for (const h of heads) batchInputs[targetName(h)] = { dims: ['M', model.classesPerHead], dtype: 'float32' };
 
   /** sum_n w_n CE_n through each sample's own head (evaluation-mode forward: no buffer updates). */
   const samplesLoss = ({ g, model: m, params, inputs }: StepTerms): Tensor =>
-    heads
-      .map((h) => neg(sum(mul(inputs[targetName(prefix, h)], logSoftmax(m.forward(g, params, inputs[xName(prefix)], h))))))
-      .reduce((a, b) => add(a, b));
+    heads.map((h) => neg(sum(mul(inputs[targetName(h)], logSoftmax(m.forward(g, params, inputs[xName], h)))))).reduce((a, b) => add(a, b));
 
   /** (scale - 1) * the trainer's batch loss + the samples' loss: the trainer's batch then weighs `scale`. */
   const lossTerm = (terms: StepTerms): Tensor =>
-    add(mul(softmaxCrossEntropy(terms.logits, terms.batch.y), terms.inputs[currentScaleName(prefix)]), samplesLoss(terms));
+    add(mul(softmaxCrossEntropy(terms.logits, terms.batch.y), terms.inputs[currentScaleName]), samplesLoss(terms));
 
   /** Gradients of the samples' loss alone, by trainable param (A-GEM's reference gradient). */
   const samplesGradients = (terms: StepTerms): Record<string, Tensor> => {
@@ -75,8 +73,8 @@ export function perHeadSamples(prefix: string, model: Model, heads: number[]) {
     const features = model.inputDims.reduce((a, b) => a * b, 1);
     const classes = model.classesPerHead;
     const out: Record<string, Value> = {
-      [xName(prefix)]: { dtype: 'float32', dims: [samples.size, ...model.inputDims], data: samples.x.subarray(0, samples.size * features) },
-      [currentScaleName(prefix)]: { dtype: 'float32', dims: [], data: Float32Array.of(currentScale - 1) },
+      [xName]: { dtype: 'float32', dims: [samples.size, ...model.inputDims], data: samples.x.subarray(0, samples.size * features) },
+      [currentScaleName]: { dtype: 'float32', dims: [], data: Float32Array.of(currentScale - 1) },
     };
     for (const h of heads) {
       const target = new Float32Array(samples.size * classes);
@@ -86,7 +84,7 @@ export function perHeadSamples(prefix: string, model: Model, heads: number[]) {
           throw new Error(`sample ${n} has label ${samples.y[n]}, outside head ${h}'s ${classes} classes`);
         target[n * classes + samples.y[n]] = weight;
       }
-      out[targetName(prefix, h)] = { dtype: 'float32', dims: [samples.size, classes], data: target };
+      out[targetName(h)] = { dtype: 'float32', dims: [samples.size, classes], data: target };
     }
     for (let n = 0; n < samples.size; n++)
       if (!heads.includes(samples.head[n]))

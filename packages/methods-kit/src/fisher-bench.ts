@@ -1,5 +1,5 @@
 /**
- * `node activities/methods/ewc/dist/fisher-bench.js [samples] [hidden]` (after `npm run build`):
+ * `node packages/methods-kit/dist/fisher-bench.js [samples] [hidden]` (after `npm run build`):
  * the Fisher diagonal of an MLP 784-<hidden>-10 on one permuted Fashion-MNIST task, by the
  * one-sample loop and by the batched linear-layer graph; prints both times and the largest
  * relative difference and writes .bench/fisher.json. Best of 3 runs each (the machine is shared).
@@ -49,7 +49,7 @@ async function main(): Promise<void> {
     maxRelativeDifference: maxRelative,
   };
   console.log(JSON.stringify(result, null, 2));
-  const dir = resolve(__dirname, '../../../../.bench');
+  const dir = resolve(__dirname, '../../../.bench');
   mkdirSync(dir, { recursive: true });
   writeFileSync(join(dir, 'fisher.json'), `${JSON.stringify(result, null, 2)}\n`);
 }

@@ -1,10 +1,11 @@
 import { add, mul, square, sub, sum, type StepMethod, type Tensor, type TensorMap } from '@retain/engine';
 import type { MethodTraining } from '@retain/sdk';
+import type { Namespace } from './namespace';
 
 /** One quadratic anchor: sum_i weight_i * (theta_i - anchor_i)^2 over the params it names. */
 export interface QuadraticAnchor {
-  /** Prefix of its graph inputs, unique per anchor (e.g. 'ewc.0'). */
-  prefix: string;
+  /** Where its graph inputs live, unique per anchor (e.g. 'ewc.0': 'ewc.0.weight.<p>', 'ewc.0.anchor.<p>'). */
+  inputs: Namespace;
   weights: TensorMap;
   anchor: TensorMap;
 }
@@ -20,9 +21,9 @@ export function quadraticPenalty(anchors: QuadraticAnchor[], coefficient: number
   const terms: { weight: string; anchor: string; param: string }[] = [];
   for (const a of anchors) {
     for (const param of Object.keys(a.weights).filter((p) => trainable.includes(p))) {
-      const weight = `${a.prefix}.weight.${param}`;
-      const anchor = `${a.prefix}.anchor.${param}`;
-      if (!a.anchor[param]) throw new Error(`quadratic penalty '${a.prefix}': no anchor value for '${param}'`);
+      const weight = a.inputs.name('weight', param);
+      const anchor = a.inputs.name('anchor', param);
+      if (!a.anchor[param]) throw new Error(`quadratic penalty '${a.inputs.path}': no anchor value for '${param}'`);
       constants[weight] = [...a.weights[param].dims];
       constants[anchor] = [...a.anchor[param].dims];
       tensors[weight] = a.weights[param];
@@ -43,16 +44,4 @@ export function quadraticPenalty(anchors: QuadraticAnchor[], coefficient: number
     },
   };
   return { step, tensors };
-}
-
-/** The tensors of `state` whose names start with `prefix`, keyed by the rest of the name. */
-export function withPrefix(state: TensorMap | undefined, prefix: string): TensorMap {
-  const out: TensorMap = {};
-  for (const [name, t] of Object.entries(state ?? {})) if (name.startsWith(prefix)) out[name.slice(prefix.length)] = t;
-  return out;
-}
-
-/** `tensors` renamed to `<prefix><name>`. */
-export function prefixed(tensors: TensorMap, prefix: string): TensorMap {
-  return Object.fromEntries(Object.entries(tensors).map(([name, t]) => [`${prefix}${name}`, t]));
 }

@@ -1,12 +1,13 @@
 import { deriveSeed, Rng, type TensorMap } from '@retain/engine';
 import type { TaskData } from '@retain/data';
+import type { Namespace } from './namespace';
 
 /**
- * A replay buffer of past samples, kept as tensors in the method's state artifact:
- * '<prefix>x' [M, features], '<prefix>y' [M] (labels as float32), '<prefix>task' [M] (each
- * sample's task, so task-IL can route it through its own head), '<prefix>seen' [keys + 1] (how
- * many samples of each class key the buffer was offered, then the total), so sampling resumes
- * exactly after a crash or on the next task.
+ * A replay buffer of past samples, kept as tensors in the method's state artifact, in a
+ * namespace of its own ('replay.', 'agem.memory.'): 'x' [M, features], 'y' [M] (labels as
+ * float32), 'task' [M] (each sample's task, so task-IL can route it through its own head),
+ * 'seen' [keys + 1] (how many samples of each class key the buffer was offered, then the total),
+ * so sampling resumes exactly after a crash or on the next task.
  */
 export interface ReplayBuffer {
   x: Float32Array;
@@ -79,12 +80,12 @@ export function classBalancedOffer<T>(
   return { held: out, seenPerClass: seen };
 }
 
-/** The buffer stored under `prefix` in a method state, or an empty one. */
-export function readBuffer(state: TensorMap | undefined, prefix: string, features: number): ReplayBuffer {
-  const x = state?.[`${prefix}x`];
-  const y = state?.[`${prefix}y`];
-  const seen = state?.[`${prefix}seen`];
-  const task = state?.[`${prefix}task`];
+/** The buffer stored under `keys` in a method state, or an empty one. */
+export function readBuffer(state: TensorMap | undefined, keys: Namespace, features: number): ReplayBuffer {
+  const x = state?.[keys.name('x')];
+  const y = state?.[keys.name('y')];
+  const seen = state?.[keys.name('seen')];
+  const task = state?.[keys.name('task')];
   if (!x || !y || !seen)
     return { x: new Float32Array(0), y: new Int32Array(0), task: new Int32Array(0), size: 0, features, seenPerClass: [], seen: 0 };
   if (x.dims[1] !== features) throw new Error(`the replay buffer holds samples of ${x.dims[1]} features, but this model takes ${features}`);
@@ -102,14 +103,18 @@ export function readBuffer(state: TensorMap | undefined, prefix: string, feature
   };
 }
 
-export function writeBuffer(buffer: ReplayBuffer, prefix: string): TensorMap {
+/** The buffer as state tensors under `keys`. */
+export function writeBuffer(buffer: ReplayBuffer, keys: Namespace): TensorMap {
   return {
-    [`${prefix}x`]: { dims: [buffer.size, buffer.features], data: buffer.x },
-    [`${prefix}y`]: { dims: [buffer.size], data: Float32Array.from(buffer.y) },
-    [`${prefix}task`]: { dims: [buffer.size], data: Float32Array.from(buffer.task) },
-    [`${prefix}seen`]: { dims: [buffer.seenPerClass.length + 1], data: Float32Array.from([...buffer.seenPerClass, buffer.seen]) },
+    [keys.name('x')]: { dims: [buffer.size, buffer.features], data: buffer.x },
+    [keys.name('y')]: { dims: [buffer.size], data: Float32Array.from(buffer.y) },
+    [keys.name('task')]: { dims: [buffer.size], data: Float32Array.from(buffer.task) },
+    [keys.name('seen')]: { dims: [buffer.seenPerClass.length + 1], data: Float32Array.from([...buffer.seenPerClass, buffer.seen]) },
   };
 }
+
+/** Labels restart in every task when the model has a head per task (task-IL): 0 = one label space. */
+export const classesPerTaskOf = (model: { heads: number; classesPerHead: number }) => (model.heads > 1 ? model.classesPerHead : 0);
 
 /**
  * Offers every training sample of `task` to the buffer, in a seeded order (the stream the task
