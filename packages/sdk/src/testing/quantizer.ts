@@ -27,9 +27,9 @@ export interface QuantizerCheckOptions {
  * A quantizer's conformance: config checks; determinism (same seed, same codes, scales and zero
  * points); the params it is given are left as they were; every weight it returns belongs to the
  * head's forward pass; the export round trip: the ONNX model built from its quantized weights
- * loads in onnxruntime and gives the logits of the float model whose weights are the dequantized
- * values (with the same activation quantization, if it asks for one); a QAT transform, if any,
- * plans exactly the weights `quantize` quantizes.
+ * (in the format it asks for) loads in onnxruntime and gives the logits of the float model whose
+ * weights are the dequantized values; activation quantization, if it asks for one, loads and
+ * changes the logits; a QAT transform, if any, plans exactly the weights `quantize` quantizes.
  */
 export async function checkQuantizer<C>(plugin: QuantizerPlugin<C>, options: QuantizerCheckOptions = {}): Promise<ConformanceReport> {
   const checks = new Checks(`quantizer ${plugin.name}`);
@@ -59,26 +59,38 @@ export async function checkQuantizer<C>(plugin: QuantizerPlugin<C>, options: Qua
   });
   await checks.run('leaves the params it was given unchanged', () => firstDifference(given, params));
   await checks.run('determinism: same seed, same quantized weights', async () => firstDifference(await quantize(), out));
+  const x = syntheticSet(16, model.inputDims, model.classesPerHead, seed + 1).gather(Array.from({ length: 16 }, (_, i) => i));
+  const logits = async (bytes: Uint8Array) => {
+    const session = await InferenceSession.create(bytes);
+    try {
+      return (await session.run(x, 16)).logits;
+    } finally {
+      await session.close();
+    }
+  };
+  const { activations, ...weightFormat } = out.export ?? {};
   await checks.run("export round trip: the ONNX model computes the dequantized weights' forward", async () => {
-    const x = syntheticSet(16, model.inputDims, model.classesPerHead, seed + 1).gather(Array.from({ length: 16 }, (_, i) => i));
     const dequantized: TensorMap = { ...params };
     for (const [name, qw] of Object.entries(out.weights)) dequantized[name] = fromMatrixView(qw, dequantize(qw));
-    const logits = async (bytes: Uint8Array) => {
-      const session = await InferenceSession.create(bytes);
-      try {
-        return (await session.run(x, 16)).logits;
-      } finally {
-        await session.close();
-      }
-    };
-    const exported = await logits(buildInferenceModel(model, 0, params, out.weights, out.export));
-    const reference = await logits(buildInferenceModel(model, 0, dequantized, {}, { activations: out.export?.activations }));
+    // Weights only: onnxruntime rewrites activation QuantizeLinear/DequantizeLinear around a float
+    // weight's MatMul (measured: 1.5% off the literal semantics), so a float reference with them
+    // would not be exact. @retain/engine's export test checks activation QDQ against TypeScript.
+    const exported = await logits(buildInferenceModel(model, 0, params, out.weights, weightFormat));
+    const reference = await logits(buildInferenceModel(model, 0, dequantized));
     const scale = Math.max(...reference.map(Math.abs));
     const worst = exported.reduce((m, v, i) => Math.max(m, Math.abs(v - reference[i])), 0);
     if (!(scale > 0)) return 'the reference logits are all zero: nothing was compared';
     const tolerance = (options.tolerance ?? 1e-4) * scale;
     return worst <= tolerance ? undefined : `logits differ by up to ${worst} (tolerance ${tolerance})`;
   });
+  if (activations && Object.keys(activations).length) {
+    await checks.run('export: the activation quantization it asks for loads and takes effect', async () => {
+      const withActivations = await logits(buildInferenceModel(model, 0, params, out.weights, out.export));
+      const without = await logits(buildInferenceModel(model, 0, params, out.weights, weightFormat));
+      if (!withActivations.every(Number.isFinite)) return 'logits are not finite';
+      return firstDifference(withActivations, without) ? undefined : 'the logits are those of the model without it';
+    });
+  } else checks.skip('activation quantization', 'the quantizer asks for none');
   if (plugin.trainingTransform) {
     await checks.run('QAT plans exactly the weights quantize quantizes', () => {
       const planned = Object.keys(plugin.trainingTransform!({ config, model })).sort();
