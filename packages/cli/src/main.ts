@@ -1,8 +1,16 @@
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { randomBytes } from 'node:crypto';
 import { join, resolve } from 'node:path';
-import { SpecErrors, type ExperimentInput, type ExperimentResult, type ExperimentSpec } from '@retain/sdk';
-import { createRetainWorker, defaultRegistry, DEFAULT_TASK_QUEUE, DEVICES, experimentResultOf, type Device } from '@retain/worker';
+import { SpecErrors, type ExperimentInput, type ExperimentResult, type ExperimentSpec, type PluginRegistry } from '@retain/sdk';
+import {
+  createRetainWorker,
+  DEFAULT_TASK_QUEUE,
+  DEVICES,
+  experimentResultOf,
+  PluginPackageError,
+  resolvePlugins,
+  type Device,
+} from '@retain/worker';
 import { stopEmbeddedServer } from '@retain/infra';
 import { experimentWorkflow, pauseSignal, runSearchAttributes, unpauseSignal } from '@retain/workflows';
 import { Client, type WorkflowHandle } from '@temporalio/client';
@@ -47,7 +55,8 @@ export async function main(argv: string[]): Promise<number> {
     .option('--out <dir>', 'where to write results.json (default: <state>/runs/<run id>)')
     .option('--detach', 'start the run and print its id; a separate `retain worker` runs it')
     .option('--id <runId>', 'run id (default: <spec name>-<time>-<random>)')
-    .action(async (specPath: string, opts: { out?: string; detach?: boolean; id?: string }) => {
+    .addOption(pluginsOption())
+    .action(async (specPath: string, opts: { out?: string; detach?: boolean; id?: string; plugins?: string[] }) => {
       exitCode = await runCommand(specPath, opts);
     });
 
@@ -74,10 +83,12 @@ export async function main(argv: string[]): Promise<number> {
     .option('--out <dir>', 'where to write results.json (default: <state>/runs/<run id>)')
     .option('--detach', 'start the new run and print its id; a separate `retain worker` runs it')
     .option('--id <runId>', 'id of the new run (default: <old id>-resumed-<random>)')
-    .action(async (oldRunId: string, opts: { spec?: string; out?: string; detach?: boolean; id?: string }) => {
-      const corrected = opts.spec ? loadSpecFile(opts.spec, defaultRegistry()) : undefined;
+    .addOption(pluginsOption())
+    .action(async (oldRunId: string, opts: { spec?: string; out?: string; detach?: boolean; id?: string; plugins?: string[] }) => {
+      const registry = await pluginRegistry(opts.plugins);
+      const corrected = opts.spec ? loadSpecFile(opts.spec, registry) : undefined;
       const runId = opts.id ?? `${oldRunId.replace(/-resumed-[0-9a-f]{4}$/, '')}-resumed-${randomBytes(2).toString('hex')}`;
-      exitCode = await startAndFollow(runId, opts, async (client) => {
+      exitCode = await startAndFollow(runId, opts, registry, async (client) => {
         const input = await resumeInput(client, oldRunId, runId, corrected);
         const from = input.state?.nextTask ?? 0;
         log(`run ${runId} continues ${oldRunId} at task ${from + 1}${input.state ? ` of ${input.state.info.taskNames.length}` : ''}`);
@@ -143,8 +154,9 @@ export async function main(argv: string[]): Promise<number> {
     .command('validate')
     .description('check a spec without running it')
     .argument('<spec>', 'experiment spec (YAML)')
-    .action((specPath: string) => {
-      const spec = loadSpecFile(specPath, defaultRegistry());
+    .addOption(pluginsOption())
+    .action(async (specPath: string, opts: { plugins?: string[] }) => {
+      const spec = loadSpecFile(specPath, await pluginRegistry(opts.plugins));
       process.stdout.write(`${JSON.stringify(spec, null, 2)}\n`);
     });
 
@@ -154,7 +166,8 @@ export async function main(argv: string[]): Promise<number> {
     .addOption(new Option('--queue <name>', 'task queue to poll').default(DEFAULT_TASK_QUEUE))
     .addOption(deviceOption())
     .addOption(threadsOption())
-    .action(async (opts: { queue: string; device: Device; threads?: number }) => {
+    .addOption(pluginsOption())
+    .action(async (opts: { queue: string; device: Device; threads?: number; plugins?: string[] }) => {
       await serve({ ...opts, keepServer: true });
     });
 
@@ -164,7 +177,8 @@ export async function main(argv: string[]): Promise<number> {
     .addOption(new Option('--queue <name>', 'task queue to poll').default(DEFAULT_TASK_QUEUE))
     .addOption(deviceOption())
     .addOption(threadsOption())
-    .action(async (opts: { queue: string; device: Device; threads?: number }) => {
+    .addOption(pluginsOption())
+    .action(async (opts: { queue: string; device: Device; threads?: number; plugins?: string[] }) => {
       await serve({ ...opts, keepServer: false });
     });
 
@@ -177,9 +191,13 @@ export async function main(argv: string[]): Promise<number> {
 
   program
     .command('plugins')
-    .description('list the plugins this installation knows')
-    .action(() => {
-      for (const p of defaultRegistry().list()) process.stdout.write(`${p.kind.padEnd(10)} ${p.name.padEnd(16)} ${p.description}\n`);
+    .description("list the plugins this installation knows: the builtins and those of the project's plugin packages")
+    .addOption(pluginsOption())
+    .action(async (opts: { plugins?: string[] }) => {
+      for (const { plugin: p, from } of (await resolvePlugins({ packages: opts.plugins })).plugins) {
+        const source = from === 'builtin' ? 'builtin' : `${from.package} (${from.source})`;
+        process.stdout.write(`${p.kind.padEnd(10)} ${p.name.padEnd(16)} ${source.padEnd(12)} ${p.description}\n`);
+      }
     });
 
   try {
@@ -190,17 +208,44 @@ export async function main(argv: string[]): Promise<number> {
       log(err.message);
       return EXIT_BAD_INPUT;
     }
+    if (err instanceof PluginPackageError) {
+      log(`retain: ${err.message}`);
+      return EXIT_BAD_INPUT;
+    }
     log(`retain: ${(err as Error).message}`);
     return EXIT_FAILED;
   }
   return exitCode;
 }
 
-async function runCommand(specPath: string, opts: { out?: string; detach?: boolean; id?: string }): Promise<number> {
-  // Validate before anything starts: a bad spec costs no server, no worker, no run.
-  const spec = loadSpecFile(specPath, defaultRegistry());
+async function runCommand(specPath: string, opts: { out?: string; detach?: boolean; id?: string; plugins?: string[] }): Promise<number> {
+  // Validate before anything starts: a bad spec or plugin package costs no server, no worker, no run.
+  const registry = await pluginRegistry(opts.plugins);
+  const spec = loadSpecFile(specPath, registry);
   const runId = opts.id ?? `${spec.name}-${timestamp()}-${randomBytes(2).toString('hex')}`;
-  return startAndFollow(runId, opts, () => Promise.resolve({ spec }));
+  return startAndFollow(runId, opts, registry, () => Promise.resolve({ spec }));
+}
+
+/**
+ * The builtins plus the plugin packages of the project in the current directory (package.json
+ * `retain.plugins`, retain.config.json) and of `--plugins`: the same list validates specs and
+ * runs them in this process's worker.
+ */
+async function pluginRegistry(packages: string[] | undefined): Promise<PluginRegistry> {
+  return (await resolvePlugins({ packages })).registry;
+}
+
+function pluginsOption(): Option {
+  return new Option(
+    '--plugins <packages>',
+    'plugin packages to load besides those in package.json "retain.plugins" and retain.config.json (comma-separated)',
+  ).argParser((v: string, previous: string[] | undefined) => [
+    ...(previous ?? []),
+    ...v
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean),
+  ]);
 }
 
 /** Runs `fn` with a client of the embedded server (or TEMPORAL_ADDRESS), leaving the server running. */
@@ -217,6 +262,7 @@ async function withClient<T>(fn: (client: Client) => Promise<T>): Promise<T> {
 async function startAndFollow(
   runId: string,
   opts: { out?: string; detach?: boolean },
+  registry: PluginRegistry,
   inputOf: (client: Client) => Promise<ExperimentInput>,
 ): Promise<number> {
   const temporal = await connectTemporal({ keepServer: opts.detach === true, log });
@@ -252,6 +298,7 @@ async function startAndFollow(
         taskQueue: spec.execution.taskQueue,
         artifactsDir: paths().artifacts,
         bundleCacheDir: paths().cache,
+        registry,
       });
       const reported = report(handle, opts.out);
       // runUntil shuts the worker down when the run is reported or Ctrl-C comes, whichever is first.
@@ -300,7 +347,9 @@ function threadsOption(): Option {
   });
 }
 
-async function serve(opts: { queue: string; keepServer: boolean; device?: Device; threads?: number }): Promise<void> {
+async function serve(opts: { queue: string; keepServer: boolean; device?: Device; threads?: number; plugins?: string[] }): Promise<void> {
+  // Before the server: a bad plugin package fails at once, naming its config.
+  const registry = await pluginRegistry(opts.plugins);
   const temporal = await connectTemporal({ keepServer: opts.keepServer, log });
   try {
     const worker = await createRetainWorker({
@@ -311,6 +360,7 @@ async function serve(opts: { queue: string; keepServer: boolean; device?: Device
       device: opts.device,
       threads: opts.threads,
       bundleCacheDir: paths().cache,
+      registry,
     });
     const stop = () => worker.shutdown();
     process.once('SIGINT', stop);

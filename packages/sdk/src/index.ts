@@ -4,3 +4,6 @@ export * from './plugin';
 export * from './registry';
 export * from './run';
 export * from './quantizer-config';
+export * from './plugin-shape';
+/** The zod that validates every plugin's config: plugins outside this repo build their schemas with it. */
+export { z } from 'zod';

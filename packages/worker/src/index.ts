@@ -4,3 +4,14 @@ export { createRetainWorker, workflowsPath, DEFAULT_TASK_QUEUE, type RetainWorke
 export { saveTensors, loadTensors, CHECKPOINT_FORMAT, CHECKPOINT_VERSION } from './checkpoint';
 export { DEVICES, type Device } from '@retain/engine';
 export { assembleResult, experimentResultOf, loadTaskRecords } from './run-records';
+export {
+  configuredPluginPackages,
+  resolvePlugins,
+  PluginPackageError,
+  CONFIG_FILE,
+  type PluginConfigSource,
+  type PluginOptions,
+  type PluginPackageRef,
+  type ResolvedPlugin,
+  type ResolvedPlugins,
+} from './plugin-packages';

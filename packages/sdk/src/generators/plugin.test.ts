@@ -30,6 +30,7 @@ describe('nx generator @retain/sdk:plugin', () => {
       'src/index.ts',
       'src/config.ts',
       'src/index.test.ts',
+      'src/conformance.test.ts',
     ]) {
       expect(tree.exists(`${root}/${file}`)).toBe(true);
     }
@@ -60,5 +61,35 @@ describe('nx generator @retain/sdk:plugin', () => {
     await expect(pluginGenerator(tree, { kind: 'evaluator', name: 'Top5' })).rejects.toThrow(/--name 'Top5': use lower-case words/);
     await pluginGenerator(tree, { kind: 'evaluator', name: 'top5' });
     await expect(pluginGenerator(tree, { kind: 'evaluator', name: 'top5' })).rejects.toThrow(/activities\/evaluators\/top5 already exists/);
+  });
+
+  it.each(['model', 'benchmark', 'trainer'] as const)('scaffolds and registers a %s plugin', async (kind) => {
+    const tree = workspace();
+    await pluginGenerator(tree, { kind, name: 'wide' });
+    const root = `activities/${kind}s/wide`;
+    const index = tree.read(`${root}/src/index.ts`, 'utf-8')!;
+    expect(index).toContain(`export const wide${kind[0].toUpperCase()}${kind.slice(1)} = definePlugin({`);
+    expect(index).toContain(`kind: '${kind}'`);
+    expect(index).not.toContain('export const plugins');
+    expect(tree.read(`${root}/src/conformance.test.ts`, 'utf-8')).toContain(`check${kind[0].toUpperCase()}${kind.slice(1)}(wide`);
+    expect(json(tree, 'packages/worker/package.json').dependencies[`@retain/${kind}-wide`]).toBe('*');
+  });
+
+  it('scaffolds a standalone package in another folder, leaving the workspace alone', async () => {
+    const tree = workspace();
+    await pluginGenerator(tree, { kind: 'method', name: 'my-ewc', directory: '../lab/retain-plugin-my-ewc' });
+    const root = '../lab/retain-plugin-my-ewc';
+    const pkg = json(tree, `${root}/package.json`);
+    expect(pkg.name).toBe('retain-plugin-my-ewc');
+    expect(pkg.peerDependencies).toEqual({ '@retain/sdk': '*' });
+    expect(pkg.private).toBeUndefined();
+    expect(tree.read(`${root}/src/index.ts`, 'utf-8')).toContain('export const plugins = [myEwcMethod];');
+    expect(tree.read(`${root}/src/config.ts`, 'utf-8')).toContain("import { z } from '@retain/sdk';");
+    expect(tree.read(`${root}/README.md`, 'utf-8')).toContain('{ "retain": { "plugins": ["retain-plugin-my-ewc"] } }');
+    expect(tree.exists(`${root}/tsconfig.json`) && json(tree, `${root}/tsconfig.json`).extends).toBeUndefined();
+    for (const file of seeded) expect(tree.read(file, 'utf-8')).toBe(readFileSync(join(repo, file), 'utf8'));
+    await expect(pluginGenerator(tree, { kind: 'method', name: 'my-ewc', directory: root })).rejects.toThrow(
+      /is not empty; choose another --directory/,
+    );
   });
 });

@@ -1,0 +1,9 @@
+import { checkMethod } from '@retain/sdk/testing';
+import { replayMethod } from './index';
+
+describe('conformance (@retain/sdk/testing)', () => {
+  it.each(['reservoir', 'class-balanced'])('replay (%s) passes the method checks', async (policy) => {
+    const report = await checkMethod(replayMethod, { config: { bufferSize: 12, policy } });
+    expect(report.passed).toContain('determinism: same seed, same run');
+  });
+});
