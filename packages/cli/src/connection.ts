@@ -1,8 +1,9 @@
-import { Connection } from '@temporalio/client';
+import { Client, Connection } from '@temporalio/client';
 import { NativeConnection } from '@temporalio/worker';
 import { ensureSearchAttributes, ensureTemporal, stateDir, type DevServer } from '@retain/infra';
 import { RUN_SEARCH_ATTRIBUTES } from '@retain/workflows';
 import { join } from 'node:path';
+import { log } from './output';
 
 /** Where this CLI keeps its state: the embedded server's files, tools, artifacts, results. */
 export interface Paths {
@@ -55,4 +56,14 @@ export async function connectTemporal(opts: { keepServer: boolean; log: (line: s
       if (server.startedHere && !keepServer) await server.stop();
     },
   };
+}
+
+/** Runs `fn` with a client of the embedded server (or TEMPORAL_ADDRESS), leaving the server running. */
+export async function withClient<T>(fn: (client: Client) => Promise<T>): Promise<T> {
+  const temporal = await connectTemporal({ keepServer: true, log });
+  try {
+    return await fn(new Client({ connection: temporal.client, namespace: temporal.server.namespace }));
+  } finally {
+    await temporal.close();
+  }
 }

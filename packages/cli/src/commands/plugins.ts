@@ -1,0 +1,50 @@
+import { Option, type Command } from 'commander';
+import type { PluginRegistry } from '@retain/sdk';
+import { resolvePlugins } from '@retain/worker';
+import { loadSpecFile } from '../spec-file';
+
+/**
+ * The builtins plus the plugin packages of the project in the current directory (package.json
+ * `retain.plugins`, retain.config.json) and of `--plugins`: the same list validates specs and
+ * runs them in this process's worker.
+ */
+export async function pluginRegistry(packages: string[] | undefined): Promise<PluginRegistry> {
+  return (await resolvePlugins({ packages })).registry;
+}
+
+export function pluginsOption(): Option {
+  return new Option(
+    '--plugins <packages>',
+    'plugin packages to load besides those in package.json "retain.plugins" and retain.config.json (comma-separated)',
+  ).argParser((v: string, previous: string[] | undefined) => [
+    ...(previous ?? []),
+    ...v
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean),
+  ]);
+}
+
+/** `validate` and `plugins`: what a spec means and what it may name, without a server. */
+export function addSpecCommands(program: Command): void {
+  program
+    .command('validate')
+    .description('check a spec without running it')
+    .argument('<spec>', 'experiment spec (YAML)')
+    .addOption(pluginsOption())
+    .action(async (specPath: string, opts: { plugins?: string[] }) => {
+      const spec = loadSpecFile(specPath, await pluginRegistry(opts.plugins));
+      process.stdout.write(`${JSON.stringify(spec, null, 2)}\n`);
+    });
+
+  program
+    .command('plugins')
+    .description("list the plugins this installation knows: the builtins and those of the project's plugin packages")
+    .addOption(pluginsOption())
+    .action(async (opts: { plugins?: string[] }) => {
+      for (const { plugin: p, from } of (await resolvePlugins({ packages: opts.plugins })).plugins) {
+        const source = from === 'builtin' ? 'builtin' : `${from.package} (${from.source})`;
+        process.stdout.write(`${p.kind.padEnd(10)} ${p.name.padEnd(16)} ${source.padEnd(12)} ${p.description}\n`);
+      }
+    });
+}

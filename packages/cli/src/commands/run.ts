@@ -1,0 +1,149 @@
+import { randomBytes } from 'node:crypto';
+import { join, resolve } from 'node:path';
+import type { Command } from 'commander';
+import type { ExperimentInput, ExperimentResult, ExperimentSpec, PluginRegistry } from '@retain/sdk';
+import { createRetainWorker, experimentResultOf } from '@retain/worker';
+import { experimentWorkflow, runSearchAttributes } from '@retain/workflows';
+import { Client, type WorkflowHandle } from '@temporalio/client';
+import { connectTemporal, paths, withClient } from '../connection';
+import { resumeInput } from '../control';
+import { EXIT_INTERRUPTED, EXIT_OK, log, type ExitCode } from '../output';
+import { watchProgress } from '../progress';
+import { formatResult, writeResult } from '../report';
+import { loadSpecFile } from '../spec-file';
+import { pluginRegistry, pluginsOption } from './plugins';
+
+interface FollowOptions {
+  out?: string;
+  detach?: boolean;
+}
+
+/** `run`, `resume`, `result`: start a run (or continue one), follow it, report its results. */
+export function addRunCommands(program: Command, exit: ExitCode): void {
+  program
+    .command('run')
+    .description('validate a spec, start its experiment and (unless --detach) run it here with live progress')
+    .argument('<spec>', 'experiment spec (YAML)')
+    .option('--out <dir>', 'where to write results.json (default: <state>/runs/<run id>)')
+    .option('--detach', 'start the run and print its id; a separate `retain worker` runs it')
+    .option('--id <runId>', 'run id (default: <spec name>-<time>-<random>)')
+    .addOption(pluginsOption())
+    .action(async (specPath: string, opts: FollowOptions & { id?: string; plugins?: string[] }) => {
+      // Validate before anything starts: a bad spec or plugin package costs no server, no worker, no run.
+      const registry = await pluginRegistry(opts.plugins);
+      const spec = loadSpecFile(specPath, registry);
+      const runId = opts.id ?? `${spec.name}-${timestamp()}-${randomBytes(2).toString('hex')}`;
+      exit.code = await startAndFollow(runId, opts, registry, () => Promise.resolve({ spec }));
+    });
+
+  program
+    .command('result')
+    .description('wait for a run (e.g. one started with --detach), then print its results and write results.json')
+    .argument('<runId>', 'the id `retain run` printed')
+    .option('--out <dir>', 'where to write results.json (default: <state>/runs/<run id>)')
+    .action(async (runId: string, opts: { out?: string }) => {
+      await withClient((client) => report(client.workflow.getHandle(runId), opts.out));
+    });
+
+  program
+    .command('resume')
+    .description('start a new run that continues a failed or cancelled run after its last completed task, reusing its artifacts')
+    .argument('<runId>', 'the failed or cancelled run')
+    .option('--spec <spec>', 'a corrected spec for the remaining tasks (same benchmark, model, seed and quantizers)')
+    .option('--out <dir>', 'where to write results.json (default: <state>/runs/<run id>)')
+    .option('--detach', 'start the new run and print its id; a separate `retain worker` runs it')
+    .option('--id <runId>', 'id of the new run (default: <old id>-resumed-<random>)')
+    .addOption(pluginsOption())
+    .action(async (oldRunId: string, opts: FollowOptions & { spec?: string; id?: string; plugins?: string[] }) => {
+      const registry = await pluginRegistry(opts.plugins);
+      const corrected = opts.spec ? loadSpecFile(opts.spec, registry) : undefined;
+      const runId = opts.id ?? `${oldRunId.replace(/-resumed-[0-9a-f]{4}$/, '')}-resumed-${randomBytes(2).toString('hex')}`;
+      exit.code = await startAndFollow(runId, opts, registry, async (client) => {
+        const input = await resumeInput(client, oldRunId, runId, corrected);
+        const from = input.state?.nextTask ?? 0;
+        log(`run ${runId} continues ${oldRunId} at task ${from + 1}${input.state ? ` of ${input.state.info.taskNames.length}` : ''}`);
+        return input;
+      });
+    });
+}
+
+/** Starts a run with its search attributes, then (unless detached) runs a worker here and reports the results. */
+async function startAndFollow(
+  runId: string,
+  opts: FollowOptions,
+  registry: PluginRegistry,
+  inputOf: (client: Client) => Promise<ExperimentInput>,
+): Promise<number> {
+  const temporal = await connectTemporal({ keepServer: opts.detach === true, log });
+  let interrupted = false;
+  try {
+    const client = new Client({ connection: temporal.client, namespace: temporal.server.namespace });
+    const input = await inputOf(client);
+    const spec: ExperimentSpec = input.spec;
+    const handle = await client.workflow.start(experimentWorkflow, {
+      taskQueue: spec.execution.taskQueue,
+      workflowId: runId,
+      args: [input],
+      typedSearchAttributes: runSearchAttributes(spec),
+    });
+    if (opts.detach) {
+      process.stdout.write(`${runId}\n`);
+      return EXIT_OK;
+    }
+    // Ctrl-C stops this worker, not the run: the workflow waits on the server for the next worker.
+    let onInterrupt = () => {};
+    const interruption = new Promise<void>((resolve) => (onInterrupt = resolve));
+    const interrupt = () => {
+      interrupted = true;
+      onInterrupt();
+    };
+    process.once('SIGINT', interrupt);
+    process.once('SIGTERM', interrupt);
+    log(`run ${runId} started on ${temporal.server.address} (task queue ${spec.execution.taskQueue})`);
+    try {
+      const worker = await createRetainWorker({
+        connection: await temporal.worker(),
+        namespace: temporal.server.namespace,
+        taskQueue: spec.execution.taskQueue,
+        artifactsDir: paths().artifacts,
+        bundleCacheDir: paths().cache,
+        registry,
+      });
+      const reported = report(handle, opts.out);
+      // runUntil shuts the worker down when the run is reported or Ctrl-C comes, whichever is first.
+      await worker.runUntil(Promise.race([reported, interruption]));
+      if (interrupted) reported.catch(() => undefined); // its wait ends when the connection closes
+    } finally {
+      process.off('SIGINT', interrupt);
+      process.off('SIGTERM', interrupt);
+    }
+    if (interrupted) {
+      log(`\ninterrupted: run ${runId} is kept on the Temporal server at ${temporal.server.address}.`);
+      log(`continue it with \`npx retain worker\`, and wait for its results with \`npx retain result ${runId}\`.`);
+      return EXIT_INTERRUPTED;
+    }
+    return EXIT_OK;
+  } finally {
+    await temporal.close(interrupted ? { keepServer: true } : undefined);
+  }
+}
+
+/** Shows progress until the run ends, then prints its results and writes results.json. */
+async function report(handle: WorkflowHandle<typeof experimentWorkflow>, outDir: string | undefined): Promise<void> {
+  const stopProgress = watchProgress(handle, process.stderr);
+  let result: ExperimentResult;
+  try {
+    // The workflow returns where its results are; the artifact store is this machine's.
+    result = await experimentResultOf(await handle.result(), paths().artifacts);
+  } finally {
+    stopProgress();
+  }
+  process.stdout.write(`${formatResult(result)}\n`);
+  const out = resolve(outDir ?? join(paths().runs, handle.workflowId), 'results.json');
+  writeResult(out, result);
+  log(`results written to ${out}`);
+}
+
+function timestamp(): string {
+  return new Date().toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15);
+}
