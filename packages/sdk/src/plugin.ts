@@ -110,7 +110,7 @@ export interface Batch {
 export type BatchSource = (step: number, current: Batch) => { batch: Batch; feeds?: Record<string, Value> };
 
 /**
- * What a method adds to training on one task (DESIGN.md §3). Hooks return values; the trainer
+ * What a method adds to training on one task. Hooks return values; the trainer
  * builds them into its one step graph and feeds the tensors.
  */
 export interface MethodTraining {
