@@ -1,6 +1,6 @@
 import { initParams, mlp } from '@retain/engine';
 import { fisherDiagonal, hasBatchedFisher } from './index';
-import { lossAndGrad, tinySet } from './test-support';
+import { lossAndGrad, tinySet } from './testing';
 
 const model = mlp({ inputSize: 3, hidden: [4], classesPerHead: 3, heads: 1 });
 const params = initParams(model, 5);

@@ -1,24 +1,15 @@
-import { buildStepGraph, initParams, mlp, TrainSession } from '@retain/engine';
+import { initParams, mlp } from '@retain/engine';
 import type { MethodTraining } from '@retain/sdk';
 import { namespace, Namespace, paramsOfHeads, perHeadSamples } from './index';
+import { stepThroughHead } from './testing';
 
 /** Task-IL: two heads of 3 classes on 3 features. */
 const model = mlp({ inputSize: 3, hidden: [4], classesPerHead: 3, heads: 2 });
 const params = initParams(model, 11);
 const current = { x: Float32Array.from([0.5, -1, 2, 1, 0.2, -0.3, -2, 1, 0.1]), y: Int32Array.from([0, 2, 1]), size: 3 };
 
-/** The loss of one plain SGD step (lr 1) through head 1 with `training`, and the params after it. */
-async function stepWith(training: MethodTraining) {
-  const graph = buildStepGraph({ model, head: 1, optimizer: { name: 'sgd' }, trainable: training.trainable, method: training.step });
-  const session = await TrainSession.create(graph, params);
-  try {
-    const { batch, feeds } = training.batches!(0, current);
-    const loss = await session.step(batch.x, batch.y, batch.size, 1, feeds);
-    return { loss, after: await session.read() };
-  } finally {
-    await session.close();
-  }
-}
+/** One plain SGD step (lr 1) through head 1 with `training`. */
+const stepWith = (training: MethodTraining) => stepThroughHead(model, params, 1, training, current);
 
 describe('per-head samples', () => {
   it("gives a plain step's loss and update when the samples are the trainer's batch through its head", async () => {

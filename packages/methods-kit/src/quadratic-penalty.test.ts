@@ -1,6 +1,6 @@
 import { initParams, mlp, type TensorMap } from '@retain/engine';
 import { namespace, Namespace, quadraticPenalty } from './index';
-import { lossAndGrad, tinySet } from './test-support';
+import { lossAndGrad, tinySet } from './testing';
 
 const model = mlp({ inputSize: 3, hidden: [4], classesPerHead: 3, heads: 1 });
 const params = initParams(model, 5);

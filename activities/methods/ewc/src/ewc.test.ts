@@ -1,45 +1,12 @@
-import { buildStepGraph, initParams, mlp, TrainSession, type TensorMap } from '@retain/engine';
-import type { SampleSet } from '@retain/data';
-import type { AfterTaskContext, MethodPlugin, MethodTraining } from '@retain/sdk';
+import { initParams, mlp, type TensorMap } from '@retain/engine';
+import type { AfterTaskContext, MethodPlugin } from '@retain/sdk';
 import { fisherDiagonal } from '@retain/methods-kit';
+import { lossAndGrad, tinySet } from '@retain/methods-kit/testing';
 import { ewcMethod, onlineEwcMethod } from './index';
 
 const model = mlp({ inputSize: 3, hidden: [4], classesPerHead: 3, heads: 1 });
 const params = initParams(model, 5);
 const names = model.paramsForHead(0);
-
-/** A tiny in-memory sample set: n samples of 3 features, labels 0..2. */
-function tinySet(n: number, seed = 1): SampleSet {
-  let s = seed;
-  const next = () => ((s = (s * 1103515245 + 12345) % 2147483648) / 2147483648) * 2 - 1;
-  const x = Float32Array.from({ length: n * 3 }, next);
-  const labels = Int32Array.from({ length: n }, (_, i) => i % 3);
-  return {
-    n,
-    inputDims: [3],
-    labels,
-    gather: (indices, out) => {
-      const target = out ?? new Float32Array(indices.length * 3);
-      for (let k = 0; k < indices.length; k++) target.set(x.subarray(indices[k] * 3, indices[k] * 3 + 3), k * 3);
-      return target;
-    },
-  };
-}
-
-/** Loss and the gradient of every param on one batch, read off one plain SGD step with lr = 1. */
-async function lossAndGrad(method: MethodTraining, at: TensorMap, x: Float32Array, y: Int32Array) {
-  const step = buildStepGraph({ model, head: 0, optimizer: { name: 'sgd' }, method: method.step });
-  const session = await TrainSession.create(step, { ...at, ...(method.tensors ?? {}) });
-  try {
-    const loss = await session.step(x, y, y.length, 1);
-    const after = await session.read();
-    const grad: TensorMap = {};
-    for (const p of names) grad[p] = { dims: at[p].dims, data: at[p].data.map((v, i) => v - after[p].data[i]) };
-    return { loss, grad };
-  } finally {
-    await session.close();
-  }
-}
 
 describe('ewc and online-ewc state', () => {
   const set = tinySet(6, 9);
@@ -90,8 +57,8 @@ describe('ewc and online-ewc state', () => {
     expect(byHand).toBeGreaterThan(0.1);
     const training = await online.training!({ ...ctx(online, 3, after[2], state), config });
     const x = set.gather([0, 1, 2, 3, 4, 5]);
-    const plain = await lossAndGrad({}, theta, x, set.labels);
-    const penalised = await lossAndGrad(training, theta, x, set.labels);
+    const plain = await lossAndGrad(model, {}, theta, x, set.labels);
+    const penalised = await lossAndGrad(model, training, theta, x, set.labels);
     // Measured 1.73150 by hand and 1.73150 from the step graph's loss (float32).
     expect(penalised.loss - plain.loss).toBeCloseTo(byHand, 4);
   });

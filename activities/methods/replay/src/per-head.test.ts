@@ -1,6 +1,7 @@
-import { buildInferenceModel, buildStepGraph, InferenceSession, initParams, mlp, TrainSession, type TensorMap } from '@retain/engine';
+import { buildInferenceModel, InferenceSession, initParams, mlp, type TensorMap } from '@retain/engine';
 import type { MethodContext, MethodTraining } from '@retain/sdk';
 import { namespace, writeBuffer, type ReplayBuffer } from '@retain/methods-kit';
+import { stepThroughHead } from '@retain/methods-kit/testing';
 import { replayMethod, type Config } from './index';
 
 const replayState = namespace('replay').state;
@@ -38,18 +39,8 @@ async function summedCrossEntropy(head: number, x: Float32Array, y: Int32Array):
   }
 }
 
-/** The loss of one plain SGD step (lr 1) of task 1 with `training`, and the params after it. */
-async function stepWith(training: MethodTraining) {
-  const graph = buildStepGraph({ model, head: 1, optimizer: { name: 'sgd' }, trainable: training.trainable, method: training.step });
-  const session = await TrainSession.create(graph, params);
-  try {
-    const { batch, feeds } = training.batches!(0, current);
-    const loss = await session.step(batch.x, batch.y, batch.size, 1, feeds);
-    return { loss, after: await session.read() };
-  } finally {
-    await session.close();
-  }
-}
+/** One plain SGD step (lr 1) of task 1 (head 1) with `training`. */
+const stepWith = (training: MethodTraining) => stepThroughHead(model, params, 1, training, current);
 
 const ctx = (config: object, state: TensorMap): MethodContext<Config> =>
   ({

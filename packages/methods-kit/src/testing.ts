@@ -1,7 +1,10 @@
-/** Helpers of the kit's unit tests (not exported from the package). */
+/**
+ * Helpers for method tests, here and in the method plugins (`@retain/methods-kit/testing`): tiny
+ * in-memory data and one plain SGD step read back as loss and gradient. Not part of the runtime API.
+ */
 import { buildStepGraph, TrainSession, type Model, type TensorMap } from '@retain/engine';
 import type { SampleSet } from '@retain/data';
-import type { MethodTraining } from '@retain/sdk';
+import type { Batch, MethodTraining } from '@retain/sdk';
 
 /** A tiny in-memory sample set: n samples of 3 features, labels 0..2. */
 export function tinySet(n: number, seed = 1): SampleSet {
@@ -31,6 +34,19 @@ export async function lossAndGrad(model: Model, method: MethodTraining, at: Tens
     const grad: TensorMap = {};
     for (const p of model.paramsForHead(0)) grad[p] = { dims: at[p].dims, data: at[p].data.map((v, i) => v - after[p].data[i]) };
     return { loss, grad };
+  } finally {
+    await session.close();
+  }
+}
+
+/** The loss of one plain SGD step (lr 1) through `head` with `training`'s batch source, and the params after it. */
+export async function stepThroughHead(model: Model, params: TensorMap, head: number, training: MethodTraining, current: Batch) {
+  const graph = buildStepGraph({ model, head, optimizer: { name: 'sgd' }, trainable: training.trainable, method: training.step });
+  const session = await TrainSession.create(graph, params);
+  try {
+    const { batch, feeds } = training.batches!(0, current);
+    const loss = await session.step(batch.x, batch.y, batch.size, 1, feeds);
+    return { loss, after: await session.read() };
   } finally {
     await session.close();
   }
