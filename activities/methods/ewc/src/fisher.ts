@@ -5,6 +5,7 @@ import {
   gradients,
   Graph,
   GraphSession,
+  linearLayers as linearLayersOf,
   logSoftmax,
   matmul,
   mul,
@@ -100,13 +101,10 @@ interface LinearLayer {
 /**
  * The forward pass's linear layers, when every param is read by exactly one of them (as the
  * weight [in, out] or the bias of `a @ W + b`, a of rank 2) and by nothing else; else undefined.
- * Recognised by the engine's node names ('_MatMul_<n>', '_Add_<n>'): graph tensors keep parents
- * but not op types.
  */
 function linearLayers(logits: Tensor, params: Record<string, Tensor>, names: string[]): LinearLayer[] | undefined {
   const paramOf = new Map(names.map((p) => [params[p], p]));
   const uses = new Map<string, number>();
-  const layers: LinearLayer[] = [];
   const seen = new Set<Tensor>();
   const stack = [logits];
   while (stack.length) {
@@ -118,14 +116,11 @@ function linearLayers(logits: Tensor, params: Record<string, Tensor>, names: str
       if (p) uses.set(p, (uses.get(p) ?? 0) + 1);
       else stack.push(parent);
     }
-    const [product, bias] = t.parents;
-    if (!t.name.startsWith('_Add_') || t.parents.length !== 2 || !paramOf.has(bias) || !product.name.startsWith('_MatMul_')) continue;
-    const [input, weight] = product.parents;
-    if (!paramOf.has(weight) || weight.rank !== 2 || input.rank !== 2 || bias.rank !== 1) continue;
-    uses.set(paramOf.get(weight)!, (uses.get(paramOf.get(weight)!) ?? 0) + 1);
-    seen.add(product);
-    stack.push(input);
-    layers.push({ weight: paramOf.get(weight)!, bias: paramOf.get(bias)!, input, output: t });
+  }
+  const layers: LinearLayer[] = [];
+  for (const l of linearLayersOf([logits], new Set(paramOf.keys()))) {
+    if (l.op.type !== 'MatMul' || !l.bias || l.input.rank !== 2 || l.weight.rank !== 2 || l.bias.value.rank !== 1) continue;
+    layers.push({ weight: paramOf.get(l.weight)!, bias: paramOf.get(l.bias.value)!, input: l.input, output: l.bias.added });
   }
   return names.every((p) => uses.get(p) === 1) ? layers : undefined;
 }

@@ -1,9 +1,10 @@
-import { broadcastDims, unbroadcast } from '../broadcast';
+import { broadcastDims } from '../broadcast';
 import { withGrad, type Tensor } from '../tensor';
 import { mul } from './arith';
 import { cast } from './nondiff';
 import { reshape } from './shape';
 import { normAxis, sameGraphAndType } from './util';
+import { unbroadcast } from './expand-sum';
 
 /**
  * Fake quantization for quantization-aware training: symmetric per-channel quantize then

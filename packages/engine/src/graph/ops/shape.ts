@@ -1,4 +1,3 @@
-import { broadcastDims, unbroadcast } from '../broadcast';
 import { withGrad, type Dim, type Tensor } from '../tensor';
 import { fillLike, shapeOf } from './nondiff';
 import { int64s, normAxis } from './util';
@@ -10,7 +9,7 @@ const unknownDim = (op: string): string => `?${op}${unknowns++}`;
 const isStatic = (dims: readonly Dim[]): dims is number[] => dims.every((d) => typeof d === 'number');
 
 /** The shape of `like` as an int64 vector: a constant when static, Shape(like) otherwise. */
-function shapeInput(like: Tensor): Tensor {
+export function shapeInput(like: Tensor): Tensor {
   return isStatic(like.dims) ? int64s(like.graph, like.dims) : shapeOf(like);
 }
 
@@ -52,12 +51,6 @@ export function unsqueeze(x: Tensor, axes: number[]): Tensor {
   for (let i = 0, j = 0; i < rank; i++) dims.push(ax.includes(i) ? 1 : x.dims[j++]);
   const out = x.graph.node('Unsqueeze', [x, int64s(x.graph, ax)], { dims, dtype: x.dtype });
   return withGrad(out, [x], [(g) => reshapeLike(g, x)]);
-}
-
-/** Broadcasts `x` to the shape of `like` (numpy rules). */
-export function expandTo(x: Tensor, like: Tensor): Tensor {
-  const out = x.graph.node('Expand', [x, shapeInput(like)], { dims: broadcastDims(x.dims, like.dims, 'expand'), dtype: x.dtype });
-  return withGrad(out, [x], [(g) => unbroadcast(g, x.dims)]);
 }
 
 export function transpose(x: Tensor, perm: number[]): Tensor {
