@@ -173,12 +173,6 @@ export function dequantize(qw: QuantizedWeight): Float32Array {
   return out;
 }
 
-/** Bytes the codes and scales take when stored: 4-bit codes pack two per byte. */
-export function quantizedBytes(qw: QuantizedWeight): number {
-  const codeBytes = (n: number) => (qw.bits === 4 ? Math.ceil(n / 2) : n);
-  return codeBytes(qw.q.length) + 4 * qw.scale.length + (qw.zeroPoint ? codeBytes(qw.zeroPoint.length) : 0);
-}
-
 /** Float32 weight data as dims [in, out], or an error naming the weight. */
 export function matrixOf(name: string, t: TensorData): [number, number] {
   if (t.dims.length !== 2) throw new Error(`'${name}': expected a 2-D [in, out] weight, got dims [${t.dims.join(', ')}]`);

@@ -5,7 +5,7 @@ export { matmul } from './matmul';
 export { expandTo, reduceSum, unbroadcast } from './expand-sum';
 export { reduceMean, sum, mean } from './reduce';
 export { reshape, reshapeLike, unsqueeze, transpose, concat, slice, gather, pad, split } from './shape';
-export { argmax, greater, equal, cast, shapeOf, countOf, fillLike, dequantizeLinear } from './nondiff';
+export { argmax, greater, equal, cast, shapeOf, countOf, fillLike } from './nondiff';
 export { fakeQuantize, fakeQuantizeStep } from './quant';
 export {
   conv2d,

@@ -3,7 +3,7 @@ import { broadcastDims } from '../broadcast';
 import type { Tensor } from '../tensor';
 import { int64s, lift, normAxis } from './util';
 
-// Ops without gradients: comparisons, shapes, casts, argmax, quantization. Their outputs are leaves
+// Ops without gradients: comparisons, shapes, casts, argmax. Their outputs are leaves
 // for the autodiff walk.
 
 /** Index of the largest value along `axis` (int64), e.g. predicted classes from logits. */
@@ -51,14 +51,4 @@ export function fillLike(x: Tensor, value: number): Tensor {
   const fill = g.constant(x.dtype === 'int64' ? new BigInt64Array([BigInt(value)]) : [value], [1], x.dtype);
   const shape = x.dims.every((d) => typeof d === 'number') ? int64s(g, x.dims as number[]) : shapeOf(x);
   return g.node('ConstantOfShape', [shape], x, { value: { tensor: fill } });
-}
-
-/** ONNX DequantizeLinear: (q - 0) * scale, per channel along `axis` (opset 21 accepts int8 and int4 codes). */
-export function dequantizeLinear(q: Tensor, scale: Tensor, axis: number): Tensor {
-  return q.graph.node(
-    'DequantizeLinear',
-    [q, scale],
-    { dims: q.dims, dtype: scale.dtype },
-    { axis: normAxis('dequantizeLinear', axis, q.rank) },
-  );
 }
