@@ -180,7 +180,7 @@ describe('training step graph', () => {
     }
   });
 
-  test('an extra loss term adds to the loss and to the gradient', async () => {
+  test("a method's loss term adds to the loss and to the gradient", async () => {
     const model = tiny();
     const opt: OptimizerConfig = { name: 'sgd' };
     const params = initParams(model, 2);
@@ -190,8 +190,13 @@ describe('training step graph', () => {
         model,
         head: 0,
         optimizer: opt,
-        // an L2 penalty 0.5 * c * |w|^2 on one weight with c fed as an extra input
-        extraLoss: extra ? (g, p) => ops.scale(ops.mul(ops.sum(ops.square(p['head.0.bias'])), g.input('penalty.c', [])), 0.5) : undefined,
+        // an L2 penalty 0.5 * c * |w|^2 on one weight with c fed as a method constant
+        method: extra
+          ? {
+              constants: { 'penalty.c': [] },
+              lossTerm: ({ params: p, inputs }) => ops.scale(ops.mul(ops.sum(ops.square(p['head.0.bias'])), inputs['penalty.c']), 0.5),
+            }
+          : undefined,
       });
       const s = await TrainSession.create(step, {
         ...params,
@@ -388,9 +393,9 @@ describe('step methods (a continual-learning method inside the step graph)', () 
     expect(() => buildStepGraph({ model, head: 0, optimizer: { name: 'sgd' }, method: { gradientTransform: () => ({}) } })).toThrow(
       /returned no gradient for trunk.0.weight/,
     );
-    expect(() =>
-      buildStepGraph({ model, head: 0, optimizer: { name: 'sgd' }, stepsPerRun: 2, extraLoss: (g) => g.input('c', []) }),
-    ).toThrow(/stepsPerRun > 1 does not support extraLoss; give the term as a method lossTerm/);
+    expect(() => buildStepGraph({ model, head: 0, optimizer: { name: 'sgd' }, method: { lossTerm: ({ logits }) => logits } })).toThrow(
+      /a method lossTerm must return a float32 scalar/,
+    );
   });
 
   // Every hook at once: an EWC-like penalty (constants + lossTerm), a gradient transform that

@@ -37,7 +37,7 @@ export class TrainSession {
   }
 
   /**
-   * `initial` holds every param and state the graphs take (and any input an extraLoss added).
+   * `initial` holds every param and state the graphs take (and the method's constants and state).
    * Several graphs must be built from the same spec with different `stepsPerRun`.
    */
   static async create(steps: StepGraph | StepGraph[], initial: TensorMap, opts: SessionOptions = {}): Promise<TrainSession> {
