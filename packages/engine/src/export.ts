@@ -2,6 +2,8 @@ import { argmax, floatConstant, Graph, linearLayers, reshape, type Attr, type Op
 import type { DType } from './onnx/proto';
 import { buffersOf, paramSpec, type Model } from './models/model';
 import { groupCount, transposeMatrix, validateQuantizedWeight, type QuantizedWeight } from './quant/weight';
+import { codeRange } from './codes';
+import type { ActivationQuant } from './quant/activation';
 import type { TensorMap } from './tensor';
 
 /**
@@ -26,13 +28,6 @@ export interface InferenceExportOptions {
    * activations). 1 computes exactly dequantize-then-matmul; 4 is faster and less exact.
    */
   accuracyLevel?: 0 | 1 | 2 | 3 | 4;
-}
-
-/** Per-tensor 8-bit quantization of an activation: uint8 with a zero point, or int8 symmetric (zero point 0). */
-export interface ActivationQuant {
-  scale: number;
-  zeroPoint: number;
-  signed: boolean;
 }
 
 /**
@@ -193,7 +188,7 @@ function assertActivationsRewritten(rewrites: Map<Tensor, LayerRewrite>, layers:
 
 function validateActivationQuant(name: string, a: ActivationQuant, model: Model): void {
   paramSpec(model, name);
-  const [lo, hi] = a.signed ? [-128, 127] : [0, 255];
+  const { min: lo, max: hi } = codeRange(8, a.signed);
   if (!(a.scale > 0) || !Number.isFinite(a.scale))
     throw new Error(`activation quantization of '${name}': scale must be positive, got ${a.scale}`);
   if (!Number.isInteger(a.zeroPoint) || a.zeroPoint < lo || a.zeroPoint > hi)
@@ -218,7 +213,7 @@ export function packMatMulNBits(qw: QuantizedWeight): {
   const size = qw.blockSize!;
   const blocks = Math.ceil(K / size);
   const blobSize = (size * qw.bits) / 8;
-  const offset = qw.zeroPoint ? 0 : 2 ** (qw.bits - 1);
+  const offset = qw.zeroPoint ? 0 : -codeRange(qw.bits, true).min; // signed codes, shifted to unsigned
   const b = new Uint8Array(N * blocks * blobSize);
   const put = (buf: Uint8Array, index: number, value: number) => {
     if (qw.bits === 8) buf[index] = value;

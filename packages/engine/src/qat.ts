@@ -1,3 +1,4 @@
+import { codeRange } from './codes';
 import { fakeQuantizeStep, gather, Graph, reshape, type Tensor } from './graph';
 import { int64s } from './graph/ops/util';
 import type { Model, ParamSpec } from './models/model';
@@ -42,7 +43,7 @@ export function stepSizeDims(weight: string, dims: readonly number[], scheme: Fa
   return [Math.ceil(dims[0] / blockSizeOf(weight, scheme)), dims[1]];
 }
 
-const qmaxOf = (bits: 4 | 8) => 2 ** (bits - 1) - 1;
+const qmaxOf = (bits: 4 | 8) => codeRange(bits, true).max;
 
 function blockSizeOf(weight: string, scheme: FakeQuantScheme): number {
   const size = scheme.blockSize;
