@@ -109,15 +109,16 @@ function minMaxStep(w: Tensor, scheme: FakeQuantScheme, stepDims: number[], qmax
  */
 export function withFakeQuantization(model: Model, plan: FakeQuantPlan): Model {
   const planned = Object.entries(plan.weights);
-  for (const [name, scheme] of planned) {
+  // Checked once, here: every planned weight is a parameter its scheme fits (stepSizeDims throws otherwise).
+  const stepDims = planned.map(([name, scheme]) => {
     const spec = model.params.find((p) => p.name === name);
     if (!spec) throw new Error(`QAT: model '${model.name}' has no parameter '${name}'`);
-    stepSizeDims(name, spec.dims, scheme);
-  }
+    return stepSizeDims(name, spec.dims, scheme);
+  });
   const stepSpecs: ParamSpec[] = plan.lsq
-    ? planned.map(([name, scheme]) => ({
+    ? planned.map(([name], i) => ({
         name: stepSizeName(name),
-        dims: stepSizeDims(name, model.params.find((p) => p.name === name)!.dims, scheme),
+        dims: stepDims[i],
         init: 'ones', // placeholder: initialStepSizes sets them from the weights
       }))
     : [];
