@@ -2,7 +2,7 @@ import { codeRange } from './codes';
 import { fakeQuantizeStep, gather, Graph, reshape, type Tensor } from './graph';
 import { int64s } from './graph/ops/util';
 import type { Model, ParamSpec } from './models/model';
-import type { TensorMap } from './tensor';
+import { numel, type TensorMap } from './tensor';
 
 /**
  * Quantization-aware training (QAT): the model's forward sees some of its weights through a
@@ -154,7 +154,7 @@ export function initialStepSizes(plan: FakeQuantPlan, params: TensorMap): Tensor
     if (!w) throw new Error(`QAT: parameter '${name}' is missing from the checkpoint`);
     const dims = stepSizeDims(name, w.dims, scheme);
     const [rows, cols] = w.dims;
-    const sums = new Float64Array(dims.reduce((a, b) => a * b, 1));
+    const sums = new Float64Array(numel(dims));
     const counts = new Float64Array(sums.length);
     const size = scheme.granularity === 'block' ? blockSizeOf(name, scheme) : rows;
     for (let r = 0; r < rows; r++) {

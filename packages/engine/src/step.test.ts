@@ -5,6 +5,7 @@ import { Rng } from './rng';
 import { stackValues, TrainSession } from './runtime';
 import { learningRate, type LrSchedule } from './schedule';
 import { buildStepGraph, type StepMethod } from './step';
+import { numel } from './tensor';
 
 // A plain-TS float64 reference of one MLP step (1 hidden relu layer), written independently of the graph code.
 type Mat = { r: number; c: number; v: number[] };
@@ -123,7 +124,7 @@ describe('training step graph', () => {
     const dims = Object.fromEntries(model.params.map((p) => [p.name, p.dims]));
     const ref: Record<string, number[]> = Object.fromEntries(names.map((n) => [n, Array.from(params[n].data)]));
     const refState: Record<string, number[]> = Object.fromEntries(
-      specs.flatMap((s) => [`m.${s.name}`, `v.${s.name}`].map((k) => [k, new Array(s.dims.reduce((a, b) => a * b, 1)).fill(0)])),
+      specs.flatMap((s) => [`m.${s.name}`, `v.${s.name}`].map((k) => [k, new Array(numel(s.dims)).fill(0)])),
     );
     // The learning rate changes every step (warm-up, then cosine) through the same graph.
     const schedule: LrSchedule = { name: 'cosine', warmupSteps: 1, minLr: 0.01 };
@@ -291,7 +292,7 @@ describe('K-step graphs with model buffers', () => {
       const opt: OptimizerConfig = { name: 'adam' };
       const initial = { ...initParams(model, 6), ...initOptimizerState(opt, model.params) };
       const [K, B] = [3, 4];
-      const features = model.inputDims.reduce((a, b) => a * b, 1);
+      const features = numel(model.inputDims);
       const rng = new Rng(8);
       const x = Float32Array.from({ length: K * B * features }, () => draw(rng));
       const y = Int32Array.from({ length: K * B }, () => rng.int(model.classesPerHead));

@@ -10,6 +10,7 @@ import {
 } from '../onnx/proto';
 import { encodeTensorData, type ConstantValues } from '../onnx/tensor-data';
 import { Tensor, type Attr, type Dim, type Op } from './tensor';
+import { numel } from '../tensor';
 
 export type { Attr, Op } from './tensor';
 
@@ -76,7 +77,7 @@ export class Graph {
    */
   constant(values: ConstantValues, dims: number[], dtype?: DType): Tensor {
     const type = dtype ?? defaultDType(values);
-    const n = dims.reduce((a, b) => a * b, 1);
+    const n = numel(dims);
     if (values.length !== n) {
       throw new Error(`constant: dims [${dims.join(', ')}] need ${n} values, got ${values.length}`);
     }

@@ -1,7 +1,7 @@
 import { floatConstant, Graph, linearLayers, type Attr, type LinearLayer, type Tensor } from '../graph';
 import { buffersOf, paramSpec, type Model } from '../models/model';
 import { GraphSession } from '../runtime/graph-session';
-import type { TensorMap } from '../tensor';
+import { numel, type TensorMap } from '../tensor';
 
 /** Most im2col rows kept per conv weight: positions x examples grow fast (28 x 28 per image); evenly spaced rows bound the memory. */
 export const MAX_CONV_ROWS = 65_536;
@@ -32,7 +32,7 @@ export async function captureLayerInputs(
   n: number,
   options: { convPatches?: boolean } = {},
 ): Promise<Record<string, Float32Array>> {
-  const features = model.inputDims.reduce((a, b) => a * b, 1);
+  const features = numel(model.inputDims);
   if (x.length !== n * features)
     throw new Error(`captureLayerInputs: x has ${x.length} values; ${n} examples of [${model.inputDims.join(', ')}] need ${n * features}`);
   const g = new Graph(`${model.name}.layer-inputs.head${head}`);

@@ -2,6 +2,7 @@ import { DATA_TYPE, type DType } from '../../onnx/proto';
 import { broadcastDims } from '../broadcast';
 import type { Tensor } from '../tensor';
 import { int64s, lift, normAxis } from './util';
+import { numel } from '../../tensor';
 
 // Ops without gradients: comparisons, shapes, casts, argmax. Their outputs are leaves
 // for the autodiff walk.
@@ -35,11 +36,7 @@ export function shapeOf(x: Tensor): Tensor {
 /** The number of elements of `x` over `axes` as a scalar of x's dtype; a constant when those dims are static. */
 export function countOf(x: Tensor, axes: readonly number[]): Tensor {
   const dims = axes.map((a) => x.dims[a]);
-  if (dims.every((d): d is number => typeof d === 'number'))
-    return x.graph.scalar(
-      dims.reduce((p, d) => p * d, 1),
-      x.dtype,
-    );
+  if (dims.every((d): d is number => typeof d === 'number')) return x.graph.scalar(numel(dims), x.dtype);
   const picked = x.graph.node('Gather', [shapeOf(x), int64s(x.graph, axes)], { dims: [axes.length], dtype: 'int64' }, { axis: 0 });
   const n = x.graph.node('ReduceProd', [picked], { dims: [], dtype: 'int64' }, { keepdims: 0 });
   return cast(n, x.dtype);

@@ -1,6 +1,7 @@
 import { withGrad, type Dim, type Tensor } from '../tensor';
 import { fillLike, shapeOf } from './nondiff';
 import { int64s, normAxis } from './util';
+import { numel } from '../../tensor';
 
 /** A fresh name for a size known only at run time (two unknowns must never look equal). */
 let unknowns = 0;
@@ -28,9 +29,9 @@ export function reshape(x: Tensor, dims: number[]): Tensor {
   const free = target.indexOf(-1);
   if (free >= 0) {
     const known = target.filter((d, i) => i !== free);
-    const staticIn = x.dims.filter((d): d is number => typeof d === 'number').reduce((p, d) => p * d, 1);
+    const staticIn = numel(x.dims.filter((d): d is number => typeof d === 'number'));
     const symIn = x.dims.filter((d) => typeof d === 'string');
-    const staticOut = known.filter((d): d is number => typeof d === 'number').reduce((p, d) => p * d, 1);
+    const staticOut = numel(known.filter((d): d is number => typeof d === 'number'));
     const symOut = known.filter((d) => typeof d === 'string');
     if (symIn.length === symOut.length && symIn.every((s, i) => s === symOut[i])) target[free] = staticIn / staticOut;
     else if (symIn.length === 1 && symOut.length === 0 && staticIn === staticOut) target[free] = symIn[0];
