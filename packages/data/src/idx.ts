@@ -1,3 +1,5 @@
+import { numel } from '@retain/engine';
+
 /** Raised for bytes that are not a well-formed unsigned-byte IDX file. */
 export class IdxFormatError extends Error {
   constructor(message: string) {
@@ -31,7 +33,7 @@ export function readIdx(bytes: Uint8Array, source = 'IDX data'): { dims: number[
   }
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const dims = Array.from({ length: rank }, (_, d) => view.getUint32(4 + 4 * d, false));
-  const count = dims.reduce((a, b) => a * b, 1);
+  const count = numel(dims);
   const actual = bytes.length - headerLength;
   if (actual !== count) {
     throw new IdxFormatError(

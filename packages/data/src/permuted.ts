@@ -1,4 +1,4 @@
-import { deriveSeed, Rng } from '@retain/engine';
+import { deriveSeed, Rng, numel } from '@retain/engine';
 import { PermutedConfigInput, parseConfig, permutedConfigSchema } from './config';
 import { loadFashionMnist } from './fashion-mnist';
 import { normalisationTable, PixelSampleSet } from './sample-set';
@@ -17,7 +17,7 @@ export async function permutedScenario(cfg: PermutedConfigInput, seed: number): 
   const config = parseConfig(permutedConfigSchema, cfg, 'permuted');
   checkSeed(seed);
   const data = await loadFashionMnist();
-  const pixels = data.inputDims.reduce((a, b) => a * b, 1);
+  const pixels = numel(data.inputDims);
   const normalisation = normalisationTable(data.pixelMean, data.pixelStd);
   const name = `permuted-${data.name}`;
   const taskNames = Array.from({ length: config.tasks }, (_, t) => `permuted-${t}`);

@@ -1,3 +1,5 @@
+import { numel } from '@retain/engine';
+
 /**
  * The samples of one task split, as the model sees them. Pixels stay uint8 in the dataset's shared
  * buffer; the task's pixel permutation and the normalisation are applied only when a batch is
@@ -38,7 +40,7 @@ export class PixelSampleSet implements SampleSet {
     if (labels.length !== sampleIndices.length) {
       throw new Error(`${options.description}: ${labels.length} labels for ${sampleIndices.length} samples`);
     }
-    this.inputSize = inputDims.reduce((a, b) => a * b, 1);
+    this.inputSize = numel(inputDims);
     if (permutation && permutation.length !== this.inputSize) {
       throw new Error(`${options.description}: permutation of ${permutation.length} pixels for inputs of ${this.inputSize}`);
     }

@@ -1,4 +1,4 @@
-import { assertTensorData, type TensorMap } from './tensor';
+import { assertTensorData, type TensorMap, numel } from './tensor';
 
 /**
  * Checkpoints in the safetensors layout: 8-byte little-endian header length, a JSON header
@@ -63,7 +63,7 @@ export function decodeSafetensors(bytes: Uint8Array): { tensors: TensorMap; meta
     }
     const { dtype, shape, data_offsets: offsets } = entry as { dtype: string; shape: number[]; data_offsets: [number, number] };
     if (dtype !== 'F32') fail(`tensor '${name}' has dtype ${dtype}; Retain checkpoints hold F32 tensors only`);
-    const n = shape.reduce((a, b) => a * b, 1);
+    const n = numel(shape);
     const [begin, end] = offsets;
     if (!(begin >= 0 && end <= dataLength && end - begin === n * 4))
       fail(`tensor '${name}' offsets [${begin}, ${end}] do not fit shape [${shape.join(', ')}] in ${dataLength} data bytes`);

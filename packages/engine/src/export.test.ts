@@ -1,8 +1,9 @@
-import { buildInferenceModel, type ActivationQuant, type InferenceExportOptions } from './export';
+import { buildInferenceModel, type InferenceExportOptions } from './export';
 import { initParams, mlp } from './models';
 import { decodeModel } from './onnx/proto';
 import {
   calibrateActivation,
+  type ActivationQuant,
   captureLayerInputs,
   dequantize,
   fakeQuantizeActivation,

@@ -1,8 +1,10 @@
-import { argmax, Graph, reshape, type Attr, type Dim, type Tensor } from './graph';
+import { argmax, floatConstant, Graph, linearLayers, reshape, type Attr, type Op, type Tensor } from './graph';
 import type { DType } from './onnx/proto';
 import { buffersOf, paramSpec, type Model } from './models/model';
 import { groupCount, transposeMatrix, validateQuantizedWeight, type QuantizedWeight } from './quant/weight';
-import { assertTensorData, type TensorMap } from './tensor';
+import { codeRange } from './codes';
+import type { ActivationQuant } from './quant/activation';
+import type { TensorMap } from './tensor';
 
 /**
  * How quantized weights are written:
@@ -28,13 +30,6 @@ export interface InferenceExportOptions {
   accuracyLevel?: 0 | 1 | 2 | 3 | 4;
 }
 
-/** Per-tensor 8-bit quantization of an activation: uint8 with a zero point, or int8 symmetric (zero point 0). */
-export interface ActivationQuant {
-  scale: number;
-  zeroPoint: number;
-  signed: boolean;
-}
-
 /**
  * A standalone inference model: input 'x' [B, ...inputDims], outputs 'logits' and 'pred', weights
  * as initializers so any ONNX runtime can load it. Quantized weights are stored as their codes,
@@ -53,30 +48,34 @@ export function buildInferenceModel(
   for (const name of Object.keys(quantized)) validateQuantizedWeight(name, quantized[name], paramSpec(model, name).dims);
   const activations = options.activations ?? {};
   for (const [p, a] of Object.entries(activations)) validateActivationQuant(p, a, model);
-  const g = new QuantizedForwardGraph(`${model.name}.inference.head${head}`, options.accuracyLevel ?? 1);
-  const x = g.input('x', ['B', ...model.inputDims]);
+  const name = `${model.name}.inference.head${head}`;
+  const forward = new Graph(name);
+  const x = forward.input('x', ['B', ...model.inputDims]);
   const weights: Record<string, Tensor> = {};
+  const rewrites = new Map<Tensor, LayerRewrite>(); // by weight
   for (const p of model.paramsForHead(head)) {
     const dims = paramSpec(model, p).dims;
     const qw = quantized[p];
-    weights[p] = qw ? dequantizedConstant(g, qw) : floatConstant(g, p, dims, params);
-    g.watch(p, weights[p], format === 'matmulnbits' ? qw : undefined, activations[p]);
+    weights[p] = qw ? dequantizedConstant(forward, qw) : floatConstant(forward, p, dims, params);
+    const nbits = format === 'matmulnbits' ? qw : undefined;
+    if (nbits) checkMatMulNBits(p, nbits);
+    if (nbits || activations[p]) rewrites.set(weights[p], { name: p, nbits, activation: activations[p] });
   }
-  for (const b of buffersOf(model)) weights[b.name] = floatConstant(g, b.name, b.dims, params); // batch-norm statistics stay float
-  const logits = model.forward(g, weights, x, head);
-  g.assertAllRewritten();
-  g.output('pred', argmax(logits, 1));
-  g.output('logits', logits);
+  for (const b of buffersOf(model)) weights[b.name] = floatConstant(forward, b.name, b.dims, params); // batch-norm statistics stay float
+  const logits = model.forward(forward, weights, x, head);
+  // The model writes plain MatMuls; its linear layers by rewritten weights are rebuilt quantized.
+  const layers = new Map<Op, LayerRewrite>();
+  for (const layer of linearLayers([logits], new Set(rewrites.keys())))
+    if (layer.op.type === 'MatMul') layers.set(layer.op, rewrites.get(layer.weight)!);
+  assertActivationsRewritten(rewrites, layers);
+  const accuracyLevel = options.accuracyLevel ?? 1;
+  const { graph: g, copied } = forward.rewrite(name, (op, inputs, into) => {
+    const rewrite = layers.get(op);
+    return rewrite && quantizedMatMul(into, inputs, op.outputs[0], rewrite, accuracyLevel);
+  });
+  g.output('pred', argmax(copied(logits), 1));
+  g.output('logits', copied(logits));
   return g.toBytes({ 'retain.model': model.name, 'retain.head': String(head), 'retain.format': format });
-}
-
-export function floatConstant(g: Graph, name: string, dims: number[], params: TensorMap): Tensor {
-  const t = params[name];
-  if (!t) throw new Error(`buildInferenceModel: parameter '${name}' is missing from params`);
-  assertTensorData(name, t);
-  if (t.dims.join() !== dims.join())
-    throw new Error(`buildInferenceModel: '${name}' has dims [${t.dims.join(', ')}], the model expects [${dims.join(', ')}]`);
-  return g.constant(t.data, dims, 'float32');
 }
 
 /** DequantizeLinear (opset 21) of the codes: per-tensor (scalar scale), per-axis (axis 1) or blocked along axis 0. */
@@ -123,88 +122,73 @@ function dequantizedKernel(g: Graph, qw: QuantizedWeight): Tensor {
   return reshape(flat, shape);
 }
 
-/**
- * A graph that rewrites MatMuls by watched weights as they are added: the left operand is
- * quantized (QuantizeLinear + DequantizeLinear) when the weight has activation quantization, and
- * the MatMul becomes com.microsoft MatMulNBits when the weight is to be packed for it. The model's
- * forward is written once with plain `matmul`; a weight's DequantizeLinear left unused by the
- * rewrite is pruned on serialization.
- */
-class QuantizedForwardGraph extends Graph {
-  private readonly watched = new Map<Tensor, { name: string; nbits?: QuantizedWeight; activation?: ActivationQuant; used: boolean }>();
+/** How the MatMuls by one weight are rebuilt: activations quantized, and/or MatMulNBits. */
+interface LayerRewrite {
+  name: string;
+  nbits?: QuantizedWeight;
+  activation?: ActivationQuant;
+}
 
-  constructor(
-    name: string,
-    private readonly accuracyLevel: number,
-  ) {
-    super(name);
-  }
-
-  watch(name: string, weight: Tensor, nbits: QuantizedWeight | undefined, activation: ActivationQuant | undefined): void {
-    if (nbits) {
-      if (nbits.granularity !== 'block')
-        throw new Error(
-          `quantized weight '${name}': format 'matmulnbits' needs block granularity, got '${nbits.granularity}'; use format 'qdq'`,
-        );
-      const size = nbits.blockSize!;
-      if (size < 16 || (size & (size - 1)) !== 0)
-        throw new Error(`quantized weight '${name}': MatMulNBits needs a power-of-two blockSize >= 16, got ${size}`);
-    }
-    if (nbits || activation) this.watched.set(weight, { name, nbits, activation, used: false });
-  }
-
-  override node(
-    opType: string,
-    inputs: (Tensor | undefined)[],
-    out: { dims: Dim[]; dtype: DType },
-    attrs: Record<string, Attr> = {},
-    domain = '',
-  ): Tensor {
-    const weight = opType === 'MatMul' && inputs[1] ? this.watched.get(inputs[1]) : undefined;
-    if (!weight || !inputs[0] || inputs[0].rank < 2) return super.node(opType, inputs, out, attrs, domain);
-    weight.used = true;
-    const a = weight.activation ? this.quantizeDequantize(inputs[0], weight.activation) : inputs[0];
-    if (!weight.nbits) return super.node(opType, [a, inputs[1]], out, attrs, domain);
-    const qw = weight.nbits;
-    const [K, N] = qw.dims;
-    const packed = packMatMulNBits(qw);
-    const b = this.constant(packed.b, [N, packed.blocks, packed.blobSize], 'uint8');
-    const scales = this.constant(packed.scales, [N * packed.blocks], 'float32');
-    const zeroPoints = packed.zeroPoints ? this.constant(packed.zeroPoints, [packed.zeroPoints.length], 'uint8') : undefined;
-    return super.node(
-      'MatMulNBits',
-      zeroPoints ? [a, b, scales, zeroPoints] : [a, b, scales],
-      out,
-      { K, N, bits: qw.bits, block_size: qw.blockSize!, accuracy_level: this.accuracyLevel },
-      'com.microsoft',
+function checkMatMulNBits(name: string, nbits: QuantizedWeight): void {
+  if (nbits.granularity !== 'block')
+    throw new Error(
+      `quantized weight '${name}': format 'matmulnbits' needs block granularity, got '${nbits.granularity}'; use format 'qdq'`,
     );
-  }
+  const size = nbits.blockSize!;
+  if (size < 16 || (size & (size - 1)) !== 0)
+    throw new Error(`quantized weight '${name}': MatMulNBits needs a power-of-two blockSize >= 16, got ${size}`);
+}
 
-  private quantizeDequantize(t: Tensor, a: ActivationQuant): Tensor {
-    const type: DType = a.signed ? 'int8' : 'uint8';
-    const scale = this.constant([a.scale], [], 'float32');
-    const zero = this.constant(a.signed ? new Int8Array([a.zeroPoint]) : new Uint8Array([a.zeroPoint]), [], type);
-    const q = super.node('QuantizeLinear', [t, scale, zero], { dims: t.dims, dtype: type });
-    return super.node('DequantizeLinear', [q, scale, zero], { dims: t.dims, dtype: 'float32' });
-  }
+/**
+ * One linear layer's MatMul [a, weight] -> `out`, rebuilt in `g`: the left operand is quantized
+ * (QuantizeLinear + DequantizeLinear) when the weight has activation quantization, and the MatMul
+ * becomes com.microsoft MatMulNBits when the weight is packed for it (the weight's
+ * DequantizeLinear, then unused, is pruned on serialization).
+ */
+function quantizedMatMul(g: Graph, inputs: (Tensor | undefined)[], out: Tensor, rewrite: LayerRewrite, accuracyLevel: number): Tensor {
+  const [input, weight] = inputs;
+  const a = rewrite.activation ? quantizeDequantize(g, input!, rewrite.activation) : input;
+  if (!rewrite.nbits) return g.node('MatMul', [a, weight], out);
+  const qw = rewrite.nbits;
+  const [K, N] = qw.dims;
+  const packed = packMatMulNBits(qw);
+  const b = g.constant(packed.b, [N, packed.blocks, packed.blobSize], 'uint8');
+  const scales = g.constant(packed.scales, [N * packed.blocks], 'float32');
+  const zeroPoints = packed.zeroPoints ? g.constant(packed.zeroPoints, [packed.zeroPoints.length], 'uint8') : undefined;
+  return g.node(
+    'MatMulNBits',
+    zeroPoints ? [a, b, scales, zeroPoints] : [a, b, scales],
+    out,
+    { K, N, bits: qw.bits, block_size: qw.blockSize!, accuracy_level: accuracyLevel },
+    'com.microsoft',
+  );
+}
 
-  /**
-   * A weight with activation quantization that the forward never multiplied would silently run
-   * unquantized activations; say so. (A MatMulNBits weight used otherwise, e.g. an embedding
-   * table, keeps its DequantizeLinear: the same values, computed the portable way.)
-   */
-  assertAllRewritten(): void {
-    const missed = [...this.watched.values()].filter((w) => !w.used && w.activation).map((w) => w.name);
-    if (missed.length)
-      throw new Error(
-        `weights ${missed.join(', ')} are not the right operand of a MatMul in this model: activation quantization applies only there; leave them out of activations`,
-      );
-  }
+function quantizeDequantize(g: Graph, t: Tensor, a: ActivationQuant): Tensor {
+  const type: DType = a.signed ? 'int8' : 'uint8';
+  const scale = g.constant([a.scale], [], 'float32');
+  const zero = g.constant(a.signed ? new Int8Array([a.zeroPoint]) : new Uint8Array([a.zeroPoint]), [], type);
+  const q = g.node('QuantizeLinear', [t, scale, zero], { dims: t.dims, dtype: type });
+  return g.node('DequantizeLinear', [q, scale, zero], { dims: t.dims, dtype: 'float32' });
+}
+
+/**
+ * A weight with activation quantization that the forward never multiplied would silently run
+ * unquantized activations; say so. (A MatMulNBits weight used otherwise, e.g. an embedding
+ * table, keeps its DequantizeLinear: the same values, computed the portable way.)
+ */
+function assertActivationsRewritten(rewrites: Map<Tensor, LayerRewrite>, layers: Map<Op, LayerRewrite>): void {
+  const used = new Set(layers.values());
+  const missed = [...rewrites.values()].filter((w) => !used.has(w) && w.activation).map((w) => w.name);
+  if (missed.length)
+    throw new Error(
+      `weights ${missed.join(', ')} are not the right operand of a MatMul in this model: activation quantization applies only there; leave them out of activations`,
+    );
 }
 
 function validateActivationQuant(name: string, a: ActivationQuant, model: Model): void {
   paramSpec(model, name);
-  const [lo, hi] = a.signed ? [-128, 127] : [0, 255];
+  const { min: lo, max: hi } = codeRange(8, a.signed);
   if (!(a.scale > 0) || !Number.isFinite(a.scale))
     throw new Error(`activation quantization of '${name}': scale must be positive, got ${a.scale}`);
   if (!Number.isInteger(a.zeroPoint) || a.zeroPoint < lo || a.zeroPoint > hi)
@@ -229,7 +213,7 @@ export function packMatMulNBits(qw: QuantizedWeight): {
   const size = qw.blockSize!;
   const blocks = Math.ceil(K / size);
   const blobSize = (size * qw.bits) / 8;
-  const offset = qw.zeroPoint ? 0 : 2 ** (qw.bits - 1);
+  const offset = qw.zeroPoint ? 0 : -codeRange(qw.bits, true).min; // signed codes, shifted to unsigned
   const b = new Uint8Array(N * blocks * blobSize);
   const put = (buf: Uint8Array, index: number, value: number) => {
     if (qw.bits === 8) buf[index] = value;

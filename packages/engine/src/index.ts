@@ -1,5 +1,6 @@
 export * from './rng';
 export * from './tensor';
+export * from './codes';
 export * from './graph';
 export { IR_VERSION, OPSET, decodeModel, type DType } from './onnx/proto';
 export * from './models';

@@ -1,6 +1,6 @@
 import type { Graph, Tensor } from './graph';
 import type { ParamSpec } from './models/model';
-import type { TensorMap } from './tensor';
+import { numel, type TensorMap } from './tensor';
 
 /**
  * Optimizers, with PyTorch's update rules (so numbers compare with the literature):
@@ -40,8 +40,7 @@ export function optimizerStateSpecs(opt: OptimizerConfig, params: ParamSpec[]): 
 /** Zero-initialised optimizer state, as the first step expects. */
 export function initOptimizerState(opt: OptimizerConfig, params: ParamSpec[]): TensorMap {
   const out: TensorMap = {};
-  for (const s of optimizerStateSpecs(opt, params))
-    out[s.name] = { dims: s.dims, data: new Float32Array(s.dims.reduce((a, b) => a * b, 1)) };
+  for (const s of optimizerStateSpecs(opt, params)) out[s.name] = { dims: s.dims, data: new Float32Array(numel(s.dims)) };
   return out;
 }
 

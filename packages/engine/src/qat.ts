@@ -1,7 +1,8 @@
+import { codeRange } from './codes';
 import { fakeQuantizeStep, gather, Graph, reshape, type Tensor } from './graph';
 import { int64s } from './graph/ops/util';
 import type { Model, ParamSpec } from './models/model';
-import type { TensorMap } from './tensor';
+import { numel, type TensorMap } from './tensor';
 
 /**
  * Quantization-aware training (QAT): the model's forward sees some of its weights through a
@@ -42,7 +43,7 @@ export function stepSizeDims(weight: string, dims: readonly number[], scheme: Fa
   return [Math.ceil(dims[0] / blockSizeOf(weight, scheme)), dims[1]];
 }
 
-const qmaxOf = (bits: 4 | 8) => 2 ** (bits - 1) - 1;
+const qmaxOf = (bits: 4 | 8) => codeRange(bits, true).max;
 
 function blockSizeOf(weight: string, scheme: FakeQuantScheme): number {
   const size = scheme.blockSize;
@@ -108,15 +109,16 @@ function minMaxStep(w: Tensor, scheme: FakeQuantScheme, stepDims: number[], qmax
  */
 export function withFakeQuantization(model: Model, plan: FakeQuantPlan): Model {
   const planned = Object.entries(plan.weights);
-  for (const [name, scheme] of planned) {
+  // Checked once, here: every planned weight is a parameter its scheme fits (stepSizeDims throws otherwise).
+  const stepDims = planned.map(([name, scheme]) => {
     const spec = model.params.find((p) => p.name === name);
     if (!spec) throw new Error(`QAT: model '${model.name}' has no parameter '${name}'`);
-    stepSizeDims(name, spec.dims, scheme);
-  }
+    return stepSizeDims(name, spec.dims, scheme);
+  });
   const stepSpecs: ParamSpec[] = plan.lsq
-    ? planned.map(([name, scheme]) => ({
+    ? planned.map(([name], i) => ({
         name: stepSizeName(name),
-        dims: stepSizeDims(name, model.params.find((p) => p.name === name)!.dims, scheme),
+        dims: stepDims[i],
         init: 'ones', // placeholder: initialStepSizes sets them from the weights
       }))
     : [];
@@ -152,7 +154,7 @@ export function initialStepSizes(plan: FakeQuantPlan, params: TensorMap): Tensor
     if (!w) throw new Error(`QAT: parameter '${name}' is missing from the checkpoint`);
     const dims = stepSizeDims(name, w.dims, scheme);
     const [rows, cols] = w.dims;
-    const sums = new Float64Array(dims.reduce((a, b) => a * b, 1));
+    const sums = new Float64Array(numel(dims));
     const counts = new Float64Array(sums.length);
     const size = scheme.granularity === 'block' ? blockSizeOf(name, scheme) : rows;
     for (let r = 0; r < rows; r++) {

@@ -5,6 +5,7 @@ import { Rng } from './rng';
 import { stackValues, TrainSession } from './runtime';
 import { learningRate, type LrSchedule } from './schedule';
 import { buildStepGraph, type StepMethod } from './step';
+import { numel } from './tensor';
 
 // A plain-TS float64 reference of one MLP step (1 hidden relu layer), written independently of the graph code.
 type Mat = { r: number; c: number; v: number[] };
@@ -123,7 +124,7 @@ describe('training step graph', () => {
     const dims = Object.fromEntries(model.params.map((p) => [p.name, p.dims]));
     const ref: Record<string, number[]> = Object.fromEntries(names.map((n) => [n, Array.from(params[n].data)]));
     const refState: Record<string, number[]> = Object.fromEntries(
-      specs.flatMap((s) => [`m.${s.name}`, `v.${s.name}`].map((k) => [k, new Array(s.dims.reduce((a, b) => a * b, 1)).fill(0)])),
+      specs.flatMap((s) => [`m.${s.name}`, `v.${s.name}`].map((k) => [k, new Array(numel(s.dims)).fill(0)])),
     );
     // The learning rate changes every step (warm-up, then cosine) through the same graph.
     const schedule: LrSchedule = { name: 'cosine', warmupSteps: 1, minLr: 0.01 };
@@ -180,7 +181,7 @@ describe('training step graph', () => {
     }
   });
 
-  test('an extra loss term adds to the loss and to the gradient', async () => {
+  test("a method's loss term adds to the loss and to the gradient", async () => {
     const model = tiny();
     const opt: OptimizerConfig = { name: 'sgd' };
     const params = initParams(model, 2);
@@ -190,8 +191,13 @@ describe('training step graph', () => {
         model,
         head: 0,
         optimizer: opt,
-        // an L2 penalty 0.5 * c * |w|^2 on one weight with c fed as an extra input
-        extraLoss: extra ? (g, p) => ops.scale(ops.mul(ops.sum(ops.square(p['head.0.bias'])), g.input('penalty.c', [])), 0.5) : undefined,
+        // an L2 penalty 0.5 * c * |w|^2 on one weight with c fed as a method constant
+        method: extra
+          ? {
+              constants: { 'penalty.c': [] },
+              lossTerm: ({ params: p, inputs }) => ops.scale(ops.mul(ops.sum(ops.square(p['head.0.bias'])), inputs['penalty.c']), 0.5),
+            }
+          : undefined,
       });
       const s = await TrainSession.create(step, {
         ...params,
@@ -286,7 +292,7 @@ describe('K-step graphs with model buffers', () => {
       const opt: OptimizerConfig = { name: 'adam' };
       const initial = { ...initParams(model, 6), ...initOptimizerState(opt, model.params) };
       const [K, B] = [3, 4];
-      const features = model.inputDims.reduce((a, b) => a * b, 1);
+      const features = numel(model.inputDims);
       const rng = new Rng(8);
       const x = Float32Array.from({ length: K * B * features }, () => draw(rng));
       const y = Int32Array.from({ length: K * B }, () => rng.int(model.classesPerHead));
@@ -388,9 +394,9 @@ describe('step methods (a continual-learning method inside the step graph)', () 
     expect(() => buildStepGraph({ model, head: 0, optimizer: { name: 'sgd' }, method: { gradientTransform: () => ({}) } })).toThrow(
       /returned no gradient for trunk.0.weight/,
     );
-    expect(() =>
-      buildStepGraph({ model, head: 0, optimizer: { name: 'sgd' }, stepsPerRun: 2, extraLoss: (g) => g.input('c', []) }),
-    ).toThrow(/stepsPerRun > 1 does not support extraLoss; give the term as a method lossTerm/);
+    expect(() => buildStepGraph({ model, head: 0, optimizer: { name: 'sgd' }, method: { lossTerm: ({ logits }) => logits } })).toThrow(
+      /a method lossTerm must return a float32 scalar/,
+    );
   });
 
   // Every hook at once: an EWC-like penalty (constants + lossTerm), a gradient transform that

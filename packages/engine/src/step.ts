@@ -8,14 +8,11 @@ export interface StepGraphSpec {
   optimizer: OptimizerConfig;
   /** Params the step updates; default model.paramsForHead(head). Others in the forward pass stay fixed. */
   trainable?: string[];
-  /** Extra loss terms (EWC and other penalties), added to the cross-entropy; must be a scalar. */
-  extraLoss?: (g: Graph, params: Record<string, Tensor>, logits: Tensor, batch: { x: Tensor; y: Tensor }) => Tensor | undefined;
   /**
    * Optimizer steps per graph run (default 1). With K > 1 the graph takes a stack of K batches
    * (and of the method's batch inputs) and K learning rates and runs the K steps one after another
    * inside one run, so parameters cross the runtime boundary once per K steps (what a GPU provider
-   * needs to pay off). Method hooks work unchanged; `extraLoss` does not (it may declare inputs,
-   * which K copies of it would declare K times: use a method's lossTerm and constants instead).
+   * needs to pay off). Method hooks work unchanged.
    * 'any': the one-step graph as the body of an ONNX Scan over the stacks, so one graph runs any
    * number of steps per run (K is the stack's length at run time) and its size does not grow with K.
    */
@@ -95,10 +92,9 @@ export interface StepGraph {
 }
 
 /**
- * The training step as ONE graph: forward, loss (+ extra terms), backward, optimizer update.
+ * The training step as ONE graph: forward, loss (+ the method's term), backward, optimizer update.
  * Inputs: 'x' [B, ...inputDims] float32, 'y' [B] int64, 'lr' [] float32, each param, each state,
- * each model buffer (plus any inputs `extraLoss` declares, and the method's constants, state and
- * batch inputs). Outputs: 'loss' [] and 'new.<name>' for each updated param, optimizer state,
+ * each model buffer (and the method's constants, state and batch inputs). Outputs: 'loss' [] and 'new.<name>' for each updated param, optimizer state,
  * buffer (the forward runs in training mode) and method state, so a runtime feeds outputs back
  * as the next step's inputs.
  * With stepsPerRun = K > 1: 'x' [K, B, ...], 'y' [K, B], 'lr' [K], each method batch input
@@ -114,8 +110,6 @@ export function buildStepGraph(spec: StepGraphSpec): StepGraph {
   const paramNames = [...new Set([...forwardNames, ...trainable])];
   const K = spec.stepsPerRun ?? 1;
   if (!Number.isInteger(K) || K < 1) throw new Error(`stepsPerRun must be a positive integer or 'any', got ${K}`);
-  if (K > 1 && spec.extraLoss)
-    throw new Error('stepsPerRun > 1 does not support extraLoss; give the term as a method lossTerm (method.constants for its inputs)');
 
   const g = new Graph(`${model.name}.step.head${head}${K > 1 ? `.k${K}` : ''}`);
   const stack = K > 1 ? ['K'] : [];
@@ -201,7 +195,7 @@ function stepGraphInterface(spec: StepGraphSpec, stepsPerRun: number | 'any'): O
 }
 
 /**
- * One step's forward, loss (+ extraLoss and the method's term), backward and update; returns the
+ * One step's forward, loss (+ the method's term), backward and update; returns the
  * loss and every updated param, optimizer state, buffer and method state.
  */
 function appendStep(
@@ -239,12 +233,9 @@ function appendStep(
       ),
   };
   let loss = taskLoss;
-  for (const [what, extra] of [
-    ['extraLoss', spec.extraLoss?.(g, params, logits, batch)],
-    ['a method lossTerm', method.lossTerm?.(terms)],
-  ] as const) {
-    if (!extra) continue;
-    if (extra.rank !== 0 || extra.dtype !== 'float32') throw new Error(`${what} must return a float32 scalar, got ${extra}`);
+  const extra = method.lossTerm?.(terms);
+  if (extra) {
+    if (extra.rank !== 0 || extra.dtype !== 'float32') throw new Error(`a method lossTerm must return a float32 scalar, got ${extra}`);
     loss = add(loss, extra);
   }
 
@@ -318,8 +309,6 @@ export function buildEvalGraph(model: Model, head: number): Uint8Array {
  */
 function buildScanStepGraph(spec: StepGraphSpec): StepGraph {
   const { model, head, optimizer } = spec;
-  if (spec.extraLoss)
-    throw new Error(`stepsPerRun 'any' does not support extraLoss; give the term as a method lossTerm (method.constants for its inputs)`);
   const forwardNames = model.paramsForHead(head);
   const trainable = spec.trainable ?? forwardNames;
   const paramNames = [...new Set([...forwardNames, ...trainable])];

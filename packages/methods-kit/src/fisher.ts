@@ -5,6 +5,7 @@ import {
   gradients,
   Graph,
   GraphSession,
+  linearLayers as linearLayersOf,
   logSoftmax,
   matmul,
   mul,
@@ -16,6 +17,7 @@ import {
   square,
   sum,
   transpose,
+  numel,
 } from '@retain/engine';
 import type { Model, Tensor, TensorMap, Value } from '@retain/engine';
 import type { SampleSet } from '@retain/data';
@@ -63,7 +65,7 @@ export async function fisherDiagonal(opts: FisherOptions): Promise<TensorMap> {
   });
   try {
     const chunk = batched ? CHUNK : 1;
-    const features = samples.inputDims.reduce((a, b) => a * b, 1);
+    const features = numel(samples.inputDims);
     for (let start = 0; start < n; start += chunk) {
       const indices = chosen.subarray(start, Math.min(start + chunk, n));
       const x = samples.gather(indices, new Float32Array(indices.length * features));
@@ -100,13 +102,10 @@ interface LinearLayer {
 /**
  * The forward pass's linear layers, when every param is read by exactly one of them (as the
  * weight [in, out] or the bias of `a @ W + b`, a of rank 2) and by nothing else; else undefined.
- * Recognised by the engine's node names ('_MatMul_<n>', '_Add_<n>'): graph tensors keep parents
- * but not op types.
  */
 function linearLayers(logits: Tensor, params: Record<string, Tensor>, names: string[]): LinearLayer[] | undefined {
   const paramOf = new Map(names.map((p) => [params[p], p]));
   const uses = new Map<string, number>();
-  const layers: LinearLayer[] = [];
   const seen = new Set<Tensor>();
   const stack = [logits];
   while (stack.length) {
@@ -118,14 +117,11 @@ function linearLayers(logits: Tensor, params: Record<string, Tensor>, names: str
       if (p) uses.set(p, (uses.get(p) ?? 0) + 1);
       else stack.push(parent);
     }
-    const [product, bias] = t.parents;
-    if (!t.name.startsWith('_Add_') || t.parents.length !== 2 || !paramOf.has(bias) || !product.name.startsWith('_MatMul_')) continue;
-    const [input, weight] = product.parents;
-    if (!paramOf.has(weight) || weight.rank !== 2 || input.rank !== 2 || bias.rank !== 1) continue;
-    uses.set(paramOf.get(weight)!, (uses.get(paramOf.get(weight)!) ?? 0) + 1);
-    seen.add(product);
-    stack.push(input);
-    layers.push({ weight: paramOf.get(weight)!, bias: paramOf.get(bias)!, input, output: t });
+  }
+  const layers: LinearLayer[] = [];
+  for (const l of linearLayersOf([logits], new Set(paramOf.keys()))) {
+    if (l.op.type !== 'MatMul' || !l.bias || l.input.rank !== 2 || l.weight.rank !== 2 || l.bias.value.rank !== 1) continue;
+    layers.push({ weight: paramOf.get(l.weight)!, bias: paramOf.get(l.bias.value)!, input: l.input, output: l.bias.added });
   }
   return names.every((p) => uses.get(p) === 1) ? layers : undefined;
 }

@@ -11,6 +11,7 @@ import {
   type StepTerms,
   type Tensor,
   type Value,
+  numel,
 } from '@retain/engine';
 import type { Namespace } from './namespace';
 
@@ -70,7 +71,7 @@ export function perHeadSamples(names: Namespace, model: Model, heads: number[]) 
    * multiplier of the trainer's batch loss (lossTerm adds it to the loss the trainer already has).
    */
   const feeds = (samples: HeadSamples, weight: number, currentScale: number): Record<string, Value> => {
-    const features = model.inputDims.reduce((a, b) => a * b, 1);
+    const features = numel(model.inputDims);
     const classes = model.classesPerHead;
     const out: Record<string, Value> = {
       [xName]: { dtype: 'float32', dims: [samples.size, ...model.inputDims], data: samples.x.subarray(0, samples.size * features) },

@@ -1,7 +1,7 @@
 import type { z } from 'zod';
 import { SpecError, SpecErrors } from './errors';
 import { experimentSpecSchema, type ExperimentSpec, type PluginRef } from './spec';
-import type { Plugin, PluginKind, PluginOfKind } from './plugin';
+import type { Plugin, PluginKind, PluginOfKind, QuantizerPlugin } from './plugin';
 
 /** The plugins a worker or CLI knows, by kind and name. */
 export class PluginRegistry {
@@ -24,8 +24,12 @@ export class PluginRegistry {
 
   get<K extends PluginKind>(kind: K, name: string): PluginOfKind<K> {
     const plugin = this.find(kind, name);
-    if (!plugin) throw new SpecError(kind, `unknown ${kind} '${name}'; available: ${this.names(kind).join(', ') || 'none'}`);
+    if (!plugin) throw this.unknown(kind, name);
     return plugin;
+  }
+
+  private unknown(kind: PluginKind, name: string): SpecError {
+    return new SpecError(kind, `unknown ${kind} '${name}'; available: ${this.names(kind).join(', ') || 'none'}`);
   }
 
   names(kind: PluginKind): string[] {
@@ -90,31 +94,42 @@ export class PluginRegistry {
 
   /** `qat.quantizer` must be the id of a listed quantizer whose plugin can be trained through. */
   private checkQat(id: string, quantizers: Array<PluginRef & { id: string }>): SpecError[] {
+    const problem = this.qatQuantizer(id, quantizers);
+    // An unknown plugin name is reported under `quantizers` already.
+    return problem instanceof SpecError && problem.field === 'qat.quantizer' ? [problem] : [];
+  }
+
+  /**
+   * The quantizer `qat.quantizer` (an id) names and its training transform, or the SpecError that
+   * says why it cannot be trained through. The one check of it: spec validation and the worker
+   * both ask here.
+   */
+  qatQuantizer(
+    id: string,
+    quantizers: Array<PluginRef & { id: string }>,
+  ): { ref: PluginRef & { id: string }; trainingTransform: NonNullable<QuantizerPlugin['trainingTransform']> } | SpecError {
     const ref = quantizers.find((q) => q.id === id);
     if (!ref) {
       const ids = quantizers.map((q) => q.id);
-      return [
-        new SpecError(
-          'qat.quantizer',
-          ids.length
-            ? `'${id}' is not the id of a quantizer in this spec; use one of ${ids.join(', ')}`
-            : `'${id}' names no quantizer: list it under 'quantizers' first`,
-        ),
-      ];
+      return new SpecError(
+        'qat.quantizer',
+        ids.length
+          ? `'${id}' is not the id of a quantizer in this spec; use one of ${ids.join(', ')}`
+          : `'${id}' names no quantizer: list it under 'quantizers' first`,
+      );
     }
     const plugin = this.find('quantizer', ref.name);
-    if (plugin && !plugin.trainingTransform) {
+    if (!plugin) return this.unknown('quantizer', ref.name);
+    if (!plugin.trainingTransform) {
       const able = this.list()
         .filter((p) => p.kind === 'quantizer' && p.trainingTransform)
         .map((p) => p.name);
-      return [
-        new SpecError(
-          'qat.quantizer',
-          `quantizer '${ref.name}' (id '${id}') has no quantization-aware training; quantizers that have it: ${able.join(', ') || 'none'}`,
-        ),
-      ];
+      return new SpecError(
+        'qat.quantizer',
+        `quantizer '${ref.name}' (id '${id}') has no quantization-aware training; quantizers that have it: ${able.join(', ') || 'none'}`,
+      );
     }
-    return [];
+    return { ref, trainingTransform: plugin.trainingTransform.bind(plugin) };
   }
 }
 

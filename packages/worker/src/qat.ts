@@ -7,12 +7,11 @@ import { initialStepSizes, stepSizeName, withFakeQuantization, type FakeQuantPla
  */
 export function qatPlanOf(spec: ExperimentSpec, registry: PluginRegistry, model: Model): FakeQuantPlan | undefined {
   if (!spec.qat) return undefined;
-  const ref = spec.quantizers.find((q) => q.id === spec.qat!.quantizer);
-  if (!ref) throw new SpecError('qat.quantizer', `'${spec.qat.quantizer}' is not the id of a quantizer in this spec`);
-  const plugin = registry.get('quantizer', ref.name);
-  if (!plugin.trainingTransform) throw new SpecError('qat.quantizer', `quantizer '${ref.name}' has no quantization-aware training`);
+  const qat = registry.qatQuantizer(spec.qat.quantizer, spec.quantizers);
+  if (qat instanceof SpecError) throw qat;
+  const { ref, trainingTransform } = qat;
   try {
-    return { weights: plugin.trainingTransform({ config: ref.config, model }), lsq: spec.qat.lsq };
+    return { weights: trainingTransform({ config: ref.config, model }), lsq: spec.qat.lsq };
   } catch (err) {
     throw new SpecError('qat.quantizer', `quantizer '${ref.id}' cannot be trained through: ${(err as Error).message}`);
   }

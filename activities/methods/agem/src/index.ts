@@ -1,5 +1,5 @@
 import { definePlugin, type AfterTaskContext, type Batch, type MethodContext, type MethodTraining } from '@retain/sdk';
-import type { TensorMap } from '@retain/engine';
+import { numel, type TensorMap } from '@retain/engine';
 import { classesPerTaskOf, offerTask, paramsOfHeads, perHeadSamples, readBuffer, sampleBuffer, writeBuffer } from '@retain/methods-kit';
 import { configSchema, type Config } from './config';
 import { agem } from './names';
@@ -20,11 +20,7 @@ export const agemMethod = definePlugin({
   configSchema,
   training: (ctx: MethodContext<Config>): MethodTraining => {
     const inputDims = ctx.task.train.inputDims;
-    const memory = readBuffer(
-      ctx.state,
-      memoryState,
-      inputDims.reduce((a, b) => a * b, 1),
-    );
+    const memory = readBuffer(ctx.state, memoryState, numel(inputDims));
     if (!memory.size) return {};
     const m = Math.min(ctx.config.memoryBatch, memory.size);
     if (ctx.model.heads > 1) {
@@ -61,7 +57,7 @@ export const agemMethod = definePlugin({
     };
   },
   afterTask: async (ctx: AfterTaskContext<Config>): Promise<TensorMap> => {
-    const features = ctx.task.train.inputDims.reduce((a, b) => a * b, 1);
+    const features = numel(ctx.task.train.inputDims);
     const memory = offerTask(
       readBuffer(ctx.state, memoryState, features),
       ctx.task,

@@ -1,5 +1,5 @@
 import { definePlugin, type Batch, type MethodContext, type MethodTraining } from '@retain/sdk';
-import { deriveSeed, Rng } from '@retain/engine';
+import { deriveSeed, numel, Rng } from '@retain/engine';
 import { namespace, paramsOfHeads, perHeadSamples } from '@retain/methods-kit';
 import { configSchema, type Config } from './config';
 
@@ -25,7 +25,7 @@ export const jointMethod = definePlugin({
     const tasks = Array.from({ length: ctx.taskIndex + 1 }, (_, j) => ctx.taskData(j).train);
     const offsets = tasks.map((_, j) => tasks.slice(0, j).reduce((s, t) => s + t.n, 0));
     const total = offsets[offsets.length - 1] + tasks[tasks.length - 1].n;
-    const features = ctx.task.train.inputDims.reduce((a, b) => a * b, 1);
+    const features = numel(ctx.task.train.inputDims);
     /** `size` samples drawn uniformly from every task so far, with the task each came from. */
     const draw = (step: number, size: number) => {
       const rng = new Rng(deriveSeed(ctx.seed, 'joint-batch', ctx.taskIndex, step));

@@ -2,6 +2,7 @@ import { definePlugin, SpecError, type MethodContext, type MethodTraining } from
 import type { ScenarioInfo } from '@retain/data';
 import { columnParams, progressiveMlp } from './columns';
 import { configSchema, modelConfigSchema, type Config, type ModelConfig } from './config';
+import { numel } from '@retain/engine';
 
 export { columnParams, progressiveMlp, type ProgressiveConfig } from './columns';
 export { configSchema, modelConfigSchema, type Config, type ModelConfig } from './config';
@@ -19,7 +20,7 @@ export const pnnModel = definePlugin({
     if (scenario.heads !== scenario.tasks)
       throw new SpecError('benchmark', `model 'pnn-mlp' needs a head per task (task-IL); '${scenario.name}' has ${scenario.heads} head(s)`);
     return progressiveMlp({
-      inputSize: scenario.inputDims.reduce((a, b) => a * b, 1),
+      inputSize: numel(scenario.inputDims),
       hidden: config.hidden,
       classesPerHead: scenario.classesPerHead,
       columns: scenario.tasks,

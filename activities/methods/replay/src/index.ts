@@ -1,5 +1,5 @@
 import { definePlugin, type AfterTaskContext, type Batch, type MethodContext, type MethodTraining } from '@retain/sdk';
-import type { TensorMap } from '@retain/engine';
+import { numel, type TensorMap } from '@retain/engine';
 import {
   classesPerTaskOf,
   namespace,
@@ -25,7 +25,7 @@ export const replayMethod = definePlugin({
   description: 'Experience replay: a reservoir or class-balanced buffer of past samples mixed into every batch.',
   configSchema,
   training: (ctx: MethodContext<Config>): MethodTraining => {
-    const features = ctx.task.train.inputDims.reduce((a, b) => a * b, 1);
+    const features = numel(ctx.task.train.inputDims);
     const buffer = readBuffer(ctx.state, replay.state, features);
     if (!buffer.size || ctx.config.share === 0) return {};
     const replayed = (size: number) => Math.max(1, Math.round((size * ctx.config.share) / (1 - ctx.config.share)));
@@ -62,7 +62,7 @@ export const replayMethod = definePlugin({
     };
   },
   afterTask: async (ctx: AfterTaskContext<Config>): Promise<TensorMap> => {
-    const features = ctx.task.train.inputDims.reduce((a, b) => a * b, 1);
+    const features = numel(ctx.task.train.inputDims);
     const buffer = offerTask(
       readBuffer(ctx.state, replay.state, features),
       ctx.task,

@@ -1,4 +1,4 @@
-import { add, mul, neg, sub, type StepMethod, type TensorMap } from '@retain/engine';
+import { add, mul, neg, numel, sub, type StepMethod, type TensorMap } from '@retain/engine';
 import { si } from './names';
 
 export const omegaName = (param: string) => si.inputs.name('omega', param);
@@ -37,7 +37,7 @@ export function zeroSums(trainable: string[], dims: (param: string) => number[])
   const out: TensorMap = {};
   for (const p of trainable) {
     const d = dims(p);
-    const n = d.reduce((a, b) => a * b, 1);
+    const n = numel(d);
     out[omegaName(p)] = { dims: d, data: new Float32Array(n) };
     out[deltaName(p)] = { dims: d, data: new Float32Array(n) };
   }

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { definePlugin } from '@retain/sdk';
-import { cnn } from '@retain/engine';
+import { cnn, numel } from '@retain/engine';
 
 export const cnnConfigSchema = z.strictObject({
   /** lenet: LeNet-5; resnet: a stem and one basic residual block per stage, global average pooling. */
@@ -18,7 +18,7 @@ export type CnnConfig = z.output<typeof cnnConfigSchema>;
 
 /** The image shape for a scenario's per-example input dims: [C, H, W] as given, [H, W] or s*s pixels as one channel. */
 export function imageShape(inputDims: number[], image?: [number, number, number]): [number, number, number] {
-  const size = inputDims.reduce((a, b) => a * b, 1);
+  const size = numel(inputDims);
   const shape: [number, number, number] | undefined =
     image ??
     (inputDims.length === 3

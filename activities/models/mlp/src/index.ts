@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { definePlugin } from '@retain/sdk';
-import { mlp } from '@retain/engine';
+import { mlp, numel } from '@retain/engine';
 
 export const mlpConfigSchema = z.strictObject({
   /** Widths of the hidden layers. */
@@ -18,7 +18,7 @@ export const mlpModel = definePlugin({
   configSchema: mlpConfigSchema,
   build: (config: MlpConfig, scenario) =>
     mlp({
-      inputSize: scenario.inputDims.reduce((a, b) => a * b, 1),
+      inputSize: numel(scenario.inputDims),
       hidden: config.hidden,
       classesPerHead: scenario.classesPerHead,
       heads: scenario.heads,

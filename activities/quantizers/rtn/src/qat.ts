@@ -1,4 +1,4 @@
-import type { FakeQuantScheme, Model, QuantizedWeight, TensorData } from '@retain/engine';
+import { codeRange, type FakeQuantScheme, type Model, type QuantizedWeight, type TensorData } from '@retain/engine';
 
 /** The RTN settings quantization-aware training reads. */
 interface RtnScheme {
@@ -41,7 +41,7 @@ export function quantizeOnSteps(weight: TensorData, step: TensorData, bits: 4 | 
     throw new Error(
       `learned steps [${step.dims.join(', ')}] fit neither a per-channel [${cols}] nor a block grid [${blockSize ? `${blocks}, ${cols}` : 'blocks, out'}] of a [${weight.dims.join(', ')}] weight`,
     );
-  const qmax = 2 ** (bits - 1) - 1;
+  const qmax = codeRange(bits, true).max;
   const size = perChannel ? rows : blockSize!;
   const q = new Int8Array(rows * cols);
   for (let r = 0; r < rows; r++) {

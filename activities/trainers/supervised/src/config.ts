@@ -1,3 +1,4 @@
+import { lrScheduleSchema } from '@retain/engine';
 import { z } from 'zod';
 
 /** Clip gradients to this global L2 norm before the update (torch's clip_grad_norm_); off when absent. */
@@ -20,14 +21,6 @@ const adam = z.strictObject({ name: z.literal('adam'), ...adamFields, weightDeca
 /** Adam with decoupled weight decay (torch.optim.AdamW, Loshchilov & Hutter 2019; default 0.01 as in torch). */
 const adamw = z.strictObject({ name: z.literal('adamw'), ...adamFields, weightDecay: z.number().min(0).default(0.01) });
 
-/** Learning-rate schedule over a task's steps (restarts each task); the step graph reads lr per step. */
-const warmupSteps = z.number().int().min(0).default(0);
-const schedule = z.discriminatedUnion('name', [
-  z.strictObject({ name: z.literal('constant'), warmupSteps }),
-  z.strictObject({ name: z.literal('step'), stepSize: z.number().int().min(1), gamma: z.number().positive().default(0.1), warmupSteps }),
-  z.strictObject({ name: z.literal('cosine'), minLr: z.number().min(0).default(0), warmupSteps }),
-]);
-
 export const supervisedConfigSchema = z.strictObject({
   /** Passes over the task's training set. Ignored when `steps` is set. */
   epochs: z.number().int().min(1).default(1),
@@ -36,7 +29,8 @@ export const supervisedConfigSchema = z.strictObject({
   batchSize: z.number().int().min(1).max(65536).default(128),
   /** Base learning rate; `schedule` shapes it over each task's steps. */
   lr: z.number().positive().default(0.05),
-  schedule: z.preprocess((v) => (typeof v === 'string' ? { name: v } : v), schedule).default({ name: 'constant', warmupSteps: 0 }),
+  /** Learning-rate schedule over a task's steps (restarts each task); the step graph reads lr per step. */
+  schedule: z.preprocess((v) => (typeof v === 'string' ? { name: v } : v), lrScheduleSchema).default({ name: 'constant', warmupSteps: 0 }),
   /**
    * Save a mid-task checkpoint every this many steps (besides `checkpointSeconds`); a crashed
    * worker's retry resumes from the last one. Unset: time-based only.

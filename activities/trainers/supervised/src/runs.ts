@@ -1,5 +1,5 @@
 import type { Batch, MethodTraining } from '@retain/sdk';
-import { stackValues, type Value } from '@retain/engine';
+import { stackValues, type Value, numel } from '@retain/engine';
 import { batchOrder, type SampleSet } from '@retain/data';
 import { methodBatch } from './method-hooks';
 
@@ -23,7 +23,7 @@ export class StepBatches {
     private readonly method: MethodTraining,
   ) {
     this.stepsPerEpoch = Math.ceil(data.n / batchSize);
-    this.features = data.inputDims.reduce((a, b) => a * b, 1);
+    this.features = numel(data.inputDims);
     this.x = new Float32Array(batchSize * this.features);
     this.y = new Int32Array(batchSize);
   }

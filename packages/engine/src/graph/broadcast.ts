@@ -1,5 +1,4 @@
-import { reduceSum } from './ops/reduce';
-import type { Dim, Tensor } from './tensor';
+import type { Dim } from './tensor';
 
 /**
  * Numpy broadcasting of two shapes. Symbolic dims broadcast with 1 or with the same name; a
@@ -18,17 +17,4 @@ export function broadcastDims(a: readonly Dim[], b: readonly Dim[], what = 'broa
     else throw new Error(`${what}: shapes [${a.join(', ')}] and [${b.join(', ')}] do not broadcast (axis ${i}: ${x} vs ${y})`);
   }
   return out;
-}
-
-/**
- * The gradient of a broadcast operand: sums `grad` over the axes broadcasting added (leading
- * axes) or stretched (size-1 axes), so it has `dims` again. Every broadcasting op uses this.
- */
-export function unbroadcast(grad: Tensor, dims: readonly Dim[]): Tensor {
-  let g = grad;
-  const lead = g.rank - dims.length;
-  if (lead > 0) g = reduceSum(g, [...Array(lead).keys()], false);
-  const stretched = dims.flatMap((d, i) => (d === 1 && g.dims[i] !== 1 ? [i] : []));
-  if (stretched.length > 0) g = reduceSum(g, stretched, true);
-  return g;
 }

@@ -4,6 +4,7 @@ import { gradients } from './autodiff';
 import { Graph } from './graph';
 import * as op from './ops';
 import type { Tensor } from './tensor';
+import { numel } from '../tensor';
 
 /**
  * The generic finite-difference check: every op listed in `cases` is built in a float64 graph,
@@ -226,11 +227,7 @@ async function check(c: Case): Promise<number> {
   const out = c.build(g, p);
   expect(out.dtype).toBe(dtype);
   const outDims = out.dims as number[];
-  const weights = fill(
-    outDims.reduce((a, b) => a * b, 1),
-    rng,
-    false,
-  );
+  const weights = fill(numel(outDims), rng, false);
   const grads = gradients(
     op.sum(op.mul(out, g.constant(c.float32 ? Float32Array.from(weights) : weights, outDims, dtype))),
     Object.values(p),
@@ -251,12 +248,7 @@ async function check(c: Case): Promise<number> {
   const session = await GraphSession.create(g.toBytes());
   const values = Object.fromEntries(
     Object.entries(c.params).map(([name, dims]) => {
-      const v = fill(
-        dims.reduce((a, b) => a * b, 1),
-        rng,
-        !!c.positive,
-        !!c.distinct,
-      );
+      const v = fill(numel(dims), rng, !!c.positive, !!c.distinct);
       return [name, c.float32 ? Float64Array.from(Float32Array.from(v)) : v];
     }),
   );

@@ -3,7 +3,8 @@ import { GraphSession } from '../runtime/graph-session';
 import { mlp } from '../models';
 import { buildStepGraph } from '../step';
 import { Graph } from './graph';
-import { add, argmax, matmul, relu } from './ops';
+import { add, argmax, matmul, mul, relu } from './ops';
+import type { Tensor } from './tensor';
 
 describe('Graph serialization', () => {
   test('declares IR 10 / opset 21, symbolic dims, and renames node outputs instead of adding Identity', () => {
@@ -73,5 +74,44 @@ describe('Graph serialization', () => {
     await s.close();
     expect(out.i.dtype).toBe('int64');
     expect(Array.from(out.i.data as BigInt64Array)).toEqual([1n, 0n]);
+  });
+});
+
+describe('Graph.rewrite', () => {
+  // x @ w, + c, relu, then a sum with a scaled copy: constants and nodes on both sides of the MatMul.
+  function build(g: Graph, product: (x: Tensor, w: Tensor) => Tensor): Tensor {
+    const x = g.input('x', ['B', 3]);
+    const w = g.constant([1, 2, 3, 4, 5, 6], [3, 2]);
+    const y = relu(add(product(x, w), g.constant([0.5, -0.5], [2])));
+    return add(y, mul(y, 3));
+  }
+  const scaledMatMul = (x: Tensor, w: Tensor) => matmul(mul(x, 2), w);
+
+  test('a copy with a node replaced is byte for byte the graph written with the replacement in place', () => {
+    const source = new Graph('g');
+    const out = build(source, matmul);
+    const { graph, copied } = source.rewrite('g', (op, [x, w]) => (op.type === 'MatMul' ? scaledMatMul(x!, w!) : undefined));
+    graph.output('y', copied(out));
+    const direct = new Graph('g');
+    direct.output('y', build(direct, scaledMatMul));
+    expect(Buffer.from(graph.toBytes()).equals(Buffer.from(direct.toBytes()))).toBe(true);
+    // and without replacements, a copy is the source itself
+    const plain = new Graph('g');
+    const plainOut = build(plain, matmul);
+    const copy = plain.rewrite('g', () => undefined);
+    copy.graph.output('y', copy.copied(plainOut));
+    plain.output('y', plainOut);
+    expect(Buffer.from(copy.graph.toBytes()).equals(Buffer.from(plain.toBytes()))).toBe(true);
+  });
+
+  test('records the op on every node output; refuses a graph whose outputs are declared', () => {
+    const g = new Graph('g');
+    const x = g.input('x', [2, 3]);
+    const y = relu(matmul(x, g.constant([1, 2, 3, 4, 5, 6], [3, 2])));
+    expect(y.op).toMatchObject({ type: 'Relu', attrs: {}, domain: '' });
+    expect(y.op!.inputs[0]!.op!.type).toBe('MatMul');
+    expect(x.op).toBeUndefined();
+    g.output('y', y);
+    expect(() => g.rewrite('copy', () => undefined)).toThrow(/before declaring outputs/);
   });
 });

@@ -8,23 +8,24 @@ import {
   type GraphProtoObject,
   type ValueInfo,
 } from '../onnx/proto';
-import { encodeTensorData, type ConstantValues } from './constants';
-import { Tensor, type Dim } from './tensor';
+import { encodeTensorData, type ConstantValues } from '../onnx/tensor-data';
+import { Tensor, type Attr, type Dim, type Op } from './tensor';
+import { numel } from '../tensor';
 
-/**
- * Node attributes: integers, integer lists, strings, floats (`{ float }`), tensors (`{ tensor }`)
- * or subgraphs (`{ graph }`: a Scan or Loop body, built as its own Graph).
- */
-export type Attr = number | number[] | string | { float: number } | { tensor: Tensor } | { graph: Graph };
+export type { Attr, Op } from './tensor';
 
-interface Node {
-  opType: string;
-  inputs: (Tensor | undefined)[]; // undefined = an omitted optional input
-  outputs: Tensor[];
-  attrs: Record<string, Attr>;
-  /** Operator set domain; '' is the default ONNX domain, e.g. 'com.microsoft' for ORT contrib ops. */
-  domain: string;
+/** A node as the graph keeps it: an Op whose outputs point back to it. */
+interface Node extends Op {
+  readonly inputs: (Tensor | undefined)[];
+  readonly outputs: Tensor[];
+  readonly attrs: Record<string, Attr>;
 }
+
+/** One thing created in a graph, in creation order: what `rewrite` replays. */
+type Created =
+  | { kind: 'input' | 'param' | 'outer'; tensor: Tensor }
+  | { kind: 'constant'; tensor: Tensor; values: ConstantValues }
+  | { kind: 'node'; node: Node };
 
 /** Opset version declared for each non-default domain a node may use. */
 const DOMAIN_VERSIONS: Record<string, number> = { 'com.microsoft': 1 };
@@ -39,7 +40,7 @@ export class Graph {
   private readonly constants: { tensor: Tensor; values: ConstantValues }[] = [];
   private readonly constantCache = new Map<string, Tensor>();
   private readonly nodes: Node[] = [];
-  private readonly producer = new Map<Tensor, Node>();
+  private readonly created: Created[] = [];
   private readonly outputs: Tensor[] = [];
   private nextId = 0;
 
@@ -60,7 +61,9 @@ export class Graph {
    */
   outer(name: string, dims: Dim[], dtype: DType = 'float32'): Tensor {
     this.claim(name);
-    return new Tensor(this, name, [...dims], dtype, 'input');
+    const t = new Tensor(this, name, [...dims], dtype, 'input');
+    this.created.push({ kind: 'outer', tensor: t });
+    return t;
   }
 
   /** A graph input that gradients can be taken against: a model parameter. */
@@ -74,7 +77,7 @@ export class Graph {
    */
   constant(values: ConstantValues, dims: number[], dtype?: DType): Tensor {
     const type = dtype ?? defaultDType(values);
-    const n = dims.reduce((a, b) => a * b, 1);
+    const n = numel(dims);
     if (values.length !== n) {
       throw new Error(`constant: dims [${dims.join(', ')}] need ${n} values, got ${values.length}`);
     }
@@ -83,6 +86,7 @@ export class Graph {
     if (cached) return cached;
     const t = new Tensor(this, this.freshName('const'), [...dims], type, 'constant');
     this.constants.push({ tensor: t, values });
+    this.created.push({ kind: 'constant', tensor: t, values });
     if (key !== undefined) this.constantCache.set(key, t);
     return t;
   }
@@ -105,14 +109,7 @@ export class Graph {
   ): Tensor {
     if (domain && !(domain in DOMAIN_VERSIONS))
       throw new Error(`${opType}: unknown operator domain '${domain}'; known: ${Object.keys(DOMAIN_VERSIONS).join(', ')}`);
-    for (const t of inputs) {
-      if (t && t.graph !== this) throw new Error(`${opType}: input ${t} belongs to graph '${t.graph.name}', not '${this.name}'`);
-    }
-    const t = new Tensor(this, this.freshName(opType), out.dims, out.dtype, 'node');
-    const node: Node = { opType, inputs, outputs: [t], attrs, domain };
-    this.nodes.push(node);
-    this.producer.set(t, node);
-    return t;
+    return this.addNode(opType, inputs, [out], attrs, domain)[0];
   }
 
   /** Appends one node with several outputs (e.g. MaxPool's values and indices); no gradients attached. */
@@ -122,14 +119,7 @@ export class Graph {
     outs: { dims: Dim[]; dtype: DType }[],
     attrs: Record<string, Attr> = {},
   ): Tensor[] {
-    for (const t of inputs) {
-      if (t && t.graph !== this) throw new Error(`${opType}: input ${t} belongs to graph '${t.graph.name}', not '${this.name}'`);
-    }
-    const outputs = outs.map((o) => new Tensor(this, this.freshName(opType), o.dims, o.dtype, 'node'));
-    const node: Node = { opType, inputs, outputs, attrs, domain: '' };
-    this.nodes.push(node);
-    for (const t of outputs) this.producer.set(t, node);
-    return outputs;
+    return this.addNode(opType, inputs, outs, attrs, '');
   }
 
   /** Declares a graph output. A node output is renamed in place, so no Identity copy is added. */
@@ -173,8 +163,8 @@ export class Graph {
         .filter((c) => used.has(c.tensor))
         .map((c) => encodeTensorData(c.tensor.name, c.tensor.dims as number[], c.tensor.dtype, c.values)),
       node: live.map((n, i) => ({
-        name: `${this.prefix}${n.opType}_${i}`,
-        op_type: n.opType,
+        name: `${this.prefix}${n.type}_${i}`,
+        op_type: n.type,
         ...(n.domain ? { domain: n.domain } : {}),
         input: n.inputs.map((t) => (t ? t.name : '')),
         output: n.outputs.map((t) => t.name),
@@ -188,11 +178,52 @@ export class Graph {
     return [...new Set(this.liveNodes().flatMap((n) => [n.domain, ...subgraphDomains(n)]))];
   }
 
+  /**
+   * A copy of this graph, rebuilt in creation order, in which `replace` may stand in for nodes: it
+   * gets each single-output node, with its inputs already copied, and returns the tensor that
+   * takes the node's place, built in `into` there and then; or undefined to copy the node as it
+   * is. Names, constants and their order come out as if the replacements had been written in
+   * place (an export rewrites a forward the model wrote with plain ops). Call it before declaring
+   * outputs; gradient rules are not copied. `copied` maps a value of this graph to its copy.
+   */
+  rewrite(
+    name: string,
+    replace: (op: Op, inputs: (Tensor | undefined)[], into: Graph) => Tensor | undefined,
+  ): { graph: Graph; copied: (t: Tensor) => Tensor } {
+    if (this.outputs.length) throw new Error(`graph '${this.name}': rewrite it before declaring outputs`);
+    const into = new Graph(name, this.prefix);
+    const copies = new Map<Tensor, Tensor>();
+    const copied = (t: Tensor): Tensor => {
+      const c = copies.get(t);
+      if (!c) throw new Error(`rewrite: ${t} is not a value of graph '${this.name}'`);
+      return c;
+    };
+    for (const c of this.created) {
+      if (c.kind === 'node') {
+        const n = c.node;
+        const inputs = n.inputs.map((t) => t && copied(t));
+        const replaced = n.outputs.length === 1 ? replace(n, inputs, into) : undefined;
+        const outs = replaced ? [replaced] : into.addNode(n.type, inputs, n.outputs, copyAttrs(n.attrs, copied), n.domain);
+        n.outputs.forEach((t, i) => copies.set(t, outs[i]));
+      } else {
+        const t = c.tensor;
+        const copy =
+          c.kind === 'constant'
+            ? into.constant(c.values, t.dims as number[], t.dtype)
+            : c.kind === 'outer'
+              ? into.outer(t.name, t.dims, t.dtype)
+              : into.addInput(t.name, t.dims, t.dtype, c.kind);
+        copies.set(t, copy);
+      }
+    }
+    return { graph: into, copied };
+  }
+
   private liveNodes(): Node[] {
-    const needed = new Set<Node>();
+    const needed = new Set<Op>();
     const stack = [...this.outputs];
     while (stack.length) {
-      const node = this.producer.get(stack.pop()!);
+      const node = stack.pop()!.op;
       if (!node || needed.has(node)) continue;
       needed.add(node);
       for (const t of node.inputs) if (t) stack.push(t);
@@ -200,10 +231,29 @@ export class Graph {
     return this.nodes.filter((n) => needed.has(n)); // creation order is a topological order
   }
 
+  private addNode(
+    opType: string,
+    inputs: (Tensor | undefined)[],
+    outs: { dims: Dim[]; dtype: DType }[],
+    attrs: Record<string, Attr>,
+    domain: string,
+  ): Tensor[] {
+    for (const t of inputs) {
+      if (t && t.graph !== this) throw new Error(`${opType}: input ${t} belongs to graph '${t.graph.name}', not '${this.name}'`);
+    }
+    const outputs = outs.map((o) => new Tensor(this, this.freshName(opType), o.dims, o.dtype, 'node'));
+    const node: Node = { type: opType, inputs, outputs, attrs, domain, index: this.nodes.length };
+    this.nodes.push(node);
+    this.created.push({ kind: 'node', node });
+    for (const t of outputs) t.op = node;
+    return outputs;
+  }
+
   private addInput(name: string, dims: Dim[], dtype: DType, kind: 'input' | 'param'): Tensor {
     this.claim(name);
     const t = new Tensor(this, name, [...dims], dtype, kind);
     this.inputs.push(t);
+    this.created.push({ kind, tensor: t });
     return t;
   }
 
@@ -230,6 +280,13 @@ export class Graph {
 
 function subgraphDomains(n: Node): string[] {
   return Object.values(n.attrs).flatMap((v) => (typeof v === 'object' && v !== null && 'graph' in v ? v.graph.domains() : []));
+}
+
+function copyAttrs(attrs: Record<string, Attr>, copied: (t: Tensor) => Tensor): Record<string, Attr> {
+  const out: Record<string, Attr> = {};
+  for (const [k, v] of Object.entries(attrs))
+    out[k] = typeof v === 'object' && !Array.isArray(v) && 'tensor' in v ? { tensor: copied(v.tensor) } : v;
+  return out;
 }
 
 function defaultDType(values: ConstantValues): DType {

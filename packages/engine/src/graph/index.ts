@@ -1,5 +1,7 @@
-export { Graph, type Attr } from './graph';
+export { Graph, type Attr, type Op } from './graph';
 export { Tensor, withGrad, type Dim, type GradRule } from './tensor';
 export { gradients } from './autodiff';
-export { broadcastDims, unbroadcast } from './broadcast';
+export { broadcastDims } from './broadcast';
+export { floatConstant } from './constants';
+export { linearLayers, type LinearLayer } from './linear-layers';
 export * from './ops';

@@ -7,6 +7,7 @@ import { cnn } from './cnn';
 import { initParams } from './init';
 import type { Model } from './model';
 import { transformer } from './transformer';
+import { numel } from '../tensor';
 
 // Every model exports as a plain inference ONNX file (weights as initializers, no other inputs)
 // that gives the eval graph's outputs.
@@ -28,7 +29,7 @@ describe('export of the new models', () => {
     const params = initParams(model, 9);
     for (const t of Object.values(params)) for (let i = 0; i < t.data.length; i++) t.data[i] += 0.05 * rng.normal();
     const batch = 5;
-    const features = model.inputDims.reduce((a, b) => a * b, 1);
+    const features = numel(model.inputDims);
     const x = Float32Array.from({ length: batch * features }, () => draw(rng));
     const bytes = buildInferenceModel(model, head, params);
     const graph = decodeModel(bytes).graph;

@@ -1,5 +1,5 @@
 import { deriveSeed, Rng } from '../rng';
-import type { TensorMap } from '../tensor';
+import { numel, type TensorMap } from '../tensor';
 import { buffersOf, type BufferSpec, type Model, type ParamSpec } from './model';
 
 /**
@@ -16,7 +16,7 @@ export function initParams(model: Model, seed: number): TensorMap {
 }
 
 export function initParam(spec: ParamSpec | BufferSpec, seed: number): { dims: number[]; data: Float32Array } {
-  const n = spec.dims.reduce((a, b) => a * b, 1);
+  const n = numel(spec.dims);
   const data = new Float32Array(n);
   if (spec.init === 'ones') data.fill(1);
   else if (spec.init === 'seed') data.fill(deriveSeed(seed, 'init', spec.name) % 2 ** 24);

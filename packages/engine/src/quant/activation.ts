@@ -1,5 +1,12 @@
-import type { ActivationQuant } from '../export';
+import { codeRange } from '../codes';
 import { minMaxGrid } from './grid';
+
+/** Per-tensor 8-bit quantization of an activation: uint8 with a zero point, or int8 symmetric (zero point 0). */
+export interface ActivationQuant {
+  scale: number;
+  zeroPoint: number;
+  signed: boolean;
+}
 
 // Under jest (a vm context) global lookups in hot loops are slow; alias them once.
 const { floor, max, min, round } = Math;
@@ -43,7 +50,7 @@ export function calibrateActivation(
  * saturate to the 8-bit type's range, then (q - zeroPoint) * scale in float32.
  */
 export function fakeQuantizeActivation(values: Float32Array, a: ActivationQuant): Float32Array {
-  const [lo, hi] = a.signed ? [-128, 127] : [0, 255];
+  const { min: lo, max: hi } = codeRange(8, a.signed);
   return Float32Array.from(values, (v) => (min(hi, max(lo, roundHalfEven(v / a.scale) + a.zeroPoint)) - a.zeroPoint) * a.scale);
 }
 

@@ -1,9 +1,7 @@
-import { Graph, type Attr, type Dim, type Tensor } from '../graph';
-import type { DType } from '../onnx/proto';
-import { floatConstant } from '../export';
+import { floatConstant, Graph, linearLayers, type Attr, type LinearLayer, type Tensor } from '../graph';
 import { buffersOf, paramSpec, type Model } from '../models/model';
 import { GraphSession } from '../runtime/graph-session';
-import type { TensorMap } from '../tensor';
+import { numel, type TensorMap } from '../tensor';
 
 /** Most im2col rows kept per conv weight: positions x examples grow fast (28 x 28 per image); evenly spaced rows bound the memory. */
 export const MAX_CONV_ROWS = 65_536;
@@ -15,49 +13,6 @@ interface ConvWindow {
   pads: number[];
   dilation: [number, number];
   outDims: number[];
-}
-
-/**
- * Records, while a model's forward is built, the left operand of every MatMul whose right operand
- * is a watched weight: the input activations of that linear layer; and the input of every Conv
- * (one group) whose kernel is watched, with its window, for the im2col view. The forward stays
- * the model's own code; only the graph it writes into differs.
- */
-class LayerInputGraph extends Graph {
-  readonly layerInputs = new Map<string, Tensor>();
-  readonly convWindows = new Map<string, ConvWindow>();
-
-  constructor(
-    name: string,
-    private readonly watched: Map<Tensor, string>,
-  ) {
-    super(name);
-  }
-
-  override node(
-    opType: string,
-    inputs: (Tensor | undefined)[],
-    out: { dims: Dim[]; dtype: DType },
-    attrs: Record<string, Attr> = {},
-    domain = '',
-  ): Tensor {
-    const weight = (opType === 'MatMul' || opType === 'Conv') && inputs[1] ? this.watched.get(inputs[1]) : undefined;
-    const grouped = opType === 'Conv' && (attrs.group ?? 1) !== 1; // no single im2col matrix: left out
-    if (weight && inputs[0] && inputs[0].rank >= 2 && !grouped && !this.layerInputs.has(weight)) {
-      this.layerInputs.set(weight, inputs[0]);
-      if (opType === 'Conv') {
-        const pair = (v: Attr | undefined) => (v ?? [1, 1]) as [number, number];
-        this.convWindows.set(weight, {
-          kernel: attrs.kernel_shape as [number, number],
-          stride: pair(attrs.strides),
-          pads: (attrs.pads ?? [0, 0, 0, 0]) as number[],
-          dilation: pair(attrs.dilations),
-          outDims: out.dims as number[],
-        });
-      }
-    }
-    return super.node(opType, inputs, out, attrs, domain);
-  }
 }
 
 /**
@@ -77,35 +32,53 @@ export async function captureLayerInputs(
   n: number,
   options: { convPatches?: boolean } = {},
 ): Promise<Record<string, Float32Array>> {
-  const features = model.inputDims.reduce((a, b) => a * b, 1);
+  const features = numel(model.inputDims);
   if (x.length !== n * features)
     throw new Error(`captureLayerInputs: x has ${x.length} values; ${n} examples of [${model.inputDims.join(', ')}] need ${n * features}`);
-  const watched = new Map<Tensor, string>();
-  const g = new LayerInputGraph(`${model.name}.layer-inputs.head${head}`, watched);
+  const g = new Graph(`${model.name}.layer-inputs.head${head}`);
   const xIn = g.input('x', ['B', ...model.inputDims]);
   const weights: Record<string, Tensor> = {};
+  const watched = new Map<Tensor, string>();
   for (const name of model.paramsForHead(head)) {
     const dims = paramSpec(model, name).dims;
     weights[name] = floatConstant(g, name, dims, params);
     if (dims.length === 2 || (options.convPatches && dims.length === 4)) watched.set(weights[name], name);
   }
   for (const b of buffersOf(model)) weights[b.name] = floatConstant(g, b.name, b.dims, params);
-  model.forward(g, weights, xIn, head);
-  if (g.layerInputs.size === 0) throw new Error(`captureLayerInputs: model '${model.name}' has no MatMul by a matrix weight`);
-  for (const [name, t] of g.layerInputs) g.output(`input.${name}`, t);
+  const logits = model.forward(g, weights, xIn, head);
+  // The first layer by each weight; a grouped Conv has no single im2col matrix and is left out.
+  const layers = new Map<string, LinearLayer>();
+  for (const layer of linearLayers([logits], new Set(watched.keys()))) {
+    const name = watched.get(layer.weight)!;
+    if (!layers.has(name) && (layer.op.attrs.group ?? 1) === 1) layers.set(name, layer);
+  }
+  if (layers.size === 0) throw new Error(`captureLayerInputs: model '${model.name}' has no MatMul by a matrix weight`);
+  for (const [name, layer] of layers) g.output(`input.${name}`, layer.input);
   const session = await GraphSession.create(g.toBytes());
   try {
     const out = await session.run({ x: { dtype: 'float32', dims: [n, ...model.inputDims], data: x } });
     return Object.fromEntries(
-      [...g.layerInputs.keys()].map((name) => {
+      [...layers].map(([name, layer]) => {
         const input = out[`input.${name}`];
-        const window = g.convWindows.get(name);
-        return [name, window ? im2col(input.data as Float32Array, input.dims, window) : (input.data as Float32Array)];
+        const values = input.data as Float32Array;
+        return [name, layer.op.type === 'Conv' ? im2col(values, input.dims, convWindow(layer)) : values];
       }),
     );
   } finally {
     await session.close();
   }
+}
+
+function convWindow(layer: LinearLayer): ConvWindow {
+  const { attrs } = layer.op;
+  const pair = (v: Attr | undefined) => (v ?? [1, 1]) as [number, number];
+  return {
+    kernel: attrs.kernel_shape as [number, number],
+    stride: pair(attrs.strides),
+    pads: (attrs.pads ?? [0, 0, 0, 0]) as number[],
+    dilation: pair(attrs.dilations),
+    outDims: layer.output.dims as number[],
+  };
 }
 
 /**

@@ -1,3 +1,4 @@
+import { codeRange } from '../codes';
 import type { TensorData } from '../tensor';
 import { groupCount, groupIndexer, matrixOf, type QuantizedWeight, type QuantScheme } from './weight';
 
@@ -22,11 +23,11 @@ export interface GroupGrid {
  */
 export function minMaxGrid(lo: number, hi: number, bits: 4 | 8, symmetric: boolean): GroupGrid {
   if (symmetric) {
-    const qmax = 2 ** (bits - 1) - 1;
+    const qmax = codeRange(bits, true).max;
     const absMax = max(abs(lo), abs(hi));
     return { scale: absMax > 0 ? fround(absMax / qmax) : 1, zero: 0, min: -qmax, max: qmax };
   }
-  const qmax = 2 ** bits - 1;
+  const qmax = codeRange(bits, false).max;
   const low = min(lo, 0);
   const high = max(hi, 0);
   const scale = high > low ? fround((high - low) / qmax) : 1;

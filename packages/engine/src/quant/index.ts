@@ -1,4 +1,4 @@
 export * from './weight';
 export * from './grid';
 export { captureLayerInputs } from './capture';
-export { calibrateActivation, fakeQuantizeActivation } from './activation';
+export { calibrateActivation, fakeQuantizeActivation, type ActivationQuant } from './activation';

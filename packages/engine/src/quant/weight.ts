@@ -1,4 +1,5 @@
 import type { TensorData } from '../tensor';
+import { codeRange } from '../codes';
 
 /** How many weights share one scale (and zero point). */
 export type QuantGranularity = 'per-tensor' | 'per-channel' | 'block';
@@ -39,11 +40,6 @@ export interface QuantizedWeight {
   q: Int8Array | Uint8Array;
   scale: Float32Array;
   zeroPoint?: Uint8Array;
-}
-
-/** The code range of a width and signedness; symmetric quantizers use [-qmax, qmax] inside it. */
-export function codeRange(bits: 4 | 8, signed: boolean): { min: number; max: number } {
-  return signed ? { min: -(2 ** (bits - 1)), max: 2 ** (bits - 1) - 1 } : { min: 0, max: 2 ** bits - 1 };
 }
 
 /** Number of scale groups of a scheme for dims [in, out]. */
@@ -171,12 +167,6 @@ export function dequantize(qw: QuantizedWeight): Float32Array {
     }
   }
   return out;
-}
-
-/** Bytes the codes and scales take when stored: 4-bit codes pack two per byte. */
-export function quantizedBytes(qw: QuantizedWeight): number {
-  const codeBytes = (n: number) => (qw.bits === 4 ? Math.ceil(n / 2) : n);
-  return codeBytes(qw.q.length) + 4 * qw.scale.length + (qw.zeroPoint ? codeBytes(qw.zeroPoint.length) : 0);
 }
 
 /** Float32 weight data as dims [in, out], or an error naming the weight. */

@@ -1,23 +1,12 @@
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import * as path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { add, Graph } from '../graph';
 import { deviceInstallHint, parseDevice, type Device } from './devices';
+import type { GraphMeta, SessionMessage, SessionReply, SessionRequests, SessionRequestType, Value, ValueMeta } from './session-protocol';
 
-/** Element types a session input or output can have. */
-export type ValueDType = 'float32' | 'float64' | 'int64' | 'int32' | 'int8' | 'uint8' | 'bool';
-
-/** A tensor crossing the thread boundary (any element type, unlike the float32-only TensorData). */
-export interface Value {
-  dtype: ValueDType;
-  dims: number[];
-  data: Float32Array | Float64Array | BigInt64Array | Int32Array | Int8Array | Uint8Array;
-}
-
-export interface ValueMeta {
-  name: string;
-  dtype: string;
-  shape: (number | string)[];
-}
+export type { Value, ValueDType, ValueMeta } from './session-protocol';
 
 export interface SessionOptions {
   /** Execution provider (default 'cpu', or what configureSessions set). */
@@ -60,11 +49,37 @@ export function resolveSessionOptions(opts: SessionOptions = {}): Required<Sessi
 }
 
 interface Pending {
-  resolve: (v: unknown) => void;
+  resolve: (v: SessionRequests[SessionRequestType]['response']) => void;
   reject: (e: Error) => void;
 }
 
-const WORKER_SCRIPT = path.join(__dirname, 'session-worker.js');
+/**
+ * The session thread. Built code runs session-worker.js beside this file; from TypeScript sources
+ * (under jest, which needs no build) the thread runs session-worker.ts compiled by swc, as jest
+ * compiles the main thread, once per process.
+ */
+function startWorker(): Worker {
+  if (!__filename.endsWith('.ts')) return new Worker(path.join(__dirname, 'session-worker.js'));
+  const file = path.join(__dirname, 'session-worker.ts');
+  if (compiledWorker === undefined) {
+    const swc: { transformSync(code: string, options: object): { code: string } } = createRequire(__filename)('@swc/core');
+    const options = { filename: file, jsc: { parser: { syntax: 'typescript' }, target: 'es2022' }, module: { type: 'commonjs' } };
+    compiledWorker = swc.transformSync(readFileSync(file, 'utf8'), options).code;
+  }
+  return new Worker(RUN_AS_MODULE, { eval: true, workerData: { file, code: compiledWorker } });
+}
+
+let compiledWorker: string | undefined;
+
+/** Runs compiled code as the CommonJS module `file`, so its requires resolve from there. */
+const RUN_AS_MODULE = `
+const Module = require('node:module');
+const { workerData } = require('node:worker_threads');
+const m = new Module(workerData.file);
+m.filename = workerData.file;
+m.paths = Module._nodeModulePaths(require('node:path').dirname(workerData.file));
+m._compile(workerData.code, workerData.file);
+`;
 
 /**
  * One ONNX graph running in its own worker thread. ORT's `session.run` blocks the thread it runs
@@ -91,7 +106,7 @@ export class GraphSession {
 
   static async create(bytes: Uint8Array, values: Record<string, Value> = {}, opts: SessionOptions = {}): Promise<GraphSession> {
     const { device, threads, spinning } = resolveSessionOptions(opts);
-    const session = new GraphSession(new Worker(WORKER_SCRIPT), { device, threads, spinning });
+    const session = new GraphSession(startWorker(), { device, threads, spinning });
     try {
       // A tiny graph first, so that a device which cannot start is told apart from a bad graph.
       if (device !== 'cpu') await session.call('probe', { bytes: probeGraph(), device });
@@ -101,10 +116,7 @@ export class GraphSession {
       throw new Error(`device '${device}' is not available: ${deviceInstallHint(device)}. (onnxruntime: ${firstLine(e)})`);
     }
     try {
-      const meta = (await session.call('create', { bytes, values, threads, device, spinning })) as {
-        inputs: ValueMeta[];
-        outputs: ValueMeta[];
-      };
+      const meta = await session.call('create', { bytes, values, threads, device, spinning });
       session.inputs = meta.inputs;
       session.outputs = meta.outputs;
       return session;
@@ -120,9 +132,9 @@ export class GraphSession {
    * and feeds back the same stored values (a one-step and a K-step training graph take turns).
    * Returns its inputs and outputs; `run(..., { graph: name })` runs it.
    */
-  async load(name: string, bytes: Uint8Array): Promise<{ inputs: ValueMeta[]; outputs: ValueMeta[] }> {
+  async load(name: string, bytes: Uint8Array): Promise<GraphMeta> {
     try {
-      return (await this.call('load', { name, bytes, ...this.options })) as { inputs: ValueMeta[]; outputs: ValueMeta[] };
+      return await this.call('load', { name, bytes, ...this.options });
     } catch (e) {
       throw new Error(`could not load the ONNX graph '${name}' into onnxruntime: ${(e as Error).message}`);
     }
@@ -136,15 +148,12 @@ export class GraphSession {
     feeds: Record<string, Value>,
     opts: { fetch?: string[]; feedback?: boolean; graph?: string } = {},
   ): Promise<Record<string, Value>> {
-    return (await this.call('run', { feeds, fetch: opts.fetch, feedback: opts.feedback ?? false, graph: opts.graph })) as Record<
-      string,
-      Value
-    >;
+    return this.call('run', { feeds, fetch: opts.fetch, feedback: opts.feedback ?? false, graph: opts.graph });
   }
 
   /** Copies of stored values (all when `names` is omitted). */
   async read(names?: string[]): Promise<Record<string, Value>> {
-    return (await this.call('read', { names })) as Record<string, Value>;
+    return this.call('read', { names });
   }
 
   /** Replaces stored values. */
@@ -164,7 +173,7 @@ export class GraphSession {
 
   private listen(): void {
     this.worker.unref();
-    this.worker.on('message', (msg: { id: number; ok: boolean; result?: unknown; error?: string }) => {
+    this.worker.on('message', (msg: SessionReply) => {
       const p = this.pending.get(msg.id);
       if (!p) return;
       this.pending.delete(msg.id);
@@ -181,13 +190,15 @@ export class GraphSession {
     this.worker.on('exit', (code) => fail(new Error(`onnxruntime worker thread exited (code ${code})`)));
   }
 
-  private call(type: string, body: object): Promise<unknown> {
+  private call<K extends SessionRequestType>(type: K, body: SessionRequests[K]['request']): Promise<SessionRequests[K]['response']> {
     if (this.failure) return Promise.reject(this.failure);
     const id = this.nextId++;
     return new Promise((resolve, reject) => {
-      this.pending.set(id, { resolve, reject });
+      // The reply to this id answers this request: its result is K's response.
+      this.pending.set(id, { resolve: (v) => resolve(v as SessionRequests[K]['response']), reject });
       this.worker.ref();
-      this.worker.postMessage({ id, type, ...body });
+      const message = { id, type, ...body } as SessionMessage<K>;
+      this.worker.postMessage(message);
     });
   }
 }

@@ -1,4 +1,4 @@
-import type { TensorMap } from '../tensor';
+import { numel, type TensorMap } from '../tensor';
 import { GraphSession, type SessionOptions } from './graph-session';
 import { toValues } from './train-session';
 
@@ -32,7 +32,7 @@ export class InferenceSession {
   }
 
   async run(x: Float32Array, batch: number): Promise<{ logits: Float32Array; pred?: BigInt64Array }> {
-    const features = this.inputDims.reduce((a, b) => a * b, 1);
+    const features = numel(this.inputDims);
     if (x.length !== batch * features)
       throw new Error(
         `InferenceSession.run: x has ${x.length} values, batch ${batch} x [${this.inputDims.join(', ')}] needs ${batch * features}`,

@@ -1,5 +1,5 @@
 import type { StepGraph } from '../step';
-import { assertTensorData, isBigInt64Array, isFloat32Array, type TensorMap } from '../tensor';
+import { assertTensorData, isBigInt64Array, isFloat32Array, type TensorMap, numel } from '../tensor';
 import { GraphSession, type SessionOptions, type Value } from './graph-session';
 
 const BATCH_INPUTS = ['x', 'y', 'lr'];
@@ -37,7 +37,7 @@ export class TrainSession {
   }
 
   /**
-   * `initial` holds every param and state the graphs take (and any input an extraLoss added).
+   * `initial` holds every param and state the graphs take (and the method's constants and state).
    * Several graphs must be built from the same spec with different `stepsPerRun`.
    */
   static async create(steps: StepGraph | StepGraph[], initial: TensorMap, opts: SessionOptions = {}): Promise<TrainSession> {
@@ -128,7 +128,7 @@ export class TrainSession {
   ): Promise<Float32Array> {
     const K = lrs.length;
     const { graph, name } = this.graphFor(K)!;
-    const features = graph.inputDims.reduce((a, b) => a * b, 1);
+    const features = numel(graph.inputDims);
     // Only a one-step graph takes a bare batch; K-step and Scan graphs take stacks, of one too.
     const stack = graph.stepsPerRun === 1 ? [] : [K];
     const what = K > 1 ? `${K} batches of ${batch}` : `batch ${batch}`;

@@ -1,4 +1,4 @@
-import { mlp, Rng, type Model } from '@retain/engine';
+import { mlp, numel, Rng, type Model } from '@retain/engine';
 import type { SampleSet, Scenario, ScenarioInfo, TaskData } from '@retain/data';
 
 /**
@@ -28,7 +28,7 @@ export function syntheticSet(
   seed: number,
   example?: FixtureOptions['example'],
 ): SampleSet {
-  const size = inputDims.reduce((a, b) => a * b, 1);
+  const size = numel(inputDims);
   const rng = new Rng(seed);
   const labels = Int32Array.from({ length: n }, (_, i) => i % classes);
   const x = new Float32Array(n * size);
@@ -86,7 +86,7 @@ export function syntheticScenario(options: FixtureOptions = {}): Scenario {
 /** The default model of the checks: an MLP shaped by the scenario. */
 export function fixtureModel(scenario: ScenarioInfo): Model {
   return mlp({
-    inputSize: scenario.inputDims.reduce((a, b) => a * b, 1),
+    inputSize: numel(scenario.inputDims),
     hidden: [8],
     classesPerHead: scenario.classesPerHead,
     heads: scenario.heads,

@@ -8,6 +8,7 @@ import {
   TrainSession,
   type Model,
   type TensorMap,
+  numel,
 } from '@retain/engine';
 import { scenarioInfo, type ScenarioInfo } from '@retain/data';
 import type { BenchmarkPlugin, EvaluatorPlugin, ModelPlugin, TrainCheckpoint, TrainerPlugin, TrainOutcome } from '../plugin';
@@ -161,7 +162,7 @@ export async function checkEvaluator<C>(plugin: EvaluatorPlugin<C>, options: Com
   const config = parsedConfig(plugin, options.config);
   const scenario = syntheticScenario({ testPerTask: 40 });
   const task = scenario.task(0);
-  const features = scenario.inputDims.reduce((a, b) => a * b, 1);
+  const features = numel(scenario.inputDims);
   // A fixed linear model that gets some samples right: logit c = x[c] - x[(c + 1) % classes].
   const predict = async (x: Float32Array, batch: number) => {
     if (x.length !== batch * features) throw new Error(`predict: ${x.length} inputs for a batch of ${batch}`);

@@ -10,6 +10,7 @@ import {
   type StepMethod,
   type TensorMap,
   type Value,
+  numel,
 } from '@retain/engine';
 import { batchOrder, type Scenario, type ScenarioInfo } from '@retain/data';
 import type { Batch, MethodPlugin, MethodTraining } from '../plugin';
@@ -89,7 +90,7 @@ export async function checkMethod<C>(plugin: MethodPlugin<C>, options: MethodChe
   await checks.run("afterTask's state is float32 tensors of their dims", () => {
     for (const [t, trace] of first!.entries()) {
       for (const [name, tensor] of Object.entries(trace.state ?? {})) {
-        const size = tensor.dims.reduce((a, b) => a * b, 1);
+        const size = numel(tensor.dims);
         // By tag, not instanceof: onnxruntime's arrays may come from another realm (jest's).
         const type = Object.prototype.toString.call(tensor.data);
         if (type !== '[object Float32Array]') return `task ${t}: '${name}' is a ${type}, not a Float32Array`;

@@ -1,6 +1,7 @@
-import { broadcastDims, unbroadcast } from '../broadcast';
+import { broadcastDims } from '../broadcast';
 import { withGrad, type Tensor } from '../tensor';
 import { lift, sameGraphAndType } from './util';
+import { unbroadcast } from './expand-sum';
 
 function binary(op: 'Add' | 'Sub' | 'Mul' | 'Div', a: Tensor, b: Tensor) {
   const g = sameGraphAndType(op, a, b);

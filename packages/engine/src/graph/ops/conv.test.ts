@@ -2,12 +2,13 @@ import { Rng } from '../../rng';
 import { GraphSession } from '../../runtime/graph-session';
 import { Graph } from '../graph';
 import { conv2d, convTranspose2d, type ConvTranspose2dOptions } from './conv';
+import { numel } from '../../tensor';
 
 // The gradcheck proves convTranspose2d's gradients match its own forward; these prove the forward
 // is PyTorch's ConvTranspose2d: the adjoint of conv2d with the same weight and options.
 
 const random = (n: number, rng: Rng) => Float32Array.from({ length: n }, () => 2 * rng.float() - 1);
-const size = (dims: number[]) => dims.reduce((a, b) => a * b, 1);
+const size = (dims: number[]) => numel(dims);
 
 async function run(build: (g: Graph) => void, feeds: Record<string, { dims: number[]; data: Float32Array }>) {
   const g = new Graph('conv-transpose');

@@ -1,6 +1,7 @@
 import { withGrad, type Dim, type Tensor } from '../tensor';
 import { fillLike } from './nondiff';
-import { reduceMean, reduceSum } from './reduce';
+import { reduceSum } from './expand-sum';
+import { reduceMean } from './reduce';
 import { concat, reshapeLike, slice, transpose } from './shape';
 import { int64s } from './util';
 

@@ -2,9 +2,10 @@ export { add, sub, mul, div, neg, scale, square, exp, log, sqrt, pow } from './a
 export { relu, tanh, sigmoid, erf, gelu } from './activation';
 export { softmax, logSoftmax, softmaxCrossEntropy } from './softmax';
 export { matmul } from './matmul';
-export { reduceSum, reduceMean, sum, mean } from './reduce';
-export { reshape, reshapeLike, unsqueeze, expandTo, transpose, concat, slice, gather, pad, split } from './shape';
-export { argmax, greater, equal, cast, shapeOf, countOf, fillLike, dequantizeLinear } from './nondiff';
+export { expandTo, reduceSum, unbroadcast } from './expand-sum';
+export { reduceMean, sum, mean } from './reduce';
+export { reshape, reshapeLike, unsqueeze, transpose, concat, slice, gather, pad, split } from './shape';
+export { argmax, greater, equal, cast, shapeOf, countOf, fillLike } from './nondiff';
 export { fakeQuantize, fakeQuantizeStep } from './quant';
 export {
   conv2d,

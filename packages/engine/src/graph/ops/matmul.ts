@@ -1,7 +1,8 @@
-import { broadcastDims, unbroadcast } from '../broadcast';
+import { broadcastDims } from '../broadcast';
 import { withGrad, type Tensor } from '../tensor';
 import { transpose } from './shape';
 import { sameGraphAndType } from './util';
+import { unbroadcast } from './expand-sum';
 
 /** Swaps the last two axes (the matrix transpose of a batch of matrices). */
 function mT(x: Tensor): Tensor {

@@ -2,8 +2,9 @@ import { DATA_TYPE, type DType } from '../../onnx/proto';
 import { broadcastDims } from '../broadcast';
 import type { Tensor } from '../tensor';
 import { int64s, lift, normAxis } from './util';
+import { numel } from '../../tensor';
 
-// Ops without gradients: comparisons, shapes, casts, argmax, quantization. Their outputs are leaves
+// Ops without gradients: comparisons, shapes, casts, argmax. Their outputs are leaves
 // for the autodiff walk.
 
 /** Index of the largest value along `axis` (int64), e.g. predicted classes from logits. */
@@ -35,11 +36,7 @@ export function shapeOf(x: Tensor): Tensor {
 /** The number of elements of `x` over `axes` as a scalar of x's dtype; a constant when those dims are static. */
 export function countOf(x: Tensor, axes: readonly number[]): Tensor {
   const dims = axes.map((a) => x.dims[a]);
-  if (dims.every((d): d is number => typeof d === 'number'))
-    return x.graph.scalar(
-      dims.reduce((p, d) => p * d, 1),
-      x.dtype,
-    );
+  if (dims.every((d): d is number => typeof d === 'number')) return x.graph.scalar(numel(dims), x.dtype);
   const picked = x.graph.node('Gather', [shapeOf(x), int64s(x.graph, axes)], { dims: [axes.length], dtype: 'int64' }, { axis: 0 });
   const n = x.graph.node('ReduceProd', [picked], { dims: [], dtype: 'int64' }, { keepdims: 0 });
   return cast(n, x.dtype);
@@ -51,14 +48,4 @@ export function fillLike(x: Tensor, value: number): Tensor {
   const fill = g.constant(x.dtype === 'int64' ? new BigInt64Array([BigInt(value)]) : [value], [1], x.dtype);
   const shape = x.dims.every((d) => typeof d === 'number') ? int64s(g, x.dims as number[]) : shapeOf(x);
   return g.node('ConstantOfShape', [shape], x, { value: { tensor: fill } });
-}
-
-/** ONNX DequantizeLinear: (q - 0) * scale, per channel along `axis` (opset 21 accepts int8 and int4 codes). */
-export function dequantizeLinear(q: Tensor, scale: Tensor, axis: number): Tensor {
-  return q.graph.node(
-    'DequantizeLinear',
-    [q, scale],
-    { dims: q.dims, dtype: scale.dtype },
-    { axis: normAxis('dequantizeLinear', axis, q.rank) },
-  );
 }

@@ -1,9 +1,11 @@
-import { broadcastDims, unbroadcast } from '../broadcast';
+import { codeRange } from '../../codes';
+import { broadcastDims } from '../broadcast';
 import { withGrad, type Tensor } from '../tensor';
 import { mul } from './arith';
 import { cast } from './nondiff';
 import { reshape } from './shape';
 import { normAxis, sameGraphAndType } from './util';
+import { unbroadcast } from './expand-sum';
 
 /**
  * Fake quantization for quantization-aware training: symmetric per-channel quantize then
@@ -21,7 +23,7 @@ export function fakeQuantize(x: Tensor, scale: Tensor, bits: 4 | 8, axis: number
   const zeroPoint = g.constant(new Int8Array(channels), [channels], bits === 4 ? 'int4' : 'int8');
   const q = g.node('QuantizeLinear', [x, scale, zeroPoint], { dims: x.dims, dtype: zeroPoint.dtype }, { axis: a });
   const out = g.node('DequantizeLinear', [q, scale, zeroPoint], x, { axis: a });
-  const qmax = 2 ** (bits - 1) - 1;
+  const { min, max } = codeRange(bits, true);
   return withGrad(
     out,
     [x],
@@ -31,8 +33,8 @@ export function fakeQuantize(x: Tensor, scale: Tensor, bits: 4 | 8, axis: number
         const inside = g.node(
           'And',
           [
-            g.node('GreaterOrEqual', [x, mul(s, -(qmax + 1))], { dims: x.dims, dtype: 'bool' }),
-            g.node('LessOrEqual', [x, mul(s, qmax)], { dims: x.dims, dtype: 'bool' }),
+            g.node('GreaterOrEqual', [x, mul(s, min)], { dims: x.dims, dtype: 'bool' }),
+            g.node('LessOrEqual', [x, mul(s, max)], { dims: x.dims, dtype: 'bool' }),
           ],
           { dims: x.dims, dtype: 'bool' },
         );

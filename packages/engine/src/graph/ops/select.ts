@@ -1,8 +1,9 @@
-import { broadcastDims, unbroadcast } from '../broadcast';
+import { broadcastDims } from '../broadcast';
 import { withGrad, type Tensor } from '../tensor';
 import { mul } from './arith';
 import { cast, fillLike, greater } from './nondiff';
 import { lift, sameGraphAndType } from './util';
+import { unbroadcast } from './expand-sum';
 
 // Element selection: where, clip, causal masking.
 

@@ -1,7 +1,7 @@
-import { broadcastDims, unbroadcast } from '../broadcast';
 import { withGrad, type Dim, type Tensor } from '../tensor';
 import { fillLike, shapeOf } from './nondiff';
 import { int64s, normAxis } from './util';
+import { numel } from '../../tensor';
 
 /** A fresh name for a size known only at run time (two unknowns must never look equal). */
 let unknowns = 0;
@@ -10,7 +10,7 @@ const unknownDim = (op: string): string => `?${op}${unknowns++}`;
 const isStatic = (dims: readonly Dim[]): dims is number[] => dims.every((d) => typeof d === 'number');
 
 /** The shape of `like` as an int64 vector: a constant when static, Shape(like) otherwise. */
-function shapeInput(like: Tensor): Tensor {
+export function shapeInput(like: Tensor): Tensor {
   return isStatic(like.dims) ? int64s(like.graph, like.dims) : shapeOf(like);
 }
 
@@ -29,9 +29,9 @@ export function reshape(x: Tensor, dims: number[]): Tensor {
   const free = target.indexOf(-1);
   if (free >= 0) {
     const known = target.filter((d, i) => i !== free);
-    const staticIn = x.dims.filter((d): d is number => typeof d === 'number').reduce((p, d) => p * d, 1);
+    const staticIn = numel(x.dims.filter((d): d is number => typeof d === 'number'));
     const symIn = x.dims.filter((d) => typeof d === 'string');
-    const staticOut = known.filter((d): d is number => typeof d === 'number').reduce((p, d) => p * d, 1);
+    const staticOut = numel(known.filter((d): d is number => typeof d === 'number'));
     const symOut = known.filter((d) => typeof d === 'string');
     if (symIn.length === symOut.length && symIn.every((s, i) => s === symOut[i])) target[free] = staticIn / staticOut;
     else if (symIn.length === 1 && symOut.length === 0 && staticIn === staticOut) target[free] = symIn[0];
@@ -52,12 +52,6 @@ export function unsqueeze(x: Tensor, axes: number[]): Tensor {
   for (let i = 0, j = 0; i < rank; i++) dims.push(ax.includes(i) ? 1 : x.dims[j++]);
   const out = x.graph.node('Unsqueeze', [x, int64s(x.graph, ax)], { dims, dtype: x.dtype });
   return withGrad(out, [x], [(g) => reshapeLike(g, x)]);
-}
-
-/** Broadcasts `x` to the shape of `like` (numpy rules). */
-export function expandTo(x: Tensor, like: Tensor): Tensor {
-  const out = x.graph.node('Expand', [x, shapeInput(like)], { dims: broadcastDims(x.dims, like.dims, 'expand'), dtype: x.dtype });
-  return withGrad(out, [x], [(g) => unbroadcast(g, x.dims)]);
 }
 
 export function transpose(x: Tensor, perm: number[]): Tensor {

@@ -1,7 +1,7 @@
 import { withGrad, type Tensor } from '../tensor';
 import { div, exp, mul, sub } from './arith';
 import { cast, countOf, equal } from './nondiff';
-import { reduceSum } from './reduce';
+import { reduceSum } from './expand-sum';
 import { int64s, normAxis } from './util';
 
 export function softmax(x: Tensor, axis = -1): Tensor {

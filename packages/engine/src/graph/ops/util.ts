@@ -1,8 +1,5 @@
-import type { DType } from '../../onnx/proto';
 import type { Graph } from '../graph';
 import type { Tensor } from '../tensor';
-
-export const FLOAT_TYPES: readonly DType[] = ['float32', 'float64'];
 
 /** Turns a JS number into a scalar constant of `like`'s dtype, so ops accept `add(x, 1)`. */
 export function lift(x: Tensor | number, like: Tensor): Tensor {
