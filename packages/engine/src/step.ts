@@ -17,7 +17,7 @@ export interface StepGraphSpec {
    * number of steps per run (K is the stack's length at run time) and its size does not grow with K.
    */
   stepsPerRun?: number | 'any';
-  /** What a continual-learning method adds to the step (DESIGN.md §3). */
+  /** What a continual-learning method adds to the step (the method contract: docs/architecture.md §4). */
   method?: StepMethod;
 }
 

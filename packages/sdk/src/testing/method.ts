@@ -48,7 +48,7 @@ interface TaskTrace {
 }
 
 /**
- * A continual-learning method's conformance (DESIGN.md §3 contracts), on synthetic tasks and the
+ * A continual-learning method's conformance (the contracts of docs/architecture.md §4), on synthetic tasks and the
  * real step graph and onnxruntime:
  * - config: defaults, strictness, round trips (configChecks);
  * - the hooks' values fit the step graph: every constant and state tensor is given with its dims;
