@@ -3,10 +3,17 @@ import { dirname } from 'node:path';
 import { formatMatrix, formatMetricsTable, formatQuantizationTable } from '@retain/metrics';
 import type { ExperimentResult } from '@retain/sdk';
 
-/** The printed summary of a finished run: every accuracy matrix, then the metrics table. */
+/** The printed summary of a finished run: every accuracy matrix, the other evaluators' matrices, then the metrics tables. */
 export function formatResult(result: ExperimentResult): string {
   const names = result.tasks;
   const sections = Object.entries(result.matrices).map(([variant, matrix]) => formatMatrix(`Accuracy, ${variant}`, matrix, names));
+  for (const [variant, results] of Object.entries(result.evaluations ?? {})) {
+    for (const [name, rows] of Object.entries(results)) {
+      // A task that did not run this evaluator (a resumed run) prints as NaN.
+      const matrix = rows.map((row) => row ?? names.map(() => Number.NaN));
+      sections.push(formatMatrix(`${name}, ${variant}`, matrix, names));
+    }
+  }
   const training = result.training;
   const samples = training.reduce((a, t) => a + t.samples, 0);
   const seconds = training.reduce((a, t) => a + t.seconds, 0);

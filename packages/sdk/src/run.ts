@@ -122,6 +122,11 @@ export interface TaskRecord {
   taskIndex: number;
   /** Accuracy on every task after training this one, keyed `fp32` and by quantizer id (row taskIndex of each matrix). */
   rows: Record<string, number[]>;
+  /**
+   * The spec's other evaluators after this task, by model (`fp32`, quantizer ids) and then
+   * `<evaluator>.<result>`, one value per task; absent when the spec evaluates accuracy only.
+   */
+  evaluations?: Record<string, Record<string, number[]>>;
   models: TaskModels;
   training: TaskTrainingStats;
   /** The record of task taskIndex - 1; absent for task 0. */
@@ -209,6 +214,12 @@ export interface ExperimentResult {
   quantizationGap: Record<string, number[][]>;
   /** Per quantizer: gaps, quantization-induced forgetting, bucket-crossing rates, bytes. */
   quantization: Record<string, QuantizationMetrics>;
+  /**
+   * The spec's other evaluators as matrices like `matrices` (row i after task i), by model and then
+   * `<evaluator>.<result>`; a row is null for a task that did not run that evaluator (a run resumed
+   * with other evaluators). Absent when the spec evaluates accuracy only.
+   */
+  evaluations?: Record<string, Record<string, Array<number[] | null>>>;
   training: TaskTrainingStats[];
   models: TaskModels[];
   startedAt: string;

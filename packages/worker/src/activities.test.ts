@@ -19,13 +19,14 @@ import type {
   StartRunOutput,
   TrainTaskOutput,
 } from '@retain/sdk';
+import { definePlugin, PluginRegistry, z } from '@retain/sdk';
 import { createActivities } from './activities';
 import { loadTensors } from './checkpoint';
 import { createWorkerContext, type WorkerContext } from './context';
 import { evaluateModel } from './evaluate';
 import { consolidate, quantize as quantizeModel } from './finish-task';
 import { loadTrainCheckpoint } from './train-state';
-import { defaultRegistry } from './plugins';
+import { builtinPlugins, defaultRegistry } from './plugins';
 import { experimentResultOf } from './run-records';
 
 // Real plugins, real Fashion-MNIST, real ONNX sessions; only Temporal's activity context is the
@@ -380,5 +381,61 @@ describe('finishing a task and a run (finishTask, finishRun)', () => {
     // A chain that does not reach back to task 0 is damage, named as such.
     const broken = inActivity(() => activities.finishRun({ state: { ...state, nextTask: 3 } })).result;
     await expect(broken).rejects.toThrow(/task records: artifact sha256:[0-9a-f]+ holds task 1 where task 2 was expected/);
+  });
+
+  test("the spec's other evaluators reach the task record and results.json, per model, as matrices", async () => {
+    // Reads one logit of the model it is given, so fp32 and int4 differ where they should.
+    const probe = definePlugin({
+      kind: 'evaluator',
+      name: 'test-probe',
+      version: '0.0.0',
+      description: 'test only: the test-set size and the first logit of the first test sample',
+      configSchema: z.strictObject({}),
+      evaluate: async ({ task, predict }) => ({
+        samples: task.test.n,
+        firstLogit: (await predict(task.test.gather(Int32Array.from([0])), 1))[0],
+      }),
+    });
+    const registry = new PluginRegistry([...builtinPlugins, probe]);
+    const probed = registry.validateSpec({ ...spec, evaluators: ['accuracy', 'test-probe'] });
+    const probing = createActivities({ registry, artifacts: store });
+    const finished = await inActivity(() => probing.finishTask({ spec: probed, taskIndex: 0, trained })).result;
+    const record = await store.getJson<TaskRecord>(finished.recordRef);
+    const ids = ['fp32', ...probed.quantizers.map((q) => q.id)];
+    expect(Object.keys(record.evaluations!)).toEqual(ids);
+    for (const id of ids) expect(record.evaluations![id]['test-probe.samples']).toEqual([300, 300]);
+    const firstLogit = (id: string) => record.evaluations![id]['test-probe.firstLogit'][0];
+    expect(Math.abs(firstLogit('fp32') - firstLogit('rtn-int8'))).toBeLessThan(0.05);
+    expect(firstLogit('rtn-int4')).not.toBe(firstLogit('fp32'));
+    // Accuracy rows are the same as without the probe.
+    const plain = await store.getJson<TaskRecord>(
+      (await inActivity(() => activities.finishTask({ spec, taskIndex: 0, trained })).result).recordRef,
+    );
+    expect(record.rows).toEqual(plain.rows);
+    expect(plain.evaluations).toBeUndefined();
+
+    // A second task, then the run's result: each evaluator's rows stacked, row t after task t.
+    const trained1 = await inActivity(() => activities.trainTask({ spec, taskIndex: 1, checkpointRef: trained.checkpointRef })).result;
+    const second = await inActivity(() => probing.finishTask({ spec: probed, taskIndex: 1, trained: trained1, previous: finished })).result;
+    const records = [record, await store.getJson<TaskRecord>(second.recordRef)];
+    const started = await inActivity(() => probing.startRun({ spec: probed })).result;
+    const state: ExperimentState = {
+      runId: 'evaluations-test',
+      spec: probed,
+      info: started.info,
+      nextTask: 2,
+      initialCheckpointRef: started.checkpointRef,
+      initialRef: started.initialRef,
+      last: second,
+      startedAt: '2026-01-01T00:00:00.000Z',
+    };
+    const result = await experimentResultOf(await inActivity(() => probing.finishRun({ state })).result, store);
+    for (const id of ids) {
+      expect(result.evaluations![id]['test-probe.firstLogit']).toEqual(records.map((r) => r.evaluations![id]['test-probe.firstLogit']));
+    }
+    expect(result.evaluations!.fp32['test-probe.samples']).toEqual([
+      [300, 300],
+      [300, 300],
+    ]);
   });
 });

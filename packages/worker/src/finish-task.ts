@@ -56,12 +56,25 @@ export async function finishTask(ctx: WorkerContext, input: FinishTaskInput): Pr
     }
     stage({ phase: 'evaluating' });
     const rows: Record<string, number[]> = {};
-    rows[FP32] = (await evaluateModel(ctx, { spec, checkpointRef })).accuracy;
-    for (const q of spec.quantizers) {
-      rows[q.id] = (await evaluateModel(ctx, { spec, checkpointRef, manifestRef: quantized[q.id].manifestRef })).accuracy;
-    }
+    const evaluations: Record<string, Record<string, number[]>> = {};
     const models: TaskModels = { checkpointRef, quantized, methodStateRef: consolidated.methodStateRef };
-    const record: TaskRecord = { taskIndex, rows, models, training, previousRef: previous?.recordRef };
+    const variants = [
+      { key: FP32, manifestRef: undefined },
+      ...spec.quantizers.map((q) => ({ key: q.id, manifestRef: quantized[q.id].manifestRef })),
+    ];
+    for (const { key, manifestRef } of variants) {
+      const { accuracy, extra } = await evaluateModel(ctx, { spec, checkpointRef, manifestRef });
+      rows[key] = accuracy;
+      if (Object.keys(extra).length) evaluations[key] = extra;
+    }
+    const record: TaskRecord = {
+      taskIndex,
+      rows,
+      ...(Object.keys(evaluations).length ? { evaluations } : {}),
+      models,
+      training,
+      previousRef: previous?.recordRef,
+    };
     return { models, recordRef: await putOrderedJson(ctx.artifacts, record) };
   });
 }

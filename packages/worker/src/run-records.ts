@@ -55,6 +55,7 @@ export function assembleResult(state: ExperimentState, initial: number[], record
         ),
       ]),
     ),
+    ...evaluationMatricesOf(records),
     training: records.map((r) => r.training),
     models,
     startedAt: state.startedAt,
@@ -77,4 +78,22 @@ function rowOf(record: TaskRecord, key: string): number[] {
 export async function experimentResultOf(output: ExperimentOutcome, artifacts: ArtifactStore | string): Promise<ExperimentResult> {
   const store = typeof artifacts === 'string' ? new LocalArtifactStore(artifacts) : artifacts;
   return store.getJson<ExperimentResult>(output.resultRef);
+}
+
+/**
+ * `evaluations` of results.json: each record's rows of the other evaluators stacked into matrices
+ * (row t after task t; null for a task that did not run that evaluator, as in a run resumed with
+ * other evaluators); nothing when no record has any.
+ */
+function evaluationMatricesOf(records: TaskRecord[]): Pick<ExperimentResult, 'evaluations'> {
+  if (!records.some((r) => r.evaluations)) return {};
+  const evaluations: NonNullable<ExperimentResult['evaluations']> = {};
+  for (const [t, record] of records.entries()) {
+    for (const [model, results] of Object.entries(record.evaluations ?? {})) {
+      for (const [name, row] of Object.entries(results)) {
+        ((evaluations[model] ??= {})[name] ??= records.map(() => null))[t] = row;
+      }
+    }
+  }
+  return { evaluations };
 }
