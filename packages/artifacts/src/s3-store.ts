@@ -142,19 +142,23 @@ export class S3ArtifactStore implements ArtifactStore {
 
   /** An S3 failure (after the client's retries) as an error that names the object and the setting to check. */
   private failure(operation: string, key: string, err: unknown): ArtifactStoreError {
-    const name = nameOf(err);
+    const name = codeOf(err) ?? nameOf(err);
     const status = statusOf(err);
+    const attempts = attemptsOf(err);
     const message = err instanceof Error ? err.message : String(err);
     let fix = '';
-    if (name === 'NoSuchBucket') fix = `the bucket '${this.bucket}' does not exist: create it, or fix the bucket in RETAIN_ARTIFACTS`;
+    if (name === 'NoSuchBucket') fix = `The bucket '${this.bucket}' does not exist: create it, or fix the bucket in RETAIN_ARTIFACTS.`;
     else if (status === 403 || ['InvalidAccessKeyId', 'SignatureDoesNotMatch', 'AccessDenied', 'CredentialsProviderError'].includes(name))
-      fix = `check the credentials (AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY, or AWS_PROFILE) and that they may read and write the bucket`;
-    else if (['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'ECONNRESET', 'ETIMEDOUT', 'TimeoutError'].includes(codeOf(err) ?? name))
-      fix = `the endpoint does not answer: check AWS_ENDPOINT_URL_S3 / AWS_ENDPOINT_URL and that the server runs`;
-    return new ArtifactStoreError(
-      `S3 ${operation} of ${this.objectName(key)} failed: ${name}${status ? ` (HTTP ${status})` : ''}: ${message}${fix ? `. ${fix}` : ''}`,
-      { cause: err },
-    );
+      fix =
+        'Check the credentials (AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY, or AWS_PROFILE) and that they may read and write the bucket.';
+    else if (['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'ECONNRESET', 'ETIMEDOUT', 'TimeoutError'].includes(name))
+      fix = 'The endpoint does not answer: check AWS_ENDPOINT_URL_S3 / AWS_ENDPOINT_URL and that the server runs.';
+    const detail = [name, status ? `HTTP ${status}` : '', attempts ? `${attempts} attempt${attempts > 1 ? 's' : ''}` : '']
+      .filter(Boolean)
+      .join(', ');
+    return new ArtifactStoreError(`S3 ${operation} of ${this.objectName(key)} failed (${detail}): ${message}${fix ? `. ${fix}` : ''}`, {
+      cause: err,
+    });
   }
 }
 
@@ -166,7 +170,19 @@ function statusOf(err: unknown): number | undefined {
   return err instanceof S3ServiceException ? err.$metadata.httpStatusCode : undefined;
 }
 
+/** Attempts the client made, retries included (the SDK records them on the error). */
+function attemptsOf(err: unknown): number | undefined {
+  const attempts = (err as { $metadata?: { attempts?: unknown } } | null)?.$metadata?.attempts;
+  return typeof attempts === 'number' ? attempts : undefined;
+}
+
+/**
+ * A network error's code (ECONNREFUSED...). The retry middleware re-wraps an error it does not see
+ * as an Error (one from another realm, e.g. under jest) as "AWS SDK error wrapper for Error:
+ * connect ECONNREFUSED ...", keeping only the text, so the code is also looked for in the message.
+ */
 function codeOf(err: unknown): string | undefined {
   const code = (err as { code?: unknown } | null)?.code;
-  return typeof code === 'string' ? code : undefined;
+  if (typeof code === 'string') return code;
+  return /\b(ECONNREFUSED|ENOTFOUND|EAI_AGAIN|ECONNRESET|ETIMEDOUT)\b/.exec(err instanceof Error ? err.message : String(err))?.[1];
 }

@@ -6,11 +6,13 @@ import { GetObjectCommand, HeadObjectCommand, PutObjectCommand, S3Client } from 
 import { startS3Server, type S3Server } from '@retain/infra';
 import {
   ArtifactNotFoundError,
+  ArtifactStoreError,
   CorruptArtifactError,
   DEFAULT_PART_SIZE,
   InvalidArtifactRefError,
   LocalArtifactStore,
   S3ArtifactStore,
+  S3_MAX_ATTEMPTS,
   artifactStoreFrom,
   canonicalJson,
   openArtifactStore,
@@ -250,11 +252,29 @@ describe('S3ArtifactStore', () => {
     try {
       const store = new S3ArtifactStore({ client, bucket: 'no-such-bucket', endpoint: s3.endpoint });
       await expect(store.put(new Uint8Array([1]))).rejects.toThrow(
-        /s3:\/\/no-such-bucket\/sha256\/.* at http:\/\/127\.0\.0\.1:\d+ failed: .*RETAIN_ARTIFACTS/,
+        /s3:\/\/no-such-bucket\/sha256\/.* at http:\/\/127\.0\.0\.1:\d+ failed \(NoSuchBucket, HTTP 404, 1 attempt\): .*create it, or fix the bucket in RETAIN_ARTIFACTS/,
       );
     } finally {
       client.destroy();
     }
+  });
+});
+
+describe('S3 retries', () => {
+  it(`retries a dead endpoint ${S3_MAX_ATTEMPTS} times with backoff, then names the endpoint setting`, async () => {
+    // Nothing listens on the discard port: every attempt is refused at once, so the time is the backoff's.
+    const env = { ...s3.env, AWS_ENDPOINT_URL_S3: 'http://127.0.0.1:9', RETAIN_ARTIFACTS: `s3://${BUCKET}/x` };
+    const started = Date.now();
+    const err = await openArtifactStore('/unused', env)
+      .has(`sha256:${'ab'.repeat(32)}`)
+      .catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ArtifactStoreError);
+    expect((err as Error).message).toMatch(/failed \(ECONNREFUSED, 6 attempts\).*check AWS_ENDPOINT_URL_S3/);
+    const metadata = ((err as Error).cause as { $metadata: { attempts: number; totalRetryDelay: number } }).$metadata;
+    expect(metadata.attempts).toBe(S3_MAX_ATTEMPTS);
+    expect(metadata.totalRetryDelay).toBeGreaterThan(0);
+    // Full jitter: each wait is at most 250 ms * 2^n, so five of them stay under 7.75 s.
+    expect(Date.now() - started).toBeLessThan(9_000);
   });
 });
 
