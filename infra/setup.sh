@@ -48,8 +48,12 @@ if ! node -e "require('@retain/infra').resolveWeed({ install: false }).catch(() 
   if [ ! -x "$go_dir/bin/go" ]; then
     echo "== fetching Go $go_version from the Go module proxy (module golang.org/toolchain)"
     mkdir -p .retain/tools
-    curl -fsSL -o ".retain/tools/$go_version.zip" \
-      "${GOPROXY_URL:-https://proxy.golang.org}/golang.org/toolchain/@v/v0.0.1-$go_version.linux-$go_arch.zip"
+    # node rather than curl, which a bare image may lack.
+    node -e "
+      const [url, out] = process.argv.slice(1);
+      fetch(url).then(async (r) => { if (!r.ok) throw new Error(url + ': HTTP ' + r.status); require('fs').writeFileSync(out, Buffer.from(await r.arrayBuffer())); })
+        .catch((err) => { console.error('could not fetch Go: ' + err.message); process.exit(1); });
+    " "https://proxy.golang.org/golang.org/toolchain/@v/v0.0.1-$go_version.linux-$go_arch.zip" ".retain/tools/$go_version.zip"
     python3 -m zipfile -e ".retain/tools/$go_version.zip" .retain/tools/
     rm ".retain/tools/$go_version.zip"
     chmod +x "$go_dir"/bin/* "$go_dir"/pkg/tool/*/*

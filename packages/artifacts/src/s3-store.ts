@@ -74,7 +74,7 @@ export class S3ArtifactStore implements ArtifactStore {
             IfNoneMatch: '*',
             // The server checks the body against this digest (SeaweedFS answers BadDigest), so bytes
             // damaged on the way are refused, not stored. The SDK adds a CRC32 too, which not every
-            // S3-compatible server checks; Content-MD5 they all do.
+            // S3-compatible server checks; Content-MD5 is the long-standing one they generally do.
             ContentMD5: createHash('md5').update(bytes).digest('base64'),
           }),
         );
@@ -90,8 +90,11 @@ export class S3ArtifactStore implements ArtifactStore {
         }).done();
       }
     } catch (err) {
-      // Another writer stored the same artifact between our HEAD and PUT: it holds these bytes.
-      if (statusOf(err) === 412 || nameOf(err) === 'ConditionalRequestConflict') return ref;
+      // 412: the key exists now (another writer of the same artifact got in between HEAD and PUT,
+      // or our own first attempt stored it and its response was lost before the SDK retried).
+      if (statusOf(err) === 412) return ref;
+      // 409: a concurrent conditional write was in progress; it may yet fail, so look again.
+      if (statusOf(err) === 409 && (await this.exists(key))) return ref;
       throw this.failure('put', key, err);
     }
     return ref;
