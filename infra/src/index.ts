@@ -19,3 +19,16 @@ export { probeTemporal } from './probe';
 export type { ProbeResult } from './probe';
 export { readServerRecord } from './server-record';
 export type { ServerRecord } from './server-record';
+export {
+  SEAWEEDFS_MODULE,
+  SEAWEEDFS_RELEASE,
+  SEAWEEDFS_VERSION,
+  installWeed,
+  pinnedWeedDir,
+  pinnedWeedPath,
+  resolveWeed,
+  startS3Server,
+  weedInstallCommand,
+  weedVersion,
+} from './seaweedfs';
+export type { S3Server, S3ServerOptions } from './seaweedfs';

@@ -18,8 +18,8 @@ export interface ArtifactStore {
   /** Canonical JSON (sorted keys), so equal values give equal refs. */
   putJson(value: unknown): Promise<ArtifactRef>;
   getJson<T>(ref: ArtifactRef): Promise<T>;
-  /** Local file path, for tools that want a file (e.g. an .onnx model for onnxruntime). */
-  pathOf(ref: ArtifactRef): string;
+  /** Where this store keeps artifacts, for messages: `local folder <path>` or `s3://bucket/prefix at <endpoint>`. */
+  readonly location: string;
 }
 
 export function refOf(bytes: Uint8Array): ArtifactRef {
@@ -33,14 +33,16 @@ export function isArtifactRef(ref: unknown): ref is ArtifactRef {
 /** A directory laid out as <root>/sha256/<2 hex>/<62 hex>, like git's object store. */
 export class LocalArtifactStore implements ArtifactStore {
   readonly root: string;
+  readonly location: string;
 
   constructor(root: string) {
     this.root = resolve(root);
+    this.location = `local folder ${this.root}`;
   }
 
+  /** The file of an artifact (for tests and debugging: callers read through get, which checks the hash). */
   pathOf(ref: ArtifactRef): string {
-    const hex = hexOf(ref);
-    return join(this.root, 'sha256', hex.slice(0, 2), hex.slice(2));
+    return join(this.root, keyOf(ref));
   }
 
   async put(bytes: Uint8Array): Promise<ArtifactRef> {
@@ -68,7 +70,7 @@ export class LocalArtifactStore implements ArtifactStore {
     try {
       bytes = await readFile(path);
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw new ArtifactNotFoundError(ref, path);
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw new ArtifactNotFoundError(ref, this.location);
       throw err;
     }
     const actual = refOf(bytes);
@@ -81,23 +83,37 @@ export class LocalArtifactStore implements ArtifactStore {
   }
 
   async putJson(value: unknown): Promise<ArtifactRef> {
-    return this.put(new TextEncoder().encode(canonicalJson(value)));
+    return this.put(jsonBytes(value));
   }
 
   async getJson<T>(ref: ArtifactRef): Promise<T> {
-    const bytes = await this.get(ref);
-    try {
-      return JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes)) as T;
-    } catch (err) {
-      throw new Error(`Artifact ${ref} (${this.pathOf(ref)}) is not JSON: it was stored with put, not putJson`, { cause: err });
-    }
+    return parseJsonArtifact<T>(ref, await this.get(ref), this.pathOf(ref));
   }
 }
 
-function hexOf(ref: ArtifactRef): string {
+/**
+ * An artifact's key relative to the store's root, `sha256/<2 hex>/<62 hex>`, the same in a local
+ * folder and under an S3 prefix. Throws InvalidArtifactRefError for anything but a well-formed ref.
+ */
+export function keyOf(ref: ArtifactRef): string {
   const match = typeof ref === 'string' ? REF_PATTERN.exec(ref) : null;
   if (!match) throw new InvalidArtifactRefError(ref);
-  return match[1];
+  const hex = match[1];
+  return `sha256/${hex.slice(0, 2)}/${hex.slice(2)}`;
+}
+
+/** Canonical JSON bytes: every store's putJson. */
+export function jsonBytes(value: unknown): Uint8Array {
+  return new TextEncoder().encode(canonicalJson(value));
+}
+
+/** Every store's getJson, once the bytes are read and checked. `where`: the file or object, for the message. */
+export function parseJsonArtifact<T>(ref: ArtifactRef, bytes: Uint8Array, where: string): T {
+  try {
+    return JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes)) as T;
+  } catch (err) {
+    throw new Error(`Artifact ${ref} (${where}) is not JSON: it was stored with put, not putJson`, { cause: err });
+  }
 }
 
 function sha256Hex(bytes: Uint8Array): string {

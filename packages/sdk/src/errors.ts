@@ -51,6 +51,8 @@ export const NON_RETRYABLE_ERROR_TYPES = [
   'DatasetNotFoundError',
   'ScenarioConfigError',
   'CorruptArtifactError',
+  // A missing artifact stays missing: retrying only delays the message that names the store to fix.
+  'ArtifactNotFoundError',
   'ArtifactKindError',
   'InvalidArtifactRefError',
 ] as const;

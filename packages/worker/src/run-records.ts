@@ -1,4 +1,4 @@
-import { LocalArtifactStore, type ArtifactRef, type ArtifactStore } from '@retain/artifacts';
+import { openArtifactStore, type ArtifactRef, type ArtifactStore } from '@retain/artifacts';
 import { quantizationGap, quantizationMetrics, summarize } from '@retain/metrics';
 import { FP32, type ExperimentOutcome, type ExperimentResult, type ExperimentState, type TaskRecord } from '@retain/sdk';
 
@@ -73,10 +73,10 @@ function rowOf(record: TaskRecord, key: string): number[] {
 
 /**
  * The ExperimentResult of a finished run, from what its workflow returned (the result artifact's
- * ref). `artifacts`: the store the run's workers use, or its directory.
+ * ref). `artifacts`: the store the run's workers use, or the local folder used unless RETAIN_ARTIFACTS is set.
  */
 export async function experimentResultOf(output: ExperimentOutcome, artifacts: ArtifactStore | string): Promise<ExperimentResult> {
-  const store = typeof artifacts === 'string' ? new LocalArtifactStore(artifacts) : artifacts;
+  const store = typeof artifacts === 'string' ? openArtifactStore(artifacts) : artifacts;
   return store.getJson<ExperimentResult>(output.resultRef);
 }
 

@@ -1,5 +1,5 @@
 import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
-import { LocalArtifactStore } from '@retain/artifacts';
+import { openArtifactStore } from '@retain/artifacts';
 import { assertDeviceAvailable, configureSessions, type Device } from '@retain/engine';
 import type { PluginRegistry } from '@retain/sdk';
 import { createActivities } from './activities';
@@ -12,7 +12,7 @@ export interface RetainWorkerOptions {
   connection: NativeConnection;
   namespace?: string;
   taskQueue?: string;
-  /** Root of the content-addressed artifact store. */
+  /** The local artifact folder, used unless env RETAIN_ARTIFACTS names a shared store (s3://bucket/prefix). */
   artifactsDir: string;
   registry?: PluginRegistry;
   /**
@@ -49,7 +49,7 @@ export async function createRetainWorker(options: RetainWorkerOptions): Promise<
   if (options.device && options.device !== 'cpu') await assertDeviceAvailable(options.device);
   const activities = createActivities({
     registry: options.registry ?? defaultRegistry(),
-    artifacts: new LocalArtifactStore(options.artifactsDir),
+    artifacts: openArtifactStore(options.artifactsDir),
   });
   return Worker.create({
     connection: options.connection,

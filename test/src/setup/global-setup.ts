@@ -25,6 +25,8 @@ export default async function globalSetup(): Promise<void> {
     dbFile: join(dir, 'temporal.sqlite'),
     searchAttributes: { ...RUN_SEARCH_ATTRIBUTES },
   });
+  // Likewise a developer's shared artifact store: the tests' workers use their own temp folders.
+  delete process.env.RETAIN_ARTIFACTS;
   process.env.TEMPORAL_ADDRESS = server.address;
   process.env.TEMPORAL_NAMESPACE = server.namespace;
   // Code under test that resolves the CLI itself (e.g. with a temp RETAIN_HOME) finds this binary.
