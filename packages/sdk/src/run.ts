@@ -1,13 +1,13 @@
 import type { CLMetrics, QuantizationMetrics } from '@retain/metrics';
 import type { ExperimentSpec } from './spec';
+import type { ArtifactRef } from '@retain/artifacts';
 
 /**
  * What flows between the CLI, the workflow and the activities. Only refs and small numbers:
  * tensors live in the artifact store, never in Temporal payloads.
  */
 
-/** `sha256:<hex>` of a blob in the artifact store. */
-export type ArtifactRef = string;
+export type { ArtifactRef };
 
 /**
  * The heartbeat timeout of a spec without execution.heartbeatTimeoutSeconds. A killed worker's
