@@ -1,38 +1,7 @@
-import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-
-const CLI = resolve(__dirname, '../../packages/cli/bin/retain.js');
-
-function retain(args: string[], env: Record<string, string | undefined>): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((done, fail) => {
-    const child = spawn(process.execPath, [CLI, ...args], { env: { ...process.env, ...env } });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    child.on('error', fail);
-    child.on('close', (code) => done({ code: code ?? -1, stdout, stderr }));
-  });
-}
-
-/** Starts the CLI and resolves once its stderr matches `pattern`; the process keeps running. */
-function startRetain(args: string[], env: Record<string, string | undefined>, pattern: RegExp) {
-  const child = spawn(process.execPath, [CLI, ...args], { env: { ...process.env, ...env } });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (d) => (stdout += d));
-  const exited = new Promise<number>((done) => child.on('close', (code) => done(code ?? -1)));
-  const ready = new Promise<void>((done, fail) => {
-    child.stderr.on('data', (d) => {
-      stderr += d;
-      if (pattern.test(stderr)) done();
-    });
-    void exited.then((code) => fail(new Error(`retain ${args[0]} exited with ${code} before /${pattern.source}/:\n${stderr}`)));
-  });
-  return { child, ready, exited, output: () => ({ stdout, stderr }) };
-}
+import { join } from 'node:path';
+import { retainCli, startRetain } from './cli-process';
 
 describe('retain CLI (built, as a separate process)', () => {
   let dir: string;
@@ -58,7 +27,7 @@ describe('retain CLI (built, as a separate process)', () => {
       'quantizers: [ { name: rtn, config: { bits: 8 } } ]',
     ]);
     const out = join(dir, 'out');
-    const { code, stdout, stderr } = await retain(['run', spec, '--out', out], { RETAIN_HOME: join(dir, 'state') });
+    const { code, stdout, stderr } = await retainCli(['run', spec, '--out', out], { RETAIN_HOME: join(dir, 'state') });
     expect({ code, stderr: code === 0 ? '' : stderr }).toEqual({ code: 0, stderr: '' });
     expect(stdout).toMatch(/Accuracy, fp32/);
     expect(stdout).toMatch(/Accuracy, rtn-int8/);
@@ -86,7 +55,7 @@ describe('retain CLI (built, as a separate process)', () => {
       'trainer: { name: supervised, config: { batchSize: -4 } }',
     ]);
     // An address nothing listens on: if the CLI tried to connect, it would fail differently.
-    const { code, stderr } = await retain(['run', spec], { TEMPORAL_ADDRESS: '127.0.0.1:1', RETAIN_HOME: join(dir, 'state') });
+    const { code, stderr } = await retainCli(['run', spec], { TEMPORAL_ADDRESS: '127.0.0.1:1', RETAIN_HOME: join(dir, 'state') });
     expect(code).toBe(2);
     expect(stderr).toMatch(/trainer\.config\.batchSize/);
   });
@@ -100,7 +69,7 @@ describe('retain CLI (built, as a separate process)', () => {
       // No worker polls this queue: the run waits, which is what --detach promises.
       `execution: { taskQueue: nobody-${process.pid} }`,
     ]);
-    const { code, stdout } = await retain(['run', spec, '--detach'], { RETAIN_HOME: join(dir, 'state') });
+    const { code, stdout } = await retainCli(['run', spec, '--detach'], { RETAIN_HOME: join(dir, 'state') });
     expect(code).toBe(0);
     expect(stdout.trim()).toMatch(/^cli-detached-[0-9]{8}-[0-9]{6}-[0-9a-f]{4}$/);
   });
@@ -125,7 +94,7 @@ describe('retain CLI (built, as a separate process)', () => {
     const worker = startRetain(['worker', '--queue', queue], env, /worker polling/);
     await worker.ready;
     const out = join(dir, 'resumed');
-    const result = await retain(['result', runId, '--out', out], env);
+    const result = await retainCli(['result', runId, '--out', out], env);
     worker.child.kill('SIGINT');
     expect(await worker.exited).toBe(0);
     expect(result.code).toBe(0);

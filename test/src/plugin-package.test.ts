@@ -1,7 +1,8 @@
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { retainCli } from './cli-process';
 
 /**
  * Issue 12's acceptance test: a plugin written outside this repo, packed and installed into a
@@ -9,20 +10,7 @@ import { join, resolve } from 'node:path';
  * plugin is plain JavaScript against @retain/sdk's documented contract (definePlugin, z), like
  * one a research team would publish.
  */
-const CLI = resolve(__dirname, '../../packages/cli/bin/retain.js');
 const SDK = resolve(__dirname, '../../packages/sdk');
-
-function retain(args: string[], cwd: string, env: Record<string, string>): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((done, fail) => {
-    const child = spawn(process.execPath, [CLI, ...args], { cwd, env: { ...process.env, ...env } });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    child.on('error', fail);
-    child.on('close', (code) => done({ code: code ?? -1, stdout, stderr }));
-  });
-}
 
 const PLUGIN_SOURCE = `'use strict';
 const { definePlugin, z } = require('@retain/sdk');
@@ -92,7 +80,7 @@ describe('a plugin package from outside the workspace', () => {
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
   it('`retain plugins` lists it with the package and the config that named it', async () => {
-    const { code, stdout } = await retain(['plugins'], project, env);
+    const { code, stdout } = await retainCli(['plugins'], env, project);
     expect(code).toBe(0);
     expect(stdout).toMatch(/^method\s+lr-scale\s+retain-plugin-lr-scale \(package.json "retain.plugins"\)\s+Multiplies the learning rate/m);
     expect(stdout).toMatch(/^method\s+ewc\s+builtin\s/m);
@@ -100,7 +88,7 @@ describe('a plugin package from outside the workspace', () => {
 
   it("`retain validate` checks the spec against the plugin's own config schema", async () => {
     writeFileSync(join(project, 'bad.yaml'), readFileSync(join(project, 'frozen.yaml'), 'utf8').replace('scale: 0', 'scale: -1, x: 1'));
-    const { code, stderr } = await retain(['validate', 'bad.yaml'], project, env);
+    const { code, stderr } = await retainCli(['validate', 'bad.yaml'], env, project);
     expect(code).toBe(2);
     expect(stderr).toMatch(/method\.config\.scale: /);
     expect(stderr).toMatch(/method\.config: Unrecognized key: "x"/);
@@ -108,7 +96,7 @@ describe('a plugin package from outside the workspace', () => {
 
   it('`retain run` runs an experiment with it: scale 0 leaves every task at its initial accuracy', async () => {
     const out = join(dir, 'out');
-    const { code, stderr } = await retain(['run', 'frozen.yaml', '--out', out], project, env);
+    const { code, stderr } = await retainCli(['run', 'frozen.yaml', '--out', out], env, project);
     expect({ code, stderr: code === 0 ? '' : stderr }).toEqual({ code: 0, stderr: '' });
     const results = JSON.parse(readFileSync(join(out, 'results.json'), 'utf8'));
     expect(results.spec.method).toEqual({ name: 'lr-scale', config: { scale: 0 } });
@@ -119,10 +107,14 @@ describe('a plugin package from outside the workspace', () => {
   });
 
   it('a package that is not installed fails before anything starts, naming it, --plugins and the fix', async () => {
-    const { code, stderr } = await retain(['run', 'frozen.yaml', '--plugins', 'retain-plugin-missing'], project, {
-      ...env,
-      TEMPORAL_ADDRESS: '127.0.0.1:1',
-    });
+    const { code, stderr } = await retainCli(
+      ['run', 'frozen.yaml', '--plugins', 'retain-plugin-missing'],
+      {
+        ...env,
+        TEMPORAL_ADDRESS: '127.0.0.1:1',
+      },
+      project,
+    );
     expect(code).toBe(2);
     expect(stderr).toMatch(
       /plugin package 'retain-plugin-missing' \(named in --plugins\) cannot be found from .*npm install retain-plugin-missing/,

@@ -1,28 +1,12 @@
-import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { openArtifactStore } from '@retain/artifacts';
 import { startS3Server, type S3Server } from '@retain/infra';
 import type { ExperimentResult } from '@retain/sdk';
+import { retainCli } from './cli-process';
 
-const CLI = resolve(__dirname, '../../packages/cli/bin/retain.js');
 const BUCKET = 'retain-e2e';
-
-function retain(args: string[], env: Record<string, string | undefined>): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((done, fail) => {
-    // Only what the test sets: a developer's own RETAIN_ARTIFACTS must not leak into the runs.
-    const childEnv: NodeJS.ProcessEnv = { ...process.env };
-    delete childEnv.RETAIN_ARTIFACTS;
-    const child = spawn(process.execPath, [CLI, ...args], { env: { ...childEnv, ...env } });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    child.on('error', fail);
-    child.on('close', (code) => done({ code: code ?? -1, stdout, stderr }));
-  });
-}
 
 /**
  * The same spec through the real CLI and worker (separate processes, as on a user's machine),
@@ -57,9 +41,9 @@ describe('RETAIN_ARTIFACTS=s3://... end to end', () => {
     );
     const s3Env = { ...s3.env, RETAIN_ARTIFACTS: `s3://${BUCKET}/runs` };
 
-    const local = await retain(['run', spec, '--out', join(dir, 'local')], { RETAIN_HOME: join(dir, 'home-local') });
+    const local = await retainCli(['run', spec, '--out', join(dir, 'local')], { RETAIN_HOME: join(dir, 'home-local') });
     expect({ code: local.code, stderr: local.code === 0 ? '' : local.stderr }).toEqual({ code: 0, stderr: '' });
-    const onS3 = await retain(['run', spec, '--out', join(dir, 's3')], { RETAIN_HOME: join(dir, 'home-s3'), ...s3Env });
+    const onS3 = await retainCli(['run', spec, '--out', join(dir, 's3')], { RETAIN_HOME: join(dir, 'home-s3'), ...s3Env });
     expect({ code: onS3.code, stderr: onS3.code === 0 ? '' : onS3.stderr }).toEqual({ code: 0, stderr: '' });
 
     const a = JSON.parse(readFileSync(join(dir, 'local', 'results.json'), 'utf8')) as ExperimentResult;
@@ -75,11 +59,11 @@ describe('RETAIN_ARTIFACTS=s3://... end to end', () => {
     for (const model of b.models) expect(await bucket.has(model.checkpointRef)).toBe(true);
 
     // A CLI on "another machine" without RETAIN_ARTIFACTS cannot read the run's results, and says why.
-    const elsewhere = await retain(['result', b.runId, '--out', join(dir, 'elsewhere')], { RETAIN_HOME: join(dir, 'home-other') });
+    const elsewhere = await retainCli(['result', b.runId, '--out', join(dir, 'elsewhere')], { RETAIN_HOME: join(dir, 'home-other') });
     expect(elsewhere.code).not.toBe(0);
     expect(elsewhere.stderr).toMatch(/Artifact sha256:[0-9a-f]{64} not found in local folder .*home-other.*RETAIN_ARTIFACTS/s);
     // With the setting, it can.
-    const configured = await retain(['result', b.runId, '--out', join(dir, 'configured')], {
+    const configured = await retainCli(['result', b.runId, '--out', join(dir, 'configured')], {
       RETAIN_HOME: join(dir, 'home-other'),
       ...s3Env,
     });

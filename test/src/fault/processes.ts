@@ -3,8 +3,9 @@ import { resolve } from 'node:path';
 import { defaultPayloadConverter, type WorkflowHandle } from '@temporalio/client';
 import type { RunPhase, TrainHeartbeat } from '@retain/sdk';
 import { phaseOf, snapshot } from '@retain/cli';
+import { CLI } from '../cli-process';
 
-export const CLI = resolve(__dirname, '../../../packages/cli/bin/retain.js');
+export { CLI, retainCli } from '../cli-process';
 
 export interface WorkerProcess {
   child: ChildProcess;
@@ -105,17 +106,4 @@ export async function waitForPhase(handle: WorkflowHandle, task: number, phase: 
     await new Promise((r) => setTimeout(r, 25));
   }
   throw new Error(`timed out waiting for task ${task} to be ${phase}`);
-}
-
-/** Runs the built `retain` CLI to completion. */
-export function retainCli(args: string[], env: Record<string, string>): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((done, fail) => {
-    const child = spawn(process.execPath, [CLI, ...args], { env: { ...process.env, ...env } });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d));
-    child.stderr.on('data', (d: Buffer) => (stderr += d));
-    child.on('error', fail);
-    child.on('close', (code) => done({ code: code ?? -1, stdout, stderr }));
-  });
 }
