@@ -13,6 +13,7 @@ import {
   type Model,
   type QuantScheme,
   type TensorMap,
+  numel,
 } from '@retain/engine';
 import { permutedScenario, type SampleSet, type Scenario } from '@retain/data';
 import { supervisedConfigSchema, trainSupervised } from '@retain/trainer-supervised';
@@ -196,7 +197,7 @@ describe('conv weights (LeNet-5 trained on Fashion-MNIST): quantized per output 
       for (const name of CONVS) {
         const qw = outcome.weights[name];
         expect(qw.shape).toEqual(lenetParams[name].dims);
-        expect(qw.dims).toEqual([lenetParams[name].dims.slice(1).reduce((a, b) => a * b, 1), lenetParams[name].dims[0]]);
+        expect(qw.dims).toEqual([numel(lenetParams[name].dims.slice(1)), lenetParams[name].dims[0]]);
         if (parsed.granularity === 'per-channel') expect(qw.scale).toHaveLength(lenetParams[name].dims[0]); // one step per output channel
       }
       const bytes = buildInferenceModel(lenet, 0, lenetParams, outcome.weights, outcome.export);

@@ -36,6 +36,7 @@ import {
   transformer,
   type Model,
   type OptimizerConfig,
+  numel,
 } from '@retain/engine';
 import { writeBenchReport } from './report';
 
@@ -225,7 +226,7 @@ async function matmulCeiling(
 /** samples/s of SGD and Adam steps on the same batches, their timing windows alternating. */
 async function engineRates(c: ModelCase, batch: number, args: Args): Promise<Record<OptimizerName, { wall: number; cpu: number }>> {
   const model = c.build();
-  const features = model.inputDims.reduce((a, b) => a * b, 1);
+  const features = numel(model.inputDims);
   const rng = new Rng(7);
   const batches = Array.from({ length: 4 }, () => ({
     x: Float32Array.from({ length: batch * features }, () => (c.draw ? c.draw(rng) : rng.normal())),
@@ -261,7 +262,7 @@ async function engineRates(c: ModelCase, batch: number, args: Args): Promise<Rec
 /** samples/s of the SGD step at each K steps per run, the K's timing windows alternating. */
 async function stepsPerRunRates(c: ModelCase, batch: number, args: Args): Promise<StepsPerRunRun[]> {
   const model = c.build();
-  const features = model.inputDims.reduce((a, b) => a * b, 1);
+  const features = numel(model.inputDims);
   const rng = new Rng(7);
   const maxK = Math.max(...args.stepsPerRun);
   const x = Float32Array.from({ length: maxK * batch * features }, () => (c.draw ? c.draw(rng) : rng.normal()));
