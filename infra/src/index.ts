@@ -12,7 +12,7 @@ export { stateDir } from './paths';
 export { PortInUseError, startDevServer, stopEmbeddedServer } from './dev-server';
 export type { DevServer, DevServerOptions } from './dev-server';
 export { ensureTemporal } from './ensure';
-export { ensureSearchAttributes } from './search-attributes';
+export { ensureSearchAttributes, searchAttributeFlags } from './search-attributes';
 export type { SearchAttributeType } from './search-attributes';
 export { freePort } from './ports';
 export { probeTemporal } from './probe';

@@ -137,10 +137,14 @@ export interface S3ServerOptions {
   log?: (line: string) => void;
   /** How long to wait for the S3 port to answer (default 60 s). */
   readyTimeoutMs?: number;
+  /** Address to bind and advertise (default 127.0.0.1); another host's address in a multi-host test. */
+  host?: string;
+  /** Run weed inside this network namespace (`ip netns exec`, as root): a separate host in the cluster test. */
+  netns?: string;
 }
 
 export interface S3Server {
-  /** `http://127.0.0.1:<port>`: the value of AWS_ENDPOINT_URL_S3 for a client of this server. */
+  /** `http://<host>:<port>`: the value of AWS_ENDPOINT_URL_S3 for a client of this server. */
   endpoint: string;
   accessKeyId: string;
   secretAccessKey: string;
@@ -163,6 +167,7 @@ const DEFAULT_READY_TIMEOUT_MS = 60_000;
  */
 export async function startS3Server(opts: S3ServerOptions): Promise<S3Server> {
   const log = opts.log ?? (() => undefined);
+  const host = opts.host ?? HOST;
   const weed = opts.weedPath ?? (await resolveWeed({ toolsDir: sharedToolsDir(), install: false }));
   const dir = path.resolve(opts.dir);
   await fs.mkdir(dir, { recursive: true });
@@ -181,13 +186,15 @@ export async function startS3Server(opts: S3ServerOptions): Promise<S3Server> {
       ],
     }),
   );
-  const port = async (): Promise<string> => String(await freePort(HOST));
+  // A fresh network namespace has every port free; on this host, ask the kernel for free ones.
+  let nextNetnsPort = 9300;
+  const port = async (): Promise<string> => String(opts.netns ? nextNetnsPort++ : await freePort(HOST));
   const s3Port = await port();
   const args = [
     'mini',
     `-dir=${path.join(dir, 'data')}`,
-    `-ip=${HOST}`,
-    `-ip.bind=${HOST}`,
+    `-ip=${host}`,
+    `-ip.bind=${host}`,
     `-master.port=${await port()}`,
     `-master.port.grpc=${await port()}`,
     `-volume.port=${await port()}`,
@@ -216,7 +223,8 @@ export async function startS3Server(opts: S3ServerOptions): Promise<S3Server> {
   const fd = openSync(logFile, 'a');
   const child = (() => {
     try {
-      return spawn(weed, args, { cwd: dir, stdio: ['ignore', fd, fd] });
+      const [command, argv] = opts.netns ? ['ip', ['netns', 'exec', opts.netns, weed, ...args]] : [weed, args];
+      return spawn(command, argv, { cwd: dir, stdio: ['ignore', fd, fd] });
     } finally {
       closeSync(fd);
     }
@@ -226,7 +234,7 @@ export async function startS3Server(opts: S3ServerOptions): Promise<S3Server> {
   child.on('error', (err) => (exit = `could not run ${weed}: ${err.message}`));
   const killWithUs = (): void => void child.kill('SIGKILL');
   process.once('exit', killWithUs);
-  const endpoint = `http://${HOST}:${s3Port}`;
+  const endpoint = `http://${host}:${s3Port}`;
   const stop = async (): Promise<void> => {
     process.removeListener('exit', killWithUs);
     if (child.pid !== undefined && exit === undefined) await terminate(child.pid, { graceMs: 10_000 });

@@ -41,8 +41,20 @@ export async function main(argv: string[]): Promise<number> {
       log(err instanceof SpecErrors ? err.message : `retain: ${err.message}`);
       return EXIT_BAD_INPUT;
     }
-    log(`retain: ${(err as Error).message}`);
+    log(`retain: ${messageWithCauses(err)}`);
     return EXIT_FAILED;
   }
   return exit.code;
+}
+
+/**
+ * An error's message followed by its causes' (the Temporal client wraps the server's reason, e.g.
+ * "Failed to start Workflow" around the payload limit it hit), each said once.
+ */
+function messageWithCauses(err: unknown): string {
+  const parts: string[] = [];
+  for (let e: unknown = err; e instanceof Error && parts.length < 5; e = e.cause) {
+    if (!parts.some((p) => p.includes(e.message))) parts.push(e.message);
+  }
+  return parts.join(': ') || String(err);
 }
