@@ -143,6 +143,9 @@ test('settings that cannot work together, or name what is not there, fail naming
   expect(failure({ ...bare, TEMPORAL_CONFIG_FILE: file, TEMPORAL_PROFILE: 'c' })).toMatch(
     /^TEMPORAL_PROFILE=c: .*two\.toml has no \[profile\.c\] \(it has: a, b\)/,
   );
+  expect(failure({ ...bare, TEMPORAL_ADDRESS: 'a:1', TEMPORAL_TLS_DISABLE_HOST_VERIFICATION: 'true' })).toMatch(
+    /^TEMPORAL_TLS_DISABLE_HOST_VERIFICATION is not supported .* set TEMPORAL_TLS_SERVER_NAME/,
+  );
   const broken = toml('broken.toml', '[profile.a\naddress = 1\n');
   expect(failure({ ...bare, TEMPORAL_CONFIG_FILE: broken })).toMatch(
     /^Cannot load the Temporal connection settings \(config file .*broken\.toml/,

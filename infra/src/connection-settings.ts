@@ -76,6 +76,13 @@ export function loadConnectionSettings(env: Env = process.env): ConnectionSettin
       `TEMPORAL_CONFIG_FILE=${vars.TEMPORAL_CONFIG_FILE}: no such file. Point it at a Temporal config file (TOML), or unset it.`,
     );
   }
+  if (vars.TEMPORAL_TLS_DISABLE_HOST_VERIFICATION === 'true' || vars.TEMPORAL_TLS_DISABLE_HOST_VERIFICATION === '1') {
+    // envconfig reads it, but the TypeScript SDK's connections cannot skip the check: refuse rather than ignore.
+    throw new ConnectionSettingsError(
+      `TEMPORAL_TLS_DISABLE_HOST_VERIFICATION is not supported by Retain's Temporal SDK: unset it, and set TEMPORAL_TLS_SERVER_NAME ` +
+        `to a name the server's certificate holds instead.`,
+    );
+  }
   const fileRead = configFile !== undefined && existsSync(configFile) ? configFile : undefined;
   const profileName = vars.TEMPORAL_PROFILE || 'default';
   if (vars.TEMPORAL_PROFILE && !fileRead) {
