@@ -74,12 +74,15 @@ test('a profile of the config file, chosen by TEMPORAL_PROFILE, its TLS files re
   expect(Buffer.from(tls.serverRootCACertificate ?? []).toString()).toBe(readFileSync(pki.caCert, 'utf8'));
   expect(Buffer.from(tls.clientCertPair?.crt ?? []).toString()).toBe(readFileSync(pki.clientCert, 'utf8'));
   expect(describeConnection(settings, { address: 'lab.example:7233', namespace: 'lab-ns' })).toBe(
-    `Temporal: lab.example:7233 (address of profile 'lab' in ${file}), namespace lab-ns, profile 'lab' of ${file}, ` +
-      `TLS on with a client certificate (mTLS), server CA from tls.server_ca_cert_path of profile 'lab' in ${file}`,
+    `Temporal: lab.example:7233 (profile 'lab' of ${file}), namespace lab-ns, TLS on with a client certificate (mTLS), ` +
+      `server CA from tls.server_ca_cert_path`,
   );
 
   const overridden = loadConnectionSettings({ ...bare, TEMPORAL_CONFIG_FILE: file, TEMPORAL_PROFILE: 'lab', TEMPORAL_ADDRESS: 'other:1' });
   expect(overridden).toMatchObject({ address: 'other:1', addressSource: 'TEMPORAL_ADDRESS', namespace: 'lab-ns' });
+  expect(describeConnection(overridden, { address: 'other:1', namespace: 'lab-ns' })).toMatch(
+    new RegExp(`^Temporal: other:1 \\(TEMPORAL_ADDRESS\\), namespace lab-ns, profile 'lab' of ${file}, TLS on`),
+  );
   // The standard file location (XDG_CONFIG_HOME/temporalio/temporal.toml) with its default profile.
   const xdg = join(dir, 'xdg');
   mkdirSync(join(xdg, 'temporalio'), { recursive: true });

@@ -127,14 +127,21 @@ export function loadConnectionSettings(env: Env = process.env): ConnectionSettin
 
 /** One line for the log: the server, namespace, profile, and whether TLS (and mTLS, an API key) is on. */
 export function describeConnection(settings: ConnectionSettings, server: { address: string; namespace: string }): string {
+  const profile = settings.configFile ? `profile '${settings.profile}' of ${settings.configFile}` : undefined;
+  // Inside the line, a field of that profile needs no "of profile ... in <file>" again.
+  const short = (source: string): string =>
+    profile ? source.replace(` of profile '${settings.profile}' in ${settings.configFile}`, '') : source;
+  const fromProfile = profile !== undefined && settings.addressSource !== 'TEMPORAL_ADDRESS';
   const where = settings.address
-    ? `${server.address} (${settings.addressSource ?? 'TEMPORAL_ADDRESS'})`
+    ? `${server.address} (${fromProfile ? profile : 'TEMPORAL_ADDRESS'})`
     : `the embedded dev server at ${server.address}`;
-  const profile = settings.configFile ? `, profile '${settings.profile}' of ${settings.configFile}` : '';
-  const tls = settings.tls
-    ? `TLS on${settings.tls.client ? ' with a client certificate (mTLS)' : ''}${settings.tls.serverCa ? `, server CA from ${settings.tls.serverCa.source}` : ', system CAs'}`
-    : 'TLS off';
-  return `Temporal: ${where}, namespace ${server.namespace}${profile}, ${tls}${settings.apiKey ? `, API key from ${settings.apiKey.source}` : ''}`;
+  const parts = [`Temporal: ${where}`, `namespace ${server.namespace}`];
+  if (profile && !fromProfile) parts.push(profile);
+  const tls = settings.tls;
+  parts.push(tls ? `TLS on${tls.client ? ' with a client certificate (mTLS)' : ''}` : 'TLS off');
+  if (tls) parts.push(tls.serverCa ? `server CA from ${short(tls.serverCa.source)}` : 'system CAs');
+  if (settings.apiKey) parts.push(`API key from ${short(settings.apiKey.source)}`);
+  return parts.join(', ');
 }
 
 /** The config file envconfig reads: TEMPORAL_CONFIG_FILE, else the user's config dir's temporalio/temporal.toml. */

@@ -91,7 +91,7 @@ test('mTLS from a profile of the Temporal config file: a tiny `retain run` (clie
     TEMPORAL_PROFILE: 'lab',
   });
   expect({ code, stderr: code === 0 ? '' : stderr }).toEqual({ code: 0, stderr: '' });
-  expect(stderr).toContain(`profile 'lab' of ${config}, TLS on with a client certificate (mTLS)`);
+  expect(stderr).toContain(`(profile 'lab' of ${config}), namespace ${namespace()}, TLS on with a client certificate (mTLS)`);
   expect(JSON.parse(readFileSync(join(out, 'results.json'), 'utf8')).tasks).toHaveLength(1);
 });
 
