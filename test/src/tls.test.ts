@@ -44,16 +44,19 @@ afterAll(async () => {
 
 const namespace = () => process.env.TEMPORAL_NAMESPACE ?? 'default';
 
-test('server-auth TLS from TEMPORAL_* variables: `retain ls` connects and says so', async () => {
+test('server-auth TLS and an API key from TEMPORAL_* variables: `retain ls` connects and says so', async () => {
   const { code, stderr } = await retain(['ls'], {
     RETAIN_HOME: join(dir, 'state-ls'),
     TEMPORAL_ADDRESS: serverAuth.address,
     TEMPORAL_NAMESPACE: namespace(),
     TEMPORAL_TLS_SERVER_CA_CERT_PATH: pki.caCert,
+    // The dev server checks no key; this shows a key travels (as a bearer header) without breaking the connection.
+    TEMPORAL_API_KEY: 'test-key',
   });
   expect({ code, stderr: code === 0 ? '' : stderr }).toEqual({ code: 0, stderr: '' });
   expect(stderr).toContain(
-    `Temporal: ${serverAuth.address} (TEMPORAL_ADDRESS), namespace ${namespace()}, TLS on, server CA from TEMPORAL_TLS_SERVER_CA_CERT_PATH=${pki.caCert}`,
+    `Temporal: ${serverAuth.address} (TEMPORAL_ADDRESS), namespace ${namespace()}, TLS on, server CA from ` +
+      `TEMPORAL_TLS_SERVER_CA_CERT_PATH=${pki.caCert}, API key from TEMPORAL_API_KEY`,
   );
 });
 
