@@ -1,5 +1,6 @@
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
+import { type ConnectionSettings, loadConnectionSettings } from './connection-settings';
 import { type DevServer, type DevServerOptions, startDevServer } from './dev-server';
 import { stateDir, temporalDirOf } from './paths';
 import { probeTemporal } from './probe';
@@ -14,20 +15,20 @@ const EMPTY_LOCK_STALE_MS = 10_000;
 
 /**
  * A Temporal server to talk to, starting one only when needed:
- *  1. env TEMPORAL_ADDRESS set: use it (namespace: env TEMPORAL_NAMESPACE, else 'default'); start nothing.
- *     No probe here: a cluster may need TLS or an API key that only the caller's client knows.
+ *  1. the connection settings (`opts.connection`, else loadConnectionSettings(): TEMPORAL_ADDRESS,
+ *     the Temporal config file's profile) name an address: use it (namespace: the settings', else
+ *     'default'); start nothing. No probe here: the caller connects with the settings' TLS and API key
+ *     (and describes the connection with describeConnection).
  *  2. the embedded server recorded in `<state>/temporal/server.json` is alive and answers: reuse it.
  *  3. otherwise start one with startDevServer(opts). If another process started one from the same
  *     state dir meanwhile (two `retain run` at once), reuse that one.
  * stop() stops only a server this call started.
  */
-export async function ensureTemporal(opts: DevServerOptions = {}): Promise<DevServer> {
-  const log = opts.log ?? (() => undefined);
-  const external = process.env.TEMPORAL_ADDRESS?.trim();
-  if (external) {
-    const namespace = process.env.TEMPORAL_NAMESPACE?.trim() || 'default';
-    log(`Using the Temporal server at ${external} (TEMPORAL_ADDRESS), namespace ${namespace}`);
-    return { address: external, namespace, pid: 0, startedHere: false, stop: async () => undefined };
+export async function ensureTemporal(opts: DevServerOptions & { connection?: ConnectionSettings } = {}): Promise<DevServer> {
+  const settings = opts.connection ?? loadConnectionSettings();
+  if (settings.address) {
+    const namespace = settings.namespace ?? 'default';
+    return { address: settings.address, namespace, pid: 0, startedHere: false, stop: async () => undefined };
   }
 
   const state = path.resolve(opts.stateDir ?? stateDir());

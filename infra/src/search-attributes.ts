@@ -30,13 +30,15 @@ export function searchAttributeFlags(attributes: Record<string, SearchAttributeT
  * An attribute that exists with another type is an error: Temporal cannot change a type in place.
  */
 export async function ensureSearchAttributes(
-  address: string,
+  server: string | Connection,
   namespace: string,
   attributes: Record<string, SearchAttributeType>,
 ): Promise<void> {
   if (Object.keys(attributes).length === 0) return;
   searchAttributeFlags(attributes); // validates the types
-  const connection = await Connection.connect({ address });
+  // A Connection of the caller's carries its TLS and API key; an address is a plaintext server.
+  const connection = typeof server === 'string' ? await Connection.connect({ address: server }) : server;
+  const address = typeof server === 'string' ? server : connection.options.address;
   try {
     const existing = await connection.operatorService.listSearchAttributes({ namespace });
     const known = { ...existing.systemAttributes, ...existing.customAttributes };
@@ -56,6 +58,6 @@ export async function ensureSearchAttributes(
       await connection.operatorService.addSearchAttributes({ namespace, searchAttributes: missing });
     }
   } finally {
-    await connection.close();
+    if (typeof server === 'string') await connection.close();
   }
 }

@@ -1,6 +1,17 @@
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection } from '@temporalio/worker';
-import { ensureSearchAttributes, ensureTemporal, stateDir, type DevServer } from '@retain/infra';
+import {
+  checkTlsEndpoint,
+  describeConnection,
+  ensureSearchAttributes,
+  ensureTemporal,
+  explainRpcError,
+  loadConnectionSettings,
+  stateDir,
+  type ConnectionSettings,
+  type DevServer,
+  type TemporalConnectOptions,
+} from '@retain/infra';
 import { RUN_SEARCH_ATTRIBUTES } from '@retain/workflows';
 import { join } from 'node:path';
 import { log } from './output';
@@ -22,34 +33,47 @@ export function paths(): Paths {
 export interface Temporal {
   server: DevServer;
   client: Connection;
-  /** For an in-process worker; opened on first use. */
+  /** For an in-process worker (same address, TLS and API key as the client); opened on first use. */
   worker(): Promise<NativeConnection>;
   /** `keepServer` overrides the choice made at connect time (e.g. a run interrupted by Ctrl-C). */
   close(opts?: { keepServer?: boolean }): Promise<void>;
 }
 
 /**
- * Connects to TEMPORAL_ADDRESS when it is set, else to the embedded dev server (started if it
- * is not running). `keepServer`: leave a server started here running after `close()`.
+ * Connects to the server the connection settings name (TEMPORAL_* variables, the Temporal config
+ * file's profile: see loadConnectionSettings), else to the embedded dev server (started if it is not
+ * running), and says which in one line. `keepServer`: leave a server started here running after
+ * `close()`. Wrong TLS material fails within seconds with the setting to fix.
  */
 export async function connectTemporal(opts: { keepServer: boolean; log: (line: string) => void }): Promise<Temporal> {
-  const server = await ensureTemporal({ detached: true, log: opts.log, searchAttributes: { ...RUN_SEARCH_ATTRIBUTES } });
-  const client = await Connection.connect({ address: server.address }).catch((err: Error) => {
-    const fix = process.env.TEMPORAL_ADDRESS
-      ? 'check TEMPORAL_ADDRESS, or unset it to use the embedded dev server'
-      : 'see the server log under the state directory, or stop it with `npx retain server-stop` and retry';
-    throw new Error(`cannot reach the Temporal server at ${server.address} (${err.message}): ${fix}`);
+  const settings = loadConnectionSettings();
+  const server = await ensureTemporal({
+    detached: true,
+    log: opts.log,
+    searchAttributes: { ...RUN_SEARCH_ATTRIBUTES },
+    connection: settings,
   });
-  // A server Retain did not start (TEMPORAL_ADDRESS, an older embedded one) may lack the run attributes.
-  await ensureSearchAttributes(server.address, server.namespace, { ...RUN_SEARCH_ATTRIBUTES }).catch(async (err: Error) => {
+  opts.log(describeConnection(settings, server));
+  const options: TemporalConnectOptions = { ...settings.connect, address: server.address };
+  // Before the SDK: its client retries a refused handshake for 10 s and then says only "deadline".
+  await checkTlsEndpoint(settings, server.address);
+  const client = await Connection.connect(options).catch((err: Error) => {
+    throw new Error(`cannot reach the Temporal server at ${server.address} (${err.message}): ${reachFix(settings)}`);
+  });
+  // A server Retain did not start (a cluster, an older embedded one) may lack the run attributes.
+  await ensureSearchAttributes(client, server.namespace, { ...RUN_SEARCH_ATTRIBUTES }).catch(async (err: Error) => {
     await client.close();
-    throw new Error(`cannot register Retain's search attributes on ${server.address}: ${err.message}`);
+    const why = explainRpcError(err, settings);
+    throw new Error(`cannot register Retain's search attributes on ${server.address}: ${why ?? err.message}`);
   });
   let native: NativeConnection | undefined;
   return {
     server,
     client,
-    worker: async () => (native ??= await NativeConnection.connect({ address: server.address })),
+    worker: async () =>
+      (native ??= await NativeConnection.connect(options).catch((err: Error) => {
+        throw new Error(`the worker cannot connect to the Temporal server at ${server.address} (${err.message}): ${reachFix(settings)}`);
+      })),
     close: async ({ keepServer = opts.keepServer } = {}) => {
       await client.close();
       await native?.close();
@@ -58,7 +82,12 @@ export async function connectTemporal(opts: { keepServer: boolean; log: (line: s
   };
 }
 
-/** Runs `fn` with a client of the embedded server (or TEMPORAL_ADDRESS), leaving the server running. */
+function reachFix(settings: ConnectionSettings): string {
+  if (!settings.address) return 'see the server log under the state directory, or stop it with `npx retain server-stop` and retry';
+  return `check ${settings.addressSource ?? 'TEMPORAL_ADDRESS'}${settings.tls ? ' and the TLS settings' : ''}, or unset it to use the embedded dev server`;
+}
+
+/** Runs `fn` with a client of the configured server (or the embedded one), leaving the server running. */
 export async function withClient<T>(fn: (client: Client) => Promise<T>): Promise<T> {
   const temporal = await connectTemporal({ keepServer: true, log });
   try {

@@ -1,4 +1,5 @@
 import { Command, CommanderError } from 'commander';
+import { ConnectionSettingsError } from '@retain/infra';
 import { SpecErrors } from '@retain/sdk';
 import { PluginPackageError } from '@retain/worker';
 import { DefaultLogger, Runtime, type LogLevel } from '@temporalio/worker';
@@ -37,7 +38,7 @@ export async function main(argv: string[]): Promise<number> {
     await program.parseAsync(argv);
   } catch (err) {
     if (err instanceof CommanderError) return err.exitCode === 0 ? EXIT_OK : EXIT_BAD_INPUT;
-    if (err instanceof SpecErrors || err instanceof PluginPackageError) {
+    if (err instanceof SpecErrors || err instanceof PluginPackageError || err instanceof ConnectionSettingsError) {
       log(err instanceof SpecErrors ? err.message : `retain: ${err.message}`);
       return EXIT_BAD_INPUT;
     }

@@ -1,4 +1,4 @@
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { type TestTemporal, TEST_TEMPORAL_KEY } from './shared';
@@ -27,6 +27,9 @@ export default async function globalSetup(): Promise<void> {
   });
   // Likewise a developer's shared artifact store: the tests' workers use their own temp folders.
   delete process.env.RETAIN_ARTIFACTS;
+  // And a developer's Temporal connection settings (TLS, API key, a config-file profile): an empty config file.
+  for (const name of Object.keys(process.env)) if (name.startsWith('TEMPORAL_')) delete process.env[name];
+  writeFileSync((process.env.TEMPORAL_CONFIG_FILE = join(dir, 'temporal.toml')), '');
   process.env.TEMPORAL_ADDRESS = server.address;
   process.env.TEMPORAL_NAMESPACE = server.namespace;
   // Code under test that resolves the CLI itself (e.g. with a temp RETAIN_HOME) finds this binary.
