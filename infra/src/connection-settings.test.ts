@@ -47,6 +47,15 @@ test('TEMPORAL_ADDRESS and TEMPORAL_NAMESPACE alone: that server, TLS off; a bla
   expect(loadConnectionSettings({ ...bare, TEMPORAL_ADDRESS: ' ' }).address).toBeUndefined();
 });
 
+test('an empty config file configures nothing; naming a profile it lacks says so', () => {
+  const empty = toml('empty.toml', '');
+  const settings = loadConnectionSettings({ ...bare, TEMPORAL_CONFIG_FILE: empty, TEMPORAL_ADDRESS: '10.0.0.1:7233' });
+  expect(settings).toMatchObject({ address: '10.0.0.1:7233', tls: undefined, apiKey: undefined });
+  expect(failure({ ...bare, TEMPORAL_CONFIG_FILE: empty, TEMPORAL_PROFILE: 'lab' })).toBe(
+    `TEMPORAL_PROFILE=lab: ${empty} declares no profile. Add [profile.lab] to it, or unset TEMPORAL_PROFILE.`,
+  );
+});
+
 test('a profile of the config file, chosen by TEMPORAL_PROFILE, its TLS files read; TEMPORAL_* variables override it', () => {
   const file = toml(
     'profiles.toml',

@@ -162,11 +162,18 @@ export function configFilePath(vars: Record<string, string>): string | undefined
 }
 
 function loadProfile(vars: Record<string, string>, profileName: string, file: string | undefined): ClientConfigProfile {
+  // A file that declares no profile (an empty one) configures nothing; envconfig 1.24 throws on it.
+  const usable = file !== undefined && declaresProfiles(file);
+  if (file && !usable && vars.TEMPORAL_PROFILE) {
+    throw new ConnectionSettingsError(
+      `TEMPORAL_PROFILE=${profileName}: ${file} declares no profile. Add [profile.${profileName}] to it, or unset TEMPORAL_PROFILE.`,
+    );
+  }
   try {
     return loadClientConfigProfile({
       profile: profileName,
       overrideEnvVars: vars,
-      ...(file ? { configSource: { path: file } } : { disableFile: true }),
+      ...(usable ? { configSource: { path: file } } : { disableFile: true }),
     });
   } catch (err) {
     const message = (err as Error).message;
@@ -285,4 +292,8 @@ function definedVars(env: Env): Record<string, string> {
 
 function stringMetadata(metadata: Record<string, unknown>): Record<string, string> {
   return Object.fromEntries(Object.entries(metadata).map(([k, v]) => [k, String(v)]));
+}
+
+function declaresProfiles(file: string): boolean {
+  return /^\s*\[\s*profile\./m.test(readFileSync(file, 'utf8'));
 }
