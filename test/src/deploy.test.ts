@@ -280,7 +280,7 @@ describe('infra/deploy', () => {
     expectKnownSettings(settings);
   });
 
-  it('Dockerfile: hadolint passes; Node 20 on Debian bookworm, the setup steps, Fashion-MNIST, `retain worker` as the default command', async () => {
+  it('Dockerfile: hadolint passes; Node 20 on Debian bookworm, the setup steps, Fashion-MNIST, `retain worker` as the main process', async () => {
     const dockerfile = join(DEPLOY, 'Dockerfile');
     const lint = await run(join(TOOLS, HADOLINT, 'bin/hadolint'), ['--no-color', dockerfile]);
     expect({ code: lint.code, output: lint.stdout + lint.stderr }).toEqual({ code: 0, output: '' });
@@ -297,7 +297,8 @@ describe('infra/deploy', () => {
       'apt-get install -y --no-install-recommends dataset-fashion-mnist=',
     ])
       expect(runs).toContain(step);
-    expect(of('ENTRYPOINT').map((e) => JSON.parse(e))).toEqual([['npx', '--no', 'retain']]);
+    expect(of('ENTRYPOINT').map((e) => JSON.parse(e))).toEqual([['node', 'packages/cli/bin/retain.js']]);
+    expect(JSON.parse(readFileSync(join(ROOT, 'packages/cli/package.json'), 'utf8'))).toMatchObject({ bin: { retain: './bin/retain.js' } });
     expect(of('CMD').map((c) => JSON.parse(c))).toEqual([['worker']]);
     expect(of('USER')).toEqual(['1000:1000']);
 
