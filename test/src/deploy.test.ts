@@ -1,10 +1,13 @@
-import { execFile } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
+import { execFile, spawn } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { DockerfileParser } from 'dockerfile-ast';
 import { parse, parseAllDocuments } from 'yaml';
 import { z } from 'zod';
-import { SEAWEEDFS_RELEASE, temporalCliVersion } from '@retain/infra';
+import { openArtifactStore } from '@retain/artifacts';
+import { freePort, resolveWeed, SEAWEEDFS_RELEASE, temporalCliVersion } from '@retain/infra';
 import { DEFAULT_TASK_QUEUE } from '@retain/worker';
 import { RUN_SEARCH_ATTRIBUTES } from '@retain/workflows';
 
@@ -13,7 +16,8 @@ import { RUN_SEARCH_ATTRIBUTES } from '@retain/workflows';
  * (`config`), the manifests by kubernetes-validate against Kubernetes' schemas, the Dockerfile by
  * hadolint (all three installed by infra/setup.sh), and what no schema knows (the worker commands
  * the CLI accepts, the settings Retain reads, the bucket and keys the services share, the image
- * versions) against the code. The namespace job runs for real against the tests' Temporal server.
+ * versions) against the code. The namespace job runs for real against the tests' Temporal server,
+ * and the SeaweedFS service's own flags, S3 identity and bucket job against the pinned `weed`.
  */
 
 const ROOT = resolve(__dirname, '../..');
@@ -343,5 +347,68 @@ describe('infra/deploy', () => {
       `INDEXED_VALUE_TYPE_${type.replace(/([a-z])([A-Z])/g, '$1_$2').toUpperCase()}`,
     ]);
     expect(customAttributes).toEqual(Object.fromEntries(expected));
+  });
+  it("SeaweedFS: the pinned weed runs the service's flags and s3.json; the bucket job makes the bucket, twice; the workers' settings store an artifact there", async () => {
+    const services = await composeServices();
+    const dir = mkdtempSync(join(tmpdir(), 'retain-deploy-weed-'));
+    // The service's command as written, with the container's paths and host names mapped to this
+    // machine, plus free ports (the compose file keeps weed's defaults, which may be taken here).
+    const mapped = (services.seaweedfs.command ?? []).map((arg) =>
+      arg
+        .replace(/^-dir=.*/, `-dir=${dir}`)
+        .replace(/^-ip=.*/, '-ip=127.0.0.1')
+        .replace(/^-ip\.bind=.*/, '-ip.bind=127.0.0.1')
+        .replace(/^-s3\.config=.*/, `-s3.config=${join(DEPLOY, 'seaweedfs/s3.json')}`),
+    );
+    const port = async (): Promise<number> => freePort('127.0.0.1');
+    const [master, masterGrpc, s3Port] = [await port(), await port(), await port()];
+    const ports = [`-master.port=${master}`, `-master.port.grpc=${masterGrpc}`, `-s3.port=${s3Port}`];
+    for (const flag of [
+      'volume.port',
+      'volume.port.grpc',
+      'filer.port',
+      'filer.port.grpc',
+      's3.port.grpc',
+      'admin.port',
+      'admin.port.grpc',
+    ])
+      ports.push(`-${flag}=${await port()}`);
+    ports.push('-admin.port.legacy=0', '-s3.port.iceberg=0', '-s3.port.lance=0');
+    const weed = await resolveWeed({ toolsDir: TOOLS, install: false });
+    const server = spawn(weed, [...mapped, ...ports], { cwd: dir, stdio: 'ignore' });
+    let exited: number | null | undefined;
+    server.on('exit', (code) => (exited = code));
+    try {
+      const endpoint = `http://127.0.0.1:${s3Port}`;
+      for (let i = 0; i < 600 && exited === undefined; i++) {
+        if (
+          await fetch(`${endpoint}/healthz`).then(
+            (r) => r.ok,
+            () => false,
+          )
+        )
+          break;
+        await sleep(100);
+      }
+      expect({ exited }).toEqual({ exited: undefined }); // a flag weed does not know ends it at once
+
+      const bucketJob = services['seaweedfs-bucket'];
+      const jobEnv = { ...process.env, ...bucketJob.environment, WEED: weed, WEED_MASTER: `127.0.0.1:${master}.${masterGrpc}` }; // host:port.grpcPort: here the gRPC port is not port + 10000
+      for (let i = 0; i < 2; i++) {
+        const job = await run('sh', [join(DEPLOY, 'seaweedfs/create-bucket.sh')], jobEnv);
+        expect({ code: job.code, stderr: job.stderr }).toEqual({ code: 0, stderr: '' });
+      }
+
+      const workerEnv = { ...services['worker-cpu'].environment, AWS_ENDPOINT_URL_S3: endpoint };
+      const store = openArtifactStore(join(dir, 'unused-local'), workerEnv);
+      const bytes = new TextEncoder().encode('retain deploy check');
+      const ref = await store.put(bytes);
+      expect(Buffer.from(await store.get(ref)).toString()).toBe('retain deploy check');
+      expect(store.location).toContain(`s3://${bucketJob.environment?.S3_BUCKET}/`);
+    } finally {
+      server.kill('SIGTERM');
+      while (exited === undefined) await sleep(50);
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
