@@ -257,6 +257,20 @@ describe('artifact lifecycle: superseded checkpoints, show, export, gc', () => {
     expect(gc.stdout).toMatch(/^deleted 2 artifacts \(3\.9 KiB\)/);
     expect(new Set(filesOf(store.root).keys())).toEqual(new Set([...runFiles.keys(), young]));
 
+    // A store no run on this server names (as seen through a wrong TEMPORAL_ADDRESS or namespace) is left alone without --force.
+    const otherEnv = { RETAIN_HOME: join(dir, 'other') };
+    const other = new LocalArtifactStore(join(dir, 'other', 'artifacts'));
+    const stray = await other.put(randomBytes(100));
+    utimesSync(other.pathOf(stray), twoHoursAgo, twoHoursAgo);
+    const refused = await retain(['gc'], otherEnv);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toMatch(
+      /no run on the Temporal server .* names any artifact in local folder .*check TEMPORAL_ADDRESS.*retain gc --force/,
+    );
+    expect(await other.has(stray)).toBe(true);
+    expect((await retain(['gc', '--force'], otherEnv)).stdout).toMatch(/^deleted 1 artifact \(100 B\)/);
+    expect(await other.has(stray)).toBe(false);
+
     const bad = await retain(['gc', '--keep-younger-than', 'soon'], env);
     expect(bad.code).toBe(2);
     expect(bad.stderr).toMatch(/'soon' is not a duration/);

@@ -70,10 +70,11 @@ export function addArtifactCommands(program: Command): void {
       duration,
       duration(DEFAULT_GC_GRACE),
     )
-    .action(async (opts: { dryRun?: boolean; keepYoungerThan: number }) => {
+    .option('--force', 'delete even when no run on the server names anything in the store (every run that used it is gone)')
+    .action(async (opts: { dryRun?: boolean; keepYoungerThan: number; force?: boolean }) => {
       const store = artifactStore();
       const report = await withClient((client) =>
-        collectGarbage(client, store, { graceMs: opts.keepYoungerThan, dryRun: opts.dryRun === true }),
+        collectGarbage(client, store, { graceMs: opts.keepYoungerThan, dryRun: opts.dryRun === true, force: opts.force === true }),
       );
       const verb = opts.dryRun ? 'would delete' : 'deleted';
       process.stdout.write(
@@ -172,9 +173,14 @@ const DELETE_CONCURRENCY = 16;
  * running runs through their history and pending heartbeats, closed ones through their results
  * and records), all of it found before anything is deleted, so a failure to read any run deletes
  * nothing. Artifacts younger than `graceMs` are spared: an activity may have stored one that no
- * history names yet (a checkpoint before its heartbeat reaches the server).
+ * history names yet (a checkpoint before its heartbeat reaches the server). Unless `force`, a store
+ * none of whose artifacts any run names is left alone (see below).
  */
-export async function collectGarbage(client: Client, store: ArtifactStore, opts: { graceMs: number; dryRun: boolean }): Promise<GcReport> {
+export async function collectGarbage(
+  client: Client,
+  store: ArtifactStore,
+  opts: { graceMs: number; dryRun: boolean; force: boolean },
+): Promise<GcReport> {
   const started = Date.now();
   const live = new Set<ArtifactRef>();
   let runs = 0;
@@ -192,6 +198,14 @@ export async function collectGarbage(client: Client, store: ArtifactStore, opts:
     tally.bytes += bytes;
     if (tally === report.deleted) garbage.push(ref);
   }
+  // A store none of whose artifacts any run names is far more likely seen through the wrong server
+  // or namespace (or the wrong store) than truly abandoned: deleting it all would be unrecoverable.
+  if (garbage.length && report.live.count === 0 && !opts.dryRun && !opts.force)
+    throw new Error(
+      `no run on the Temporal server (${count(report.runs, 'run')} in namespace '${client.options.namespace}') names any artifact in ` +
+        `${store.location}, so gc deleted nothing: check TEMPORAL_ADDRESS and TEMPORAL_NAMESPACE (and RETAIN_ARTIFACTS). ` +
+        `If every run that used this store is gone, \`retain gc --force\` deletes its ${garbage.length} artifacts.`,
+    );
   if (!opts.dryRun) {
     for (let i = 0; i < garbage.length; i += DELETE_CONCURRENCY) {
       await Promise.all(garbage.slice(i, i + DELETE_CONCURRENCY).map((ref) => store.delete(ref)));
