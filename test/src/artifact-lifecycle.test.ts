@@ -227,6 +227,28 @@ describe('artifact lifecycle: superseded checkpoints, show, export, gc', () => {
     }
   });
 
+  it('`retain gc` keeps the last good checkpoint a failed run names in its error', async () => {
+    const spec = join(dir, 'diverging.yaml');
+    writeFileSync(
+      spec,
+      [
+        'name: lifecycle-diverging',
+        'benchmark: { name: permuted-fmnist, config: { tasks: 1, trainPerTask: 500, testPerTask: 100 } }',
+        'model: { name: mlp, config: { hidden: [16] } }',
+        // The loss turns NaN within a few steps; a checkpoint after every step.
+        'trainer: { name: supervised, config: { lr: 1000000, checkpointEvery: 1 } }',
+        `execution: { taskQueue: lifecycle-diverging-${process.pid} }`,
+        '',
+      ].join('\n'),
+    );
+    const failed = await retain(['run', spec, '--id', `lifecycle-diverging-${process.pid}`], env);
+    expect(failed.code).toBe(1);
+    const [, lastGood] = /last good checkpoint .*\(artifact (sha256:[0-9a-f]{64})\)/.exec(failed.stderr) ?? [];
+    expect(lastGood).toBeDefined();
+    expect((await retain(['gc', '--keep-younger-than', '0'], env)).code).toBe(0);
+    expect(await store.has(lastGood)).toBe(true);
+  });
+
   /** Repeats `retain <args>` until its stdout matches (the run moves on its own clock). */
   async function until(args: string[], pattern: RegExp): Promise<void> {
     const deadline = Date.now() + 120_000;
