@@ -1,4 +1,4 @@
-export type { ArtifactRef, ArtifactStore } from './store';
+export type { ArtifactRef, ArtifactStore, StoredArtifact } from './store';
 export { LocalArtifactStore, refOf, isArtifactRef, keyOf } from './store';
 export { S3ArtifactStore, DEFAULT_PART_SIZE } from './s3-store';
 export type { S3ArtifactStoreOptions } from './s3-store';

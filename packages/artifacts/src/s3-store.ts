@@ -1,8 +1,16 @@
 import { createHash } from 'node:crypto';
-import { GetObjectCommand, HeadObjectCommand, PutObjectCommand, S3ServiceException, type S3Client } from '@aws-sdk/client-s3';
+import {
+  DeleteObjectCommand,
+  GetObjectCommand,
+  HeadObjectCommand,
+  PutObjectCommand,
+  S3ServiceException,
+  paginateListObjectsV2,
+  type S3Client,
+} from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import { ArtifactNotFoundError, ArtifactStoreError, CorruptArtifactError } from './errors';
-import { type ArtifactRef, type ArtifactStore, jsonBytes, keyOf, parseJsonArtifact, refOf } from './store';
+import { type ArtifactRef, type ArtifactStore, type StoredArtifact, jsonBytes, keyOf, parseJsonArtifact, refOf, refOfKey } from './store';
 
 /**
  * Objects larger than this go up as a multipart upload of parts this size. 8 MiB is the AWS
@@ -23,6 +31,8 @@ export interface S3ArtifactStoreOptions {
   endpoint?: string;
   /** Multipart part size and threshold (default 8 MiB; S3 refuses parts under 5 MiB but the last). */
   partSize?: number;
+  /** Keys per ListObjectsV2 page in `list` (default and S3's maximum 1,000; tests lower it to exercise paging). */
+  listPageSize?: number;
 }
 
 /**
@@ -44,6 +54,7 @@ export class S3ArtifactStore implements ArtifactStore {
   readonly location: string;
   private readonly endpoint: string;
   private readonly partSize: number;
+  private readonly listPageSize: number | undefined;
 
   constructor(options: S3ArtifactStoreOptions) {
     this.client = options.client;
@@ -51,6 +62,7 @@ export class S3ArtifactStore implements ArtifactStore {
     this.prefix = (options.prefix ?? '').replace(/^\/+|\/+$/g, '');
     this.endpoint = options.endpoint ?? 'AWS S3';
     this.partSize = options.partSize ?? DEFAULT_PART_SIZE;
+    this.listPageSize = options.listPageSize;
     this.location = `s3://${this.bucket}${this.prefix ? `/${this.prefix}` : ''} at ${this.endpoint}`;
   }
 
@@ -126,6 +138,36 @@ export class S3ArtifactStore implements ArtifactStore {
 
   async getJson<T>(ref: ArtifactRef): Promise<T> {
     return parseJsonArtifact<T>(ref, await this.get(ref), this.objectName(this.keyOf(ref)));
+  }
+
+  async delete(ref: ArtifactRef): Promise<void> {
+    const key = this.keyOf(ref);
+    try {
+      // S3 answers 204 for a key that does not exist too, so deleting twice is fine.
+      await this.client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: key }));
+    } catch (err) {
+      if (statusOf(err) === 404) return; // some S3-compatible servers answer NoSuchKey
+      throw this.failure('delete', key, err);
+    }
+  }
+
+  async *list(): AsyncIterable<StoredArtifact> {
+    const base = this.prefix ? `${this.prefix}/` : '';
+    const listing = `${base}sha256/`;
+    try {
+      // ListObjectsV2 returns at most 1,000 keys a page; the paginator follows continuation tokens.
+      for await (const page of paginateListObjectsV2(
+        { client: this.client, pageSize: this.listPageSize },
+        { Bucket: this.bucket, Prefix: listing },
+      )) {
+        for (const object of page.Contents ?? []) {
+          const ref = object.Key ? refOfKey(object.Key.slice(base.length)) : undefined;
+          if (ref) yield { ref, bytes: object.Size ?? 0, modified: object.LastModified ?? new Date(0) };
+        }
+      }
+    } catch (err) {
+      throw this.failure('list', listing, err);
+    }
   }
 
   private async exists(key: string): Promise<boolean> {

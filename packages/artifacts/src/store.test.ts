@@ -47,6 +47,8 @@ interface Backend {
   where(ref: ArtifactRef): string;
   /** Writes (PutObject / multipart requests) the store sent so far; undefined for the local folder. */
   writes?: string[];
+  /** ListObjectsV2 requests the store sent so far; undefined for the local folder. */
+  listRequests?: number;
   close(): Promise<void>;
 }
 
@@ -84,7 +86,14 @@ const backends: Array<[string, () => Promise<Backend>]> = [
         },
         { step: 'initialize' },
       );
-      const store = new S3ArtifactStore({ client, bucket: BUCKET, prefix: `t/${randomBytes(6).toString('hex')}`, endpoint: s3.endpoint });
+      // Pages of 2 keys, so `list` follows continuation tokens even in these small tests.
+      const store = new S3ArtifactStore({
+        client,
+        bucket: BUCKET,
+        prefix: `t/${randomBytes(6).toString('hex')}`,
+        endpoint: s3.endpoint,
+        listPageSize: 2,
+      });
       return {
         store,
         overwrite: async (ref, bytes) => {
@@ -97,6 +106,9 @@ const backends: Array<[string, () => Promise<Backend>]> = [
         where: (ref) => `s3://${BUCKET}/${store.keyOf(ref)} at ${s3.endpoint}`,
         get writes() {
           return commands.filter((c) => WRITE_COMMANDS.includes(c));
+        },
+        get listRequests() {
+          return commands.filter((c) => c === 'ListObjectsV2Command').length;
         },
         close: async () => client.destroy(),
       };
@@ -197,6 +209,34 @@ describe.each(backends)('artifact store: %s', (_name, open) => {
     expect(Buffer.from(await store.get(a)).toString()).toBe('{"a":{"x":"x","y":[1,2,{"c":null,"d":true}]},"b":1}');
   });
 
+  it('lists every artifact with its size and write time, and nothing once deleted', async () => {
+    expect(await listAll(store)).toEqual([]);
+    const started = Date.now();
+    const sizes = [1, 10, 100, 1000, 5];
+    const refs = await Promise.all(sizes.map((n, i) => store.put(new Uint8Array(n).fill(i))));
+    const listsBefore = backend.listRequests;
+    const listed = await listAll(store);
+    // Five artifacts in pages of two: three pages.
+    if (listsBefore !== undefined) expect(backend.listRequests! - listsBefore).toBe(3);
+    expect(listed.map(({ ref, bytes }) => ({ ref, bytes }))).toEqual(
+      refs.map((ref, i) => ({ ref, bytes: sizes[i] })).sort((a, b) => a.ref.localeCompare(b.ref)),
+    );
+    // Object timestamps have one-second resolution.
+    for (const { modified } of listed) expect(modified.getTime()).toBeGreaterThanOrEqual(Math.floor(started / 1000) * 1000 - 1000);
+
+    await store.delete(refs[1]);
+    await store.delete(refs[1]); // idempotent
+    await store.delete(`sha256:${'cd'.repeat(32)}`); // never stored
+    expect(await store.has(refs[1])).toBe(false);
+    await expect(store.get(refs[1])).rejects.toBeInstanceOf(ArtifactNotFoundError);
+    expect((await listAll(store)).map((a) => a.ref)).toEqual(refs.filter((_, i) => i !== 1).sort());
+    // The others are intact, and a deleted artifact can be stored again.
+    expect(Array.from(await store.get(refs[2]))).toEqual(new Array<number>(100).fill(2));
+    expect(await store.put(new Uint8Array(10).fill(1))).toBe(refs[1]);
+    expect(await store.has(refs[1])).toBe(true);
+    await expect(store.delete('sha256:../../etc')).rejects.toBeInstanceOf(InvalidArtifactRefError);
+  });
+
   it('getJson on raw bytes says the artifact is not JSON', async () => {
     const ref = await store.put(new Uint8Array([0xff, 0x00, 0x01]));
     await expect(store.getJson(ref)).rejects.toThrow(/is not JSON/);
@@ -221,6 +261,15 @@ describe('LocalArtifactStore', () => {
     expect(await readFile(store.pathOf(ref), 'utf8')).toBe('hello');
     expect(await readdir(join(root, 'sha256', '2c'))).toEqual([ref.slice(9)]);
     expect(() => store.pathOf('sha256:../../etc')).toThrow(InvalidArtifactRefError);
+  });
+
+  it('lists only artifacts: not a put in progress, nor files that are not named like one', async () => {
+    const ref = await store.put(new TextEncoder().encode('hello'));
+    await writeFile(`${store.pathOf(ref)}.123.abcdef.tmp`, 'partial');
+    await writeFile(join(root, 'sha256', 'README'), 'not an artifact');
+    const listed = [];
+    for await (const a of store.list()) listed.push(a.ref);
+    expect(listed).toEqual([ref]);
   });
 
   it('putting the same bytes again repairs a damaged file', async () => {
@@ -322,6 +371,12 @@ describe('canonicalJson', () => {
     expect(canonicalJson({ a: undefined, b: new Date(0) })).toBe('{"b":"1970-01-01T00:00:00.000Z"}');
   });
 });
+
+async function listAll(store: ArtifactStore): Promise<Array<{ ref: ArtifactRef; bytes: number; modified: Date }>> {
+  const all = [];
+  for await (const artifact of store.list()) all.push(artifact);
+  return all.sort((a, b) => a.ref.localeCompare(b.ref));
+}
 
 function clientSettings() {
   return {

@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { canonicalJson } from './canonical-json';
 import { ArtifactNotFoundError, CorruptArtifactError, InvalidArtifactRefError } from './errors';
@@ -8,6 +8,14 @@ import { ArtifactNotFoundError, CorruptArtifactError, InvalidArtifactRefError } 
 export type ArtifactRef = string;
 
 const REF_PATTERN = /^sha256:([0-9a-f]{64})$/;
+
+/** One stored artifact, as `list` yields it. */
+export interface StoredArtifact {
+  ref: ArtifactRef;
+  bytes: number;
+  /** When the stored copy was written (file mtime, object LastModified): gc spares recent ones. */
+  modified: Date;
+}
 
 export interface ArtifactStore {
   /** Stores bytes under their hash; idempotent, and atomic (readers never see a partial file). */
@@ -18,6 +26,13 @@ export interface ArtifactStore {
   /** Canonical JSON (sorted keys), so equal values give equal refs. */
   putJson(value: unknown): Promise<ArtifactRef>;
   getJson<T>(ref: ArtifactRef): Promise<T>;
+  /**
+   * Removes an artifact; idempotent (a missing ref is not an error). The store does not know who
+   * names a ref: callers delete only what nothing else names (see `retain gc`).
+   */
+  delete(ref: ArtifactRef): Promise<void>;
+  /** Every stored artifact with its size, in no particular order; files or objects that are not artifacts are skipped. */
+  list(): AsyncIterable<StoredArtifact>;
   /** Where this store keeps artifacts, for messages: `local folder <path>` or `s3://bucket/prefix at <endpoint>`. */
   readonly location: string;
 }
@@ -89,6 +104,43 @@ export class LocalArtifactStore implements ArtifactStore {
   async getJson<T>(ref: ArtifactRef): Promise<T> {
     return parseJsonArtifact<T>(ref, await this.get(ref), this.pathOf(ref));
   }
+
+  async delete(ref: ArtifactRef): Promise<void> {
+    await rm(this.pathOf(ref), { force: true });
+  }
+
+  async *list(): AsyncIterable<StoredArtifact> {
+    const top = join(this.root, 'sha256');
+    for (const prefix of await entries(top)) {
+      if (!/^[0-9a-f]{2}$/.test(prefix)) continue;
+      for (const rest of await entries(join(top, prefix))) {
+        // Skips a put's temporary files (`<hex>.<pid>.<random>.tmp`) and anything else not named like an artifact.
+        const ref = `sha256:${prefix}${rest}`;
+        if (!REF_PATTERN.test(ref)) continue;
+        const s = await stat(join(top, prefix, rest)).catch((err: NodeJS.ErrnoException) => {
+          if (err.code === 'ENOENT') return undefined; // deleted while listing
+          throw err;
+        });
+        if (s?.isFile()) yield { ref, bytes: s.size, modified: s.mtime };
+      }
+    }
+  }
+}
+
+/** Names in a directory; none when it does not exist (an empty store). */
+async function entries(dir: string): Promise<string[]> {
+  try {
+    return await readdir(dir);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    throw err;
+  }
+}
+
+/** The ref of an artifact key (`sha256/<2 hex>/<62 hex>`), or undefined for a key that is not one. */
+export function refOfKey(key: string): ArtifactRef | undefined {
+  const match = /^sha256\/([0-9a-f]{2})\/([0-9a-f]{62})$/.exec(key);
+  return match ? `sha256:${match[1]}${match[2]}` : undefined;
 }
 
 /**

@@ -3,6 +3,7 @@ import { ConnectionSettingsError } from '@retain/infra';
 import { SpecErrors } from '@retain/sdk';
 import { PluginPackageError } from '@retain/worker';
 import { DefaultLogger, Runtime, type LogLevel } from '@temporalio/worker';
+import { addArtifactCommands } from './commands/artifacts';
 import { addControlCommands } from './commands/control';
 import { addSpecCommands } from './commands/plugins';
 import { addRunCommands } from './commands/run';
@@ -33,6 +34,7 @@ export async function main(argv: string[]): Promise<number> {
   addControlCommands(program);
   addSpecCommands(program);
   addWorkerCommands(program);
+  addArtifactCommands(program);
 
   try {
     await program.parseAsync(argv);

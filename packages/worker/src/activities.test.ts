@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -275,8 +276,12 @@ describe('worker activities', () => {
     const every = specWith({ checkpointEvery: 4 });
     const straight = await inActivity(() => activities.trainTask({ spec: every, taskIndex: 0, checkpointRef: prepared.checkpointRef }))
       .result;
+    // The first attempt dies after its step-8 checkpoint (cancelled here: a stopped attempt deletes nothing).
     const first = inActivity(() => activities.trainTask({ spec: every, taskIndex: 0, checkpointRef: prepared.checkpointRef }));
-    await first.result;
+    first.env.on('heartbeat', (d: TrainHeartbeat) => {
+      if (d.checkpoint?.step === 8) first.env.cancel();
+    });
+    await expect(first.result).rejects.toBeInstanceOf(CancelledFailure);
     const withCheckpoint = first.heartbeats.filter((h) => (h as unknown as TrainHeartbeat).checkpoint?.step === 8);
     expect(withCheckpoint.length).toBeGreaterThan(0);
     const retry = inActivity(() => activities.trainTask({ spec: every, taskIndex: 0, checkpointRef: prepared.checkpointRef }), {
@@ -288,7 +293,63 @@ describe('worker activities', () => {
     expect(out.checkpointRef).toBe(straight.checkpointRef);
     expect(out.steps).toBe(16);
     expect(retry.heartbeats.filter((h) => h.step !== undefined)[0]).toMatchObject({ step: 9 });
+    // The checkpoint it resumed from was this task's own, superseded now: deleted with the ones it wrote.
+    expect(await store.has((withCheckpoint[0] as unknown as TrainHeartbeat).checkpoint!.checkpointRef)).toBe(false);
   });
+
+  test('trainTask deletes its mid-task checkpoints once the final one is stored, keeping what the workflow handed it', async () => {
+    const every = specWith({ checkpointEvery: 4 });
+    const run = inActivity(() => activities.trainTask({ spec: every, taskIndex: 0, checkpointRef: prepared.checkpointRef }));
+    // Heartbeats are delivered synchronously: each mid-task checkpoint is in the store when its beat names it.
+    const during = new Map<string, boolean>();
+    run.env.on('heartbeat', (d: TrainHeartbeat) => {
+      if (d.checkpoint) during.set(d.checkpoint.checkpointRef, existsSync(store.pathOf(d.checkpoint.checkpointRef)));
+    });
+    const out = await run.result;
+    expect(during.size).toBe(3); // steps 4, 8, 12 (none after the last step: the final checkpoint follows)
+    expect([...during.values()]).toEqual([true, true, true]);
+    for (const ref of during.keys()) expect(await store.has(ref)).toBe(false);
+    expect(Object.keys(await loadTensors(store, out.checkpointRef, 'model'))).toContain('trunk.0.weight');
+    expect(await store.has(prepared.checkpointRef)).toBe(true);
+
+    // A paused task resumes from the checkpoint the workflow hands it (resumeFrom), which the
+    // run's history names: that one stays; the ones written after it go.
+    const paused = inActivity(() => activities.trainTask({ spec: every, taskIndex: 0, checkpointRef: prepared.checkpointRef }));
+    paused.env.on('heartbeat', (d: TrainHeartbeat) => {
+      if (d.checkpoint?.step === 4) paused.env.cancel();
+    });
+    const handed = ((await paused.result.catch((e: unknown) => e)) as CancelledFailure).details[0] as TrainHeartbeat;
+    const resumeFrom = handed.checkpoint!;
+    const unpaused = inActivity(() =>
+      activities.trainTask({ spec: every, taskIndex: 0, checkpointRef: prepared.checkpointRef, resumeFrom }),
+    );
+    const written: string[] = [];
+    unpaused.env.on('heartbeat', (d: TrainHeartbeat) => {
+      if (d.checkpoint && d.checkpoint.checkpointRef !== resumeFrom.checkpointRef) written.push(d.checkpoint.checkpointRef);
+    });
+    expect((await unpaused.result).checkpointRef).toBe(out.checkpointRef);
+    expect(await store.has(resumeFrom.checkpointRef)).toBe(true);
+    expect(written.length).toBeGreaterThan(0);
+    for (const ref of written) expect(await store.has(ref)).toBe(false);
+  });
+
+  test('a retry whose heartbeat names a checkpoint already deleted trains from the start, to the same bits', async () => {
+    // A finished attempt deleted its checkpoints, then died before Temporal recorded its completion.
+    const every = specWith({ checkpointEvery: 4 });
+    const first = inActivity(() => activities.trainTask({ spec: every, taskIndex: 0, checkpointRef: prepared.checkpointRef }));
+    const out = await first.result;
+    const last = first.heartbeats[first.heartbeats.length - 1] as unknown as TrainHeartbeat;
+    expect(await store.has(last.checkpoint!.checkpointRef)).toBe(false);
+    const retry = inActivity(() => activities.trainTask({ spec: every, taskIndex: 0, checkpointRef: prepared.checkpointRef }), {
+      attempt: 2,
+      heartbeatDetails: last,
+    });
+    const again = await retry.result;
+    expect(again.checkpointRef).toBe(out.checkpointRef);
+    expect(again.resumedAt).toBeUndefined();
+    expect(retry.heartbeats.filter((h) => h.step !== undefined)[0]).toMatchObject({ step: 1 });
+  });
+
   test('a loss that turns NaN fails the task naming the step and the last good checkpoint, which stays loadable', async () => {
     const diverging = specWith({ lr: 1e6, checkpointEvery: 1 });
     const run = inActivity(() => activities.trainTask({ spec: diverging, taskIndex: 0, checkpointRef: prepared.checkpointRef }));

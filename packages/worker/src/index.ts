@@ -15,3 +15,6 @@ export {
   type ResolvedPlugin,
   type ResolvedPlugins,
 } from './plugin-packages';
+export { refsOfRun, ARTIFACT_KINDS, type ArtifactKind, type RunArtifacts } from './run-artifacts';
+export { exportModel, type ExportModelInput } from './model-export';
+export { createWorkerContext, type WorkerContext } from './context';

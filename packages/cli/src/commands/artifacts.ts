@@ -1,0 +1,250 @@
+import { writeFile } from 'node:fs/promises';
+import { resolve } from 'node:path';
+import { InvalidArgumentError, type Command } from 'commander';
+import type { Client } from '@temporalio/client';
+import { openArtifactStore, type ArtifactRef, type ArtifactStore } from '@retain/artifacts';
+import { FP32 } from '@retain/sdk';
+import { ARTIFACT_KINDS, createWorkerContext, exportModel, refsOfRun, type ArtifactKind, type RunArtifacts } from '@retain/worker';
+import { paths, withClient } from '../connection';
+import { listQuery } from '../control';
+import { log } from '../output';
+import { pluginRegistry, pluginsOption } from './plugins';
+
+/** What `retain gc` spares by default besides what runs name: an activity may have just written an artifact no record names yet. */
+export const DEFAULT_GC_GRACE = '1h';
+
+/** `show`, `export`, `gc`: the artifacts runs hold in the store (RETAIN_ARTIFACTS, or the local folder). */
+export function addArtifactCommands(program: Command): void {
+  program
+    .command('show')
+    .description("a run's status, tasks, and the artifacts it holds: counts and bytes by kind")
+    .argument('<runId>')
+    .option('--json', 'print the summary as JSON')
+    .action(async (runId: string, opts: { json?: boolean }) => {
+      const store = artifactStore();
+      const summary = await withClient(async (client) => summarize(await refsOfRun(client, store, runId), await sizesIn(store)));
+      process.stdout.write(opts.json ? `${JSON.stringify(summary, null, 2)}\n` : `${formatSummary(summary, store)}\n`);
+    });
+
+  program
+    .command('export')
+    .description("write one task's model as an ONNX file (fp32, or a quantizer's), checked to load in onnxruntime")
+    .argument('<runId>')
+    .requiredOption('--task <i>', 'the task, 0-based', nonNegativeInteger)
+    .requiredOption('--model <id>', `'${FP32}' or a quantizer id of the spec (e.g. rtn-int8)`)
+    .option('--head <h>', 'the head to export (default: the one that evaluates the task)', nonNegativeInteger)
+    .requiredOption('--out <file>', 'the ONNX file to write')
+    .addOption(pluginsOption())
+    .action(async (runId: string, opts: { task: number; model: string; head?: number; out: string; plugins?: string[] }) => {
+      const registry = await pluginRegistry(opts.plugins);
+      const artifacts = artifactStore();
+      const run = await withClient((client) => refsOfRun(client, artifacts, runId));
+      const record = run.records.get(opts.task);
+      if (!run.spec) throw new Error(`run ${runId} is not a Retain experiment run: its history has no spec`);
+      if (!record) {
+        const done = [...run.records.keys()].sort((a, b) => a - b);
+        throw new Error(
+          `--task ${opts.task}: run ${runId} has not finished that task (finished: ${done.length ? done.join(', ') : 'none'})`,
+        );
+      }
+      const ctx = createWorkerContext({ registry, artifacts });
+      const bytes = await exportModel(ctx, {
+        spec: run.spec,
+        taskIndex: opts.task,
+        models: record.models,
+        model: opts.model,
+        head: opts.head,
+      });
+      const out = resolve(opts.out);
+      await writeFile(out, bytes);
+      log(`task ${opts.task}'s ${opts.model} model (${formatBytes(bytes.byteLength)}) written to ${out}`);
+    });
+
+  program
+    .command('gc')
+    .description('delete the artifacts no run on the Temporal server names (older than --keep-younger-than)')
+    .option('--dry-run', 'count what would be deleted, delete nothing')
+    .option(
+      '--keep-younger-than <duration>',
+      'spare artifacts written this recently (e.g. 30m, 1h, 2d; 0 spares none)',
+      duration,
+      duration(DEFAULT_GC_GRACE),
+    )
+    .option('--force', 'delete even when no run on the server names anything in the store (every run that used it is gone)')
+    .action(async (opts: { dryRun?: boolean; keepYoungerThan: number; force?: boolean }) => {
+      const store = artifactStore();
+      const report = await withClient((client) =>
+        collectGarbage(client, store, { graceMs: opts.keepYoungerThan, dryRun: opts.dryRun === true, force: opts.force === true }),
+      );
+      const verb = opts.dryRun ? 'would delete' : 'deleted';
+      process.stdout.write(
+        `${verb} ${count(report.deleted.count, 'artifact')} (${formatBytes(report.deleted.bytes)}); kept ` +
+          `${report.live.count} named by ${count(report.runs, 'run')} (${formatBytes(report.live.bytes)}) and ` +
+          `${report.young.count} younger than ${formatDuration(opts.keepYoungerThan)} (${formatBytes(report.young.bytes)}) ` +
+          `in ${store.location}\n`,
+      );
+    });
+}
+
+function artifactStore(): ArtifactStore {
+  return openArtifactStore(paths().artifacts);
+}
+
+interface Tally {
+  count: number;
+  bytes: number;
+}
+
+/** `retain show --json`. */
+export interface RunSummary {
+  runId: string;
+  status: string;
+  executions: number;
+  /** Tasks in the run (once prepared), and those finished (with a task record). */
+  tasks?: number;
+  finishedTasks: number[];
+  kinds: Record<ArtifactKind, Tally>;
+  total: Tally;
+  /** Refs the run names that are not in the store (deleted, or in another store). */
+  missing: ArtifactRef[];
+}
+
+function summarize(run: RunArtifacts, sizes: Map<ArtifactRef, number>): RunSummary {
+  const kinds = Object.fromEntries(ARTIFACT_KINDS.map((k) => [k, { count: 0, bytes: 0 }])) as Record<ArtifactKind, Tally>;
+  const total = { count: 0, bytes: 0 };
+  const missing = new Set(run.missing);
+  for (const [ref, kind] of run.refs) {
+    const bytes = sizes.get(ref);
+    if (bytes === undefined) {
+      missing.add(ref);
+      continue;
+    }
+    kinds[kind].count++;
+    kinds[kind].bytes += bytes;
+    total.count++;
+    total.bytes += bytes;
+  }
+  const tasks = run.taskNames?.length;
+  return {
+    runId: run.runId,
+    status: run.status,
+    executions: run.executions,
+    ...(tasks === undefined ? {} : { tasks }),
+    finishedTasks: [...run.records.keys()].sort((a, b) => a - b),
+    kinds,
+    total,
+    missing: [...missing].sort(),
+  };
+}
+
+function formatSummary(s: RunSummary, store: ArtifactStore): string {
+  const finished = `${s.finishedTasks.length}${s.tasks === undefined ? '' : ` of ${s.tasks}`} tasks finished`;
+  const rows = [
+    ['kind', 'count', 'bytes'],
+    ...ARTIFACT_KINDS.filter((k) => s.kinds[k].count > 0).map((k) => [k, String(s.kinds[k].count), formatBytes(s.kinds[k].bytes)]),
+    ['total', String(s.total.count), formatBytes(s.total.bytes)],
+  ];
+  const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
+  const table = rows.map((r) => r.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ')).join('\n');
+  const lines = [`${s.runId}: ${s.status} · ${finished} · artifacts in ${store.location}`, table];
+  if (s.missing.length) lines.push(`${s.missing.length} artifacts the run names are not in this store`);
+  return lines.join('\n');
+}
+
+/** Every artifact's size, from one listing of the store. */
+async function sizesIn(store: ArtifactStore): Promise<Map<ArtifactRef, number>> {
+  const sizes = new Map<ArtifactRef, number>();
+  for await (const { ref, bytes } of store.list()) sizes.set(ref, bytes);
+  return sizes;
+}
+
+export interface GcReport {
+  runs: number;
+  live: Tally;
+  young: Tally;
+  deleted: Tally;
+}
+
+/** Deletions in flight at once: enough to hide an S3 round trip, few enough not to be throttled. */
+const DELETE_CONCURRENCY = 16;
+
+/**
+ * Mark and sweep: the live set is every ref any experiment run on the server names (refsOfRun:
+ * running runs through their history and pending heartbeats, closed ones through their results
+ * and records), all of it found before anything is deleted, so a failure to read any run deletes
+ * nothing. Artifacts younger than `graceMs` are spared: an activity may have stored one that no
+ * history names yet (a checkpoint before its heartbeat reaches the server). Unless `force`, a store
+ * none of whose artifacts any run names is left alone (see below).
+ */
+export async function collectGarbage(
+  client: Client,
+  store: ArtifactStore,
+  opts: { graceMs: number; dryRun: boolean; force: boolean },
+): Promise<GcReport> {
+  const started = Date.now();
+  const live = new Set<ArtifactRef>();
+  let runs = 0;
+  // One entry per run id and its latest execution (refsOfRun walks back through continue-as-new).
+  for await (const execution of client.workflow.list({ query: listQuery({}) })) {
+    const run = await refsOfRun(client, store, execution.workflowId, execution.runId);
+    for (const ref of run.refs.keys()) live.add(ref);
+    runs++;
+  }
+  const report: GcReport = { runs, live: { count: 0, bytes: 0 }, young: { count: 0, bytes: 0 }, deleted: { count: 0, bytes: 0 } };
+  const garbage: ArtifactRef[] = [];
+  for await (const { ref, bytes, modified } of store.list()) {
+    const tally = live.has(ref) ? report.live : started - modified.getTime() < opts.graceMs ? report.young : report.deleted;
+    tally.count++;
+    tally.bytes += bytes;
+    if (tally === report.deleted) garbage.push(ref);
+  }
+  // A store none of whose artifacts any run names is far more likely seen through the wrong server
+  // or namespace (or the wrong store) than truly abandoned: deleting it all would be unrecoverable.
+  if (garbage.length && report.live.count === 0 && !opts.dryRun && !opts.force)
+    throw new Error(
+      `no run on the Temporal server (${count(report.runs, 'run')} in namespace '${client.options.namespace}') names any artifact in ` +
+        `${store.location}, so gc deleted nothing: check TEMPORAL_ADDRESS and TEMPORAL_NAMESPACE (and RETAIN_ARTIFACTS). ` +
+        `If every run that used this store is gone, \`retain gc --force\` deletes its ${garbage.length} artifacts.`,
+    );
+  if (!opts.dryRun) {
+    for (let i = 0; i < garbage.length; i += DELETE_CONCURRENCY) {
+      await Promise.all(garbage.slice(i, i + DELETE_CONCURRENCY).map((ref) => store.delete(ref)));
+    }
+  }
+  return report;
+}
+
+const UNITS: Record<string, number> = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
+
+/** `30s`, `15m`, `1h`, `2d` (or `0`) in milliseconds. */
+function duration(value: string): number {
+  const match = /^(\d+(?:\.\d+)?)([smhd])?$/.exec(value.trim());
+  if (!match || (!match[2] && Number(match[1]) !== 0))
+    throw new InvalidArgumentError(`'${value}' is not a duration: write a number and a unit, s, m, h or d (e.g. 30m, 1h, 2d), or 0`);
+  return Number(match[1]) * (match[2] ? UNITS[match[2]] : 0);
+}
+
+function formatDuration(ms: number): string {
+  for (const unit of ['d', 'h', 'm', 's']) if (ms >= UNITS[unit] && ms % UNITS[unit] === 0) return `${ms / UNITS[unit]}${unit}`;
+  return `${ms / 1000}s`;
+}
+
+const count = (n: number, noun: string) => `${n} ${noun}${n === 1 ? '' : 's'}`;
+
+function nonNegativeInteger(value: string): number {
+  const n = Number(value);
+  if (!/^\d+$/.test(value.trim()) || !Number.isSafeInteger(n)) throw new InvalidArgumentError(`'${value}' is not a non-negative integer`);
+  return n;
+}
+
+/** Bytes in binary units (the sizes `ls -h` and `du -h` print). */
+export function formatBytes(bytes: number): string {
+  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
+  let value = bytes;
+  let unit = 0;
+  while (value >= 1024 && unit < units.length - 1) {
+    value /= 1024;
+    unit++;
+  }
+  return unit === 0 ? `${bytes} B` : `${value.toFixed(1)} ${units[unit]}`;
+}
