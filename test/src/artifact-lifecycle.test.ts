@@ -1,30 +1,15 @@
-import { spawn } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { LocalArtifactStore } from '@retain/artifacts';
 import { decodeSafetensors, InferenceSession } from '@retain/engine';
 import type { ExperimentResult, QuantizedManifest, TrainHeartbeat } from '@retain/sdk';
 import { Client, Connection } from '@temporalio/client';
+import { retainCli } from './cli-process';
 import { startWorker, waitForActivity, type WorkerProcess } from './fault/processes';
 
-const CLI = resolve(__dirname, '../../packages/cli/bin/retain.js');
-
-function retain(args: string[], env: Record<string, string>): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((done, fail) => {
-    // Only what the test sets: a developer's own RETAIN_ARTIFACTS must not leak into the runs.
-    const childEnv: NodeJS.ProcessEnv = { ...process.env };
-    delete childEnv.RETAIN_ARTIFACTS;
-    const child = spawn(process.execPath, [CLI, ...args], { env: { ...childEnv, ...env } });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    child.on('error', fail);
-    child.on('close', (code) => done({ code: code ?? -1, stdout, stderr }));
-  });
-}
+const retain = (args: string[], env: Record<string, string>) => retainCli(args, env);
 
 /** Every file of a local store, by ref, with its size. */
 function filesOf(root: string): Map<string, number> {

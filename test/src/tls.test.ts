@@ -1,23 +1,17 @@
-import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { makeTestPki, startTlsProxy, type TestPki, type TlsProxy } from '@retain/infra/testing';
+import { retainCli } from './cli-process';
 
-const CLI = resolve(__dirname, '../../packages/cli/bin/retain.js');
-
-/** The built CLI as a separate process, with no Temporal setting of the developer's leaking in. */
-function retain(args: string[], env: Record<string, string>): Promise<{ code: number; stdout: string; stderr: string }> {
-  const inherited = Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith('TEMPORAL_')));
-  return new Promise((done, fail) => {
-    const child = spawn(process.execPath, [CLI, ...args], { env: { ...inherited, XDG_CONFIG_HOME: join(dir, 'config'), ...env } });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    child.on('error', fail);
-    child.on('close', (code) => done({ code: code ?? -1, stdout, stderr }));
-  });
+/** The built CLI as a separate process, with no Temporal setting of the developer's or the test run's leaking in. */
+function retain(args: string[], env: Record<string, string>) {
+  const unsetTemporal = Object.fromEntries(
+    Object.keys(process.env)
+      .filter((name) => name.startsWith('TEMPORAL_'))
+      .map((name) => [name, undefined]),
+  );
+  return retainCli(args, { ...unsetTemporal, XDG_CONFIG_HOME: join(dir, 'config'), ...env });
 }
 
 // The pinned dev server has no TLS options: a TLS-terminating proxy (ALPN h2) in front of the test
