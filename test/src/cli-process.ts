@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { resolve } from 'node:path';
 
 /** The built `retain` CLI: integration tests run it as a separate process, as a user would. */
@@ -30,17 +30,25 @@ export function retainCli(args: string[], env: Record<string, string | undefined
   });
 }
 
+export interface Running {
+  child: ChildProcess;
+  /** Resolves with stderr so far once it matches the pattern; rejects if the process ends first. */
+  ready: Promise<string>;
+  exited: Promise<number>;
+  output(): { stdout: string; stderr: string };
+}
+
 /** Starts `retain <args>` and resolves `ready` once its stderr matches `pattern`; the process keeps running. */
-export function startRetain(args: string[], env: Record<string, string | undefined>, pattern: RegExp) {
+export function startRetain(args: string[], env: Record<string, string | undefined>, pattern: RegExp): Running {
   const child = spawn(process.execPath, [CLI, ...args], { env: cliEnv(env) });
   let stdout = '';
   let stderr = '';
   child.stdout.on('data', (d: Buffer) => (stdout += d));
   const exited = new Promise<number>((done) => child.on('close', (code) => done(code ?? -1)));
-  const ready = new Promise<void>((done, fail) => {
+  const ready = new Promise<string>((done, fail) => {
     child.stderr.on('data', (d: Buffer) => {
       stderr += d;
-      if (pattern.test(stderr)) done();
+      if (pattern.test(stderr)) done(stderr);
     });
     void exited.then((code) => fail(new Error(`retain ${args[0]} exited with ${code} before /${pattern.source}/:\n${stderr}`)));
   });

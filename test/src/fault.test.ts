@@ -5,7 +5,7 @@ import { ActivityFailure, ApplicationFailure, Client, Connection, defaultPayload
 import { RetryState } from '@temporalio/common';
 import { startDevServer } from '@retain/infra';
 import { PluginRegistry } from '@retain/sdk';
-import { experimentResultOf } from '@retain/worker';
+import { experimentResultOf, parseWorkerIdentity } from '@retain/worker';
 import { faultTestPlugins } from './fault/plugins';
 import type { ExperimentOutcome, ExperimentResult, ExperimentSpec, FinishTaskHeartbeat, TrainHeartbeat } from '@retain/sdk';
 import { experimentWorkflow, RUN_SEARCH_ATTRIBUTES, runSearchAttributes } from '@retain/workflows';
@@ -199,10 +199,10 @@ describe('durability under real worker crashes', () => {
     await Promise.all(pair.map((w) => w.ready));
     const handle = await start(queue, `${queue}-run`);
     const seen = await waitForActivity(handle, trainingCheckpointed(0, 100), 'a checkpoint of task 0');
-    // The worker identity Temporal records is '<pid>@<host>': kill the one that holds the training.
+    // The worker identity Temporal records is 'retain@<host>/<pid> device=... build=...': kill the one that holds the training.
     const description = await handle.describe();
     const identity = description.raw.pendingActivities?.find((a) => a.activityType?.name === 'trainTask')?.lastWorkerIdentity ?? '';
-    const training = pair.find((w) => identity.startsWith(`${w.child.pid}@`));
+    const training = pair.find((w) => parseWorkerIdentity(identity).worker.endsWith(`/${w.child.pid}`));
     expect(training).toBeDefined();
     await kill9(training!);
     const result = await resultOf(handle);

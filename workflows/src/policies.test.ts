@@ -1,5 +1,5 @@
 import { DEFAULT_HEARTBEAT_TIMEOUT_SECONDS, type ExperimentSpec } from '@retain/sdk';
-import { activityOptions } from './policies';
+import { activityOptions, runTaskQueues, specQueues } from './policies';
 
 const spec = {
   name: 'policies',
@@ -21,5 +21,27 @@ describe('activity options', () => {
     }
     const slow = activityOptions({ ...spec, execution: { taskQueue: 'gpu', heartbeatTimeoutSeconds: 30 } });
     for (const options of Object.values(slow)) expect(options.heartbeatTimeout).toBe('30 seconds');
+  });
+});
+
+describe('task queues by kind of work', () => {
+  const queueOf = (s: ExperimentSpec) => Object.fromEntries(Object.entries(activityOptions(s)).map(([policy, o]) => [policy, o.taskQueue]));
+
+  it('send every activity to execution.taskQueue when the spec routes nothing', () => {
+    expect(queueOf(spec)).toEqual({ prepare: 'gpu', train: 'gpu', finishTask: 'gpu', finishRun: 'gpu' });
+    expect(runTaskQueues(spec)).toEqual(['gpu']);
+  });
+
+  it('send trainTask to queues.train and startRun, finishTask, finishRun to queues.finish', () => {
+    const routed = { ...spec, execution: { taskQueue: 'wf', queues: { train: 'gpu', finish: 'cpu' } } };
+    expect(queueOf(routed)).toEqual({ prepare: 'cpu', train: 'gpu', finishTask: 'cpu', finishRun: 'cpu' });
+    expect(specQueues(routed)).toEqual({ workflow: 'wf', train: 'gpu', finish: 'cpu' });
+    expect(runTaskQueues(routed)).toEqual(['wf', 'gpu', 'cpu']);
+  });
+
+  it('fill an absent kind with execution.taskQueue, and list each queue once', () => {
+    const trainOnly = { ...spec, execution: { taskQueue: 'cpu', queues: { train: 'gpu' } } };
+    expect(queueOf(trainOnly)).toEqual({ prepare: 'cpu', train: 'gpu', finishTask: 'cpu', finishRun: 'cpu' });
+    expect(runTaskQueues(trainOnly)).toEqual(['cpu', 'gpu']);
   });
 });

@@ -19,6 +19,25 @@ const retry = {
   nonRetryableErrorTypes: [...NON_RETRYABLE_ERROR_TYPES],
 } satisfies ActivityOptions['retry'];
 
+/** The task queues a run uses: its workflow's, training's, and the rest's (startRun, finishTask, finishRun). */
+export interface RunQueues {
+  workflow: string;
+  train: string;
+  finish: string;
+}
+
+/** Resolves the spec's `execution.queues`: each kind of work absent there goes to `execution.taskQueue`. */
+export function specQueues(spec: Pick<ExperimentSpec, 'execution'>): RunQueues {
+  const { taskQueue, queues } = spec.execution;
+  return { workflow: taskQueue, train: queues?.train ?? taskQueue, finish: queues?.finish ?? taskQueue };
+}
+
+/** Every distinct queue of a run, the workflow's first: what a worker that runs the whole run must poll. */
+export function runTaskQueues(spec: Pick<ExperimentSpec, 'execution'>): string[] {
+  const { workflow, train, finish } = specQueues(spec);
+  return [...new Set([workflow, train, finish])];
+}
+
 /**
  * The options of every activity of a run. The heartbeat timeout (the spec's
  * execution.heartbeatTimeoutSeconds, 4 s by default) is what detects a dead worker: the retry
@@ -29,9 +48,11 @@ const retry = {
  */
 export function activityOptions(spec: ExperimentSpec) {
   const heartbeatTimeout = `${spec.execution.heartbeatTimeoutSeconds ?? DEFAULT_HEARTBEAT_TIMEOUT_SECONDS} seconds`;
-  const taskQueue = spec.execution.taskQueue;
+  // Training goes to the train queue (GPU workers), everything else to the finish queue. Without
+  // `execution.queues` every activity keeps the queue it always had (replay.test.ts replays that).
+  const queues = specQueues(spec);
   // Minutes at most on small models; a long quantizer (GPTQ on a large layer) still heartbeats.
-  const short: ActivityOptions = { startToCloseTimeout: '1 hour', heartbeatTimeout, retry, taskQueue };
+  const short: ActivityOptions = { startToCloseTimeout: '1 hour', heartbeatTimeout, retry, taskQueue: queues.finish };
   return {
     /** startRun: building a scenario and an initial checkpoint and evaluating it: seconds of work. */
     prepare: short,
@@ -45,7 +66,7 @@ export function activityOptions(spec: ExperimentSpec) {
       heartbeatTimeout,
       cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
       retry,
-      taskQueue,
+      taskQueue: queues.train,
     } satisfies ActivityOptions,
     /** finishTask: consolidation, every quantizer and every evaluation of one task. */
     finishTask: { ...short, startToCloseTimeout: '6 hours' } satisfies ActivityOptions,

@@ -59,8 +59,20 @@ export const experimentSpecSchema = z.strictObject({
     .optional(),
   execution: z
     .strictObject({
-      /** Temporal task queue for this run's activities (GPU workers listen on their own queue). */
+      /** Temporal task queue of this run's workflow, and of its activities unless `queues` routes them. */
       taskQueue: z.string().min(1).default('retain'),
+      /**
+       * Task queues by kind of work, so GPU machines train while CPU machines quantize and evaluate:
+       * `train` takes trainTask, `finish` takes startRun, finishTask and finishRun. Each absent one
+       * is `taskQueue`. Optional and never filled in, so a spec without it validates (and stores in
+       * results.json) exactly as before; `specQueues` (workflows/src/policies.ts) resolves it.
+       */
+      queues: z
+        .strictObject({
+          train: z.string().min(1, 'a task queue name (e.g. gpu); leave it out to use execution.taskQueue').optional(),
+          finish: z.string().min(1, 'a task queue name (e.g. cpu); leave it out to use execution.taskQueue').optional(),
+        })
+        .optional(),
       /**
        * How long an activity may go without a heartbeat before Temporal retries it elsewhere: the
        * time a killed worker's task waits before it runs again. Workers send a heartbeat every

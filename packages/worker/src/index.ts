@@ -1,6 +1,14 @@
 export { createActivities, type ActivityDeps } from './activities';
 export { builtinPlugins, defaultRegistry } from './plugins';
-export { createRetainWorker, workflowsPath, DEFAULT_TASK_QUEUE, type RetainWorkerOptions } from './worker';
+export {
+  createRetainWorker,
+  createRetainWorkers,
+  workflowsPath,
+  DEFAULT_TASK_QUEUE,
+  type RetainWorkerOptions,
+  type RetainWorkers,
+} from './worker';
+export { parseWorkerIdentity, retainBuild, workerIdentity, type ParsedIdentity } from './identity';
 export { saveTensors, loadTensors, CHECKPOINT_FORMAT, CHECKPOINT_VERSION } from './checkpoint';
 export { DEVICES, type Device } from '@retain/engine';
 export { assembleResult, experimentResultOf, loadTaskRecords } from './run-records';

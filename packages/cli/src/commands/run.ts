@@ -2,8 +2,8 @@ import { randomBytes } from 'node:crypto';
 import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import type { ExperimentInput, ExperimentResult, ExperimentSpec, PluginRegistry } from '@retain/sdk';
-import { createRetainWorker, experimentResultOf } from '@retain/worker';
-import { experimentWorkflow, runSearchAttributes } from '@retain/workflows';
+import { createRetainWorkers, DEFAULT_TASK_QUEUE, experimentResultOf } from '@retain/worker';
+import { experimentWorkflow, runSearchAttributes, runTaskQueues } from '@retain/workflows';
 import { Client, type WorkflowHandle } from '@temporalio/client';
 import { connectTemporal, paths, withClient } from '../connection';
 import { resumeInput } from '../control';
@@ -99,12 +99,14 @@ async function startAndFollow(
     };
     process.once('SIGINT', interrupt);
     process.once('SIGTERM', interrupt);
-    log(`run ${runId} started on ${temporal.server.address} (task queue ${spec.execution.taskQueue})`);
+    // Every queue the spec routes work to (execution.queues), or the run would wait for other workers.
+    const queues = runTaskQueues(spec);
+    log(`run ${runId} started on ${temporal.server.address} (task queue${queues.length === 1 ? '' : 's'} ${queues.join(', ')})`);
     try {
-      const worker = await createRetainWorker({
+      const worker = await createRetainWorkers({
         connection: await temporal.worker(),
         namespace: temporal.server.namespace,
-        taskQueue: spec.execution.taskQueue,
+        taskQueues: queues,
         artifactsDir: paths().artifacts,
         bundleCacheDir: paths().cache,
         registry,
@@ -119,7 +121,9 @@ async function startAndFollow(
     }
     if (interrupted) {
       log(`\ninterrupted: run ${runId} is kept on the Temporal server at ${temporal.server.address}.`);
-      log(`continue it with \`npx retain worker\`, and wait for its results with \`npx retain result ${runId}\`.`);
+      const command =
+        queues.length === 1 && queues[0] === DEFAULT_TASK_QUEUE ? 'npx retain worker' : `npx retain worker --queue ${queues.join(',')}`;
+      log(`continue it with \`${command}\`, and wait for its results with \`npx retain result ${runId}\`.`);
       return EXIT_INTERRUPTED;
     }
     return EXIT_OK;

@@ -1,23 +1,27 @@
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import { stopEmbeddedServer } from '@retain/infra';
-import { createRetainWorker, DEFAULT_TASK_QUEUE, DEVICES, type Device } from '@retain/worker';
+import { createRetainWorkers, DEFAULT_TASK_QUEUE, DEVICES, type Device } from '@retain/worker';
 import { connectTemporal, paths } from '../connection';
 import { log } from '../output';
 import { pluginRegistry, pluginsOption } from './plugins';
+import { addWorkersCommand, collectQueues } from './workers';
 
 interface ServeOptions {
-  queue: string;
+  /** Absent: the default queue; `--queue a,b --queue c` gives [a, b, c]. */
+  queue?: string[];
+  slots: number;
   device: Device;
   threads?: number;
   plugins?: string[];
 }
 
-/** `worker`, `dev`, `server-stop`: the processes that run experiments, and the embedded server. */
+/** `worker`, `dev`, `workers`, `server-stop`: the processes that run experiments, who they are, and the embedded server. */
 export function addWorkerCommands(program: Command): void {
   program
     .command('worker')
-    .description('run a worker until Ctrl-C')
+    .description('run a worker on one or more task queues until Ctrl-C')
     .addOption(queueOption())
+    .addOption(slotsOption())
     .addOption(deviceOption())
     .addOption(threadsOption())
     .addOption(pluginsOption())
@@ -29,12 +33,15 @@ export function addWorkerCommands(program: Command): void {
     .command('dev')
     .description('start the embedded Temporal server and a worker together, until Ctrl-C')
     .addOption(queueOption())
+    .addOption(slotsOption())
     .addOption(deviceOption())
     .addOption(threadsOption())
     .addOption(pluginsOption())
     .action(async (opts: ServeOptions) => {
       await serve({ ...opts, keepServer: false });
     });
+
+  addWorkersCommand(program);
 
   program
     .command('server-stop')
@@ -44,7 +51,20 @@ export function addWorkerCommands(program: Command): void {
     });
 }
 
-const queueOption = () => new Option('--queue <name>', 'task queue to poll').default(DEFAULT_TASK_QUEUE);
+const queueOption = () =>
+  new Option('--queue <names>', `task queues to poll, comma-separated or repeated (default: ${DEFAULT_TASK_QUEUE})`).argParser(
+    collectQueues,
+  );
+
+function slotsOption(): Option {
+  return new Option('--slots <n>', 'activities run at once on each queue; each runs its sessions with --threads threads')
+    .argParser((v) => {
+      const n = Number(v);
+      if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError(`--slots must be a positive integer, got '${v}'`);
+      return n;
+    })
+    .default(1);
+}
 
 function deviceOption(): Option {
   return new Option('--device <name>', 'execution provider of the training and evaluation graphs').choices(DEVICES).default('cpu');
@@ -63,21 +83,27 @@ async function serve(opts: ServeOptions & { keepServer: boolean }): Promise<void
   const registry = await pluginRegistry(opts.plugins);
   const temporal = await connectTemporal({ keepServer: opts.keepServer, log });
   try {
-    const worker = await createRetainWorker({
+    const workers = await createRetainWorkers({
       connection: await temporal.worker(),
       namespace: temporal.server.namespace,
-      taskQueue: opts.queue,
+      taskQueues: opts.queue ?? [DEFAULT_TASK_QUEUE],
+      maxConcurrentActivities: opts.slots,
       artifactsDir: paths().artifacts,
       device: opts.device,
       threads: opts.threads,
       bundleCacheDir: paths().cache,
       registry,
     });
-    const stop = () => worker.shutdown();
+    // One Ctrl-C stops every queue's worker; running activities are cancelled and retried elsewhere.
+    const stop = () => workers.shutdown();
     process.once('SIGINT', stop);
     process.once('SIGTERM', stop);
-    log(`worker polling task queue '${opts.queue}' on ${temporal.server.address} (device ${opts.device}); Ctrl-C to stop`);
-    await worker.run();
+    const queues = workers.taskQueues.map((q) => `'${q}'`).join(', ');
+    const slots = `${opts.slots} slot${opts.slots === 1 ? '' : 's'} per queue`;
+    log(
+      `worker polling task queue${workers.taskQueues.length === 1 ? '' : 's'} ${queues} on ${temporal.server.address} (device ${opts.device}, ${slots}) as ${workers.identity}; Ctrl-C to stop`,
+    );
+    await workers.run();
   } finally {
     await temporal.close();
   }
