@@ -31,7 +31,7 @@ describe('a run across hosts (network namespaces): Temporal, S3, two workers, a 
   let specPath: string;
 
   beforeAll(async () => {
-    cluster = await startTestCluster(['w1', 'w2', 'client']);
+    cluster = await startTestCluster(['w1', 'w2', 'gpu', 'cpu', 'client']);
     specPath = join(cluster.dir, 'cluster.yaml');
     writeFileSync(specPath, `${SPEC.join('\n')}\n`);
   }, 120_000);
@@ -96,6 +96,55 @@ describe('a run across hosts (network namespaces): Temporal, S3, two workers, a 
     } finally {
       await connection.close();
     }
+  });
+
+  test('training on one host, the rest on another (execution.queues): each host ran only its kind of work, the same numbers', async () => {
+    const { dir } = cluster;
+    const split = join(dir, 'split.yaml');
+    // Short tasks: this case is about where work lands, not about surviving a crash.
+    const lines = SPEC.map((l) =>
+      l.startsWith('trainer:')
+        ? 'trainer: { name: supervised, config: { steps: 300, batchSize: 32, lr: 0.01 } }'
+        : l.startsWith('execution:')
+          ? 'execution: { taskQueue: split, queues: { train: split-train, finish: split-finish } }'
+          : l.replace('name: cluster', 'name: cluster-split'),
+    );
+    writeFileSync(split, `${lines.join('\n')}\n`);
+    const single = retainCli(['run', split, '--out', join(dir, 'split-single')], { RETAIN_HOME: join(dir, 'split-single-home') });
+    await cluster.startWorker('gpu', ['--queue', 'split-train']);
+    await cluster.startWorker('cpu', ['--queue', 'split,split-finish']);
+    const started = await cluster.retainOn('client', ['run', split, '--detach']);
+    expect(started).toMatchObject({ code: 0 });
+    const runId = started.stdout.trim();
+    expect(await cluster.retainOn('client', ['result', runId, '--out', join(dir, 'split-out')])).toMatchObject({ code: 0 });
+
+    // Who ran what, from the run's history: the identity that started each activity names its pid.
+    const connection = await Connection.connect({ address: cluster.temporalAddress });
+    try {
+      const events = (await new Client({ connection }).workflow.getHandle(runId).fetchHistory()).events ?? [];
+      const typeOf = new Map(events.map((e) => [String(e.eventId), e.activityTaskScheduledEventAttributes?.activityType?.name]));
+      const hostOf = (identity: string) => {
+        const pid = Number(/\/(\d+)\b/.exec(identity)?.[1] ?? /^(\d+)@/.exec(identity)?.[1]);
+        return ['gpu', 'cpu'].find((h) => cluster.net.pids(h).includes(pid));
+      };
+      const ran: Record<string, Set<string>> = {};
+      for (const e of events) {
+        const a = e.activityTaskStartedEventAttributes;
+        if (a) (ran[typeOf.get(String(a.scheduledEventId)) ?? '?'] ??= new Set()).add(hostOf(a.identity ?? '') ?? '?');
+      }
+      expect(ran).toEqual({
+        startRun: new Set(['cpu']),
+        trainTask: new Set(['gpu']),
+        finishTask: new Set(['cpu']),
+        finishRun: new Set(['cpu']),
+      });
+    } finally {
+      await connection.close();
+    }
+    expect(await single).toMatchObject({ code: 0 });
+    const [onCluster, onOneMachine] = [results(join(dir, 'split-out')), results(join(dir, 'split-single'))];
+    expect(onCluster.matrices).toEqual(onOneMachine.matrices);
+    expect(onCluster.models).toEqual(onOneMachine.models);
   });
 });
 
