@@ -23,8 +23,8 @@ export interface TestCluster {
   envOf(host: string, extra?: Record<string, string>): NodeJS.ProcessEnv;
   /** Everything each host's processes printed, for failure messages. */
   output: Record<string, string>;
-  /** Starts `retain worker <args>` on `host`; resolves once it polls. */
-  startWorker(host: string, args: string[]): Promise<ChildProcess>;
+  /** Starts `retain worker <args>` on `host` (`extra` adds to its environment); resolves once it polls. */
+  startWorker(host: string, args: string[], extra?: Record<string, string>): Promise<ChildProcess>;
   /** Runs `retain <args>` on `host` to completion. */
   retainOn(host: string, args: string[], extra?: Record<string, string>): Promise<CliOutput>;
   stop(): Promise<void>;
@@ -84,10 +84,11 @@ export async function startTestCluster(hosts: string[]): Promise<TestCluster> {
       dir,
       envOf,
       output,
-      startWorker: async (host, args) => {
-        const child = net.spawnOn(host, process.execPath, [CLI, 'worker', ...args], envOf(host), record(host));
+      startWorker: async (host, args, extra) => {
+        const before = (output[host] ?? '').length;
+        const child = net.spawnOn(host, process.execPath, [CLI, 'worker', ...args], envOf(host, extra), record(host));
         const started = Date.now();
-        while (!/worker polling/.test(output[host] ?? '')) {
+        while (!/worker polling/.test((output[host] ?? '').slice(before))) {
           if (child.exitCode !== null || Date.now() - started > 60_000)
             throw new Error(`the worker on ${host} did not start:\n${output[host]}`);
           await new Promise((r) => setTimeout(r, 50));
