@@ -28,9 +28,9 @@ import { putOrderedJson } from './run-records';
  * Everything after a task's training, in one activity (one round trip through Temporal per task):
  * the method's consolidation, every quantizer, the evaluation with the fp32 and each quantized
  * model of the tasks the spec's evaluation policy names (every task by default), and the task's
- * record. Its heartbeat names the stage and carries the refs of the
- * stages done, so a retry (a killed worker) skips consolidation and the quantizers it already has;
- * each stage is deterministic and content-addressed, so redoing one gives the same refs.
+ * record. Its heartbeat names the stage and carries the refs of the stages done, so a retry (a
+ * killed worker) skips consolidation and the quantizers it already has; each stage is
+ * deterministic and content-addressed (the policy's sample too), so redoing one gives the same refs.
  */
 export async function finishTask(ctx: WorkerContext, input: FinishTaskInput): Promise<FinishedTask> {
   const { spec, taskIndex, trained, previous } = input;
