@@ -26,7 +26,7 @@ describe('experimentWorkflow on a real Temporal server, worker and onnxruntime',
       expect(matrix).toHaveLength(2);
       for (const row of matrix) {
         expect(row).toHaveLength(2);
-        for (const a of row) expect(a >= 0 && a <= 1).toBe(true);
+        for (const a of row) expect(a !== null && a >= 0 && a <= 1).toBe(true);
       }
     }
     const fp32 = result.matrices.fp32;
@@ -37,10 +37,10 @@ describe('experimentWorkflow on a real Temporal server, worker and onnxruntime',
     for (const b of result.initial) expect(b).toBeLessThan(0.3);
     // Learning a new permutation disturbs the first task: naive fine-tuning forgets.
     expect(result.metrics.fp32.forgetting).toBeGreaterThan(0);
-    expect(result.metrics.fp32.bwt).toBeCloseTo(fp32[1][0] - fp32[0][0], 10);
+    expect(result.metrics.fp32.bwt).toBeCloseTo(fp32[1][0]! - fp32[0][0]!, 10);
 
     // Per-channel RTN: measured largest |fp32 - quantized| 0.0015 for int8 and 0.0075 for int4.
-    const largestGap = (id: string) => Math.max(...result.quantizationGap[id].flat().map(Math.abs));
+    const largestGap = (id: string) => Math.max(...result.quantizationGap[id].flat().map((gap) => Math.abs(gap ?? NaN)));
     expect(largestGap('rtn-int8')).toBeLessThan(0.01);
     expect(largestGap('rtn-int4')).toBeLessThan(0.05);
     const int4 = result.matrices['rtn-int4'];
@@ -177,7 +177,7 @@ describe('a long run of tiny tasks under lowered server limits', () => {
       expect(result.matrices[key]).toHaveLength(TASKS);
       for (const row of result.matrices[key]) {
         expect(row).toHaveLength(TASKS);
-        for (const a of row) expect(a >= 0 && a <= 1).toBe(true);
+        for (const a of row) expect(a !== null && a >= 0 && a <= 1).toBe(true);
       }
     }
     expect(result.models).toHaveLength(TASKS);

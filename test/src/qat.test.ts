@@ -4,7 +4,7 @@ import { createHarness, smallPermutedSpec, type Harness } from './harness';
 /** Mean over the cells of row i, column j <= i (tasks seen) of fp32 minus int4 accuracy. */
 function meanSeenGap(result: ExperimentResult, id: string): number {
   const gap = result.quantizationGap[id];
-  const seen = gap.flatMap((row, i) => row.slice(0, i + 1));
+  const seen = gap.flatMap((row, i) => row.slice(0, i + 1).map((v) => v ?? NaN));
   return seen.reduce((a, b) => a + b, 0) / seen.length;
 }
 

@@ -58,7 +58,7 @@ const spec = {
 
 /** What the stand-in finishRun assembles from the stand-in records: the matrices and models, by task. */
 interface StandInResult {
-  matrices: Record<string, number[][]>;
+  matrices: Record<string, Array<Array<number | null>>>;
   initial: number[];
   models: TaskModels[];
   records: TaskRecord[];

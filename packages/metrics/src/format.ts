@@ -1,17 +1,25 @@
 import { CLMetrics } from './continual';
-import { AccuracyMatrix, validateMatrix } from './matrix';
+import type { AccuracyMatrix } from './matrix';
 import type { QuantizationMetrics } from './quantization';
 
-/** Text table of R: one row per evaluation point ("after task i"), one column per task. */
+/** What a matrix cell that was not evaluated prints as (the spec's evaluation policy skipped it). */
+export const NOT_EVALUATED = '·';
+
+/**
+ * Text table of R: one row per evaluation point ("after task i"), one column per task; cells not
+ * evaluated print as `·`. Any evaluator's matrix prints this way, so values need not be accuracies.
+ */
 export function formatMatrix(title: string, R: AccuracyMatrix, taskNames: string[]): string {
-  validateMatrix(R);
+  if (!Array.isArray(R) || R.length === 0 || R.some((row) => !Array.isArray(row) || row.length !== R.length)) {
+    throw new Error(`formatMatrix "${title}": expected a non-empty square matrix (one row and one column per task)`);
+  }
   if (taskNames.length !== R.length) {
     throw new Error(
       `formatMatrix "${title}": got ${taskNames.length} task names for a ${R.length} x ${R.length} matrix; pass one name per task`,
     );
   }
   const header = ['', ...taskNames];
-  const body = R.map((row, i) => [`after task ${i}`, ...row.map((v) => v.toFixed(4))]);
+  const body = R.map((row, i) => [`after task ${i}`, ...row.map((v) => (v === null ? NOT_EVALUATED : v.toFixed(4)))]);
   return `${title}\n${alignTable([header, ...body])}`;
 }
 

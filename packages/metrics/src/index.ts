@@ -1,9 +1,9 @@
 // Pure TypeScript on purpose: no Node built-ins and no dependencies, so Temporal's workflow
 // sandbox can import these metrics as well as activities and the CLI.
 export type { AccuracyMatrix } from './matrix';
-export { validateMatrix, validateInitial } from './matrix';
+export { validateMatrix, validateInitial, evaluatedCell } from './matrix';
 export type { CLMetrics } from './continual';
 export { averageAccuracy, backwardTransfer, forwardTransfer, forgetting, summarize, quantizationGap } from './continual';
 export type { QuantizationMetrics } from './quantization';
 export { quantizationInducedForgetting, bucketCrossingRate, quantizationMetrics } from './quantization';
-export { formatMatrix, formatMetricsTable, formatQuantizationTable } from './format';
+export { formatMatrix, formatMetricsTable, formatQuantizationTable, NOT_EVALUATED } from './format';

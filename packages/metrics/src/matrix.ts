@@ -1,10 +1,11 @@
 /**
  * R[i][j] = accuracy on task j after training through task i (T x T; definitions in docs/architecture.md §6).
- * Row i is the evaluation after task i; column j is the task evaluated.
+ * Row i is the evaluation after task i; column j is the task evaluated. A cell is null where the
+ * run's evaluation policy did not evaluate task j after task i (spec `evaluation.tasks`).
  */
-export type AccuracyMatrix = number[][];
+export type AccuracyMatrix = Array<Array<number | null>>;
 
-/** Throws unless R is a non-empty square matrix of finite accuracies in [0, 1]. */
+/** Throws unless R is a non-empty square matrix whose cells are null (not evaluated) or finite accuracies in [0, 1]. */
 export function validateMatrix(R: AccuracyMatrix, what = 'accuracy matrix'): void {
   if (!Array.isArray(R) || R.length === 0) {
     throw new Error(`${what} must be a non-empty T x T array of rows (R[i][j] = accuracy on task j after task i); got ${describe(R)}`);
@@ -16,8 +17,24 @@ export function validateMatrix(R: AccuracyMatrix, what = 'accuracy matrix'): voi
         `${what} row ${i} has ${Array.isArray(row) ? row.length : describe(row)} entries; expected ${T} (the matrix must be square, one column per task)`,
       );
     }
-    row.forEach((v, j) => validateAccuracy(v, `${what} R[${i}][${j}]`));
+    row.forEach((v, j) => {
+      if (v !== null) validateAccuracy(v, `${what} R[${i}][${j}]`);
+    });
   });
+}
+
+/**
+ * R[i][j] for a metric that needs it: throws, naming the metric and the cell, where it was not
+ * evaluated. Every evaluation policy evaluates the cells ACC, BWT and FWT read, so this fails
+ * only on a matrix from elsewhere.
+ */
+export function evaluatedCell(R: AccuracyMatrix, i: number, j: number, metric: string): number {
+  const v = R[i][j];
+  if (v === null)
+    throw new Error(
+      `${metric} needs R[${i}][${j}] (task ${j} after task ${i}), which was not evaluated; every evaluation policy evaluates task i and task i+1 after task i, and every task after the last`,
+    );
+  return v;
 }
 
 /** Throws unless `initial` holds one accuracy in [0, 1] per task. */

@@ -34,7 +34,7 @@ export function bucketCrossingRate(previous: ArrayLike<number>, current: ArrayLi
 export interface QuantizationMetrics {
   /** ACC of fp32 minus ACC of the quantized model (positive: quantization costs accuracy). */
   accGap: number;
-  /** Mean over all cells of fp32 minus quantized. */
+  /** Mean of fp32 minus quantized over the cells both evaluated (all T x T with the full matrix). */
   meanGap: number;
   quantizationInducedForgetting: number | null;
   /** Per task, the share of codes changed since the previous task's quantization (null for task 0). */
@@ -53,10 +53,18 @@ export function quantizationMetrics(
     throw new Error(`quantization metrics: ${perTask.length} quantized models for ${quantized.length} tasks; pass one per task`);
   const T = fp32.length;
   let gap = 0;
-  for (let i = 0; i < T; i++) for (let j = 0; j < T; j++) gap += fp32[i][j] - quantized[i][j];
+  let cells = 0;
+  for (let i = 0; i < T; i++)
+    for (let j = 0; j < T; j++) {
+      const f = fp32[i][j];
+      const q = quantized[i][j];
+      if (f === null || q === null) continue;
+      gap += f - q;
+      cells++;
+    }
   return {
     accGap: averageAccuracy(fp32) - averageAccuracy(quantized),
-    meanGap: gap / (T * T),
+    meanGap: gap / cells,
     quantizationInducedForgetting: quantizationInducedForgetting(fp32, quantized),
     bucketCrossingRate: perTask.map((t) => t.bucketCrossingRate ?? null),
     bytes: perTask.map((t) => t.bytes),

@@ -1,5 +1,6 @@
 export * from './errors';
 export * from './spec';
+export * from './evaluation';
 export * from './plugin';
 export * from './registry';
 export * from './run';

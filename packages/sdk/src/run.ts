@@ -1,4 +1,4 @@
-import type { CLMetrics, QuantizationMetrics } from '@retain/metrics';
+import type { AccuracyMatrix, CLMetrics, QuantizationMetrics } from '@retain/metrics';
 import type { ExperimentSpec } from './spec';
 import type { ArtifactRef } from '@retain/artifacts';
 
@@ -120,13 +120,17 @@ export interface TaskModels {
  */
 export interface TaskRecord {
   taskIndex: number;
-  /** Accuracy on every task after training this one, keyed `fp32` and by quantizer id (row taskIndex of each matrix). */
-  rows: Record<string, number[]>;
+  /**
+   * Accuracy on every task after training this one, keyed `fp32` and by quantizer id (row taskIndex
+   * of each matrix); null for a task the spec's evaluation policy did not evaluate after this one.
+   */
+  rows: Record<string, Array<number | null>>;
   /**
    * The spec's other evaluators after this task, by model (`fp32`, quantizer ids) and then
-   * `<evaluator>.<result>`, one value per task; absent when the spec evaluates accuracy only.
+   * `<evaluator>.<result>`, one value per task (null where not evaluated, as in `rows`); absent
+   * when the spec evaluates accuracy only.
    */
-  evaluations?: Record<string, Record<string, number[]>>;
+  evaluations?: Record<string, Record<string, Array<number | null>>>;
   models: TaskModels;
   training: TaskTrainingStats;
   /** The record of task taskIndex - 1; absent for task 0. */
@@ -208,18 +212,19 @@ export interface ExperimentResult {
   spec: ExperimentSpec;
   tasks: string[];
   initial: number[];
-  matrices: Record<string, number[][]>;
+  /** R[i][j] per model; a cell is null where the spec's evaluation policy skipped it (`evaluation.tasks`). */
+  matrices: Record<string, AccuracyMatrix>;
   metrics: Record<string, CLMetrics>;
-  /** fp32 minus quantized, per cell, for each quantizer. */
-  quantizationGap: Record<string, number[][]>;
+  /** fp32 minus quantized, per cell, for each quantizer (null where a cell was not evaluated). */
+  quantizationGap: Record<string, AccuracyMatrix>;
   /** Per quantizer: gaps, quantization-induced forgetting, bucket-crossing rates, bytes. */
   quantization: Record<string, QuantizationMetrics>;
   /**
    * The spec's other evaluators as matrices like `matrices` (row i after task i), by model and then
    * `<evaluator>.<result>`; a row is null for a task that did not run that evaluator (a run resumed
-   * with other evaluators). Absent when the spec evaluates accuracy only.
+   * with other evaluators), a cell null where not evaluated. Absent when the spec evaluates accuracy only.
    */
-  evaluations?: Record<string, Record<string, Array<number[] | null>>>;
+  evaluations?: Record<string, Record<string, Array<Array<number | null> | null>>>;
   training: TaskTrainingStats[];
   models: TaskModels[];
   startedAt: string;

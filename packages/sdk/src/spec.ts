@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { evaluationSchema } from './evaluation';
 
 /**
  * The experiment spec: what a user writes in YAML. Plugin configs are validated in a second pass
@@ -98,6 +99,8 @@ export const experimentSpecSchema = z.strictObject({
         .optional(),
     })
     .default({ taskQueue: 'retain' }),
+  /** Which tasks are evaluated after each task (evaluation.ts); absent: all of them, the full matrix. */
+  evaluation: evaluationSchema.optional(),
 });
 
 export type PluginRef = z.output<typeof pluginRefSchema>;

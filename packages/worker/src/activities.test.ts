@@ -225,10 +225,10 @@ describe('worker activities', () => {
     }
     // Measured on 300 test images: initial 0.093 / 0.087, after task 0 0.66 / 0.137,
     // int8 0.66 / 0.137, int4 0.67 / 0.137.
-    expect(fp32Acc[0]).toBeGreaterThan(initialAcc[0] + 0.3);
-    expect(fp32Acc[0]).toBeGreaterThan(fp32Acc[1]); // task 1's permutation was never trained
-    for (let j = 0; j < 2; j++) expect(Math.abs(int8Acc[j] - fp32Acc[j])).toBeLessThanOrEqual(0.02);
-    expect(int4Acc[0]).toBeGreaterThan(initialAcc[0] + 0.3);
+    expect(fp32Acc[0]).toBeGreaterThan(initialAcc[0]! + 0.3);
+    expect(fp32Acc[0]).toBeGreaterThan(fp32Acc[1]!); // task 1's permutation was never trained
+    for (let j = 0; j < 2; j++) expect(Math.abs(int8Acc[j]! - fp32Acc[j]!)).toBeLessThanOrEqual(0.02);
+    expect(int4Acc[0]).toBeGreaterThan(initialAcc[0]! + 0.3);
 
     expect((await fp32.result).extra).toEqual({});
     expect(fp32.progress).toEqual([
@@ -466,7 +466,7 @@ describe('finishing a task and a run (finishTask, finishRun)', () => {
     expect(Object.keys(record.evaluations!)).toEqual(ids);
     for (const id of ids) expect(record.evaluations![id]['test-probe.samples']).toEqual([300, 300]);
     const firstLogit = (id: string) => record.evaluations![id]['test-probe.firstLogit'][0];
-    expect(Math.abs(firstLogit('fp32') - firstLogit('rtn-int8'))).toBeLessThan(0.05);
+    expect(Math.abs(firstLogit('fp32')! - firstLogit('rtn-int8')!)).toBeLessThan(0.05);
     expect(firstLogit('rtn-int4')).not.toBe(firstLogit('fp32'));
     // Accuracy rows are the same as without the probe.
     const plain = await store.getJson<TaskRecord>(

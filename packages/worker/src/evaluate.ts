@@ -9,21 +9,24 @@ export interface EvaluateInput {
   checkpointRef: ArtifactRef;
   /** Set for a quantized model; absent for fp32. */
   manifestRef?: ArtifactRef;
+  /** The tasks to evaluate (`evaluatedTasks` of the spec's policy); absent: every task. */
+  tasks?: number[];
 }
 export interface Evaluation {
-  /** Accuracy on every task, seen or not, in task order. */
-  accuracy: number[];
-  /** Other evaluators' results by `<evaluator>.<key>`, one value per task. */
-  extra: Record<string, number[]>;
+  /** Accuracy per task, seen or not, in task order; null for a task not in `tasks`. */
+  accuracy: Array<number | null>;
+  /** Other evaluators' results by `<evaluator>.<key>`, one value per task (null as in `accuracy`). */
+  extra: Record<string, Array<number | null>>;
 }
 
 /**
- * Every evaluator of the spec (accuracy always) on every task, with the fp32 model of
- * `checkpointRef` or the quantized model of `manifestRef`; `progress` hears of each task done.
+ * Every evaluator of the spec (accuracy always) on each of `tasks` (every task by default), with
+ * the fp32 model of `checkpointRef` or the quantized model of `manifestRef`; `progress` hears of
+ * each task done. The results have one entry per task of the scenario either way.
  */
 export async function evaluateModel(
   ctx: WorkerContext,
-  { spec, checkpointRef, manifestRef }: EvaluateInput,
+  { spec, checkpointRef, manifestRef, tasks }: EvaluateInput,
   progress: (evaluated: number, of: number) => void = () => undefined,
 ): Promise<Evaluation> {
   const scenario = await ctx.scenarioOf(spec);
@@ -46,10 +49,14 @@ export async function evaluateModel(
     return session;
   };
 
-  const accuracy: number[] = [];
-  const extra: Record<string, number[]> = {};
+  const toEvaluate = tasks ?? Array.from({ length: scenario.tasks }, (_, j) => j);
+  const bad = toEvaluate.find((j) => !Number.isInteger(j) || j < 0 || j >= scenario.tasks);
+  if (bad !== undefined) throw new Error(`evaluateModel: task ${bad} is not one of the scenario's ${scenario.tasks} tasks`);
+  const unevaluated = () => new Array<number | null>(scenario.tasks).fill(null);
+  const accuracy = unevaluated();
+  const extra: Record<string, Array<number | null>> = {};
   try {
-    for (let j = 0; j < scenario.tasks; j++) {
+    for (const [done, j] of toEvaluate.entries()) {
       const session = await sessionFor(ctx.headOf(scenario, j));
       const predict = async (x: Float32Array, batch: number) => (await session.run(x, batch)).logits;
       for (const e of evaluators) {
@@ -60,11 +67,11 @@ export async function evaluateModel(
           () => plugin.evaluate({ config: plugin.configSchema.parse(e.config), task: scenario.task(j), predict }),
         );
         for (const [key, value] of Object.entries(results)) {
-          if (key === 'accuracy' && e.name === 'accuracy') accuracy.push(value);
-          else (extra[`${e.name}.${key}`] ??= []).push(value);
+          if (key === 'accuracy' && e.name === 'accuracy') accuracy[j] = value;
+          else (extra[`${e.name}.${key}`] ??= unevaluated())[j] = value;
         }
       }
-      progress(j + 1, scenario.tasks);
+      progress(done + 1, toEvaluate.length);
     }
   } finally {
     await Promise.all([...sessions.values()].map((s) => s.close()));

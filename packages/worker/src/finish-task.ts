@@ -2,6 +2,8 @@ import { Context } from '@temporalio/activity';
 import { buildInferenceModel, type TensorMap } from '@retain/engine';
 import { bucketCrossingRate } from '@retain/metrics';
 import {
+  evaluatedTasks,
+  evaluationTasksOf,
   FP32,
   SpecError,
   type ArtifactRef,
@@ -24,10 +26,11 @@ import { putOrderedJson } from './run-records';
 
 /**
  * Everything after a task's training, in one activity (one round trip through Temporal per task):
- * the method's consolidation, every quantizer, the evaluation of every task with the fp32 and each
- * quantized model, and the task's record. Its heartbeat names the stage and carries the refs of the
- * stages done, so a retry (a killed worker) skips consolidation and the quantizers it already has;
- * each stage is deterministic and content-addressed, so redoing one gives the same refs.
+ * the method's consolidation, every quantizer, the evaluation with the fp32 and each quantized
+ * model of the tasks the spec's evaluation policy names (every task by default), and the task's
+ * record. Its heartbeat names the stage and carries the refs of the stages done, so a retry (a
+ * killed worker) skips consolidation and the quantizers it already has; each stage is
+ * deterministic and content-addressed (the policy's sample too), so redoing one gives the same refs.
  */
 export async function finishTask(ctx: WorkerContext, input: FinishTaskInput): Promise<FinishedTask> {
   const { spec, taskIndex, trained, previous } = input;
@@ -55,15 +58,16 @@ export async function finishTask(ctx: WorkerContext, input: FinishTaskInput): Pr
       stage({ quantized: { ...heartbeat.details.quantized, [q.id]: quantized[q.id] } });
     }
     stage({ phase: 'evaluating' });
-    const rows: Record<string, number[]> = {};
-    const evaluations: Record<string, Record<string, number[]>> = {};
+    const tasks = evaluatedTasks(evaluationTasksOf(spec), taskIndex, (await ctx.scenarioOf(spec)).tasks, spec.seed);
+    const rows: TaskRecord['rows'] = {};
+    const evaluations: NonNullable<TaskRecord['evaluations']> = {};
     const models: TaskModels = { checkpointRef, quantized, methodStateRef: consolidated.methodStateRef };
     const variants = [
       { key: FP32, manifestRef: undefined },
       ...spec.quantizers.map((q) => ({ key: q.id, manifestRef: quantized[q.id].manifestRef })),
     ];
     for (const { key, manifestRef } of variants) {
-      const { accuracy, extra } = await evaluateModel(ctx, { spec, checkpointRef, manifestRef });
+      const { accuracy, extra } = await evaluateModel(ctx, { spec, checkpointRef, manifestRef, tasks });
       rows[key] = accuracy;
       if (Object.keys(extra).length) evaluations[key] = extra;
     }

@@ -29,7 +29,11 @@ export async function loadTaskRecords(artifacts: ArtifactStore, lastRef: Artifac
   return records;
 }
 
-/** results.json of a run: the same fields, in the same order, as the workflow built them before task records. */
+/**
+ * results.json of a run: the same fields, in the same order, as the workflow built them before task
+ * records. Each matrix stacks the records' rows as they are: a cell the spec's evaluation policy
+ * skipped stays null, and the metrics read only the cells they need (docs/architecture.md §6).
+ */
 export function assembleResult(state: ExperimentState, initial: number[], records: TaskRecord[], finishedAt: string): ExperimentResult {
   const keys = [FP32, ...state.spec.quantizers.map((q) => q.id)];
   const matrices = Object.fromEntries(keys.map((k) => [k, records.map((r) => rowOf(r, k))]));
@@ -64,7 +68,7 @@ export function assembleResult(state: ExperimentState, initial: number[], record
   };
 }
 
-function rowOf(record: TaskRecord, key: string): number[] {
+function rowOf(record: TaskRecord, key: string): TaskRecord['rows'][string] {
   const row = record.rows[key];
   if (!row)
     throw new Error(`task ${record.taskIndex}'s record has no accuracy row for '${key}' (it has ${Object.keys(record.rows).join(', ')})`);

@@ -240,7 +240,7 @@ function meanCellGap(cell: Cell, model: string, cells: (t: number) => number[]):
   const fp32 = cell.result.matrices.fp32;
   const quantized = cell.result.matrices[model];
   if (!fp32 || !quantized) return null;
-  const gaps = fp32.flatMap((row, t) => cells(t).map((j) => row[j] - quantized[t][j]));
+  const gaps = fp32.flatMap((row, t) => cells(t).map((j) => (row[j] ?? NaN) - (quantized[t][j] ?? NaN)));
   return gaps.length ? gaps.reduce((a, b) => a + b, 0) / gaps.length : null;
 }
 
