@@ -17,29 +17,21 @@ interface ServeOptions {
 
 /** `worker`, `dev`, `workers`, `server-stop`: the processes that run experiments, who they are, and the embedded server. */
 export function addWorkerCommands(program: Command): void {
-  program
-    .command('worker')
-    .description('run a worker on one or more task queues until Ctrl-C')
-    .addOption(queueOption())
-    .addOption(slotsOption())
-    .addOption(deviceOption())
-    .addOption(threadsOption())
-    .addOption(pluginsOption())
-    .action(async (opts: ServeOptions) => {
-      await serve({ ...opts, keepServer: true });
-    });
-
-  program
-    .command('dev')
-    .description('start the embedded Temporal server and a worker together, until Ctrl-C')
-    .addOption(queueOption())
-    .addOption(slotsOption())
-    .addOption(deviceOption())
-    .addOption(threadsOption())
-    .addOption(pluginsOption())
-    .action(async (opts: ServeOptions) => {
-      await serve({ ...opts, keepServer: false });
-    });
+  const serving = (name: string, description: string, keepServer: boolean) =>
+    program
+      .command(name)
+      .description(description)
+      .addOption(queueOption())
+      .addOption(slotsOption())
+      .addOption(deviceOption())
+      .addOption(threadsOption())
+      .addOption(pluginsOption())
+      .action(async (opts: ServeOptions) => {
+        await serve({ ...opts, keepServer });
+      });
+  serving('worker', 'run a worker on one or more task queues until Ctrl-C', true);
+  // The embedded server stops with the worker.
+  serving('dev', 'start the embedded Temporal server and a worker together, until Ctrl-C', false);
 
   addWorkersCommand(program);
 
