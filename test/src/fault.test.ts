@@ -79,6 +79,13 @@ async function completedAttempts(client: Client, runId: string, type: string): P
   return attempts;
 }
 
+/** The checkpoint a run's cancelled trainTask handed back (the cancellation's details), as its history records it. */
+async function cancelledTrainingCheckpoint(client: Client, runId: string): Promise<TrainHeartbeat['checkpoint']> {
+  const events = (await client.workflow.getHandle(runId).fetchHistory()).events ?? [];
+  const details = events.find((e) => e.activityTaskCanceledEventAttributes)?.activityTaskCanceledEventAttributes?.details?.payloads?.[0];
+  return details ? (defaultPayloadConverter.fromPayload(details) as TrainHeartbeat).checkpoint : undefined;
+}
+
 /** The tasks a run (all its continued-as-new executions) scheduled trainTask for, in order. */
 async function trainedTasks(client: Client, runId: string): Promise<number[]> {
   const trained: number[] = [];
@@ -288,6 +295,28 @@ describe('durability under real worker crashes', () => {
 
     rmSync(bugFile); // the fix
     await expectResumedWithoutTraining(runId);
+  });
+
+  it('a run cancelled mid-training, then `retain resume`: the new run continues the task from the checkpoint the cancel saved, same bytes', async () => {
+    const runId = `${sharedQueue}-cancelled-training`;
+    const handle = await start(sharedQueue, runId);
+    await waitForActivity(handle, trainingCheckpointed(0, 100), 'a checkpoint of task 0');
+    // What `retain cancel` does (cli-control.test.ts runs the command), without the seconds a
+    // process start takes on a loaded machine, in which the task's training could end.
+    await handle.cancel();
+    expect(await handle.result().catch((e: unknown) => e)).toBeInstanceOf(WorkflowFailedError);
+    const saved = await cancelledTrainingCheckpoint(client, runId);
+    expect(saved?.step).toBeGreaterThanOrEqual(100);
+    expect(saved!.step).toBeLessThan(1500);
+
+    const resumed = await retainCli(['resume', runId, '--detach', '--id', `${runId}-resumed`], { RETAIN_HOME: home });
+    expect({ code: resumed.code, stderr: resumed.code === 0 ? '' : resumed.stderr }).toEqual({ code: 0, stderr: '' });
+    const result = await resultOf(client.workflow.getHandle<typeof experimentWorkflow>(`${runId}-resumed`));
+    expect(result.resumedFrom).toEqual({ runId, task: 0 });
+    expect(result.training[0].resumedAt).toBe(saved!.step);
+    expect(result.training[1].resumedAt).toBeUndefined();
+    expect(result.models).toEqual(baseline.models);
+    expect(result.matrices).toEqual(baseline.matrices);
   });
 
   it('`retain cancel` while task 1 finishes, then `retain resume`: the new run trains nothing again, same matrices', async () => {

@@ -257,6 +257,51 @@ describe('experimentWorkflow orchestration', () => {
     expect(result.matrices.fp32).toEqual(R);
   });
 
+  it('a resumed state with the next task interrupted mid-training continues that task from its checkpoint, the rest from step 0', async () => {
+    const trainCalls: TrainTaskInput[] = [];
+    const store = new Map<string, unknown>();
+    const queue = 'orchestration-resumed-mid-task';
+    const resumedSpec = { ...spec, execution: { taskQueue: queue } };
+    const activities = standInActivities(trainCalls, [], store);
+    // What the cancelled run left: task 0 finished, task 1 cancelled at a checkpoint of step 40.
+    const started = await activities.startRun({ spec: resumedSpec });
+    const first = await activities.finishTask({
+      spec: resumedSpec,
+      taskIndex: 0,
+      trained: await activities.trainTask({ spec: resumedSpec, taskIndex: 0, checkpointRef: 'init' }),
+    });
+    trainCalls.length = 0;
+    const worker = await Worker.create({ connection: env.nativeConnection, taskQueue: queue, workflowBundle: bundle, activities });
+    const checkpoint = { checkpointRef: 'train-state-1-40', step: 40 };
+    const handle = await env.client.workflow.start(experimentWorkflow, {
+      taskQueue: queue,
+      workflowId: queue,
+      args: [
+        {
+          spec: resumedSpec,
+          state: {
+            runId: queue,
+            spec: resumedSpec,
+            info: started.info,
+            nextTask: 1,
+            initialCheckpointRef: started.checkpointRef,
+            initialRef: started.initialRef,
+            last: first,
+            startedAt: '2026-01-01T00:00:00.000Z',
+            resumedFrom: { runId: 'cancelled', task: 1 },
+            nextTaskResumeFrom: checkpoint,
+          },
+        },
+      ],
+    });
+    const result = standInResult(await worker.runUntil(handle.result()), store);
+    expect(trainCalls.map((c) => [c.taskIndex, c.checkpointRef, c.resumeFrom])).toEqual([
+      [1, 'ckpt-0', checkpoint],
+      [2, 'ckpt-1', undefined],
+    ]);
+    expect(result.matrices.fp32).toEqual(R);
+  });
+
   it('with the default event budget, a short run is one execution with the same result', async () => {
     const trainCalls: TrainTaskInput[] = [];
     const store = new Map<string, unknown>();

@@ -60,9 +60,17 @@ export async function experimentWorkflow(input: ExperimentInput): Promise<Experi
     setStatus('running');
   }
 
-  /** Trains task t; a pause cancels the attempt, which hands back its checkpoint, and training continues from it after unpause. */
-  async function train(t: number, checkpointRef: string, methodStateRef: string | undefined): Promise<TrainTaskOutput> {
-    let resumeFrom: TrainResumePoint | undefined;
+  /**
+   * Trains task t, from `resumedCheckpoint` (a resumed run's) if given; a pause cancels the attempt,
+   * which hands back its checkpoint, and training continues from it after unpause.
+   */
+  async function train(
+    t: number,
+    checkpointRef: string,
+    methodStateRef: string | undefined,
+    resumedCheckpoint: TrainResumePoint | undefined,
+  ): Promise<TrainTaskOutput> {
+    let resumeFrom = resumedCheckpoint;
     for (;;) {
       await unlessPaused();
       const scope = new CancellationScope();
@@ -99,9 +107,11 @@ export async function experimentWorkflow(input: ExperimentInput): Promise<Experi
       const t: number = state.nextTask;
       phase = 'training';
       const previous = state.last?.models;
-      const { nextTaskTrained, ...rest } = state;
+      const { nextTaskTrained, nextTaskResumeFrom, ...rest } = state;
       state = rest;
-      const trained = nextTaskTrained ?? (await train(t, previous?.checkpointRef ?? state.initialCheckpointRef, previous?.methodStateRef));
+      const trained =
+        nextTaskTrained ??
+        (await train(t, previous?.checkpointRef ?? state.initialCheckpointRef, previous?.methodStateRef, nextTaskResumeFrom));
       await unlessPaused();
       // finishTask's heartbeat says which of its stages runs (retain status shows it).
       phase = 'consolidating';

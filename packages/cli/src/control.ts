@@ -9,6 +9,8 @@ import {
   type FinishedTask,
   type FinishTaskInput,
   type StartRunOutput,
+  type TrainHeartbeat,
+  type TrainResumePoint,
   type TrainTaskInput,
   type TrainTaskOutput,
 } from '@retain/sdk';
@@ -96,7 +98,9 @@ export function formatListing(runs: RunListing[]): string {
  * The input of a new run that continues `runId` after its last completed task, with the same
  * artifacts, under a new run id, with `spec` for the remaining tasks. The state comes from the
  * history of the run's last execution: the state it started with (continue-as-new carries it),
- * advanced past every task that execution finished.
+ * advanced past every task that execution finished. If the next task was interrupted mid-training
+ * (cancelled, or timed out), its last checkpoint goes along, and the new run continues the task
+ * from there rather than from step 0.
  */
 export async function resumeInput(client: Client, runId: string, newRunId: string, corrected?: ExperimentSpec): Promise<ExperimentInput> {
   const handle = client.workflow.getHandle(runId);
@@ -110,12 +114,17 @@ export async function resumeInput(client: Client, runId: string, newRunId: strin
   const last = defaultPayloadConverter.fromPayload<ExperimentInput>(payload);
   const spec = corrected ?? last.spec;
   if (corrected) checkResumable(last.spec, corrected);
-  const { state: reached, trained } = stateReached(runId, last, history.events ?? []);
+  const { state: reached, trained, interrupted } = stateReached(runId, last, history.events ?? []);
   if (!reached) return { spec }; // it failed before its first task: start over (prepare is deterministic)
   const state: ExperimentState = { ...reached, runId: newRunId, spec, resumedFrom: { runId, task: reached.nextTask } };
   // The next task's training, if it completed, holds as long as the spec trains the same way.
+  // So does its last mid-task checkpoint, if the task's training was interrupted instead.
   const next = trained.get(reached.nextTask);
-  if (next && trainsAlike(last.spec, spec)) state.nextTaskTrained = next;
+  const checkpoint = interrupted.get(reached.nextTask);
+  if (trainsAlike(last.spec, spec)) {
+    if (next) state.nextTaskTrained = next;
+    else if (checkpoint) state.nextTaskResumeFrom = checkpoint;
+  }
   return { spec, state };
 }
 
@@ -131,19 +140,23 @@ type HistoryEvent = NonNullable<Awaited<ReturnType<WorkflowHandle['fetchHistory'
 /**
  * The state an execution had reached when it closed, as the workflow built it: its start state
  * (or, in a run's first execution, the one startRun's result made), then each finishTask's result;
- * and what each completed trainTask returned, by task.
+ * what each completed trainTask returned, by task; and, by task, the last checkpoint of a trainTask
+ * that was interrupted (cancelled, or timed out) rather than completed.
  */
 function stateReached(
   runId: string,
   input: ExperimentInput,
   events: HistoryEvent[],
-): { state: ExperimentState | undefined; trained: Map<number, TrainTaskOutput> } {
+): { state: ExperimentState | undefined; trained: Map<number, TrainTaskOutput>; interrupted: Map<number, TrainResumePoint> } {
   let state = input.state;
   const trained = new Map<number, TrainTaskOutput>();
+  const interrupted = new Map<number, TrainResumePoint>();
   const scheduled = new Map<string, { type: string; input?: unknown }>();
   for (const [i, e] of events.entries()) {
     const s = e.activityTaskScheduledEventAttributes;
     if (s) scheduled.set(String(e.eventId), { type: s.activityType?.name ?? '', input: decode(s.input?.payloads?.[0]) });
+    const stopped = interruptedTraining(e, scheduled);
+    if (stopped) interrupted.set(stopped.taskIndex, stopped.checkpoint);
     const done = e.activityTaskCompletedEventAttributes;
     const activity = done && scheduled.get(String(done.scheduledEventId));
     if (!done || !activity) continue;
@@ -168,7 +181,27 @@ function stateReached(
       state = { ...state, nextTask: taskIndex + 1, last: result as FinishedTask };
     }
   }
-  return { state, trained };
+  return { state, trained, interrupted };
+}
+
+/**
+ * The checkpoint a trainTask ended on when `e` records it interrupted: a cancellation's details or
+ * a timeout's last heartbeat (a TrainHeartbeat either way, see train-task.ts), else the resume point
+ * the attempt was handed (it had saved none of its own yet).
+ */
+function interruptedTraining(
+  e: HistoryEvent,
+  scheduled: Map<string, { type: string; input?: unknown }>,
+): { taskIndex: number; checkpoint: TrainResumePoint } | undefined {
+  const cancelled = e.activityTaskCanceledEventAttributes;
+  const timedOut = e.activityTaskTimedOutEventAttributes;
+  const activity = scheduled.get(String((cancelled ?? timedOut)?.scheduledEventId));
+  if (activity?.type !== 'trainTask') return undefined;
+  const { taskIndex, resumeFrom } = activity.input as TrainTaskInput;
+  const details = cancelled?.details ?? timedOut?.failure?.timeoutFailureInfo?.lastHeartbeatDetails;
+  const heartbeat = decode(details?.payloads?.[0]) as TrainHeartbeat | undefined;
+  const checkpoint = (heartbeat?.taskIndex === taskIndex ? heartbeat.checkpoint : undefined) ?? resumeFrom;
+  return checkpoint && { taskIndex, checkpoint };
 }
 
 const decode = (payload: Payload | null | undefined): unknown => (payload ? defaultPayloadConverter.fromPayload(payload) : undefined);

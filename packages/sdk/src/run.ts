@@ -196,6 +196,12 @@ export interface ExperimentState {
    * it instead of trained again. Only `retain resume` sets it.
    */
   nextTaskTrained?: TrainTaskOutput;
+  /**
+   * The last mid-task checkpoint of task `nextTask` in the run this one resumes, which was cancelled
+   * (or timed out) while training it, when this run trains the same way: the task's first trainTask
+   * continues from it instead of step 0, to the same bytes. Only `retain resume` sets it.
+   */
+  nextTaskResumeFrom?: TrainResumePoint;
 }
 
 export interface ExperimentInput {
