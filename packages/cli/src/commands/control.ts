@@ -3,13 +3,14 @@ import { pauseSignal, unpauseSignal } from '@retain/workflows';
 import { withClient } from '../connection';
 import { formatListing, listRuns, statusLine, type ListFilter } from '../control';
 import { log } from '../output';
+import { parseRunId } from '../run-id';
 
 /** `pause`, `unpause`, `cancel`, `status`, `ls`: a run already on the server, by its id. */
 export function addControlCommands(program: Command): void {
   program
     .command('pause')
     .description('pause a run: training stops within seconds, keeping a checkpoint; other phases stop before their next step')
-    .argument('<runId>')
+    .argument('<runId>', 'the run', parseRunId)
     .action(async (runId: string) => {
       await withClient((client) => client.workflow.getHandle(runId).signal(pauseSignal));
       log(`run ${runId} pausing; \`retain unpause ${runId}\` continues it`);
@@ -18,7 +19,7 @@ export function addControlCommands(program: Command): void {
   program
     .command('unpause')
     .description('continue a paused run from where it stopped')
-    .argument('<runId>')
+    .argument('<runId>', 'the run', parseRunId)
     .action(async (runId: string) => {
       await withClient((client) => client.workflow.getHandle(runId).signal(unpauseSignal));
       log(`run ${runId} continues`);
@@ -27,7 +28,7 @@ export function addControlCommands(program: Command): void {
   program
     .command('cancel')
     .description('cancel a run: training stops within seconds and saves a last checkpoint; `retain resume` continues it later')
-    .argument('<runId>')
+    .argument('<runId>', 'the run', parseRunId)
     .action(async (runId: string) => {
       await withClient(async (client) => {
         const handle = client.workflow.getHandle(runId);
@@ -41,7 +42,7 @@ export function addControlCommands(program: Command): void {
   program
     .command('status')
     .description("a run's status: task, phase, step, loss, ETA")
-    .argument('<runId>')
+    .argument('<runId>', 'the run', parseRunId)
     .action(async (runId: string) => {
       process.stdout.write(`${await withClient((client) => statusLine(client, runId))}\n`);
     });
