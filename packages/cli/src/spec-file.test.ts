@@ -61,6 +61,14 @@ describe('spec validation', () => {
     );
   });
 
+  it('caps the name at 100 characters, naming the field and the limit; a name within it validates as before', () => {
+    const longest = 'n'.repeat(100);
+    expect(parseSpec(valid.replace('name: demo', `name: ${longest}`), registry)).toEqual({ ...parseSpec(valid, registry), name: longest });
+    expect(errorsOf(valid.replace('name: demo', `name: ${'n'.repeat(300)}`))).toEqual([
+      'name: at most 100 characters (it starts the run id and names the result folder)',
+    ]);
+  });
+
   it('reports YAML syntax errors', () => {
     expect(errorsOf('name: [unclosed').join('\n')).toMatch(/not valid YAML/);
   });
