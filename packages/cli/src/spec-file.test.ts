@@ -69,6 +69,13 @@ describe('spec validation', () => {
     ]);
   });
 
+  it('lists the allowed values of a quantizer setting', () => {
+    expect(errorsOf(valid.replace('bits: 4', 'bits: 3'))).toEqual(['quantizers.0.config.bits: 3 is not allowed; use 4, 8']);
+    expect(errorsOf(valid.replace('bits: 4', 'bits: 4, granularity: block, blockSize: 48'))).toEqual([
+      'quantizers.0.config.blockSize: 48 is not allowed; use 16, 32, 64, 128',
+    ]);
+  });
+
   it('reports YAML syntax errors', () => {
     expect(errorsOf('name: [unclosed').join('\n')).toMatch(/not valid YAML/);
   });
