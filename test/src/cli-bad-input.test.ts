@@ -44,7 +44,7 @@ describe('retain refuses bad input clearly', () => {
     expect(stdout).toMatch(/^retain \d+\.\d+\.\d+( \(build [\w.-]+\))?\n$/);
   });
 
-  it('says a completed run has nothing to cancel, pause or unpause, and exits 2', async () => {
+  it('says a completed run has nothing to cancel, pause or unpause, and an unknown run that it does not exist: exit 2', async () => {
     const env = { RETAIN_HOME: join(dir, 'state') };
     const spec = join(dir, 'done.yaml');
     writeFileSync(
@@ -64,5 +64,8 @@ describe('retain refuses bad input clearly', () => {
       expect(code).toBe(2);
       expect(stderr).toContain(`run done-${process.pid} already completed; nothing to ${action}`);
     }
+    const unknown = await retainCli(['status', `unknown-${process.pid}`], env);
+    expect(unknown.code).toBe(2);
+    expect(unknown.stderr).toContain(`no run unknown-${process.pid} on this Temporal server; \`retain ls\` lists the runs it has`);
   });
 });

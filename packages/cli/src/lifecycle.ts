@@ -1,5 +1,4 @@
 import type { Client, WorkflowHandle } from '@temporalio/client';
-import { WorkflowNotFoundError } from '@temporalio/common';
 import { BadInputError } from './output';
 
 /** What `pause`, `unpause` and `cancel` do to a run. */
@@ -12,17 +11,15 @@ export type LifecycleAction = 'pause' | 'unpause' | 'cancel';
  */
 export async function runningRun(client: Client, runId: string, action: LifecycleAction): Promise<WorkflowHandle> {
   const handle = client.workflow.getHandle(runId);
-  let status: string;
-  try {
-    status = (await handle.describe()).status.name;
-  } catch (err) {
-    if (err instanceof WorkflowNotFoundError) {
-      throw new BadInputError(`no run ${runId} on this Temporal server; \`retain ls\` lists the runs it has`);
-    }
-    throw err;
-  }
+  // An unknown id throws WorkflowNotFoundError here, which main reports as bad input (noRunMessage).
+  const status = (await handle.describe()).status.name;
   if (status !== 'RUNNING') throw new BadInputError(endedMessage(runId, status, action));
   return handle;
+}
+
+/** For every command given a run id the server does not have (Temporal's WorkflowNotFoundError). */
+export function noRunMessage(runId: string): string {
+  return `no run ${runId} on this Temporal server; \`retain ls\` lists the runs it has`;
 }
 
 /** "run X already completed; nothing to cancel", with where to go from a failed or cancelled run. */

@@ -4,12 +4,14 @@ import { Command, CommanderError } from 'commander';
 import { ConnectionSettingsError } from '@retain/infra';
 import { SpecErrors } from '@retain/sdk';
 import { PluginPackageError, retainBuild } from '@retain/worker';
+import { WorkflowNotFoundError } from '@temporalio/common';
 import { DefaultLogger, Runtime, type LogLevel } from '@temporalio/worker';
 import { addArtifactCommands } from './commands/artifacts';
 import { addControlCommands } from './commands/control';
 import { addSpecCommands } from './commands/plugins';
 import { addRunCommands } from './commands/run';
 import { addWorkerCommands } from './commands/worker';
+import { noRunMessage } from './lifecycle';
 import { BadInputError, EXIT_BAD_INPUT, EXIT_FAILED, EXIT_OK, log, type ExitCode } from './output';
 
 export { EXIT_BAD_INPUT, EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK } from './output';
@@ -55,6 +57,10 @@ export async function main(argv: string[]): Promise<number> {
       err instanceof BadInputError
     ) {
       log(err instanceof SpecErrors ? err.message : `retain: ${err.message}`);
+      return EXIT_BAD_INPUT;
+    }
+    if (err instanceof WorkflowNotFoundError) {
+      log(`retain: ${noRunMessage(err.workflowId)}`);
       return EXIT_BAD_INPUT;
     }
     log(`retain: ${messageWithCauses(err)}`);
