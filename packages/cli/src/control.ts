@@ -14,7 +14,7 @@ import {
   type TrainTaskInput,
   type TrainTaskOutput,
 } from '@retain/sdk';
-import { methodKey, quantizersKey, specNameKey, statusKey } from '@retain/workflows';
+import { methodKey, quantizersKey, specNameKey, statusKey, type RunStatus } from '@retain/workflows';
 import { formatProgress, snapshot } from './progress';
 
 /**
@@ -35,6 +35,10 @@ export async function statusLine(client: Client, runId: string): Promise<string>
   return `${runId}: ${s.run?.paused ? 'paused' : 'running'} · ${formatProgress(s, (Date.now() - started) / 1000)}`;
 }
 
+/** The `RetainStatus` values a run has, which `retain ls --status` accepts. */
+const runStatuses: Record<RunStatus, true> = { running: true, paused: true, completed: true, failed: true, cancelled: true };
+export const RUN_STATUSES = Object.keys(runStatuses) as RunStatus[];
+
 export interface ListFilter {
   spec?: string;
   method?: string;
@@ -45,7 +49,8 @@ export interface ListFilter {
 /** The visibility query for `retain ls`: experiment runs (not their continued-as-new executions) matching every filter. */
 export function listQuery(filter: ListFilter): string {
   const clauses = [`WorkflowType = 'experimentWorkflow'`, `ExecutionStatus != 'ContinuedAsNew'`];
-  const quote = (v: string) => `'${v.replace(/'/g, "\\'")}'`;
+  // Backslash first, then quotes: the visibility query's strings use SQL's backslash escapes.
+  const quote = (v: string) => `'${v.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`;
   if (filter.spec) clauses.push(`${specNameKey.name} = ${quote(filter.spec)}`);
   if (filter.method) clauses.push(`${methodKey.name} = ${quote(filter.method)}`);
   if (filter.quantizer) clauses.push(`${quantizersKey.name} = ${quote(filter.quantizer)}`);

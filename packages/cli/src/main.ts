@@ -1,14 +1,18 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { Command, CommanderError } from 'commander';
 import { ConnectionSettingsError } from '@retain/infra';
 import { SpecErrors } from '@retain/sdk';
-import { PluginPackageError } from '@retain/worker';
+import { PluginPackageError, retainBuild } from '@retain/worker';
+import { WorkflowNotFoundError } from '@temporalio/common';
 import { DefaultLogger, Runtime, type LogLevel } from '@temporalio/worker';
 import { addArtifactCommands } from './commands/artifacts';
 import { addControlCommands } from './commands/control';
 import { addSpecCommands } from './commands/plugins';
 import { addRunCommands } from './commands/run';
 import { addWorkerCommands } from './commands/worker';
-import { EXIT_BAD_INPUT, EXIT_FAILED, EXIT_OK, log, type ExitCode } from './output';
+import { noRunMessage } from './lifecycle';
+import { BadInputError, EXIT_BAD_INPUT, EXIT_FAILED, EXIT_OK, log, type ExitCode } from './output';
 
 export { EXIT_BAD_INPUT, EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK } from './output';
 
@@ -29,7 +33,13 @@ export async function main(argv: string[]): Promise<number> {
   const program = new Command('retain')
     .description('Continual learning on quantized models, run as durable Temporal workflows.')
     .exitOverride()
-    .configureOutput({ writeErr: (s) => process.stderr.write(s) });
+    .configureOutput({ writeErr: (s) => process.stderr.write(s) })
+    // Not commander's .version(string): the build asks git, which only --version should pay for.
+    .option('-V, --version', 'print the version and the build (git commit, or the package version)')
+    .on('option:version', () => {
+      process.stdout.write(`${versionLine()}\n`);
+      throw new CommanderError(EXIT_OK, 'commander.version', versionLine());
+    });
   addRunCommands(program, exit);
   addControlCommands(program);
   addSpecCommands(program);
@@ -40,14 +50,31 @@ export async function main(argv: string[]): Promise<number> {
     await program.parseAsync(argv);
   } catch (err) {
     if (err instanceof CommanderError) return err.exitCode === 0 ? EXIT_OK : EXIT_BAD_INPUT;
-    if (err instanceof SpecErrors || err instanceof PluginPackageError || err instanceof ConnectionSettingsError) {
+    if (
+      err instanceof SpecErrors ||
+      err instanceof PluginPackageError ||
+      err instanceof ConnectionSettingsError ||
+      err instanceof BadInputError
+    ) {
       log(err instanceof SpecErrors ? err.message : `retain: ${err.message}`);
+      return EXIT_BAD_INPUT;
+    }
+    if (err instanceof WorkflowNotFoundError) {
+      log(`retain: ${noRunMessage(err.workflowId)}`);
       return EXIT_BAD_INPUT;
     }
     log(`retain: ${messageWithCauses(err)}`);
     return EXIT_FAILED;
   }
   return exit.code;
+}
+
+/** `retain 0.1.0 (build 1a2b3c4d5e6f)`: the CLI package's version and the checkout it runs from, if any. */
+function versionLine(): string {
+  // __dirname is src/ under jest and dist/ when built: package.json is one level up either way.
+  const { version } = JSON.parse(readFileSync(join(__dirname, '..', 'package.json'), 'utf8')) as { version: string };
+  const build = retainBuild();
+  return build === `v${version}` ? `retain ${version}` : `retain ${version} (build ${build})`;
 }
 
 /**

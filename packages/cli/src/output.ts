@@ -14,3 +14,6 @@ export const log = (line: string): void => {
 export interface ExitCode {
   code: number;
 }
+
+/** A request that cannot be done as asked (a run that has ended, a filter no run can match): exit code 2, its message as is. */
+export class BadInputError extends Error {}

@@ -61,6 +61,21 @@ describe('spec validation', () => {
     );
   });
 
+  it('caps the name at 100 characters, naming the field and the limit; a name within it validates as before', () => {
+    const longest = 'n'.repeat(100);
+    expect(parseSpec(valid.replace('name: demo', `name: ${longest}`), registry)).toEqual({ ...parseSpec(valid, registry), name: longest });
+    expect(errorsOf(valid.replace('name: demo', `name: ${'n'.repeat(300)}`))).toEqual([
+      'name: at most 100 characters (it starts the run id and names the result folder)',
+    ]);
+  });
+
+  it('lists the allowed values of a quantizer setting', () => {
+    expect(errorsOf(valid.replace('bits: 4', 'bits: 3'))).toEqual(['quantizers.0.config.bits: 3 is not allowed; use 4, 8']);
+    expect(errorsOf(valid.replace('bits: 4', 'bits: 4, granularity: block, blockSize: 48'))).toEqual([
+      'quantizers.0.config.blockSize: 48 is not allowed; use 16, 32, 64, 128',
+    ]);
+  });
+
   it('reports YAML syntax errors', () => {
     expect(errorsOf('name: [unclosed').join('\n')).toMatch(/not valid YAML/);
   });

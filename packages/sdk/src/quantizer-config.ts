@@ -2,22 +2,30 @@ import { z } from 'zod';
 import type { InferenceExportOptions, QuantScheme } from '@retain/engine';
 
 /**
+ * One of `values`, refused with a message that lists them: a union of literals says only
+ * "Invalid input" (e.g. for `bits: 3`).
+ */
+export function allowedValues<const T extends readonly number[]>(values: T) {
+  return z.literal(values, { error: (issue) => `${JSON.stringify(issue.input)} is not allowed; use ${values.join(', ')}` });
+}
+
+/**
  * Config fields every weight quantizer shares: what to quantize to (bits, granularity, symmetry)
  * and how to export it. A quantizer's own schema spreads these and adds its parameters.
  */
 export const quantizerSchemeFields = {
   /** Integer width of the stored weights. */
-  bits: z.union([z.literal(4), z.literal(8)]).default(8),
+  bits: allowedValues([4, 8]).default(8),
   /** One scale per tensor, per output channel, or per block of `blockSize` inputs of each output channel. */
   granularity: z.enum(['per-tensor', 'per-channel', 'block']).default('per-channel'),
   /** Inputs per block along the input dimension (block granularity only). */
-  blockSize: z.union([z.literal(16), z.literal(32), z.literal(64), z.literal(128)]).default(32),
+  blockSize: allowedValues([16, 32, 64, 128]).default(32),
   /** Symmetric: signed codes, zero point 0. Asymmetric: unsigned codes and an integer zero point per group. */
   symmetric: z.boolean().default(true),
   /** 'qdq': standard ONNX DequantizeLinear (portable); 'matmulnbits': onnxruntime's MatMulNBits (block granularity). */
   format: z.enum(['qdq', 'matmulnbits']).default('qdq'),
   /** MatMulNBits arithmetic: 1 = fp32 (exact dequantize-then-matmul), 4 = int8 activations (faster). */
-  accuracyLevel: z.union([z.literal(0), z.literal(1), z.literal(2), z.literal(3), z.literal(4)]).default(1),
+  accuracyLevel: allowedValues([0, 1, 2, 3, 4]).default(1),
 };
 
 export type QuantizerSchemeConfig = {

@@ -30,9 +30,18 @@ export const quantizerRefSchema = z.preprocess(
   }),
 );
 
+/** The longest spec `name`: see `name` below. */
+export const SPEC_NAME_MAX_LENGTH = 100;
+
 export const experimentSpecSchema = z.strictObject({
-  /** Names the run in `retain ls` and in result folders. */
-  name: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]*$/, 'use letters, digits, ".", "_" or "-"'),
+  /**
+   * Names the run in `retain ls` and in result folders. At most 100 characters: the generated run
+   * id (`<name>-<time>-<random>`, a folder name) must stay well under file systems' 255.
+   */
+  name: z
+    .string()
+    .regex(/^[A-Za-z0-9][A-Za-z0-9_.-]*$/, 'use letters, digits, ".", "_" or "-"')
+    .max(SPEC_NAME_MAX_LENGTH, `at most ${SPEC_NAME_MAX_LENGTH} characters (it starts the run id and names the result folder)`),
   description: z.string().optional(),
   /** Every random choice (init, task transforms, data order) derives from this seed. */
   seed: z

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { quantizerConfigSchema } from '@retain/sdk';
+import { allowedValues, quantizerConfigSchema } from '@retain/sdk';
 
 /**
  * GPTQ parameters; defaults from Frantar et al., "GPTQ: Accurate Post-Training Quantization for
@@ -7,7 +7,7 @@ import { quantizerConfigSchema } from '@retain/sdk';
  * mean Hessian diagonal, lazy batches of 128 columns, 4-bit.
  */
 export const gptqConfigSchema = quantizerConfigSchema({
-  bits: z.union([z.literal(4), z.literal(8)]).default(4),
+  bits: allowedValues([4, 8]).default(4),
   /** Calibration examples drawn (seeded) from the training data of the task just learned. */
   calibrationSize: z.number().int().min(1).max(60_000).default(1024),
   /** Added to the Hessian's diagonal, as a fraction of its mean diagonal: keeps H invertible. */

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { quantizerConfigSchema } from '@retain/sdk';
+import { allowedValues, quantizerConfigSchema } from '@retain/sdk';
 
 /**
  * HQQ parameters; defaults from Badri & Shaji, "Half-Quadratic Quantization of Large Machine
@@ -7,9 +7,9 @@ import { quantizerConfigSchema } from '@retain/sdk';
  * 20 iterations, groups of 64, asymmetric 4-bit.
  */
 export const hqqConfigSchema = quantizerConfigSchema({
-  bits: z.union([z.literal(4), z.literal(8)]).default(4),
+  bits: allowedValues([4, 8]).default(4),
   granularity: z.enum(['per-tensor', 'per-channel', 'block']).default('block'),
-  blockSize: z.union([z.literal(16), z.literal(32), z.literal(64), z.literal(128)]).default(64),
+  blockSize: allowedValues([16, 32, 64, 128]).default(64),
   /** HQQ optimizes zero points, so its natural scheme is asymmetric; symmetric needs optimizeScale. */
   symmetric: z.boolean().default(false),
   /** The p < 1 of the sparsity-promoting lp norm of the weight error. */

@@ -8,6 +8,7 @@ import { ARTIFACT_KINDS, createWorkerContext, exportModel, refsOfRun, type Artif
 import { paths, withClient } from '../connection';
 import { listQuery } from '../control';
 import { log } from '../output';
+import { parseRunId } from '../run-id';
 import { pluginRegistry, pluginsOption } from './plugins';
 
 /** What `retain gc` spares by default besides what runs name: an activity may have just written an artifact no record names yet. */
@@ -18,7 +19,7 @@ export function addArtifactCommands(program: Command): void {
   program
     .command('show')
     .description("a run's status, tasks, and the artifacts it holds: counts and bytes by kind")
-    .argument('<runId>')
+    .argument('<runId>', 'the run', parseRunId)
     .option('--json', 'print the summary as JSON')
     .action(async (runId: string, opts: { json?: boolean }) => {
       const store = artifactStore();
@@ -29,7 +30,7 @@ export function addArtifactCommands(program: Command): void {
   program
     .command('export')
     .description("write one task's model as an ONNX file (fp32, or a quantizer's), checked to load in onnxruntime")
-    .argument('<runId>')
+    .argument('<runId>', 'the run', parseRunId)
     .requiredOption('--task <i>', 'the task, 0-based', nonNegativeInteger)
     .requiredOption('--model <id>', `'${FP32}' or a quantizer id of the spec (e.g. rtn-int8)`)
     .option('--head <h>', 'the head to export (default: the one that evaluates the task)', nonNegativeInteger)

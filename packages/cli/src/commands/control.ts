@@ -1,36 +1,38 @@
-import type { Command } from 'commander';
+import { InvalidArgumentError, Option, type Command } from 'commander';
 import { pauseSignal, unpauseSignal } from '@retain/workflows';
 import { withClient } from '../connection';
-import { formatListing, listRuns, statusLine, type ListFilter } from '../control';
+import { formatListing, listRuns, RUN_STATUSES, statusLine, type ListFilter } from '../control';
+import { runningRun } from '../lifecycle';
 import { log } from '../output';
+import { parseRunId } from '../run-id';
 
 /** `pause`, `unpause`, `cancel`, `status`, `ls`: a run already on the server, by its id. */
 export function addControlCommands(program: Command): void {
   program
     .command('pause')
     .description('pause a run: training stops within seconds, keeping a checkpoint; other phases stop before their next step')
-    .argument('<runId>')
+    .argument('<runId>', 'the run', parseRunId)
     .action(async (runId: string) => {
-      await withClient((client) => client.workflow.getHandle(runId).signal(pauseSignal));
+      await withClient(async (client) => (await runningRun(client, runId, 'pause')).signal(pauseSignal));
       log(`run ${runId} pausing; \`retain unpause ${runId}\` continues it`);
     });
 
   program
     .command('unpause')
     .description('continue a paused run from where it stopped')
-    .argument('<runId>')
+    .argument('<runId>', 'the run', parseRunId)
     .action(async (runId: string) => {
-      await withClient((client) => client.workflow.getHandle(runId).signal(unpauseSignal));
+      await withClient(async (client) => (await runningRun(client, runId, 'unpause')).signal(unpauseSignal));
       log(`run ${runId} continues`);
     });
 
   program
     .command('cancel')
     .description('cancel a run: training stops within seconds and saves a last checkpoint; `retain resume` continues it later')
-    .argument('<runId>')
+    .argument('<runId>', 'the run', parseRunId)
     .action(async (runId: string) => {
       await withClient(async (client) => {
-        const handle = client.workflow.getHandle(runId);
+        const handle = await runningRun(client, runId, 'cancel');
         await handle.cancel();
         // Wait for it to stop, so the last checkpoint exists when this returns.
         await handle.result().catch(() => undefined);
@@ -41,7 +43,7 @@ export function addControlCommands(program: Command): void {
   program
     .command('status')
     .description("a run's status: task, phase, step, loss, ETA")
-    .argument('<runId>')
+    .argument('<runId>', 'the run', parseRunId)
     .action(async (runId: string) => {
       process.stdout.write(`${await withClient((client) => statusLine(client, runId))}\n`);
     });
@@ -49,12 +51,26 @@ export function addControlCommands(program: Command): void {
   program
     .command('ls')
     .description("list runs through Temporal's visibility, filtered by spec name, method, quantizer id or status")
-    .option('--spec <name>', 'spec name')
-    .option('--method <name>', 'method plugin')
-    .option('--quantizer <id>', 'quantizer id, e.g. rtn-int8')
-    .option('--status <status>', 'running, paused, completed, failed or cancelled')
+    .option('--spec <name>', 'spec name', listValue('--spec'))
+    .option('--method <name>', 'method plugin', listValue('--method'))
+    .option('--quantizer <id>', 'quantizer id, e.g. rtn-int8', listValue('--quantizer'))
+    .addOption(new Option('--status <status>', 'the run status').choices(RUN_STATUSES))
     .action(async (filter: ListFilter) => {
       const runs = await withClient((client) => listRuns(client, filter));
       process.stdout.write(`${formatListing(runs)}\n`);
     });
+}
+
+/**
+ * Spec names, method names and quantizer ids are letters, digits, ".", "_" and "-" (the spec
+ * schema's rules), so a value with anything else matches no run; refusing it also keeps quotes
+ * and backslashes out of the visibility query.
+ */
+function listValue(flag: string): (value: string) => string {
+  return (value) => {
+    if (!/^[A-Za-z0-9][A-Za-z0-9_.-]*$/.test(value)) {
+      throw new InvalidArgumentError(`${flag} '${value}' matches no run: names and ids are letters, digits, ".", "_" or "-"`);
+    }
+    return value;
+  };
 }

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { join, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import type { ExperimentInput, ExperimentResult, ExperimentSpec, PluginRegistry } from '@retain/sdk';
 import { createRetainWorkers, DEFAULT_TASK_QUEUE, experimentResultOf } from '@retain/worker';
@@ -10,6 +10,7 @@ import { resumeInput } from '../control';
 import { EXIT_INTERRUPTED, EXIT_OK, log, type ExitCode } from '../output';
 import { watchProgress } from '../progress';
 import { formatResult, writeResult } from '../report';
+import { parseRunId, RUN_ID_MAX_LENGTH, runResultsDir } from '../run-id';
 import { loadSpecFile } from '../spec-file';
 import { pluginRegistry, pluginsOption } from './plugins';
 
@@ -26,7 +27,7 @@ export function addRunCommands(program: Command, exit: ExitCode): void {
     .argument('<spec>', 'experiment spec (YAML)')
     .option('--out <dir>', 'where to write results.json (default: <state>/runs/<run id>)')
     .option('--detach', 'start the run and print its id; a separate `retain worker` runs it')
-    .option('--id <runId>', 'run id (default: <spec name>-<time>-<random>)')
+    .option('--id <runId>', 'run id (default: <spec name>-<time>-<random>)', parseRunId)
     .addOption(pluginsOption())
     .action(async (specPath: string, opts: FollowOptions & { id?: string; plugins?: string[] }) => {
       // Validate before anything starts: a bad spec or plugin package costs no server, no worker, no run.
@@ -39,7 +40,7 @@ export function addRunCommands(program: Command, exit: ExitCode): void {
   program
     .command('result')
     .description('wait for a run (e.g. one started with --detach), then print its results and write results.json')
-    .argument('<runId>', 'the id `retain run` printed')
+    .argument('<runId>', 'the id `retain run` printed', parseRunId)
     .option('--out <dir>', 'where to write results.json (default: <state>/runs/<run id>)')
     .action(async (runId: string, opts: { out?: string }) => {
       await withClient((client) => report(client.workflow.getHandle(runId), opts.out));
@@ -48,16 +49,16 @@ export function addRunCommands(program: Command, exit: ExitCode): void {
   program
     .command('resume')
     .description('start a new run that continues a failed or cancelled run after its last completed task, reusing its artifacts')
-    .argument('<runId>', 'the failed or cancelled run')
+    .argument('<runId>', 'the failed or cancelled run', parseRunId)
     .option('--spec <spec>', 'a corrected spec for the remaining tasks (same benchmark, model, seed and quantizers)')
     .option('--out <dir>', 'where to write results.json (default: <state>/runs/<run id>)')
     .option('--detach', 'start the new run and print its id; a separate `retain worker` runs it')
-    .option('--id <runId>', 'id of the new run (default: <old id>-resumed-<random>)')
+    .option('--id <runId>', 'id of the new run (default: <old id>-resumed-<random>)', parseRunId)
     .addOption(pluginsOption())
     .action(async (oldRunId: string, opts: FollowOptions & { spec?: string; id?: string; plugins?: string[] }) => {
       const registry = await pluginRegistry(opts.plugins);
       const corrected = opts.spec ? loadSpecFile(opts.spec, registry) : undefined;
-      const runId = opts.id ?? `${oldRunId.replace(/-resumed-[0-9a-f]{4}$/, '')}-resumed-${randomBytes(2).toString('hex')}`;
+      const runId = opts.id ?? resumedRunId(oldRunId);
       exit.code = await startAndFollow(runId, opts, registry, async (client) => {
         const input = await resumeInput(client, oldRunId, runId, corrected);
         const from = input.state?.nextTask ?? 0;
@@ -143,9 +144,15 @@ async function report(handle: WorkflowHandle<typeof experimentWorkflow>, outDir:
     stopProgress();
   }
   process.stdout.write(`${formatResult(result)}\n`);
-  const out = resolve(outDir ?? join(paths().runs, handle.workflowId), 'results.json');
+  const out = resolve(outDir ?? runResultsDir(paths().runs, handle.workflowId), 'results.json');
   writeResult(out, result);
   log(`results written to ${out}`);
+}
+
+/** `<old id>-resumed-<random>`, one suffix however often it is resumed, within the run id's length. */
+function resumedRunId(oldRunId: string): string {
+  const suffix = `-resumed-${randomBytes(2).toString('hex')}`;
+  return `${oldRunId.replace(/-resumed-[0-9a-f]{4}$/, '').slice(0, RUN_ID_MAX_LENGTH - suffix.length)}${suffix}`;
 }
 
 function timestamp(): string {
