@@ -4,6 +4,9 @@ import { resolveTemporalCli } from '@retain/infra';
 import type {
   ExperimentOutcome,
   ExperimentSpec,
+  ExperimentState,
+  FinishedTask,
+  StartRunOutput,
   FinishTaskInput,
   RetainActivities,
   RunProgress,
@@ -122,6 +125,37 @@ describe('experimentWorkflow orchestration', () => {
   let env: TestWorkflowEnvironment;
   let bundle: WorkflowBundle;
 
+  /** Starts a run that resumes `runId` after its task 0 (`first`), with what it knows of task 1's training. */
+  const startResumedAfterTask0 = (
+    queue: string,
+    resumedSpec: ExperimentSpec,
+    started: StartRunOutput,
+    first: FinishedTask,
+    runId: string,
+    next: Pick<ExperimentState, 'nextTaskTrained' | 'nextTaskResumeFrom'>,
+  ) =>
+    env.client.workflow.start(experimentWorkflow, {
+      taskQueue: queue,
+      workflowId: queue,
+      args: [
+        {
+          spec: resumedSpec,
+          state: {
+            runId: queue,
+            spec: resumedSpec,
+            info: started.info,
+            nextTask: 1,
+            initialCheckpointRef: started.checkpointRef,
+            initialRef: started.initialRef,
+            last: first,
+            startedAt: '2026-01-01T00:00:00.000Z',
+            resumedFrom: { runId, task: 1 },
+            ...next,
+          },
+        },
+      ],
+    });
+
   beforeAll(async () => {
     Runtime.install({ logger: new DefaultLogger('WARN') });
     const cli = await resolveTemporalCli({ install: true });
@@ -227,27 +261,7 @@ describe('experimentWorkflow orchestration', () => {
     trainCalls.length = 0;
     finishCalls.length = 0;
     const worker = await Worker.create({ connection: env.nativeConnection, taskQueue: queue, workflowBundle: bundle, activities });
-    const handle = await env.client.workflow.start(experimentWorkflow, {
-      taskQueue: queue,
-      workflowId: queue,
-      args: [
-        {
-          spec: resumedSpec,
-          state: {
-            runId: queue,
-            spec: resumedSpec,
-            info: started.info,
-            nextTask: 1,
-            initialCheckpointRef: started.checkpointRef,
-            initialRef: started.initialRef,
-            last: first,
-            startedAt: '2026-01-01T00:00:00.000Z',
-            resumedFrom: { runId: 'failed', task: 1 },
-            nextTaskTrained: trainedBefore,
-          },
-        },
-      ],
-    });
+    const handle = await startResumedAfterTask0(queue, resumedSpec, started, first, 'failed', { nextTaskTrained: trainedBefore });
     const result = standInResult(await worker.runUntil(handle.result()), store);
     expect(trainCalls.map((c) => c.taskIndex)).toEqual([2]);
     expect(finishCalls.map((c) => [c.taskIndex, c.trained.checkpointRef])).toEqual([
@@ -273,27 +287,7 @@ describe('experimentWorkflow orchestration', () => {
     trainCalls.length = 0;
     const worker = await Worker.create({ connection: env.nativeConnection, taskQueue: queue, workflowBundle: bundle, activities });
     const checkpoint = { checkpointRef: 'train-state-1-40', step: 40 };
-    const handle = await env.client.workflow.start(experimentWorkflow, {
-      taskQueue: queue,
-      workflowId: queue,
-      args: [
-        {
-          spec: resumedSpec,
-          state: {
-            runId: queue,
-            spec: resumedSpec,
-            info: started.info,
-            nextTask: 1,
-            initialCheckpointRef: started.checkpointRef,
-            initialRef: started.initialRef,
-            last: first,
-            startedAt: '2026-01-01T00:00:00.000Z',
-            resumedFrom: { runId: 'cancelled', task: 1 },
-            nextTaskResumeFrom: checkpoint,
-          },
-        },
-      ],
-    });
+    const handle = await startResumedAfterTask0(queue, resumedSpec, started, first, 'cancelled', { nextTaskResumeFrom: checkpoint });
     const result = standInResult(await worker.runUntil(handle.result()), store);
     expect(trainCalls.map((c) => [c.taskIndex, c.checkpointRef, c.resumeFrom])).toEqual([
       [1, 'ckpt-0', checkpoint],
