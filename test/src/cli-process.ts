@@ -1,4 +1,4 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { resolve } from 'node:path';
 
 /** The built `retain` CLI: integration tests run it as a separate process, as a user would. */
@@ -17,10 +17,16 @@ function cliEnv(env: Record<string, string | undefined>): NodeJS.ProcessEnv {
   return { ...inherited, ...env };
 }
 
-/** Runs `retain <args>` to completion. */
-export function retainCli(args: string[], env: Record<string, string | undefined> = {}, cwd?: string): Promise<CliOutput> {
+/** `retain <args>` as a process; inside network namespace `netns` (a host of the cluster test) when given. */
+function spawnCli(args: string[], env: Record<string, string | undefined>, cwd?: string, netns?: string): ChildProcessWithoutNullStreams {
+  const [command, argv] = netns ? ['ip', ['netns', 'exec', netns, process.execPath, CLI, ...args]] : [process.execPath, [CLI, ...args]];
+  return spawn(command, argv, { cwd, env: cliEnv(env) });
+}
+
+/** Runs `retain <args>` to completion (in `netns` when given). */
+export function retainCli(args: string[], env: Record<string, string | undefined> = {}, cwd?: string, netns?: string): Promise<CliOutput> {
   return new Promise((done, fail) => {
-    const child = spawn(process.execPath, [CLI, ...args], { cwd, env: cliEnv(env) });
+    const child = spawnCli(args, env, cwd, netns);
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => (stdout += d));
@@ -38,9 +44,9 @@ export interface Running {
   output(): { stdout: string; stderr: string };
 }
 
-/** Starts `retain <args>` and resolves `ready` once its stderr matches `pattern`; the process keeps running. */
-export function startRetain(args: string[], env: Record<string, string | undefined>, pattern: RegExp): Running {
-  const child = spawn(process.execPath, [CLI, ...args], { env: cliEnv(env) });
+/** Starts `retain <args>` (in `netns` when given) and resolves `ready` once its stderr matches `pattern`; the process keeps running. */
+export function startRetain(args: string[], env: Record<string, string | undefined>, pattern: RegExp, netns?: string): Running {
+  const child = spawnCli(args, env, undefined, netns);
   let stdout = '';
   let stderr = '';
   child.stdout.on('data', (d: Buffer) => (stdout += d));

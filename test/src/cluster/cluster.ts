@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { probeTemporal, resolveTemporalCli, searchAttributeFlags, startS3Server, type S3Server } from '@retain/infra';
 import { RUN_SEARCH_ATTRIBUTES } from '@retain/workflows';
-import { CLI, type CliOutput } from '../cli-process';
+import { retainCli, startRetain, type CliOutput } from '../cli-process';
 import { createTestNetwork, type TestNetwork } from './network';
 
 /**
@@ -19,8 +19,8 @@ export interface TestCluster {
   /** host:port of the Temporal frontend, reachable from every host and from this process. */
   temporalAddress: string;
   dir: string;
-  /** The environment of a Retain process on `host`; `extra` adds to it (e.g. another RETAIN_ARTIFACTS). */
-  envOf(host: string, extra?: Record<string, string>): NodeJS.ProcessEnv;
+  /** What a Retain process on `host` gets over this process's environment; `extra` adds to it (e.g. another RETAIN_ARTIFACTS). */
+  envOf(host: string, extra?: Record<string, string>): Record<string, string | undefined>;
   /** Everything each host's processes printed, for failure messages. */
   output: Record<string, string>;
   /** Starts `retain worker <args>` on `host` (`extra` adds to its environment); resolves once it polls. */
@@ -64,19 +64,21 @@ export async function startTestCluster(hosts: string[]): Promise<TestCluster> {
       await new Promise((r) => setTimeout(r, 200));
     }
     const store = s3;
-    const envOf = (host: string, extra: Record<string, string> = {}): NodeJS.ProcessEnv => {
-      const env: NodeJS.ProcessEnv = { ...process.env };
-      for (const name of Object.keys(env)) if (name.startsWith('TEMPORAL_') || name.startsWith('AWS_')) delete env[name];
-      return {
-        ...env,
-        TEMPORAL_ADDRESS: temporalAddress,
-        TEMPORAL_NAMESPACE: 'default',
-        RETAIN_ARTIFACTS: `s3://${BUCKET}/runs`,
-        ...store.env,
-        RETAIN_HOME: join(dir, host),
-        ...extra,
-      };
-    };
+    // The cluster's server and bucket only: a developer's (or the test run's) TEMPORAL_* and AWS_* settings are unset.
+    const unset = Object.fromEntries(
+      Object.keys(process.env)
+        .filter((name) => name.startsWith('TEMPORAL_') || name.startsWith('AWS_'))
+        .map((name) => [name, undefined]),
+    );
+    const envOf = (host: string, extra: Record<string, string> = {}): Record<string, string | undefined> => ({
+      ...unset,
+      TEMPORAL_ADDRESS: temporalAddress,
+      TEMPORAL_NAMESPACE: 'default',
+      RETAIN_ARTIFACTS: `s3://${BUCKET}/runs`,
+      ...store.env,
+      RETAIN_HOME: join(dir, host),
+      ...extra,
+    });
     return {
       net,
       s3: store,
@@ -85,26 +87,13 @@ export async function startTestCluster(hosts: string[]): Promise<TestCluster> {
       envOf,
       output,
       startWorker: async (host, args, extra) => {
-        const before = (output[host] ?? '').length;
-        const child = net.spawnOn(host, process.execPath, [CLI, 'worker', ...args], envOf(host, extra), record(host));
-        const started = Date.now();
-        while (!/worker polling/.test((output[host] ?? '').slice(before))) {
-          if (child.exitCode !== null || Date.now() - started > 60_000)
-            throw new Error(`the worker on ${host} did not start:\n${output[host]}`);
-          await new Promise((r) => setTimeout(r, 50));
-        }
-        return child;
+        const worker = startRetain(['worker', ...args], envOf(host, extra), /worker polling/, net.hosts[host].netns);
+        worker.child.stdout?.on('data', (d: Buffer) => record(host)(d.toString()));
+        worker.child.stderr?.on('data', (d: Buffer) => record(host)(d.toString()));
+        await worker.ready;
+        return worker.child;
       },
-      retainOn: (host, args, extra) =>
-        new Promise((resolve, reject) => {
-          let stdout = '';
-          let stderr = '';
-          const child = net.spawnOn(host, process.execPath, [CLI, ...args], envOf(host, extra));
-          child.stdout?.on('data', (d: Buffer) => (stdout += d));
-          child.stderr?.on('data', (d: Buffer) => (stderr += d));
-          child.on('error', reject);
-          child.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr }));
-        }),
+      retainOn: (host, args, extra) => retainCli(args, envOf(host, extra), undefined, net.hosts[host].netns),
       stop,
     };
   } catch (err) {
