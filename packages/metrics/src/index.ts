@@ -7,3 +7,5 @@ export { averageAccuracy, backwardTransfer, forwardTransfer, forgetting, summari
 export type { QuantizationMetrics } from './quantization';
 export { quantizationInducedForgetting, bucketCrossingRate, quantizationMetrics } from './quantization';
 export { formatMatrix, formatMetricsTable, formatQuantizationTable, NOT_EVALUATED } from './format';
+export type { SeedStat } from './over-seeds';
+export { statOverSeeds } from './over-seeds';

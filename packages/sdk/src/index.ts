@@ -8,3 +8,4 @@ export * from './quantizer-config';
 export * from './plugin-shape';
 /** The zod that validates every plugin's config: plugins outside this repo build their schemas with it. */
 export { z } from 'zod';
+export type * from './sweep-result';

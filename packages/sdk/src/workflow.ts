@@ -6,3 +6,4 @@ export { NON_RETRYABLE_ERROR_TYPES } from './errors';
 export { DEFAULT_CONTINUE_AS_NEW_AFTER_EVENTS, DEFAULT_HEARTBEAT_TIMEOUT_SECONDS, FP32 } from './run';
 export type * from './run';
 export type { ExperimentSpec } from './spec';
+export type * from './sweep-result';
