@@ -9,3 +9,4 @@ export * from './plugin-shape';
 /** The zod that validates every plugin's config: plugins outside this repo build their schemas with it. */
 export { z } from 'zod';
 export type * from './sweep-result';
+export * from './sweep-summary';
