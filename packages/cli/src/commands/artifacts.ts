@@ -121,16 +121,25 @@ async function show(ref: string): Promise<{ text: string; json: unknown }> {
     }
     const run = await refsOfRun(client, store, ref);
     const summary = summarize(run, await sizesIn(store));
-    const result = status === 'completed' ? ((await loadResultsById(client, ref)).result as ExperimentResult) : undefined;
+    const result = status === 'completed' ? await resultsInStore(client, ref) : undefined;
     const sections = [formatHeader(summary, store)];
     if (result) sections.push(formatRunResults(result));
     else {
       if (run.spec) sections.push(formatSpec(run.spec));
       if (run.taskNames) sections.push(formatTasks(run.taskNames));
+      if (status === 'completed')
+        sections.push(`Its results.json is not in ${store.location} (another store?); the artifacts below say what is missing`);
     }
     sections.push(formatArtifacts(summary));
     return { text: sections.join('\n\n'), json: { kind: 'run', ...summary, spec: run.spec, ...(result ? { result } : {}) } };
   });
+}
+
+/** A completed run's results, or undefined when this store lacks them (a run whose workers wrote to another store). */
+async function resultsInStore(client: Client, runId: string): Promise<ExperimentResult | undefined> {
+  const { resultRef } = (await client.workflow.getHandle(runId).result()) as { resultRef: ArtifactRef };
+  const store = artifactStore();
+  return (await store.has(resultRef)) ? store.getJson<ExperimentResult>(resultRef) : undefined;
 }
 
 interface Tally {
