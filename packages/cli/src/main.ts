@@ -7,7 +7,9 @@ import { PluginPackageError, retainBuild } from '@retain/worker';
 import { WorkflowNotFoundError } from '@temporalio/common';
 import { DefaultLogger, Runtime, type LogLevel } from '@temporalio/worker';
 import { addArtifactCommands } from './commands/artifacts';
+import { addCompareCommand } from './commands/compare';
 import { addControlCommands } from './commands/control';
+import { addExportMetricsCommand } from './commands/export-metrics';
 import { addSpecCommands } from './commands/plugins';
 import { addRunCommands } from './commands/run';
 import { addWorkerCommands } from './commands/worker';
@@ -45,6 +47,8 @@ export async function main(argv: string[]): Promise<number> {
   addSpecCommands(program);
   addWorkerCommands(program);
   addArtifactCommands(program);
+  addCompareCommand(program);
+  addExportMetricsCommand(program);
 
   try {
     await program.parseAsync(argv);

@@ -3,12 +3,16 @@ import { resolve } from 'node:path';
 import { InvalidArgumentError, type Command } from 'commander';
 import type { Client } from '@temporalio/client';
 import { openArtifactStore, type ArtifactRef, type ArtifactStore } from '@retain/artifacts';
-import { FP32 } from '@retain/sdk';
+import { FP32, type ExperimentResult, type SweepResult } from '@retain/sdk';
 import { ARTIFACT_KINDS, createWorkerContext, exportModel, refsOfRun, type ArtifactKind, type RunArtifacts } from '@retain/worker';
 import { paths, withClient } from '../connection';
 import { listQuery } from '../control';
 import { log } from '../output';
+import { parseResultsRef } from '../results-args';
+import { isResultsFile, loadResultsById, loadResultsFile, SWEEP_WORKFLOW_TYPE } from '../results-source';
 import { parseRunId } from '../run-id';
+import { formatRunResults, formatSpec, formatSweep, formatTasks } from '../show';
+import { alignTable } from '../table';
 import { pluginRegistry, pluginsOption } from './plugins';
 
 /** What `retain gc` spares by default besides what runs name: an activity may have just written an artifact no record names yet. */
@@ -18,13 +22,15 @@ export const DEFAULT_GC_GRACE = '1h';
 export function addArtifactCommands(program: Command): void {
   program
     .command('show')
-    .description("a run's status, tasks, and the artifacts it holds: counts and bytes by kind")
-    .argument('<runId>', 'the run', parseRunId)
-    .option('--json', 'print the summary as JSON')
-    .action(async (runId: string, opts: { json?: boolean }) => {
-      const store = artifactStore();
-      const summary = await withClient(async (client) => summarize(await refsOfRun(client, store, runId), await sizesIn(store)));
-      process.stdout.write(opts.json ? `${JSON.stringify(summary, null, 2)}\n` : `${formatSummary(summary, store)}\n`);
+    .description(
+      'one run in full (status, spec, tasks, matrices, metrics, training, the artifacts it holds: counts and bytes by kind), ' +
+        'or one sweep (its cells and status, each group mean ± std over seeds)',
+    )
+    .argument('<run>', 'a run or sweep id, or a results.json / sweep.json file')
+    .option('--json', 'print it as JSON')
+    .action(async (ref: string, opts: { json?: boolean }) => {
+      const shown = await show(parseResultsRef(ref));
+      process.stdout.write(opts.json ? `${JSON.stringify(shown.json, null, 2)}\n` : `${shown.text}\n`);
     });
 
   program
@@ -91,6 +97,51 @@ function artifactStore(): ArtifactStore {
   return openArtifactStore(paths().artifacts);
 }
 
+/**
+ * What `retain show` prints: a results file as it is (no server); a sweep by id, its results once
+ * it has finished; a run by id, its artifacts (as they stand, whatever its status) and, once
+ * completed, its results.
+ */
+async function show(ref: string): Promise<{ text: string; json: unknown }> {
+  if (isResultsFile(ref)) {
+    const loaded = loadResultsFile(ref);
+    return loaded.kind === 'sweep'
+      ? { text: formatSweep(loaded.result), json: { kind: 'sweep', ...loaded.result } }
+      : { text: formatRunResults(loaded.result), json: { kind: 'run', result: loaded.result } };
+  }
+  const store = artifactStore();
+  return withClient(async (client) => {
+    const description = await client.workflow.getHandle(ref).describe();
+    const status = description.status.name.toLowerCase();
+    if (description.type === SWEEP_WORKFLOW_TYPE) {
+      if (status !== 'completed')
+        return { text: `sweep ${ref}: ${status}; its results come once it has finished`, json: { kind: 'sweep', sweepId: ref, status } };
+      const loaded = await loadResultsById(client, ref);
+      return { text: formatSweep(loaded.result as SweepResult), json: { kind: 'sweep', status, ...loaded.result } };
+    }
+    const run = await refsOfRun(client, store, ref);
+    const summary = summarize(run, await sizesIn(store));
+    const result = status === 'completed' ? await resultsInStore(client, ref) : undefined;
+    const sections = [formatHeader(summary, store)];
+    if (result) sections.push(formatRunResults(result));
+    else {
+      if (run.spec) sections.push(formatSpec(run.spec));
+      if (run.taskNames) sections.push(formatTasks(run.taskNames));
+      if (status === 'completed')
+        sections.push(`Its results.json is not in ${store.location} (another store?); the artifacts below say what is missing`);
+    }
+    sections.push(formatArtifacts(summary));
+    return { text: sections.join('\n\n'), json: { kind: 'run', ...summary, spec: run.spec, ...(result ? { result } : {}) } };
+  });
+}
+
+/** A completed run's results, or undefined when this store lacks them (a run whose workers wrote to another store). */
+async function resultsInStore(client: Client, runId: string): Promise<ExperimentResult | undefined> {
+  const { resultRef } = (await client.workflow.getHandle(runId).result()) as { resultRef: ArtifactRef };
+  const store = artifactStore();
+  return (await store.has(resultRef)) ? store.getJson<ExperimentResult>(resultRef) : undefined;
+}
+
 interface Tally {
   count: number;
   bytes: number;
@@ -138,16 +189,20 @@ function summarize(run: RunArtifacts, sizes: Map<ArtifactRef, number>): RunSumma
   };
 }
 
-function formatSummary(s: RunSummary, store: ArtifactStore): string {
+/** `<run>: completed · 2 of 2 tasks finished · artifacts in local folder ...`. */
+function formatHeader(s: RunSummary, store: ArtifactStore): string {
   const finished = `${s.finishedTasks.length}${s.tasks === undefined ? '' : ` of ${s.tasks}`} tasks finished`;
+  return `${s.runId}: ${s.status} · ${finished} · artifacts in ${store.location}`;
+}
+
+/** The artifacts a run names, by kind: count and bytes, and how many are missing from the store. */
+function formatArtifacts(s: RunSummary): string {
   const rows = [
     ['kind', 'count', 'bytes'],
     ...ARTIFACT_KINDS.filter((k) => s.kinds[k].count > 0).map((k) => [k, String(s.kinds[k].count), formatBytes(s.kinds[k].bytes)]),
     ['total', String(s.total.count), formatBytes(s.total.bytes)],
   ];
-  const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
-  const table = rows.map((r) => r.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ')).join('\n');
-  const lines = [`${s.runId}: ${s.status} · ${finished} · artifacts in ${store.location}`, table];
+  const lines = [`Artifacts\n${alignTable(rows)}`];
   if (s.missing.length) lines.push(`${s.missing.length} artifacts the run names are not in this store`);
   return lines.join('\n');
 }

@@ -1,7 +1,8 @@
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import { pauseSignal, unpauseSignal } from '@retain/workflows';
 import { withClient } from '../connection';
-import { formatListing, listRuns, RUN_STATUSES, statusLine, type ListFilter } from '../control';
+import { formatListing, listingJson, listRuns, RUN_STATUSES, statusLine, type ListFilter } from '../control';
+import { withListedMetrics } from '../listing-metrics';
 import { runningRun } from '../lifecycle';
 import { log } from '../output';
 import { parseRunId } from '../run-id';
@@ -50,14 +51,19 @@ export function addControlCommands(program: Command): void {
 
   program
     .command('ls')
-    .description("list runs through Temporal's visibility, filtered by spec name, method, quantizer id or status")
+    .description(
+      "list runs through Temporal's visibility, filtered by spec name, method, quantizer id or status; " +
+        'completed runs show ACC and BWT per model (read from their results)',
+    )
     .option('--spec <name>', 'spec name', listValue('--spec'))
     .option('--method <name>', 'method plugin', listValue('--method'))
     .option('--quantizer <id>', 'quantizer id, e.g. rtn-int8', listValue('--quantizer'))
     .addOption(new Option('--status <status>', 'the run status').choices(RUN_STATUSES))
-    .action(async (filter: ListFilter) => {
-      const runs = await withClient((client) => listRuns(client, filter));
-      process.stdout.write(`${formatListing(runs)}\n`);
+    .option('--json', 'print the list as a JSON array')
+    .action(async (opts: ListFilter & { json?: boolean }) => {
+      const { json, ...filter } = opts;
+      const runs = await withClient(async (client) => withListedMetrics(client, await listRuns(client, filter)));
+      process.stdout.write(json ? `${JSON.stringify(listingJson(runs), null, 2)}\n` : `${formatListing(runs)}\n`);
     });
 }
 

@@ -1,0 +1,281 @@
+import tCdf from '@stdlib/stats-base-dists-t-cdf';
+import { statOverSeeds, type SeedStat } from '@retain/metrics';
+import { FP32, type ExperimentResult, type SweepResult } from '@retain/sdk';
+import type { LoadedResults } from './results-source';
+import { alignTable, formatValue } from './table';
+
+// `retain compare`: runs and sweeps side by side. Pure: it takes loaded results and returns the
+// comparison (and its text), so every rule here is unit-tested without a server.
+
+/** The metrics compared, per model (fp32 and each quantizer id), and per quantizer. */
+export const MODEL_METRICS = ['acc', 'bwt', 'fwt', 'forgetting'] as const;
+export const QUANTIZATION_METRICS = ['accGap', 'qif'] as const;
+export type ComparedMetric = (typeof MODEL_METRICS)[number] | (typeof QUANTIZATION_METRICS)[number];
+
+const LABELS: Record<ComparedMetric, string> = {
+  acc: 'ACC',
+  bwt: 'BWT',
+  fwt: 'FWT',
+  forgetting: 'Forgetting',
+  accGap: 'ACC gap',
+  qif: 'QIF',
+};
+/** Metrics printed with a sign (transfer and gaps go either way); ACC and forgetting do not. */
+const SIGNED = new Set<ComparedMetric>(['bwt', 'fwt', 'accGap', 'qif']);
+
+/** The significance level of the within-noise verdict (two-sided Welch's t-test). */
+export const ALPHA = 0.05;
+
+/**
+ * Whether a subject's value differs from the first subject's by more than seed noise: Welch's
+ * t-test (unequal variances) on the two groups' mean, sample std and seed count, two-sided at
+ * ALPHA; `n/a` when either side has fewer than 2 seeds (no spread to measure noise by) or no value.
+ */
+export type Verdict =
+  { test: 'welch'; t: number; df: number; p: number; withinNoise: boolean } | { test: 'n/a'; reason: '1 seed' | 'no value' };
+
+/** One metric of one model (or quantizer) in one group, across every subject. */
+export interface ComparisonRow {
+  /** fp32 or a quantizer id. */
+  model: string;
+  metric: ComparedMetric;
+  /** Per subject, in command-line order; null where that subject has no such group, model or value. */
+  values: Array<SeedStat | null>;
+  /** Per subject, its mean minus the first subject's (null for the first, and where either has no value). */
+  deltas: Array<number | null>;
+  /** Per subject, its verdict against the first (null for the first). */
+  verdicts: Array<Verdict | null>;
+}
+
+/** The rows of one group: a sweep's variant (its group key), or '' when only runs are compared. */
+export interface ComparisonGroup {
+  group: string;
+  rows: ComparisonRow[];
+}
+
+export interface ComparedSubject {
+  kind: 'run' | 'sweep';
+  id: string;
+  /** A run: 1. A sweep: its groups' largest seed count. */
+  seeds: number;
+}
+
+/** A spec field whose value differs between the first subject and another: the thing being compared. */
+export interface SpecDifference {
+  /** Dotted path, with [i] for list items: `method.config.lambda`, `quantizers[0].config.bits`. */
+  field: string;
+  /** Per subject; undefined (absent from JSON) where the spec does not have the field. */
+  values: unknown[];
+}
+
+/** `retain compare --json`: one object. */
+export interface Comparison {
+  subjects: ComparedSubject[];
+  /** How the verdict is reached. */
+  test: { name: 'welch-t'; alpha: number; twoSided: true; minSeeds: 2 };
+  specDifferences: SpecDifference[];
+  groups: ComparisonGroup[];
+}
+
+/** One subject's numbers per group: a run is one group that stands beside every sweep group. */
+interface Side {
+  subject: ComparedSubject;
+  /** Group key -> model -> metric -> stat; a run's single group is under RUN_GROUP. */
+  groups: Map<string, Map<string, Map<ComparedMetric, SeedStat>>>;
+}
+const RUN_GROUP = '';
+
+export function compareResults(loaded: LoadedResults[]): Comparison {
+  if (loaded.length < 2) throw new Error(`compare needs at least two runs or sweeps, got ${loaded.length}`);
+  const sides = loaded.map(sideOf);
+  // Groups in the order the sweeps list them (the first sweep's first); runs alone make one group.
+  const keys: string[] = [];
+  for (const side of sides) for (const key of side.groups.keys()) if (side.subject.kind === 'sweep' && !keys.includes(key)) keys.push(key);
+  if (keys.length === 0) keys.push(RUN_GROUP);
+  const groups = keys.map((group) => {
+    // A run has one group, compared with every group of the sweeps beside it.
+    const perSide = sides.map((s) => s.groups.get(s.subject.kind === 'run' ? RUN_GROUP : group));
+    const models = unionInOrder(
+      perSide.map((g) => [...(g?.keys() ?? [])]),
+      [FP32],
+    );
+    const rows: ComparisonRow[] = [];
+    for (const model of models) {
+      const metrics = model === FP32 ? MODEL_METRICS : [...MODEL_METRICS, ...QUANTIZATION_METRICS];
+      for (const metric of metrics) {
+        const values = perSide.map((g) => g?.get(model)?.get(metric) ?? null);
+        // A model key without quantization metrics (none here) has no gap rows.
+        if (values.every((v) => v === null) && !(MODEL_METRICS as readonly string[]).includes(metric)) continue;
+        rows.push({
+          model,
+          metric,
+          values,
+          deltas: values.map((v, i) => (i === 0 ? null : delta(values[0], v))),
+          verdicts: values.map((v, i) => (i === 0 ? null : verdict(values[0], v))),
+        });
+      }
+    }
+    return { group, rows };
+  });
+  return {
+    subjects: sides.map((s) => s.subject),
+    test: { name: 'welch-t', alpha: ALPHA, twoSided: true, minSeeds: 2 },
+    specDifferences: specDifferences(loaded.map((l) => l.result.spec)),
+    groups,
+  };
+}
+
+function sideOf(loaded: LoadedResults): Side {
+  if (loaded.kind === 'run') {
+    return { subject: { kind: 'run', id: loaded.id, seeds: 1 }, groups: new Map([[RUN_GROUP, runMetrics(loaded.result)]]) };
+  }
+  return { subject: { kind: 'sweep', id: loaded.id, seeds: maxSeeds(loaded.result) }, groups: sweepMetrics(loaded.result) };
+}
+
+function runMetrics(result: ExperimentResult): Map<string, Map<ComparedMetric, SeedStat>> {
+  const models = new Map<string, Map<ComparedMetric, SeedStat>>();
+  for (const [model, m] of Object.entries(result.metrics)) {
+    models.set(model, new Map(MODEL_METRICS.map((k) => [k, statOverSeeds([m[k]])])));
+  }
+  for (const [q, m] of Object.entries(result.quantization ?? {})) {
+    const stats = models.get(q) ?? new Map<ComparedMetric, SeedStat>();
+    stats.set('accGap', statOverSeeds([m.accGap]));
+    stats.set('qif', statOverSeeds([m.quantizationInducedForgetting]));
+    models.set(q, stats);
+  }
+  return models;
+}
+
+function sweepMetrics(result: SweepResult): Map<string, Map<string, Map<ComparedMetric, SeedStat>>> {
+  const groups = new Map<string, Map<string, Map<ComparedMetric, SeedStat>>>();
+  for (const g of result.groups) {
+    const models = new Map<string, Map<ComparedMetric, SeedStat>>();
+    for (const [model, m] of Object.entries(g.metrics)) models.set(model, new Map(MODEL_METRICS.map((k) => [k, m[k]])));
+    for (const [q, m] of Object.entries(g.quantization ?? {})) {
+      const stats = models.get(q) ?? new Map<ComparedMetric, SeedStat>();
+      stats.set('accGap', m.accGap);
+      stats.set('qif', m.quantizationInducedForgetting);
+      models.set(q, stats);
+    }
+    groups.set(g.group, models);
+  }
+  return groups;
+}
+
+const maxSeeds = (result: SweepResult) => Math.max(0, ...result.groups.map((g) => g.seeds.length));
+
+function delta(base: SeedStat | null, other: SeedStat | null): number | null {
+  return base?.mean == null || other?.mean == null ? null : other.mean - base.mean;
+}
+
+/** Welch's t-test of two groups given as mean, sample std and n (two-sided). */
+export function verdict(a: SeedStat | null, b: SeedStat | null): Verdict {
+  if (a?.mean == null || b?.mean == null || a.std === null || b.std === null) return { test: 'n/a', reason: 'no value' };
+  if (a.n < 2 || b.n < 2) return { test: 'n/a', reason: '1 seed' };
+  const va = a.std ** 2 / a.n;
+  const vb = b.std ** 2 / b.n;
+  const diff = b.mean - a.mean;
+  if (va + vb === 0) {
+    // Every seed gave the same value on both sides: no noise at all, so any difference is real.
+    return {
+      test: 'welch',
+      t: diff === 0 ? 0 : Math.sign(diff) * Infinity,
+      df: a.n + b.n - 2,
+      p: diff === 0 ? 1 : 0,
+      withinNoise: diff === 0,
+    };
+  }
+  const t = diff / Math.sqrt(va + vb);
+  // Welch–Satterthwaite degrees of freedom.
+  const df = (va + vb) ** 2 / (va ** 2 / (a.n - 1) + vb ** 2 / (b.n - 1));
+  const p = Math.min(1, 2 * (1 - tCdf(Math.abs(t), df)));
+  return { test: 'welch', t, df, p, withinNoise: p >= ALPHA };
+}
+
+/** Every field whose value differs between the first spec and any other, with each spec's value. */
+export function specDifferences(specs: unknown[]): SpecDifference[] {
+  const flat = specs.map((s) => flatten(s));
+  const fields = unionInOrder(flat.map((f) => [...f.keys()]));
+  return fields
+    .filter((field) => !IGNORED_SPEC_FIELDS.some((p) => field === p || field.startsWith(`${p}.`)))
+    .filter((field) => flat.some((f) => JSON.stringify(f.get(field)) !== JSON.stringify(flat[0].get(field))))
+    .map((field) => ({ field, values: flat.map((f) => f.get(field)) }));
+}
+
+/**
+ * Fields that name or place a run rather than decide its numbers: the spec's name and where and how
+ * its activities run (task queues, timeouts, continue-as-new), which `retain resume` may change too.
+ */
+export const IGNORED_SPEC_FIELDS = ['name', 'execution'];
+
+/** Leaf values by dotted path (objects) and [i] (lists); an empty object or list is a leaf. */
+function flatten(value: unknown, path = '', out = new Map<string, unknown>()): Map<string, unknown> {
+  if (Array.isArray(value) && value.length) value.forEach((v, i) => flatten(v, `${path}[${i}]`, out));
+  else if (isObject(value) && Object.keys(value).length)
+    for (const [k, v] of Object.entries(value)) flatten(v, path ? `${path}.${k}` : k, out);
+  else out.set(path, value);
+  return out;
+}
+
+const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+function unionInOrder(lists: string[][], first: string[] = []): string[] {
+  const seen = new Set<string>();
+  const all = [...first.filter((x) => lists.some((l) => l.includes(x))), ...lists.flat()];
+  return all.filter((x) => !seen.has(x) && (seen.add(x), true));
+}
+
+// --- text ---
+
+/** Subjects are lettered A, B, C, ... in the tables; the first is the baseline every delta is against. */
+const letter = (i: number) => (i < 26 ? String.fromCharCode(65 + i) : `S${i + 1}`);
+
+/** The comparison as plain text tables, in the style of the metrics tables (packages/metrics/src/format.ts). */
+export function formatComparison(c: Comparison): string {
+  const sections: string[] = [];
+  sections.push(
+    c.subjects
+      .map(
+        (s, i) =>
+          `${letter(i)} = ${s.kind} ${s.id}${s.kind === 'sweep' ? ` (up to ${s.seeds} seed${s.seeds === 1 ? '' : 's'} a group)` : ''}`,
+      )
+      .join('\n') + `\nΔ = each one's mean minus A's; verdict: Welch's t-test, two-sided, p < ${c.test.alpha} differs, else within noise`,
+  );
+  if (c.specDifferences.length) {
+    const header = ['spec field', ...c.subjects.map((_, i) => letter(i))];
+    const rows = c.specDifferences.map((d) => [d.field, ...d.values.map(formatSpecValue)]);
+    sections.push(`Spec fields that differ\n${alignTable([header, ...rows])}`);
+  } else {
+    sections.push('Spec fields that differ: none (besides name and execution)');
+  }
+  for (const g of c.groups) {
+    const header = ['model', 'metric', ...c.subjects.map((_, i) => letter(i))];
+    for (let i = 1; i < c.subjects.length; i++) header.push(`Δ ${letter(i)}−A`, `${letter(i)} vs A`);
+    const body = g.rows.map((r) => {
+      const cells = [r.model, LABELS[r.metric], ...r.values.map((v) => formatStat(v, SIGNED.has(r.metric)))];
+      for (let i = 1; i < c.subjects.length; i++) cells.push(formatValue(r.deltas[i], true), formatVerdict(r.verdicts[i]));
+      return cells;
+    });
+    sections.push(`${g.group ? `Group ${g.group}` : 'Metrics'}\n${alignTable([header, ...body], 2)}`);
+  }
+  return sections.join('\n\n');
+}
+
+/** `0.8123`, or `0.8123 ± 0.0100` over two or more seeds; `-` where the subject lacks it. */
+function formatStat(s: SeedStat | null, signed: boolean): string {
+  if (s === null) return '-';
+  const mean = formatValue(s.mean, signed);
+  return s.n >= 2 && s.std !== null ? `${mean} ± ${s.std.toFixed(4)}` : mean;
+}
+
+export function formatVerdict(v: Verdict | null): string {
+  if (v === null) return '';
+  if (v.test === 'n/a') return `n/a (${v.reason})`;
+  const p = v.p < 0.001 ? 'p<0.001' : `p=${v.p.toFixed(3)}`;
+  return `${v.withinNoise ? 'within noise' : 'differs'} (${p})`;
+}
+
+function formatSpecValue(v: unknown): string {
+  if (v === undefined) return '(absent)';
+  return typeof v === 'string' ? v : JSON.stringify(v);
+}
