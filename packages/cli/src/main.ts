@@ -9,6 +9,7 @@ import { DefaultLogger, Runtime, type LogLevel } from '@temporalio/worker';
 import { addArtifactCommands } from './commands/artifacts';
 import { addControlCommands } from './commands/control';
 import { addSpecCommands } from './commands/plugins';
+import { addReportCommand } from './commands/report';
 import { addRunCommands } from './commands/run';
 import { addWorkerCommands } from './commands/worker';
 import { noRunMessage } from './lifecycle';
@@ -45,6 +46,7 @@ export async function main(argv: string[]): Promise<number> {
   addSpecCommands(program);
   addWorkerCommands(program);
   addArtifactCommands(program);
+  addReportCommand(program);
 
   try {
     await program.parseAsync(argv);
