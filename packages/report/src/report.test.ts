@@ -87,6 +87,32 @@ describe('run report', () => {
   });
 });
 
+describe('run report of many tasks', () => {
+  /** A fixture's result stretched to T tasks with a sparse matrix (a diagonal band, as `seen-and-next` leaves). */
+  function stretched(T: number): ExperimentResult {
+    const base = fixtureResult('naive-1');
+    const matrix = Array.from({ length: T }, (_, i) => Array.from({ length: T }, (_, j) => (j <= i + 1 ? 0.5 + ((i + j) % 5) / 10 : null)));
+    const tasks = Array.from({ length: T }, (_, i) => `task-${i}`);
+    return { ...base, tasks, matrices: { fp32: matrix, 'rtn-int8': matrix }, training: [] };
+  }
+
+  it('draws T x T cells without annotations and a line per task past the legend limit', async () => {
+    const T = 25;
+    const html = await buildRunReport(stretched(T));
+    const heatmap = plots(html).get('heatmap');
+    expect(markGroups(heatmap ?? '', MARKS.cell)).toEqual([T * T, T * T]);
+    expect(marks(heatmap, MARKS.cellLabel)).toBe(0);
+    expect(markGroups(plots(html).get('task-curves') ?? '', MARKS.line)).toEqual(Array(2 * T).fill(1));
+  });
+
+  it('says a matrix of over 100 tasks is too many cells to draw, and keeps the tables', async () => {
+    const html = await buildRunReport(stretched(101));
+    expect(plots(html).size).toBe(0);
+    expect(html).toContain('101 tasks: too many cells to draw');
+    expect(tableRows(html, 'metrics').map((r) => r[0])).toEqual(['fp32', 'rtn-int8', 'rtn-int4']);
+  });
+});
+
 describe('sweep report', () => {
   const results = FIXTURE_RUNS.map(fixtureResult);
   const sweep = sweepOf(results, [{ method: 'ewc', seed: 3, error: 'trainTask: <oom> & "retries exhausted"' }]);
@@ -155,6 +181,7 @@ describe('sweep report', () => {
     expect(cells[4][6]).toBe('trainTask: &lt;oom&gt; &amp; &quot;retries exhausted&quot;');
     expect(html).toContain('<tr class="failed">');
     expect(html).toMatch(/<pre data-block="spec">[\s\S]*sweep:\n {2}grid:/);
+    expect(html).toContain('<dt>varied</dt><dd>method = naive | ewc</dd>');
   });
 
   it('a sweep with no completed cell still renders, saying so', async () => {

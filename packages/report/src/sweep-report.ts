@@ -27,7 +27,8 @@ export async function buildSweepReport(sweep: SweepResult): Promise<string> {
   const seeds = [...new Set(sweep.cells.map((c) => c.seed))].sort((a, b) => a - b);
   const header = facts([
     ['sweep', sweep.sweepId],
-    ['spec', sweep.spec.name],
+    ['spec', `${sweep.spec.name} (the base every cell overrides)`],
+    ['varied', variedLine(sweep) || 'nothing but the seed'],
     ['benchmark', pluginLine(sweep.spec.benchmark)],
     ['model', pluginLine(sweep.spec.model)],
     ['method', pluginLine(sweep.spec.method)],
@@ -159,6 +160,19 @@ function cellsTable(sweep: SweepResult): string {
     cells.map((c) => [num(String(c.index)), c.runId, c.group, num(String(c.seed)), c.status, num(acc(c.runId)), c.error ?? '']),
     (i) => (cells[i].status === 'failed' ? 'failed' : undefined),
   );
+}
+
+/** `method = naive | ewc; quantizers = ...`: each field path the cells override, with its values in cell order. */
+function variedLine(sweep: SweepResult): string {
+  const values = new Map<string, Set<string>>();
+  for (const cell of [...sweep.cells].sort((a, b) => a.index - b.index)) {
+    for (const [path, value] of Object.entries(cell.overrides)) {
+      const seen = values.get(path) ?? new Set<string>();
+      seen.add(typeof value === 'string' ? value : JSON.stringify(value));
+      values.set(path, seen);
+    }
+  }
+  return [...values].map(([path, seen]) => `${path} = ${[...seen].join(' | ')}`).join('; ');
 }
 
 /** The keys of several records, each once, in the order first seen (fp32 first, as runs write it). */
