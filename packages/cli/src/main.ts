@@ -11,6 +11,7 @@ import { addCompareCommand } from './commands/compare';
 import { addControlCommands } from './commands/control';
 import { addExportMetricsCommand } from './commands/export-metrics';
 import { addSpecCommands } from './commands/plugins';
+import { addReportCommand } from './commands/report';
 import { addRunCommands } from './commands/run';
 import { addWorkerCommands } from './commands/worker';
 import { noRunMessage } from './lifecycle';
@@ -49,6 +50,7 @@ export async function main(argv: string[]): Promise<number> {
   addArtifactCommands(program);
   addCompareCommand(program);
   addExportMetricsCommand(program);
+  addReportCommand(program);
 
   try {
     await program.parseAsync(argv);
