@@ -10,6 +10,7 @@ import { addArtifactCommands } from './commands/artifacts';
 import { addControlCommands } from './commands/control';
 import { addSpecCommands } from './commands/plugins';
 import { addRunCommands } from './commands/run';
+import { addSweepCommand } from './commands/sweep';
 import { addWorkerCommands } from './commands/worker';
 import { noRunMessage } from './lifecycle';
 import { BadInputError, EXIT_BAD_INPUT, EXIT_FAILED, EXIT_OK, log, type ExitCode } from './output';
@@ -41,6 +42,7 @@ export async function main(argv: string[]): Promise<number> {
       throw new CommanderError(EXIT_OK, 'commander.version', versionLine());
     });
   addRunCommands(program, exit);
+  addSweepCommand(program, exit);
   addControlCommands(program);
   addSpecCommands(program);
   addWorkerCommands(program);

@@ -202,3 +202,28 @@ function label(value: unknown): string {
   }
   return `{${entries(record)}}`;
 }
+
+/**
+ * A corrected sweep spec for `retain resume <sweep> --spec`: the same cells (count, order, seeds);
+ * each rerun cell's spec is then checked like a resumed run's (same benchmark, model, seed, quantizers).
+ */
+export function checkResumableSweep(
+  old: { cells: Array<Pick<SweepCell, 'index' | 'seed' | 'group'>> },
+  next: { cells: Array<Pick<SweepCell, 'seed'>> },
+): void {
+  if (old.cells.length !== next.cells.length)
+    throw new SpecErrors([
+      new SpecError(
+        'sweep',
+        `has ${next.cells.length} cells, the sweep being resumed ${old.cells.length}: keep its cells, start a new sweep to change them`,
+      ),
+    ]);
+  const moved = old.cells.find((c, i) => c.seed !== next.cells[i].seed);
+  if (moved)
+    throw new SpecErrors([
+      new SpecError(
+        'sweep.seeds',
+        `cell ${moved.index} (${moved.group}) had seed ${moved.seed}, the corrected spec gives it ${next.cells[moved.index].seed}: keep the seeds`,
+      ),
+    ]);
+}

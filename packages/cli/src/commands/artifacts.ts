@@ -9,6 +9,8 @@ import { paths, withClient } from '../connection';
 import { listQuery } from '../control';
 import { log } from '../output';
 import { parseRunId } from '../run-id';
+import { isSweep } from '../sweep';
+import { formatSweepSummary, sweepSummary } from '../sweep-show';
 import { pluginRegistry, pluginsOption } from './plugins';
 
 /** What `retain gc` spares by default besides what runs name: an activity may have just written an artifact no record names yet. */
@@ -18,11 +20,13 @@ export const DEFAULT_GC_GRACE = '1h';
 export function addArtifactCommands(program: Command): void {
   program
     .command('show')
-    .description("a run's status, tasks, and the artifacts it holds: counts and bytes by kind")
-    .argument('<runId>', 'the run', parseRunId)
+    .description("a run's status, tasks, and the artifacts it holds: counts and bytes by kind; a sweep's cells and groups")
+    .argument('<runId>', 'the run or sweep', parseRunId)
     .option('--json', 'print the summary as JSON')
     .action(async (runId: string, opts: { json?: boolean }) => {
       const store = artifactStore();
+      const sweep = await withClient(async (client) => ((await isSweep(client, runId)) ? sweepSummary(client, store, runId) : undefined));
+      if (sweep) return void process.stdout.write(opts.json ? `${JSON.stringify(sweep, null, 2)}\n` : `${formatSweepSummary(sweep)}\n`);
       const summary = await withClient(async (client) => summarize(await refsOfRun(client, store, runId), await sizesIn(store)));
       process.stdout.write(opts.json ? `${JSON.stringify(summary, null, 2)}\n` : `${formatSummary(summary, store)}\n`);
     });
