@@ -87,7 +87,24 @@ export async function prepareSweep(
   plan: SweepPlan,
   ended: Record<number, SweepCellEnd> = {},
 ): Promise<SweepWorkflowStart> {
-  return sweepWorkflowStart(plan, await store.putJson(plan), ended);
+  // JSON as is, not putJson's canonical (sorted) form: each cell's input then reaches its run exactly
+  // as `retain run` would send it, field order included (resume compares specs field by field).
+  return sweepWorkflowStart(plan, await store.put(new TextEncoder().encode(JSON.stringify(plan))), ended);
+}
+
+/**
+ * A sweep spec (as parsed from YAML) to its workflow start in one call: every cell validated
+ * (SpecErrors naming cell and field), the plan stored. What `retain schedule` needs: the start's
+ * type, id, task queue, input and search attributes. Cell run ids derive from `sweepId`, so each
+ * start of a recurring sweep needs its own.
+ */
+export async function sweepStartFromSpec(
+  raw: unknown,
+  registry: PluginRegistry,
+  sweepId: string,
+  store: ArtifactStore,
+): Promise<SweepWorkflowStart> {
+  return prepareSweep(store, planOf(sweepId, planSweep(raw, registry, sweepId)));
 }
 
 /** Every task queue a sweep's cells and its own workflow and activities use: what a worker that runs the whole sweep polls. */
