@@ -184,5 +184,6 @@ function oneLine(err: unknown): string {
   let e = err as { message?: string; cause?: unknown } | undefined;
   while (e?.cause && typeof e.cause === 'object') e = e.cause as typeof e;
   const message = String(e?.message ?? err).split('\n')[0];
-  return message.length > 300 ? `${message.slice(0, 297)}...` : message;
+  // Bounded: it is carried across continue-as-new for every failed cell (see SWEEP_MAX_CELLS).
+  return message.length > 200 ? `${message.slice(0, 197)}...` : message;
 }

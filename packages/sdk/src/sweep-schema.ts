@@ -6,8 +6,12 @@ import { z } from 'zod';
  * the spec schema can hold it without importing the expansion.
  */
 
-/** Cells a sweep may have: the sweep workflow carries one small status per cell across continue-as-new (see docs/architecture.md). */
-export const SWEEP_MAX_CELLS = 10_000;
+/**
+ * Cells a sweep may have. The sweep workflow carries each ended cell's status across
+ * continue-as-new: at most about 250 bytes a cell (a result ref, or an error cut to 200
+ * characters), so 5,000 cells stay near 1.3 MB, under Temporal's 2 MB payload limit.
+ */
+export const SWEEP_MAX_CELLS = 5_000;
 /** Cells running at once when `sweep.parallel` is absent. */
 export const DEFAULT_SWEEP_PARALLEL = 4;
 /** Most cells running at once: each holds a child workflow and a pending result in the sweep's execution. */

@@ -176,7 +176,7 @@ function watchSweepProgress(handle: WorkflowHandle, out: NodeJS.WriteStream): ()
 /** `<old id>-resumed-<random>`, one suffix however often it is resumed, short enough for its cells' ids. */
 function resumedSweepId(oldSweepId: string): string {
   const suffix = `-resumed-${randomBytes(2).toString('hex')}`;
-  // Room for `-c<index>` (up to 6 characters for 10,000 cells) within the 200 of a run id.
+  // Room for `-c<index>` (6 characters at most: SWEEP_MAX_CELLS has 4 digits) within the 200 of a run id.
   return `${oldSweepId.replace(/-resumed-[0-9a-f]{4}$/, '').slice(0, 200 - 7 - suffix.length)}${suffix}`;
 }
 
