@@ -150,6 +150,10 @@ describe('expandSweep', () => {
     expect(problems({ ...base, sweep: { grid: { seed: [1] }, seeds: [0] } })).toEqual([
       expect.stringMatching(/^sweep\.seeds: seed is also set/),
     ]);
+    const many = Array.from({ length: 101 }, (_, i) => i);
+    expect(problems({ ...base, sweep: { grid: { 'method.config.buffer': many }, seeds: many.slice(0, 50) } })).toEqual([
+      'sweep: 5050 cells; a sweep may have at most 5000: split it into several sweeps',
+    ]);
   });
 
   it('tells sweep specs from plain ones; a plain spec validates without a sweep field', () => {
