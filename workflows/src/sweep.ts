@@ -167,10 +167,15 @@ export async function sweepWorkflow(input: SweepInput): Promise<SweepOutcome> {
     });
   }
   phase = 'finishing';
-  const outcome = await activities.finishSweep({ sweepId, planRef, ended: Object.fromEntries(ended), startedAt });
-  phase = 'done';
-  setStatus(outcome.completed === cells ? 'completed' : 'failed');
-  return outcome;
+  try {
+    const outcome = await activities.finishSweep({ sweepId, planRef, ended: Object.fromEntries(ended), startedAt });
+    phase = 'done';
+    setStatus(outcome.completed === cells ? 'completed' : 'failed');
+    return outcome;
+  } catch (err) {
+    setStatus(isCancellation(err) ? 'cancelled' : 'failed');
+    throw err;
+  }
 }
 
 /** Once the execution's history reaches the budget (or Temporal suggests it): stop starting cells, then continue as new. */
