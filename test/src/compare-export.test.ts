@@ -56,7 +56,7 @@ function sweepOf(sweepId: string, group: string, results: ExperimentResult[]): S
   const quantizers = Object.keys(results[0].quantization);
   return {
     sweepId,
-    spec: { ...results[0].spec, sweep: { seeds: results.map((r) => r.spec.seed) } },
+    spec: { ...results[0].spec, sweep: { seeds: results.map((r) => r.spec.seed), parallel: 4 } },
     cells: results.map((r, index) => ({
       index,
       runId: r.runId,

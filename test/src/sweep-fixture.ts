@@ -23,7 +23,7 @@ export function sweepFromRuns(sweepId: string, cells: FixtureCell[]): SweepResul
     for (const [path, value] of Object.entries(cell.overrides)) grid[path] = [...new Set([...(grid[path] ?? []), value])];
   return {
     sweepId,
-    spec: { ...results[0].spec, sweep: { grid } },
+    spec: { ...results[0].spec, sweep: { grid, parallel: 4 } },
     cells: outcomes,
     groups: summarizeGroups(outcomes, runs),
     runs,

@@ -1,4 +1,5 @@
 export { experimentWorkflow, pauseSignal, progressQuery, unpauseSignal } from './experiment';
+export { sweepWorkflow, sweepProgressQuery } from './sweep';
 export {
   methodKey,
   quantizersKey,
@@ -6,6 +7,8 @@ export {
   runSearchAttributes,
   specNameKey,
   statusKey,
+  sweepKey,
+  sweepSearchAttributes,
   type RunStatus,
 } from './search-attributes';
 export { runTaskQueues, specQueues, type RunQueues } from './policies';

@@ -85,3 +85,12 @@ export function proxies(spec: ExperimentSpec) {
     finishRun: proxyActivities<RetainActivities>(options.finishRun),
   };
 }
+
+/**
+ * The sweep's own activities (sweepCells, finishSweep), on the base spec's `finish` queue: reading
+ * the plan is a second's work, aggregating a large sweep's results (one results.json per cell)
+ * minutes at most; neither heartbeats (a retry redoes it, to the same bytes).
+ */
+export function sweepActivityOptions(taskQueue: string): ActivityOptions {
+  return { startToCloseTimeout: '1 hour', retry, taskQueue };
+}

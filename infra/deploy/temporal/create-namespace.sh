@@ -29,7 +29,8 @@ until out=$("$temporal" operator search-attribute create --namespace "$namespace
   --name RetainSpec --type Keyword \
   --name RetainMethod --type Keyword \
   --name RetainQuantizers --type KeywordList \
-  --name RetainStatus --type Keyword 2>&1); do
+  --name RetainStatus --type Keyword \
+  --name RetainSweep --type Keyword 2>&1); do
   tries=$((tries + 1))
   if [ "$tries" -ge 30 ]; then
     echo "$out" >&2

@@ -49,7 +49,7 @@ function group(key: string, accs: number[]): SweepGroupSummary {
 function sweep(id: string, groups: SweepGroupSummary[]): LoadedResults {
   const result = {
     sweepId: id,
-    spec: { ...spec(), sweep: { grid: {} } },
+    spec: { ...spec(), sweep: { grid: {}, parallel: 4 } },
     groups,
     cells: [],
     runs: {},
@@ -171,7 +171,10 @@ describe('compareResults', () => {
       ['method=ewc', 0.9, { test: 'n/a', reason: '1 seed' }],
     ]);
     // The sweep's spec has a sweep section the run's lacks.
-    expect(c.specDifferences).toEqual([{ field: 'sweep.grid', values: [{}, undefined] }]);
+    expect(c.specDifferences).toEqual([
+      { field: 'sweep.grid', values: [{}, undefined] },
+      { field: 'sweep.parallel', values: [4, undefined] },
+    ]);
   });
 
   it('refuses fewer than two', () => {

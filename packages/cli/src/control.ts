@@ -15,8 +15,10 @@ import {
   type TrainTaskInput,
   type TrainTaskOutput,
 } from '@retain/sdk';
-import { methodKey, quantizersKey, specNameKey, statusKey, type RunStatus } from '@retain/workflows';
+import { methodKey, quantizersKey, specNameKey, statusKey, sweepProgressQuery, type RunStatus } from '@retain/workflows';
 import { formatProgress, snapshot } from './progress';
+import { SWEEP_WORKFLOW_TYPE } from './results-source';
+import { formatSweepProgress } from './sweep-progress';
 import { formatValue } from './table';
 
 /**
@@ -31,6 +33,7 @@ export async function statusLine(client: Client, runId: string): Promise<string>
   const description = await handle.describe();
   const status = description.status.name;
   if (status !== 'RUNNING') return `${runId}: ${status.toLowerCase()}`;
+  if (description.type === SWEEP_WORKFLOW_TYPE) return `${runId}: sweep · ${formatSweepProgress(await handle.query(sweepProgressQuery))}`;
   const s = await snapshot(handle);
   // The run's start, not this continue-as-new execution's: ETA extrapolates over the whole run.
   const started = s.run?.startedAt ? Date.parse(s.run.startedAt) : description.startTime.getTime();
@@ -48,9 +51,9 @@ export interface ListFilter {
   status?: string;
 }
 
-/** The visibility query for `retain ls`: experiment runs (not their continued-as-new executions) matching every filter. */
+/** The visibility query for `retain ls`: experiment runs and sweeps (not their continued-as-new executions) matching every filter. */
 export function listQuery(filter: ListFilter): string {
-  const clauses = [`WorkflowType = 'experimentWorkflow'`, `ExecutionStatus != 'ContinuedAsNew'`];
+  const clauses = [`WorkflowType IN ('experimentWorkflow', '${SWEEP_WORKFLOW_TYPE}')`, `ExecutionStatus != 'ContinuedAsNew'`];
   // Backslash first, then quotes: the visibility query's strings use SQL's backslash escapes.
   const quote = (v: string) => `'${v.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`;
   if (filter.spec) clauses.push(`${specNameKey.name} = ${quote(filter.spec)}`);
@@ -62,6 +65,8 @@ export function listQuery(filter: ListFilter): string {
 
 export interface RunListing {
   runId: string;
+  /** A run, or a sweep (whose cells are runs listed beside it). */
+  kind: 'run' | 'sweep';
   status: string;
   spec: string;
   method: string;
@@ -83,6 +88,7 @@ export async function listRuns(client: Client, filter: ListFilter): Promise<RunL
     const a = w.typedSearchAttributes;
     runs.push({
       runId: w.workflowId,
+      kind: w.type === SWEEP_WORKFLOW_TYPE ? 'sweep' : 'run',
       status: a.get(statusKey) ?? w.status.name.toLowerCase(),
       spec: a.get(specNameKey) ?? '',
       method: a.get(methodKey) ?? '',
@@ -102,7 +108,7 @@ export function listedModels(runs: RunListing[]): string[] {
 
 /** The header of `ls`: the run's fields, then ACC and BWT of each model. */
 export function listingHeader(models: string[]): string[] {
-  return ['run', 'status', 'spec', 'method', 'quantizers', 'started', ...models.flatMap((m) => [`ACC ${m}`, `BWT ${m}`])];
+  return ['run', 'kind', 'status', 'spec', 'method', 'quantizers', 'started', ...models.flatMap((m) => [`ACC ${m}`, `BWT ${m}`])];
 }
 
 /** One run's row of `ls`, under listingHeader(models); a model a run lacks (or a run not completed) leaves its cells blank. */
@@ -110,6 +116,7 @@ export function listingRow(r: RunListing, models: string[]): string[] {
   const fixed = (v: number | null | undefined, signed: boolean) => (v === undefined ? '' : formatValue(v, signed));
   return [
     r.runId,
+    r.kind,
     r.status,
     r.spec,
     r.method,

@@ -1,7 +1,8 @@
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { defaultRegistry } from '@retain/worker';
-import { loadSpecFile } from './spec-file';
+import { loadSpecFile, readSpecDocument } from './spec-file';
+import { planSweep } from './sweep';
 
 // Every spec under examples/ is what a new user runs first: each must validate against the
 // registered plugins, so a renamed field or plugin breaks this test, not the user's first run.
@@ -16,5 +17,39 @@ describe('examples/', () => {
   test.each(examples)('%s validates and is named after its file', (file) => {
     const spec = loadSpecFile(join(dir, file), defaultRegistry());
     expect(`${spec.name}.yaml`).toBe(file);
+  });
+});
+
+// The sweeps under examples/sweeps/ (docs/results is regenerated from them): every cell of each
+// validates, so a renamed field breaks this test rather than an hour-long sweep at its start.
+const sweepsDir = join(dir, 'sweeps');
+const sweeps = readdirSync(sweepsDir).filter((f) => f.endsWith('.yaml'));
+
+describe('examples/sweeps/', () => {
+  it('holds the sweeps docs/results and the README name', () => {
+    expect(sweeps.sort()).toEqual([
+      'ewc-vs-replay.yaml',
+      'methods-permuted-fmnist.yaml',
+      'methods-split-fmnist-class-il.yaml',
+      'methods-split-fmnist-task-il.yaml',
+      'quantization-permuted-fmnist.yaml',
+      'quantization-split-fmnist.yaml',
+    ]);
+  });
+
+  test.each(sweeps)('%s: every cell validates, and the sweep is named after its file', (file) => {
+    const { spec, cells } = planSweep(readSpecDocument(join(sweepsDir, file)), defaultRegistry(), 'example');
+    expect(`${spec.name}.yaml`).toBe(file);
+    expect(new Set(cells.map((c) => c.seed))).toEqual(new Set([0, 1, 2]));
+    expect(cells.length).toBe(
+      { 'ewc-vs-replay.yaml': 12, 'methods-split-fmnist-task-il.yaml': 33 }[file] ?? (file.startsWith('methods') ? 30 : 18),
+    );
+  });
+
+  it('the methods sweeps run A-GEM with plain SGD (momentum 0, lr 0.01) beside the standard profile', () => {
+    const { cells } = planSweep(readSpecDocument(join(sweepsDir, 'methods-split-fmnist-class-il.yaml')), defaultRegistry(), 'example');
+    const trainer = (group: string) => cells.find((c) => c.group.split(' ')[0] === group)!.spec.trainer.config;
+    expect(trainer('agem-sgd')).toMatchObject({ lr: 0.01, optimizer: { name: 'sgd', momentum: 0 } });
+    expect(trainer('agem')).toMatchObject({ lr: 0.01, optimizer: { name: 'sgd', momentum: 0.9 } });
   });
 });

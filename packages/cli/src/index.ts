@@ -3,3 +3,4 @@ export { EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT, EXIT_INTERRUPTED } from './output
 export { loadSpecFile, parseSpec } from './spec-file';
 export { formatResult, writeResult } from './report';
 export { formatProgress, formatDuration, phaseOf, snapshot, type ProgressSnapshot } from './progress';
+export { planOf, planSweep, prepareSweep, sweepStartFromSpec, sweepWorkflowStart, type SweepWorkflowStart } from './sweep';

@@ -13,6 +13,7 @@ import { addExportMetricsCommand } from './commands/export-metrics';
 import { addSpecCommands } from './commands/plugins';
 import { addReportCommand } from './commands/report';
 import { addRunCommands } from './commands/run';
+import { addSweepCommand } from './commands/sweep';
 import { addWorkerCommands } from './commands/worker';
 import { noRunMessage } from './lifecycle';
 import { BadInputError, EXIT_BAD_INPUT, EXIT_FAILED, EXIT_OK, log, type ExitCode } from './output';
@@ -44,6 +45,7 @@ export async function main(argv: string[]): Promise<number> {
       throw new CommanderError(EXIT_OK, 'commander.version', versionLine());
     });
   addRunCommands(program, exit);
+  addSweepCommand(program, exit);
   addControlCommands(program);
   addSpecCommands(program);
   addWorkerCommands(program);

@@ -36,7 +36,7 @@ export function sweepOf(
   const runs = Object.fromEntries(results.map((r) => [r.runId, sweepRunSummary(r)]));
   return {
     sweepId,
-    spec: { ...results[0].spec, sweep: { grid: { method: ['naive', 'ewc'] }, seeds: [1, 2, 3] } },
+    spec: { ...results[0].spec, sweep: { grid: { method: ['naive', 'ewc'] }, seeds: [1, 2, 3], parallel: 4 } },
     cells,
     groups: summarizeGroups(cells, runs),
     runs,

@@ -10,3 +10,6 @@ export * from './plugin-shape';
 export { z } from 'zod';
 export type * from './sweep-result';
 export * from './sweep-summary';
+export * from './sweep-schema';
+export * from './sweep';
+export type * from './sweep-run';

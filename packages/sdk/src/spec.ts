@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { evaluationSchema } from './evaluation';
+import { sweepSchema } from './sweep-schema';
 
 /**
  * The experiment spec: what a user writes in YAML. Plugin configs are validated in a second pass
@@ -110,6 +111,12 @@ export const experimentSpecSchema = z.strictObject({
     .default({ taskQueue: 'retain' }),
   /** Which tasks are evaluated after each task (evaluation.ts); absent: all of them, the full matrix. */
   evaluation: evaluationSchema.optional(),
+  /**
+   * Makes the spec a sweep: the spec is the base, and `retain sweep` runs one experiment per
+   * variant and seed (sweep.ts). Optional and never filled in, so a spec without it validates as
+   * before; a cell's spec has none.
+   */
+  sweep: sweepSchema.optional(),
 });
 
 export type PluginRef = z.output<typeof pluginRefSchema>;

@@ -7,3 +7,4 @@ export { DEFAULT_CONTINUE_AS_NEW_AFTER_EVENTS, DEFAULT_HEARTBEAT_TIMEOUT_SECONDS
 export type * from './run';
 export type { ExperimentSpec } from './spec';
 export type * from './sweep-result';
+export type * from './sweep-run';

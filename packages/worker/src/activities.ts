@@ -1,7 +1,8 @@
-import type { RetainActivities } from '@retain/sdk';
+import type { RetainActivities, SweepActivities } from '@retain/sdk';
 import { createWorkerContext, type ActivityDeps } from './context';
 import { finishTask } from './finish-task';
 import { finishRun, startRun } from './run-lifecycle';
+import { createSweepActivities } from './sweep';
 import { trainTask } from './train-task';
 
 export type { ActivityDeps } from './context';
@@ -11,9 +12,11 @@ export type { ActivityDeps } from './context';
  * resolves its plugins by name, loads artifacts by ref, calls the plugins, stores what they
  * produced and returns refs and small numbers.
  */
-export function createActivities(deps: ActivityDeps): RetainActivities {
+export function createActivities(deps: ActivityDeps): RetainActivities & SweepActivities {
   const ctx = createWorkerContext(deps);
   return {
+    // A sweep's own two: its next cells' inputs, and the aggregation of its results (sweep.ts).
+    ...createSweepActivities(deps.artifacts),
     startRun: (input) => startRun(ctx, input),
     trainTask: (input) => trainTask(ctx, input),
     finishTask: (input) => finishTask(ctx, input),

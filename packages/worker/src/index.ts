@@ -1,4 +1,5 @@
 export { createActivities, type ActivityDeps } from './activities';
+export { createSweepActivities } from './sweep';
 export { builtinPlugins, defaultRegistry } from './plugins';
 export {
   createRetainWorker,

@@ -13,6 +13,7 @@ import { isResultsFile, loadResultsById, loadResultsFile, SWEEP_WORKFLOW_TYPE } 
 import { parseRunId } from '../run-id';
 import { formatRunResults, formatSpec, formatSweep, formatTasks } from '../show';
 import { alignTable } from '../table';
+import { formatSweepSummary, sweepSummary } from '../sweep-show';
 import { pluginRegistry, pluginsOption } from './plugins';
 
 /** What `retain gc` spares by default besides what runs name: an activity may have just written an artifact no record names yet. */
@@ -114,8 +115,11 @@ async function show(ref: string): Promise<{ text: string; json: unknown }> {
     const description = await client.workflow.getHandle(ref).describe();
     const status = description.status.name.toLowerCase();
     if (description.type === SWEEP_WORKFLOW_TYPE) {
-      if (status !== 'completed')
-        return { text: `sweep ${ref}: ${status}; its results come once it has finished`, json: { kind: 'sweep', sweepId: ref, status } };
+      if (status !== 'completed') {
+        // Under way or stopped: each cell's status so far, from the sweep's plan and the server.
+        const summary = await sweepSummary(client, store, ref);
+        return { text: formatSweepSummary(summary), json: { kind: 'sweep', ...summary } };
+      }
       const loaded = await loadResultsById(client, ref);
       return { text: formatSweep(loaded.result as SweepResult), json: { kind: 'sweep', status, ...loaded.result } };
     }

@@ -38,7 +38,7 @@ describe('control commands refuse bad input before contacting a server', () => {
 describe('the visibility query', () => {
   it('escapes backslashes and quotes in a filter value', () => {
     expect(listQuery({ spec: "a\\'b" })).toBe(
-      "WorkflowType = 'experimentWorkflow' AND ExecutionStatus != 'ContinuedAsNew' AND RetainSpec = 'a\\\\\\'b'",
+      "WorkflowType IN ('experimentWorkflow', 'sweepWorkflow') AND ExecutionStatus != 'ContinuedAsNew' AND RetainSpec = 'a\\\\\\'b'",
     );
   });
 });

@@ -1,7 +1,10 @@
 import { Option, type Command } from 'commander';
 import type { PluginRegistry } from '@retain/sdk';
 import { resolvePlugins } from '@retain/worker';
-import { loadSpecFile } from '../spec-file';
+import { isSweepSpec } from '@retain/sdk';
+import { log } from '../output';
+import { readSpecDocument } from '../spec-file';
+import { planSweep } from '../sweep';
 
 /**
  * The builtins plus the plugin packages of the project in the current directory (package.json
@@ -29,12 +32,23 @@ export function pluginsOption(): Option {
 export function addSpecCommands(program: Command): void {
   program
     .command('validate')
-    .description('check a spec without running it')
+    .description('check a spec without running it (a sweep: every cell)')
     .argument('<spec>', 'experiment spec (YAML)')
     .addOption(pluginsOption())
     .action(async (specPath: string, opts: { plugins?: string[] }) => {
-      const spec = loadSpecFile(specPath, await pluginRegistry(opts.plugins));
+      const registry = await pluginRegistry(opts.plugins);
+      const raw = readSpecDocument(specPath);
+      if (!isSweepSpec(raw)) {
+        process.stdout.write(`${JSON.stringify(registry.validateSpec(raw), null, 2)}\n`);
+        return;
+      }
+      // A sweep: every cell is validated; the base spec is printed, the cells counted.
+      const { spec, cells } = planSweep(raw, registry, (raw as { name?: string }).name ?? 'sweep');
       process.stdout.write(`${JSON.stringify(spec, null, 2)}\n`);
+      const groups = new Set(cells.map((c) => c.group)).size;
+      const seeds = new Set(cells.map((c) => c.seed)).size;
+      const shape = groups * seeds === cells.length ? `${groups} groups × ${seeds} seeds` : `${groups} groups`;
+      log(`${specPath}: a sweep of ${cells.length} cells (${shape}), every cell valid`);
     });
 
   program

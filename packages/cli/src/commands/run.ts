@@ -7,12 +7,14 @@ import { experimentWorkflow, runSearchAttributes, runTaskQueues } from '@retain/
 import { Client, type WorkflowHandle } from '@temporalio/client';
 import { connectTemporal, paths, withClient } from '../connection';
 import { resumeInput } from '../control';
-import { EXIT_INTERRUPTED, EXIT_OK, log, type ExitCode } from '../output';
+import { BadInputError, EXIT_INTERRUPTED, EXIT_OK, log, type ExitCode } from '../output';
 import { watchProgress } from '../progress';
 import { formatResult, writeResult } from '../report';
 import { parseRunId, RUN_ID_MAX_LENGTH, runResultsDir } from '../run-id';
 import { loadSpecFile } from '../spec-file';
+import { isSweep } from '../sweep';
 import { pluginRegistry, pluginsOption } from './plugins';
+import { reportSweep, resumeSweep } from './sweep';
 
 interface FollowOptions {
   out?: string;
@@ -33,30 +35,48 @@ export function addRunCommands(program: Command, exit: ExitCode): void {
       // Validate before anything starts: a bad spec or plugin package costs no server, no worker, no run.
       const registry = await pluginRegistry(opts.plugins);
       const spec = loadSpecFile(specPath, registry);
+      if (spec.sweep) throw new BadInputError(`${specPath} has a sweep section: \`retain sweep ${specPath}\` runs its cells`);
       const runId = opts.id ?? `${spec.name}-${timestamp()}-${randomBytes(2).toString('hex')}`;
       exit.code = await startAndFollow(runId, opts, registry, () => Promise.resolve({ spec }));
     });
 
   program
     .command('result')
-    .description('wait for a run (e.g. one started with --detach), then print its results and write results.json')
-    .argument('<runId>', 'the id `retain run` printed', parseRunId)
+    .description(
+      'wait for a run or sweep (e.g. one started with --detach), then print its results and write results.json (a sweep: sweep.json, sweep.csv)',
+    )
+    .argument('<runId>', 'the id `retain run` or `retain sweep` printed', parseRunId)
     .option('--out <dir>', 'where to write results.json (default: <state>/runs/<run id>)')
     .action(async (runId: string, opts: { out?: string }) => {
-      await withClient((client) => report(client.workflow.getHandle(runId), opts.out));
+      await withClient(async (client) => {
+        const handle = client.workflow.getHandle(runId);
+        if (await isSweep(client, runId)) exit.code = await reportSweep(handle, opts.out);
+        else await report(handle, opts.out);
+      });
     });
 
   program
     .command('resume')
-    .description('start a new run that continues a failed or cancelled run after its last completed task, reusing its artifacts')
-    .argument('<runId>', 'the failed or cancelled run', parseRunId)
-    .option('--spec <spec>', 'a corrected spec for the remaining tasks (same benchmark, model, seed and quantizers)')
+    .description(
+      'start a new run that continues a failed or cancelled run after its last completed task, reusing its artifacts; ' +
+        "of a sweep, a new sweep that reruns only its failed and missing cells, keeping the completed ones' results",
+    )
+    .argument('<runId>', 'the failed or cancelled run, or the sweep', parseRunId)
+    .option(
+      '--spec <spec>',
+      'a corrected spec for the remaining tasks (same benchmark, model, seed and quantizers; of a sweep, the same cells)',
+    )
     .option('--out <dir>', 'where to write results.json (default: <state>/runs/<run id>)')
     .option('--detach', 'start the new run and print its id; a separate `retain worker` runs it')
     .option('--id <runId>', 'id of the new run (default: <old id>-resumed-<random>)', parseRunId)
     .addOption(pluginsOption())
     .action(async (oldRunId: string, opts: FollowOptions & { spec?: string; id?: string; plugins?: string[] }) => {
       const registry = await pluginRegistry(opts.plugins);
+      // A sweep reruns its failed and missing cells (each failed run resumed after its last finished task).
+      if (await withClient((client) => isSweep(client, oldRunId))) {
+        exit.code = await resumeSweep(oldRunId, opts, registry);
+        return;
+      }
       const corrected = opts.spec ? loadSpecFile(opts.spec, registry) : undefined;
       const runId = opts.id ?? resumedRunId(oldRunId);
       exit.code = await startAndFollow(runId, opts, registry, async (client) => {

@@ -1,0 +1,80 @@
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { stringify } from 'csv-stringify/sync';
+import type { SeedStat } from '@retain/metrics';
+import type { SweepResult } from '@retain/sdk';
+
+/** What a finished sweep prints and writes: the groups table, sweep.json and sweep.csv. */
+
+const METRICS = ['acc', 'bwt', 'fwt', 'forgetting'] as const;
+const HEADINGS: Record<(typeof METRICS)[number], string> = { acc: 'ACC', bwt: 'BWT', fwt: 'FWT', forgetting: 'forgetting' };
+
+/** `0.812 ± 0.013`, `0.812` for one seed, `n/a` for none. */
+function stat(s: SeedStat | undefined): string {
+  if (!s || s.mean === null) return 'n/a';
+  return s.n > 1 && s.std !== null ? `${s.mean.toFixed(3)} ± ${s.std.toFixed(3)}` : s.mean.toFixed(3);
+}
+
+/** One row per group and model (fp32, then each quantizer): seeds done and mean ± std of each metric. */
+export function formatGroups(result: Pick<SweepResult, 'cells' | 'groups'>): string {
+  const rows = [['group', 'model', 'seeds', ...METRICS.map((m) => HEADINGS[m])]];
+  for (const g of result.groups) {
+    const total = result.cells.filter((c) => c.group === g.group).length;
+    const models = Object.keys(g.metrics);
+    if (!models.length) rows.push([g.group, '-', `0/${total}`, ...METRICS.map(() => 'n/a')]);
+    for (const model of models) rows.push([g.group, model, `${g.seeds.length}/${total}`, ...METRICS.map((m) => stat(g.metrics[model][m]))]);
+  }
+  const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
+  return rows.map((r) => r.map((c, i) => (i < 2 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ')).join('\n');
+}
+
+/** The cells that did not complete, one line each with the reason. */
+export function formatUnfinished(result: SweepResult): string[] {
+  return result.cells
+    .filter((c) => c.status !== 'completed')
+    .map((c) => `cell ${c.index} (${c.group}, seed ${c.seed}) ${c.status}: ${c.runId}${c.error ? `: ${c.error}` : ''}`);
+}
+
+/**
+ * sweep.csv: one row per cell (index, run id, group, each override path, seed, status, error),
+ * then ACC, BWT, FWT and forgetting of each model the runs have, as `<model>.<metric>`.
+ */
+export function sweepCsv(result: SweepResult): string {
+  const paths = [...new Set(result.cells.flatMap((c) => Object.keys(c.overrides)))];
+  const models = [...new Set(Object.values(result.runs).flatMap((r) => Object.keys(r.metrics)))];
+  const header = [
+    'index',
+    'run_id',
+    'group',
+    ...paths,
+    'seed',
+    'status',
+    'error',
+    ...models.flatMap((m) => METRICS.map((k) => `${m}.${k}`)),
+  ];
+  const cell = (v: unknown) => (v === undefined || v === null ? '' : typeof v === 'object' ? JSON.stringify(v) : v);
+  const rows = result.cells.map((c) => {
+    const run = c.status === 'completed' ? result.runs[c.runId] : undefined;
+    return [
+      c.index,
+      c.runId,
+      c.group,
+      ...paths.map((p) => cell(c.overrides[p])),
+      c.seed,
+      c.status,
+      c.error ?? '',
+      ...models.flatMap((m) => METRICS.map((k) => cell(run?.metrics[m]?.[k]))),
+    ];
+  });
+  return stringify([header, ...rows]);
+}
+
+/** Writes sweep.json and sweep.csv into `dir`; returns their paths. */
+export function writeSweepOutputs(dir: string, result: SweepResult): { json: string; csv: string } {
+  mkdirSync(dir, { recursive: true });
+  const json = join(dir, 'sweep.json');
+  const csv = join(dir, 'sweep.csv');
+  writeFileSync(json, `${JSON.stringify(result, null, 2)}\n`);
+  writeFileSync(csv, sweepCsv(result));
+  return { json, csv };
+}
