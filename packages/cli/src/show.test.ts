@@ -70,7 +70,9 @@ describe('retain ls: metric columns', () => {
 
   it('ACC and BWT per model, fp32 first; blank for a run without results', () => {
     const lines = formatListing(runs).split('\n');
-    expect(lines[0]).toMatch(/^run\s+kind\s+status\s+spec\s+method\s+quantizers\s+started\s+ACC fp32\s+BWT fp32\s+ACC rtn-int8\s+BWT rtn-int8$/);
+    expect(lines[0]).toMatch(
+      /^run\s+kind\s+status\s+spec\s+method\s+quantizers\s+started\s+ACC fp32\s+BWT fp32\s+ACC rtn-int8\s+BWT rtn-int8$/,
+    );
     expect(lines[1]).toMatch(/^r1\s+run\s+completed\s+.*\s+0\.7500\s+n\/a\s+0\.7000\s+-0\.2000$/);
     expect(lines[2]).toMatch(/^r2\s+run\s+running\s+s\s+naive\s+rtn-int8\s+2026-01-01T00:00:00\.000Z$/);
     expect(listingJson(runs)).toEqual([
