@@ -8,4 +8,4 @@ export {
   statusKey,
   type RunStatus,
 } from './search-attributes';
-export { runTaskQueues, specQueues, type RunQueues } from './policies';
+export { runPriority, runTaskQueues, specQueues, type RunQueues } from './policies';
