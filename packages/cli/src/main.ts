@@ -8,8 +8,10 @@ import { WorkflowNotFoundError } from '@temporalio/common';
 import { DefaultLogger, Runtime, type LogLevel } from '@temporalio/worker';
 import { addArtifactCommands } from './commands/artifacts';
 import { addControlCommands } from './commands/control';
+import { addInitCommand } from './commands/init';
 import { addSpecCommands } from './commands/plugins';
 import { addRunCommands } from './commands/run';
+import { addSchemaCommand } from './commands/schema';
 import { addWorkerCommands } from './commands/worker';
 import { noRunMessage } from './lifecycle';
 import { BadInputError, EXIT_BAD_INPUT, EXIT_FAILED, EXIT_OK, log, type ExitCode } from './output';
@@ -45,6 +47,8 @@ export async function main(argv: string[]): Promise<number> {
   addSpecCommands(program);
   addWorkerCommands(program);
   addArtifactCommands(program);
+  addSchemaCommand(program);
+  addInitCommand(program);
 
   try {
     await program.parseAsync(argv);
