@@ -12,6 +12,7 @@ import { addInitCommand } from './commands/init';
 import { addSpecCommands } from './commands/plugins';
 import { addRunCommands } from './commands/run';
 import { addSchemaCommand } from './commands/schema';
+import { addServerCommand } from './commands/server';
 import { addWorkerCommands } from './commands/worker';
 import { noRunMessage } from './lifecycle';
 import { BadInputError, EXIT_BAD_INPUT, EXIT_FAILED, EXIT_OK, log, type ExitCode } from './output';
@@ -49,6 +50,7 @@ export async function main(argv: string[]): Promise<number> {
   addArtifactCommands(program);
   addSchemaCommand(program);
   addInitCommand(program);
+  addServerCommand(program);
 
   try {
     await program.parseAsync(argv);

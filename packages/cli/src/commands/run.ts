@@ -12,6 +12,7 @@ import { watchProgress } from '../progress';
 import { formatResult, writeResult } from '../report';
 import { parseRunId, RUN_ID_MAX_LENGTH, runResultsDir } from '../run-id';
 import { loadSpecFile } from '../spec-file';
+import { runUiLinkOn } from '../ui';
 import { pluginRegistry, pluginsOption } from './plugins';
 
 interface FollowOptions {
@@ -89,6 +90,8 @@ async function startAndFollow(
       typedSearchAttributes: runSearchAttributes(spec),
       ...(priority ? { priority } : {}),
     });
+    const link = runUiLinkOn(temporal.server, runId);
+    if (link) log(`run ${runId} in the Temporal Web UI: ${link}`);
     if (opts.detach) {
       process.stdout.write(`${runId}\n`);
       return EXIT_OK;
