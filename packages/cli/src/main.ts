@@ -11,6 +11,7 @@ import { addControlCommands } from './commands/control';
 import { addInitCommand } from './commands/init';
 import { addSpecCommands } from './commands/plugins';
 import { addRunCommands } from './commands/run';
+import { addScheduleCommands } from './commands/schedule';
 import { addSchemaCommand } from './commands/schema';
 import { addServerCommand } from './commands/server';
 import { addWorkerCommands } from './commands/worker';
@@ -51,6 +52,7 @@ export async function main(argv: string[]): Promise<number> {
   addSchemaCommand(program);
   addInitCommand(program);
   addServerCommand(program);
+  addScheduleCommands(program);
 
   try {
     await program.parseAsync(argv);
