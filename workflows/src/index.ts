@@ -11,4 +11,4 @@ export {
   sweepSearchAttributes,
   type RunStatus,
 } from './search-attributes';
-export { runTaskQueues, specQueues, type RunQueues } from './policies';
+export { runPriority, runTaskQueues, specQueues, type RunQueues } from './policies';

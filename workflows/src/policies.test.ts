@@ -1,5 +1,5 @@
 import { DEFAULT_HEARTBEAT_TIMEOUT_SECONDS, type ExperimentSpec } from '@retain/sdk';
-import { activityOptions, runTaskQueues, specQueues } from './policies';
+import { activityOptions, runPriority, runTaskQueues, specQueues } from './policies';
 
 const spec = {
   name: 'policies',
@@ -43,5 +43,18 @@ describe('task queues by kind of work', () => {
     const trainOnly = { ...spec, execution: { taskQueue: 'cpu', queues: { train: 'gpu' } } };
     expect(queueOf(trainOnly)).toEqual({ prepare: 'cpu', train: 'gpu', finishTask: 'cpu', finishRun: 'cpu' });
     expect(runTaskQueues(trainOnly)).toEqual(['cpu', 'gpu']);
+  });
+});
+
+describe('priority', () => {
+  it("passes execution.priority to every activity as Temporal's priority key", () => {
+    const urgent = { ...spec, execution: { taskQueue: 'gpu', priority: 1 } };
+    expect(runPriority(urgent)).toEqual({ priorityKey: 1 });
+    for (const options of Object.values(activityOptions(urgent))) expect(options.priority).toEqual({ priorityKey: 1 });
+  });
+
+  it('sends no priority at all when the spec has none (options as before, so replay and results are unchanged)', () => {
+    expect(runPriority(spec)).toBeUndefined();
+    for (const options of Object.values(activityOptions(spec))) expect('priority' in options).toBe(false);
   });
 });

@@ -1,3 +1,4 @@
+import type { Priority } from '@temporalio/common';
 import { ActivityCancellationType, proxyActivities, type ActivityOptions } from '@temporalio/workflow';
 import { DEFAULT_HEARTBEAT_TIMEOUT_SECONDS, NON_RETRYABLE_ERROR_TYPES } from '@retain/sdk/workflow';
 import type { ExperimentSpec, RetainActivities } from '@retain/sdk/workflow';
@@ -39,6 +40,18 @@ export function runTaskQueues(spec: Pick<ExperimentSpec, 'execution'>): string[]
 }
 
 /**
+ * The run's Temporal priority (the spec's `execution.priority` as a priority key), for its
+ * workflow start and every activity; undefined without one, so nothing is sent and a spec without
+ * it starts exactly as before (replay.test.ts replays that). Activities would inherit the
+ * workflow's priority anyway; passing it keeps a resumed or scheduled start, which may carry
+ * another, consistent with the spec.
+ */
+export function runPriority(spec: Pick<ExperimentSpec, 'execution'>): Priority | undefined {
+  const key = spec.execution.priority;
+  return key === undefined ? undefined : { priorityKey: key };
+}
+
+/**
  * The options of every activity of a run. The heartbeat timeout (the spec's
  * execution.heartbeatTimeoutSeconds, 4 s by default) is what detects a dead worker: the retry
  * starts that long after the last heartbeat. Every activity heartbeats every second from the event
@@ -51,8 +64,10 @@ export function activityOptions(spec: ExperimentSpec) {
   // Training goes to the train queue (GPU workers), everything else to the finish queue. Without
   // `execution.queues` every activity keeps the queue it always had (replay.test.ts replays that).
   const queues = specQueues(spec);
+  const priority = runPriority(spec);
+  const prioritised = priority ? { priority } : {};
   // Minutes at most on small models; a long quantizer (GPTQ on a large layer) still heartbeats.
-  const short: ActivityOptions = { startToCloseTimeout: '1 hour', heartbeatTimeout, retry, taskQueue: queues.finish };
+  const short: ActivityOptions = { startToCloseTimeout: '1 hour', heartbeatTimeout, retry, taskQueue: queues.finish, ...prioritised };
   return {
     /** startRun: building a scenario and an initial checkpoint and evaluating it: seconds of work. */
     prepare: short,
@@ -67,6 +82,7 @@ export function activityOptions(spec: ExperimentSpec) {
       cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
       retry,
       taskQueue: queues.train,
+      ...prioritised,
     } satisfies ActivityOptions,
     /** finishTask: consolidation, every quantizer and every evaluation of one task. */
     finishTask: { ...short, startToCloseTimeout: '6 hours' } satisfies ActivityOptions,

@@ -15,6 +15,7 @@ import {
 import { RUN_SEARCH_ATTRIBUTES } from '@retain/workflows';
 import { join } from 'node:path';
 import { log } from './output';
+import { refuseHeadlessServer, refuseUiWithRemoteServer } from './ui';
 
 /** Where this CLI keeps its state: the embedded server's files, tools, artifacts, results. */
 export interface Paths {
@@ -45,14 +46,22 @@ export interface Temporal {
  * running), and says which in one line. `keepServer`: leave a server started here running after
  * `close()`. Wrong TLS material fails within seconds with the setting to fix.
  */
-export async function connectTemporal(opts: { keepServer: boolean; log: (line: string) => void }): Promise<Temporal> {
+export async function connectTemporal(opts: {
+  keepServer: boolean;
+  log: (line: string) => void;
+  /** Start the embedded server with its Web UI (on `port`, default the gRPC port + 1000); see ui.ts. */
+  ui?: { port?: number };
+}): Promise<Temporal> {
   const settings = loadConnectionSettings();
+  if (opts.ui) refuseUiWithRemoteServer(settings);
   const server = await ensureTemporal({
     detached: true,
     log: opts.log,
     searchAttributes: { ...RUN_SEARCH_ATTRIBUTES },
     connection: settings,
+    ...(opts.ui ? { headless: false, uiPort: opts.ui.port } : {}),
   });
+  if (opts.ui && !server.uiUrl) refuseHeadlessServer(server);
   opts.log(describeConnection(settings, server));
   const options: TemporalConnectOptions = { ...settings.connect, address: server.address };
   // Before the SDK: its client retries a refused handshake for 10 s and then says only "deadline".
@@ -88,10 +97,10 @@ function reachFix(settings: ConnectionSettings): string {
 }
 
 /** Runs `fn` with a client of the configured server (or the embedded one), leaving the server running. */
-export async function withClient<T>(fn: (client: Client) => Promise<T>): Promise<T> {
+export async function withClient<T>(fn: (client: Client, server: DevServer) => Promise<T>): Promise<T> {
   const temporal = await connectTemporal({ keepServer: true, log });
   try {
-    return await fn(new Client({ connection: temporal.client, namespace: temporal.server.namespace }));
+    return await fn(new Client({ connection: temporal.client, namespace: temporal.server.namespace }), temporal.server);
   } finally {
     await temporal.close();
   }

@@ -10,10 +10,14 @@ import { addArtifactCommands } from './commands/artifacts';
 import { addCompareCommand } from './commands/compare';
 import { addControlCommands } from './commands/control';
 import { addExportMetricsCommand } from './commands/export-metrics';
+import { addInitCommand } from './commands/init';
 import { addSpecCommands } from './commands/plugins';
 import { addReportCommand } from './commands/report';
 import { addRunCommands } from './commands/run';
 import { addSweepCommand } from './commands/sweep';
+import { addScheduleCommands } from './commands/schedule';
+import { addSchemaCommand } from './commands/schema';
+import { addServerCommand } from './commands/server';
 import { addWorkerCommands } from './commands/worker';
 import { noRunMessage } from './lifecycle';
 import { BadInputError, EXIT_BAD_INPUT, EXIT_FAILED, EXIT_OK, log, type ExitCode } from './output';
@@ -53,6 +57,10 @@ export async function main(argv: string[]): Promise<number> {
   addCompareCommand(program);
   addExportMetricsCommand(program);
   addReportCommand(program);
+  addSchemaCommand(program);
+  addInitCommand(program);
+  addServerCommand(program);
+  addScheduleCommands(program);
 
   try {
     await program.parseAsync(argv);

@@ -56,6 +56,22 @@ export function formatProgress(s: ProgressSnapshot, elapsedSeconds: number): str
   return parts.join(' · ');
 }
 
+/**
+ * When the run started, in ms since the epoch: the workflow's `startedAt` (kept across
+ * continue-as-new), else `fallbackMs` (before startRun has finished, the query has none). A watcher
+ * that attaches to a run under way (`retain result`) must measure from here, not from when it
+ * attached, or its ETA would count only the time it watched against all the work done.
+ */
+export function runStartMs(s: ProgressSnapshot, fallbackMs: number): number {
+  const started = s.run?.startedAt ? Date.parse(s.run.startedAt) : NaN;
+  return Number.isFinite(started) ? started : fallbackMs;
+}
+
+/** The progress line at `nowMs` for a watcher that attached at `attachedMs`. */
+export function progressLine(s: ProgressSnapshot, attachedMs: number, nowMs: number): string {
+  return formatProgress(s, (nowMs - runStartMs(s, attachedMs)) / 1000);
+}
+
 export function formatDuration(seconds: number): string {
   const s = Math.max(0, Math.round(seconds));
   const h = Math.floor(s / 3600);
@@ -73,7 +89,7 @@ export function watchProgress(
   out: NodeJS.WriteStream,
   opts: { intervalMs?: number; quietSeconds?: number } = {},
 ): () => void {
-  const started = Date.now();
+  const attached = Date.now();
   const tty = out.isTTY === true;
   let lastLine = '';
   let lastPrinted = 0;
@@ -84,7 +100,7 @@ export function watchProgress(
     busy = true;
     try {
       const s = await snapshot(handle);
-      const line = formatProgress(s, (Date.now() - started) / 1000);
+      const line = progressLine(s, attached, Date.now());
       const phase = `${s.run?.task}/${phaseOf(s)}`;
       if (tty) {
         out.write(`\r\x1b[2K${line}`);

@@ -3,9 +3,12 @@ import { InvalidArgumentError } from 'commander';
 import { parseRunId, runResultsDir } from './run-id';
 
 describe('run ids', () => {
-  it.each(['mnist-20261205-0951-ab12', 'a', 'A.b_c-1', 'x'.repeat(200), 'split-mnist-resumed-00ff'])('accepts %s', (id) => {
-    expect(parseRunId(id)).toBe(id);
-  });
+  it.each(['mnist-20261205-0951-ab12', 'a', 'A.b_c-1', 'x'.repeat(200), 'split-mnist-resumed-00ff', 'nightly-2026-12-05T03:00:00Z'])(
+    'accepts %s',
+    (id) => {
+      expect(parseRunId(id)).toBe(id);
+    },
+  );
 
   it.each([
     ['', /run id is empty/],

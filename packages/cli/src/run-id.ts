@@ -7,8 +7,9 @@ import { InvalidArgumentError } from 'commander';
  * (a spec name is at most 100 characters; a generated id adds 21, a resumed one 13 more).
  */
 export const RUN_ID_MAX_LENGTH = 200;
-export const RUN_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,199}$/;
-export const RUN_ID_FORM = 'a letter or digit, then up to 199 letters, digits, ".", "_" or "-" (no "..")';
+// ":" because a Temporal Schedule names each run it starts `<id>-<firing time, RFC 3339>` (retain schedule).
+export const RUN_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.:-]{0,199}$/;
+export const RUN_ID_FORM = 'a letter or digit, then up to 199 letters, digits, ".", "_", "-" or ":" (no "..")';
 
 /** Why `id` is not a safe run id, or undefined when it is. */
 export function runIdProblem(id: string): string | undefined {

@@ -85,6 +85,19 @@ export const experimentSpecSchema = z.strictObject({
         })
         .optional(),
       /**
+       * Temporal's priority key of the run's workflow and of every activity it starts: 1 goes
+       * first, 5 last, when tasks wait for workers on a shared queue (an urgent run overtakes a
+       * long sweep's queued tasks). Optional and never filled in: absent, nothing is sent and
+       * Temporal uses its default (3), exactly as before; `runPriority` (workflows/src/policies.ts)
+       * turns it into Temporal's option.
+       */
+      priority: z
+        .number()
+        .int('a whole number from 1 (soonest) to 5 (latest)')
+        .min(1, 'at least 1 (the most urgent)')
+        .max(5, "at most 5: Temporal's default number of priority levels")
+        .optional(),
+      /**
        * How long an activity may go without a heartbeat before Temporal retries it elsewhere: the
        * time a killed worker's task waits before it runs again. Workers send a heartbeat every
        * second; below 3 s a busy worker (an event loop stalled for 2 s) would look dead. Absent:

@@ -6,6 +6,7 @@ import { withListedMetrics } from '../listing-metrics';
 import { runningRun } from '../lifecycle';
 import { log } from '../output';
 import { parseRunId } from '../run-id';
+import { runUiLinkOn } from '../ui';
 
 /** `pause`, `unpause`, `cancel`, `status`, `ls`: a run already on the server, by its id. */
 export function addControlCommands(program: Command): void {
@@ -43,10 +44,11 @@ export function addControlCommands(program: Command): void {
 
   program
     .command('status')
-    .description("a run's status: task, phase, step, loss, ETA")
+    .description("a run's status: task, phase, step, loss, ETA; and its page in Temporal's Web UI when one is known")
     .argument('<runId>', 'the run', parseRunId)
     .action(async (runId: string) => {
-      process.stdout.write(`${await withClient((client) => statusLine(client, runId))}\n`);
+      const [line, link] = await withClient(async (client, server) => [await statusLine(client, runId), runUiLinkOn(server, runId)]);
+      process.stdout.write(`${line}\n${link ? `web UI: ${link}\n` : ''}`);
     });
 
   program

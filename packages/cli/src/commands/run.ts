@@ -3,7 +3,7 @@ import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import type { ExperimentInput, ExperimentResult, ExperimentSpec, PluginRegistry } from '@retain/sdk';
 import { createRetainWorkers, DEFAULT_TASK_QUEUE, experimentResultOf } from '@retain/worker';
-import { experimentWorkflow, runSearchAttributes, runTaskQueues } from '@retain/workflows';
+import { experimentWorkflow, runPriority, runSearchAttributes, runTaskQueues } from '@retain/workflows';
 import { Client, type WorkflowHandle } from '@temporalio/client';
 import { connectTemporal, paths, withClient } from '../connection';
 import { resumeInput } from '../control';
@@ -13,6 +13,7 @@ import { formatResult, writeResult } from '../report';
 import { parseRunId, RUN_ID_MAX_LENGTH, runResultsDir } from '../run-id';
 import { loadSpecFile } from '../spec-file';
 import { isSweep } from '../sweep';
+import { runUiLinkOn } from '../ui';
 import { pluginRegistry, pluginsOption } from './plugins';
 import { reportSweep, resumeSweep } from './sweep';
 
@@ -101,12 +102,16 @@ async function startAndFollow(
     const client = new Client({ connection: temporal.client, namespace: temporal.server.namespace });
     const input = await inputOf(client);
     const spec: ExperimentSpec = input.spec;
+    const priority = runPriority(spec);
     const handle = await client.workflow.start(experimentWorkflow, {
       taskQueue: spec.execution.taskQueue,
       workflowId: runId,
       args: [input],
       typedSearchAttributes: runSearchAttributes(spec),
+      ...(priority ? { priority } : {}),
     });
+    const link = runUiLinkOn(temporal.server, runId);
+    if (link) log(`run ${runId} in the Temporal Web UI: ${link}`);
     if (opts.detach) {
       process.stdout.write(`${runId}\n`);
       return EXIT_OK;

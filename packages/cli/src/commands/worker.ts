@@ -3,10 +3,15 @@ import { stopEmbeddedServer } from '@retain/infra';
 import { createRetainWorkers, DEFAULT_TASK_QUEUE, DEVICES, type Device } from '@retain/worker';
 import { connectTemporal, paths } from '../connection';
 import { log } from '../output';
+import { uiBaseUrl } from '../ui';
 import { pluginRegistry, pluginsOption } from './plugins';
+import { uiPortOption } from './server';
 import { addWorkersCommand, collectQueues } from './workers';
 
 interface ServeOptions {
+  /** `dev --ui`: the embedded server serves its Web UI. */
+  ui?: boolean;
+  uiPort?: number;
   /** Absent: the default queue; `--queue a,b --queue c` gives [a, b, c]. */
   queue?: string[];
   slots: number;
@@ -31,7 +36,9 @@ export function addWorkerCommands(program: Command): void {
       });
   serving('worker', 'run a worker on one or more task queues until Ctrl-C', true);
   // The embedded server stops with the worker.
-  serving('dev', 'start the embedded Temporal server and a worker together, until Ctrl-C', false);
+  serving('dev', 'start the embedded Temporal server and a worker together, until Ctrl-C', false)
+    .option('--ui', "serve Temporal's Web UI with the embedded server and print its URL")
+    .addOption(uiPortOption());
 
   addWorkersCommand(program);
 
@@ -73,7 +80,7 @@ function threadsOption(): Option {
 async function serve(opts: ServeOptions & { keepServer: boolean }): Promise<void> {
   // Before the server: a bad plugin package fails at once, naming its config.
   const registry = await pluginRegistry(opts.plugins);
-  const temporal = await connectTemporal({ keepServer: opts.keepServer, log });
+  const temporal = await connectTemporal({ keepServer: opts.keepServer, log, ui: opts.ui ? { port: opts.uiPort } : undefined });
   try {
     const workers = await createRetainWorkers({
       connection: await temporal.worker(),
@@ -95,6 +102,8 @@ async function serve(opts: ServeOptions & { keepServer: boolean }): Promise<void
     log(
       `worker polling task queue${workers.taskQueues.length === 1 ? '' : 's'} ${queues} on ${temporal.server.address} (device ${opts.device}, ${slots}) as ${workers.identity}; Ctrl-C to stop`,
     );
+    const ui = uiBaseUrl(temporal.server);
+    if (ui) log(`Temporal Web UI: ${ui}`);
     await workers.run();
   } finally {
     await temporal.close();

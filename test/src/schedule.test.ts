@@ -1,0 +1,83 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Client, Connection } from '@temporalio/client';
+import { retainCli } from './cli-process';
+
+/** `retain schedule`: a Temporal Schedule on the test run's dev server that starts the spec's run. */
+describe('retain schedule', () => {
+  let dir: string;
+  let connection: Connection;
+  let client: Client;
+  const env = () => ({ RETAIN_HOME: join(dir, 'state') });
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'retain-schedule-'));
+    connection = await Connection.connect({ address: process.env.TEMPORAL_ADDRESS });
+    client = new Client({ connection, namespace: process.env.TEMPORAL_NAMESPACE ?? 'default' });
+  });
+  afterAll(async () => {
+    await connection?.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('creates a schedule, lists it, starts the run when triggered, and deletes it', async () => {
+    const name = `scheduled-${process.pid}`;
+    const spec = join(dir, 'scheduled.yaml');
+    writeFileSync(
+      spec,
+      [
+        `name: ${name}`,
+        'benchmark: { name: permuted-fmnist, config: { tasks: 1, trainPerTask: 100, testPerTask: 100 } }',
+        'model: mlp',
+        'trainer: supervised',
+        // No worker polls this queue: the started run waits, which is all this test needs.
+        `execution: { taskQueue: nobody-${process.pid}, priority: 2 }`,
+        '',
+      ].join('\n'),
+    );
+    const id = `nightly-${process.pid}`;
+    const created = await retainCli(['schedule', spec, '--cron', '0 3 * * *', '--id', id], env());
+    expect({ code: created.code, stderr: created.code === 0 ? '' : created.stderr }).toEqual({ code: 0, stderr: '' });
+    expect(created.stdout).toBe(`${id}\n`);
+    const listed = await retainCli(['schedule', 'ls'], env());
+    expect(listed.stdout).toMatch(new RegExp(`^${id}\\s+${name}\\s+0 3 \\* \\* \\*\\s+\\d{4}-\\d\\d-\\d\\dT03:00:00\\.000Z\\s+-$`, 'm'));
+
+    // Fire it now (the SDK's trigger), as the server would at 03:00.
+    const handle = client.schedule.getHandle(id);
+    await handle.trigger();
+    let runId: string | undefined;
+    for (let i = 0; i < 100 && !runId; i++) {
+      runId = (await handle.describe()).info.recentActions[0]?.action.workflow.workflowId;
+      if (!runId) await new Promise((done) => setTimeout(done, 100));
+    }
+    expect(runId).toMatch(new RegExp(`^${id}-\\d{4}-\\d\\d-\\d\\dT\\d\\d:\\d\\d:\\d\\dZ$`));
+    const run = await client.workflow.getHandle(runId!).describe();
+    try {
+      expect(run.type).toBe('experimentWorkflow');
+      expect(run.status.name).toBe('RUNNING');
+      expect(run.taskQueue).toBe(`nobody-${process.pid}`);
+      expect(run.raw.workflowExecutionInfo?.priority?.priorityKey).toBe(2);
+      // `retain ls` finds it by the spec's search attributes, and the CLI takes its id.
+      const runs = await retainCli(['ls', '--spec', name], env());
+      expect(runs.stdout).toContain(runId);
+      expect((await retainCli(['schedule', 'ls'], env())).stdout).toContain(runId);
+    } finally {
+      await client.workflow.getHandle(runId!).terminate('schedule test done');
+    }
+
+    expect((await retainCli(['schedule', 'delete', id], env())).code).toBe(0);
+    expect((await retainCli(['schedule', 'ls'], env())).stdout).not.toContain(id);
+    const again = await retainCli(['schedule', 'delete', id], env());
+    expect(again.code).toBe(2);
+    expect(again.stderr).toMatch(/no schedule .* `retain schedule ls` lists them/);
+  });
+
+  it('refuses a cron expression Temporal cannot read, naming --cron, and creates nothing', async () => {
+    const spec = join(dir, 'bad-cron.yaml');
+    writeFileSync(spec, 'name: bad-cron\nbenchmark: permuted-fmnist\nmodel: mlp\ntrainer: supervised\n');
+    const refused = await retainCli(['schedule', spec, '--cron', 'every night', '--id', `bad-${process.pid}`], env());
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toMatch(/--cron 'every night' is not a schedule Temporal accepts/);
+    await expect(client.schedule.getHandle(`bad-${process.pid}`).describe()).rejects.toThrow();
+  });
+});
