@@ -28,6 +28,12 @@ export const supervisedTrainer = definePlugin({
   description: 'Mini-batch supervised training with SGD (momentum), Adam or AdamW, lr schedules, fixed epochs or steps per task.',
   configSchema: supervisedConfigSchema,
   train: (ctx: TrainContext<SupervisedConfig>) => trainSupervised(ctx),
+  // SGD keeps a momentum buffer per parameter, Adam and AdamW two moments.
+  memoryShape: (config: SupervisedConfig) => ({
+    batchSize: config.batchSize,
+    stepsPerRun: config.stepsPerRun,
+    optimizerSlots: config.optimizer.name === 'sgd' ? 1 : 2,
+  }),
 });
 
 export async function trainSupervised(ctx: TrainContext<SupervisedConfig>): Promise<TrainOutcome> {

@@ -11,7 +11,7 @@ import { EXIT_INTERRUPTED, EXIT_OK, log, type ExitCode } from '../output';
 import { watchProgress } from '../progress';
 import { formatResult, writeResult } from '../report';
 import { parseRunId, RUN_ID_MAX_LENGTH, runResultsDir } from '../run-id';
-import { loadSpecFile } from '../spec-file';
+import { loadSpecFile, machineLimits } from '../spec-file';
 import { pluginRegistry, pluginsOption } from './plugins';
 
 interface FollowOptions {
@@ -61,6 +61,8 @@ export function addRunCommands(program: Command, exit: ExitCode): void {
       const runId = opts.id ?? resumedRunId(oldRunId);
       exit.code = await startAndFollow(runId, opts, registry, async (client) => {
         const input = await resumeInput(client, oldRunId, runId, corrected);
+        // The spec the new run continues with (the old run's, or --spec) meets today's rules, memory bound included.
+        registry.validateSpec(input.spec, machineLimits());
         const from = input.state?.nextTask ?? 0;
         log(`run ${runId} continues ${oldRunId} at task ${from + 1}${input.state ? ` of ${input.state.info.taskNames.length}` : ''}`);
         return input;
