@@ -12,17 +12,32 @@ import type { Model } from '@retain/engine';
  */
 
 const FLOAT = 4;
-/** A worker process with nothing loaded yet: Node, onnxruntime, the Temporal worker and its bundle (measured). */
-export const BASELINE_BYTES = 400 * 2 ** 20;
+// The constants are fitted to peak RSS measured with /usr/bin/time -v on `retain run` (README
+// "Memory bound" has the table): an MLP of 20M parameters, a transformer on 784-token inputs in
+// training and in evaluation, a small text transformer.
+/** A worker process with nothing loaded yet: Node, onnxruntime, the Temporal worker and its bundle, the dev server. */
+export const BASELINE_BYTES = 350e6;
 /**
- * Copies of the parameters alive during training: the activity's own, the session's feeds and its
- * updated outputs, gradients, a checkpoint read back and serialised (optimizer state comes on top).
+ * Copies of the parameters alive around a training step (measured: about 19 with Adam's 2): the
+ * activity's own, the session's feeds, outputs and gradients, the initializers of the step graph,
+ * checkpoints read back and serialised, the inference export; optimizer state comes on top.
  */
-const PARAM_COPIES = 6;
-/** Backward keeps a gradient beside each stored activation. */
-const BACKWARD_FACTOR = 2;
-/** The loaded dataset's working copies (raw bytes, decompressed buffers, per-task gathers). */
-const DATASET_COPIES = 3;
+const PARAM_COPIES = 17;
+/** Backward keeps a gradient beside each stored activation, and onnxruntime's arena rounds up (measured 2.4). */
+const BACKWARD_FACTOR = 2.5;
+/** The loaded dataset's working copies (raw bytes and per-task gathers). */
+const DATASET_COPIES = 2;
+/**
+ * The bytes one evaluation call's activations may take: a larger evaluator batch is split into
+ * calls of `evaluationBatchLimit` examples (the results do not depend on the split). 1 GB leaves
+ * every model whose call fits in it (every example spec) with the batches it always had.
+ */
+export const EVALUATION_CALL_BYTES = 1e9;
+
+/** The most examples one evaluation call may pass for a model holding `activations` floats per example at once. */
+export function evaluationBatchLimit(activations: number, inputSize: number): number {
+  return Math.max(1, Math.floor(EVALUATION_CALL_BYTES / ((activations + inputSize) * FLOAT)));
+}
 
 export interface MemoryInputs {
   model: Model;
@@ -47,7 +62,12 @@ export function estimateRunMemory(m: MemoryInputs, fields: { evaluator: string }
   const headParams = m.model.heads > 1 ? params - m.model.paramsForHead(0).reduce((n, name) => n + numelOf(m.model, name), 0) : 0;
   const inputSize = numel(m.scenario.inputDims);
   const trainBatch = Math.min(m.trainer.batchSize, Math.max(1, m.scenario.trainPerTask));
-  const evalBatch = Math.min(m.evaluationBatch, Math.max(1, m.scenario.testPerTask));
+  const evalBatch = Math.min(
+    m.evaluationBatch,
+    Math.max(1, m.scenario.testPerTask),
+    evaluationBatchLimit(m.activations.evaluate, inputSize),
+  );
+  // A session call of K steps is fed K batches at once.
   const train = trainBatch * (m.activations.train * BACKWARD_FACTOR + inputSize * m.trainer.stepsPerRun) * FLOAT;
   const evaluate = evalBatch * (m.activations.evaluate + inputSize) * FLOAT;
   const terms = [

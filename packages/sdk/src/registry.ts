@@ -1,8 +1,8 @@
 import type { z } from 'zod';
-import type { ScenarioOutline } from '@retain/data';
+import type { ScenarioInfo, ScenarioOutline } from '@retain/data';
 import type { Model } from '@retain/engine';
 import { SpecError, SpecErrors } from './errors';
-import { activationsFromShapes, estimateRunMemory, formatBytes, memoryProblem } from './memory';
+import { activationsFromShapes, estimateRunMemory, evaluationBatchLimit, formatBytes, memoryProblem, type MemoryEstimate } from './memory';
 import { experimentSpecSchema, MAX_SPEC_BYTES, type ExperimentSpec, type PluginRef } from './spec';
 import type { Plugin, PluginKind, PluginOfKind, QuantizerPlugin, SpecCheckContext } from './plugin';
 import { knownKeys } from './schema-keys';
@@ -155,7 +155,7 @@ export class PluginRegistry {
     for (const [kind, ref, path] of refs) errors.push(...(this.get(kind, ref.name).checkSpec?.(ref.config, ctx(path)) ?? []));
     if (spec.qat && model) errors.push(...this.checkQatTransform(spec, model));
     if (options.memoryBytes !== undefined && scenario && model && errors.length === 0) {
-      const problem = this.memoryProblem(spec, scenario, model, options.memoryBytes);
+      const problem = memoryProblem(this.estimateMemory(spec, scenario, model), options.memoryBytes);
       if (problem) errors.push(new SpecError(problem.field, problem.problem));
     }
     return errors;
@@ -183,7 +183,34 @@ export class PluginRegistry {
     }
   }
 
-  private memoryProblem(spec: ExperimentSpec, scenario: ScenarioOutline, model: Model, memoryBytes: number) {
+  /**
+   * The run's estimated peak memory (memory.ts), for a validated spec whose benchmark can outline
+   * its scenario; undefined otherwise. `retain validate` prints it; validation refuses above the
+   * machine's memory.
+   */
+  memoryEstimate(spec: ExperimentSpec): MemoryEstimate | undefined {
+    const scenario = this.find('benchmark', spec.benchmark.name)?.outline?.(spec.benchmark.config).outline;
+    if (!scenario) return undefined;
+    try {
+      return this.estimateMemory(spec, scenario, this.get('model', spec.model.name).build(spec.model.config, scenario));
+    } catch {
+      return undefined;
+    }
+  }
+
+  /**
+   * The most examples one evaluation call of this spec's model may pass (memory.ts,
+   * EVALUATION_CALL_BYTES): the worker splits an evaluator's larger batch into calls of this many.
+   */
+  evaluationBatchLimit(spec: ExperimentSpec, scenario: ScenarioInfo, model: Model): number {
+    const activations = this.get('model', spec.model.name).activations?.(spec.model.config, scenario) ?? activationsFromShapes(model);
+    return evaluationBatchLimit(
+      activations.evaluate,
+      scenario.inputDims.reduce((a, b) => a * b, 1),
+    );
+  }
+
+  private estimateMemory(spec: ExperimentSpec, scenario: ScenarioOutline, model: Model): MemoryEstimate {
     const modelPlugin = this.get('model', spec.model.name);
     const trainer = this.get('trainer', spec.trainer.name).memoryShape?.(spec.trainer.config) ?? {
       batchSize: 128,
@@ -196,7 +223,7 @@ export class PluginRegistry {
       this.get('method', spec.method.name).stateFloats?.(spec.method.config, { params, inputSize, tasks: scenario.tasks }) ?? 0;
     const batches = spec.evaluators.map((e) => this.get('evaluator', e.name).batchSize?.(e.config) ?? 1000);
     const largest = batches.indexOf(Math.max(...batches));
-    const estimate = estimateRunMemory(
+    return estimateRunMemory(
       {
         model,
         scenario,
@@ -207,7 +234,6 @@ export class PluginRegistry {
       },
       { evaluator: largest >= 0 ? `evaluators.${largest}.config.batchSize` : 'evaluators' },
     );
-    return memoryProblem(estimate, memoryBytes);
   }
 
   /** `qat.quantizer` must be the id of a listed quantizer whose plugin can be trained through. */

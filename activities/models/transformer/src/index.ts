@@ -56,13 +56,14 @@ export const transformerModel = definePlugin({
   /**
    * Per example, with T = context, D = width, H = attentionHeads, r = mlpRatio: a block keeps its
    * norms, q/k/v, projections and residuals (about 9 T D), the MLP's hidden layer before and after
-   * GELU (2 r T D) and the attention scores and their softmax (2 H T^2); evaluation holds one
-   * block's scores and softmax and its widest layers at once.
+   * GELU (2 r T D) and the attention scores and their softmax (2 H T^2); evaluation holds every
+   * block's scores and softmax (measured: 35 MB an example at T = 784, H = 4, depth 2) and the
+   * widest layers.
    */
   activations: (config: TransformerConfig, scenario) => {
     const T = scenario.inputDims[0] ?? 1;
     const { width: D, attentionHeads: H, mlpRatio: r, depth } = config;
     const block = (9 + 2 * r) * T * D + 2 * H * T * T;
-    return { train: depth * block + 2 * T * D, evaluate: 2 * H * T * T + (4 + 2 * r) * T * D };
+    return { train: depth * block + 2 * T * D, evaluate: depth * 2 * H * T * T + (4 + 2 * r) * T * D };
   },
 });

@@ -1,6 +1,15 @@
+import { totalmem } from 'node:os';
 import { Option, type Command } from 'commander';
-import type { PluginRegistry } from '@retain/sdk';
+import {
+  DEFAULT_CONTINUE_AS_NEW_AFTER_EVENTS,
+  DEFAULT_HEARTBEAT_TIMEOUT_SECONDS,
+  formatBytes,
+  type ExperimentSpec,
+  type PluginRegistry,
+} from '@retain/sdk';
 import { resolvePlugins } from '@retain/worker';
+import { specQueues } from '@retain/workflows';
+import { log } from '../output';
 import { loadSpecFile } from '../spec-file';
 
 /**
@@ -33,8 +42,17 @@ export function addSpecCommands(program: Command): void {
     .argument('<spec>', 'experiment spec (YAML)')
     .addOption(pluginsOption())
     .action(async (specPath: string, opts: { plugins?: string[] }) => {
-      const spec = loadSpecFile(specPath, await pluginRegistry(opts.plugins));
-      process.stdout.write(`${JSON.stringify(spec, null, 2)}\n`);
+      const registry = await pluginRegistry(opts.plugins);
+      const spec = loadSpecFile(specPath, registry);
+      process.stdout.write(`${JSON.stringify(withEveryDefault(spec), null, 2)}\n`);
+      const memory = registry.memoryEstimate(spec);
+      if (memory) {
+        const terms = memory.terms
+          .filter((t) => t.bytes > 0)
+          .map((t) => `${t.what} ${formatBytes(t.bytes)}`)
+          .join(', ');
+        log(`memory: about ${formatBytes(memory.peakBytes)} at the run's peak (${terms}); this machine has ${formatBytes(totalmem())}`);
+      }
     });
 
   program
@@ -47,4 +65,22 @@ export function addSpecCommands(program: Command): void {
         process.stdout.write(`${p.kind.padEnd(10)} ${p.name.padEnd(16)} ${source.padEnd(12)} ${p.description}\n`);
       }
     });
+}
+
+/**
+ * The spec as a run will see it: the settings validation leaves unset so that a spec without them
+ * validates (and stores in results.json) exactly as before are shown with the values they take.
+ */
+export function withEveryDefault(spec: ExperimentSpec): ExperimentSpec {
+  const queues = specQueues(spec);
+  return {
+    ...spec,
+    execution: {
+      ...spec.execution,
+      queues: { train: queues.train, finish: queues.finish },
+      heartbeatTimeoutSeconds: spec.execution.heartbeatTimeoutSeconds ?? DEFAULT_HEARTBEAT_TIMEOUT_SECONDS,
+      continueAsNewAfterEvents: spec.execution.continueAsNewAfterEvents ?? DEFAULT_CONTINUE_AS_NEW_AFTER_EVENTS,
+    },
+    evaluation: spec.evaluation ?? { tasks: 'all' },
+  };
 }
