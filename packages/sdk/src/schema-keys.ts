@@ -17,7 +17,6 @@ interface Def {
   out?: z.ZodType;
   in?: z.ZodType;
   element?: z.ZodType;
-  options?: z.ZodType[];
   valueType?: z.ZodType;
 }
 
@@ -43,9 +42,7 @@ function walk(schema: z.ZodType, path: string[], keys: Set<string>, depth = 0): 
       return path.length > 0 ? next(def.element, path.slice(1)) : undefined;
     case 'record':
       return path.length > 0 ? next(def.valueType, path.slice(1)) : undefined;
-    case 'union':
-      // A union of objects (an optimizer by name): the keys of any of them.
-      return def.options?.forEach((o) => next(o));
+    // A union (an optimizer by name): which option applies depends on the value, so no list.
     default:
       return;
   }
