@@ -14,8 +14,8 @@ if [ ! -f "$fmnist_dir/train-images-idx3-ubyte.gz" ] && [ ! -f "$fmnist_dir/trai
 fi
 
 echo "== npm ci"
-# CPU-only onnxruntime-node: its install script (run by npm 10; npm 11 runs no unapproved
-# dependency script) would download CUDA libraries from outside the package registries.
+# CPU-only onnxruntime-node: its install script would download CUDA libraries from outside the
+# package registries (npm 11 skips it through package.json's allowScripts; npm 10 needs this).
 # GPU machines set ONNXRUNTIME_NODE_INSTALL=cuda12 instead (README, "GPU workers").
 export ONNXRUNTIME_NODE_INSTALL="${ONNXRUNTIME_NODE_INSTALL:-skip}"
 npm ci --no-audit --no-fund
