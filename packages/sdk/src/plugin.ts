@@ -119,7 +119,13 @@ export interface TrainOutcome {
   /** Parameters after the task, every head included. */
   params: TensorMap;
   steps: number;
+  /** Samples the steps trained on, the method's additions included (replay's memory samples). */
   samples: number;
+  /**
+   * Samples of the task's own training data among them; absent when it equals `samples` (a
+   * method that adds none), so a trainer need not report it.
+   */
+  newSamples?: number;
   finalLoss: number;
   seconds: number;
   /** Final values of the method's step state (`method.step.state`), when it has any. */

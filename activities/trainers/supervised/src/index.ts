@@ -125,10 +125,13 @@ export async function trainSupervised(ctx: TrainContext<SupervisedConfig>): Prom
     }
     const trained = await session.read();
     const seconds = (Date.now() - started) / 1000;
+    // The task's own samples: a pure function of the step count (a resumed task counts alike).
+    const newSamples = batches.samplesBefore(totalSteps);
     return {
       params: { ...ctx.params, ...pick(trained, carried) },
       steps: totalSteps,
       samples,
+      ...(newSamples !== samples ? { newSamples } : {}),
       finalLoss: loss,
       seconds,
       methodState: methodStateAfter(trained, step),
