@@ -24,6 +24,10 @@ if [ ! -x /usr/bin/chromium ]; then
 fi
 
 echo "== npm ci"
+# CPU-only onnxruntime-node: its install script would download CUDA libraries from outside the
+# package registries (npm 11 skips it through package.json's allowScripts; npm 10 needs this).
+# GPU machines set ONNXRUNTIME_NODE_INSTALL=cuda12 instead (README, "GPU workers").
+export ONNXRUNTIME_NODE_INSTALL="${ONNXRUNTIME_NODE_INSTALL:-skip}"
 npm ci --no-audit --no-fund
 
 echo "== build"

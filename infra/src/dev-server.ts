@@ -210,7 +210,8 @@ async function choosePort(port: number, namespace: string, state: string): Promi
   if (port === 0) return freePort(HOST);
   if (await isPortFree(port, HOST)) return port;
 
-  const fixes = `pick another port (--port <n> or env RETAIN_TEMPORAL_PORT=<n>; 0 picks a free one)`;
+  // retain has no --port flag: the embedded server's port comes from the environment only.
+  const fixes = `pick another port with RETAIN_TEMPORAL_PORT=<n> (0 picks a free one)`;
   const temporal = (await probeTemporal(`${HOST}:${port}`, 'default', 2_000)).ok;
   if (temporal) {
     throw new PortInUseError(

@@ -32,6 +32,22 @@ describe('retain refuses bad input clearly', () => {
     expect(result.stderr).toMatch(/argument 'runId'.*the run id is empty/);
   });
 
+  it('refuses bad-input corpus cases as a process: exit 2, the field or file position, no stack trace', async () => {
+    // The whole corpus runs in-process (packages/cli/src/bad-specs.test.ts); these check the real process says the same.
+    const corpus = join(__dirname, '..', 'fixtures', 'bad-specs');
+    const cases: Array<[string, RegExp]> = [
+      ['transformer-heads-not-dividing.yaml', /model\.config\.attentionHeads: 3 does not divide width 16/],
+      ['yaml-billion-laughs.yaml', /yaml-billion-laughs\.yaml:6:8: aliases expand to too much data/],
+      ['utf16-le-bom.yaml', /the file is UTF-16 text; save it as UTF-8/],
+    ];
+    for (const [file, message] of cases) {
+      const { code, stdout, stderr } = await retainCli(['validate', join(corpus, file)], noServer);
+      expect({ file, code, stdout }).toEqual({ file, code: 2, stdout: '' });
+      expect(stderr).toMatch(message);
+      expect(stderr).not.toMatch(/\n\s+at /);
+    }
+  });
+
   it('refuses an unknown `ls --status`, naming the allowed values', async () => {
     const { code, stdout, stderr } = await retainCli(['ls', '--status', 'weird'], { ...noServer, RETAIN_HOME: join(dir, 'state') });
     expect({ code, stdout }).toEqual({ code: 2, stdout: '' });

@@ -24,11 +24,16 @@ import { BadInputError, EXIT_BAD_INPUT, EXIT_FAILED, EXIT_OK, log, type ExitCode
 
 export { EXIT_BAD_INPUT, EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK } from './output';
 
+let runtimeInstalled = false;
+
 /**
  * The worker's own logs (state changes, webpack's bundle report) drown the progress line; show
  * warnings and errors only unless RETAIN_LOG_LEVEL asks for more. Must run before any connection.
  */
 function quietTemporalLogs(): void {
+  // Once per process: tests call main() many times in one process, and Runtime.install throws on a second call.
+  if (runtimeInstalled) return;
+  runtimeInstalled = true;
   const level = (process.env.RETAIN_LOG_LEVEL ?? 'WARN').toUpperCase() as LogLevel;
   // shutdownSignals: Retain decides what Ctrl-C means (keep the run, stop the worker), not the SDK.
   Runtime.install({ logger: new DefaultLogger(level), shutdownSignals: [] });

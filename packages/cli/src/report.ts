@@ -23,10 +23,17 @@ export function formatResult(result: ExperimentResult): string {
   }
   const training = result.training;
   const samples = training.reduce((a, t) => a + t.samples, 0);
+  const newSamples = training.reduce((a, t) => a + (t.newSamples ?? t.samples), 0);
   const seconds = training.reduce((a, t) => a + t.seconds, 0);
   sections.push(formatMetricsTable(result.metrics));
   if (Object.keys(result.quantization ?? {}).length) sections.push(formatQuantizationTable(result.quantization));
-  sections.push(`Training: ${samples} samples in ${seconds.toFixed(1)} s (${Math.round(samples / Math.max(seconds, 1e-9))} samples/s)`);
+  const rate = (n: number) => Math.round(n / Math.max(seconds, 1e-9));
+  // With replay the steps see more samples than the tasks hold: both, so rates compare across methods.
+  sections.push(
+    newSamples === samples
+      ? `Training: ${samples} samples in ${seconds.toFixed(1)} s (${rate(samples)} samples/s)`
+      : `Training: ${newSamples} new samples (${samples} with the method's replayed ones) in ${seconds.toFixed(1)} s (${rate(newSamples)} new samples/s, ${rate(samples)} in all)`,
+  );
   return sections.join('\n\n');
 }
 

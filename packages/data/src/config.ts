@@ -3,6 +3,12 @@ import { z } from 'zod';
 
 // Zod schemas so the sdk can validate experiment specs (and derive JSON Schema) before a run starts.
 
+/**
+ * The most tasks a benchmark builds: results.json holds a T x T accuracy matrix per model (10^8
+ * cells at 10,000 tasks) and the run's carried state names every task, so more cannot finish.
+ */
+export const MAX_TASKS = 10_000;
+
 const dataset = z.enum(['fashion-mnist']).default('fashion-mnist').describe('Source dataset');
 const trainPerTask = z
   .number()
@@ -20,7 +26,13 @@ const testPerTask = z
 export const permutedConfigSchema = z
   .object({
     dataset,
-    tasks: z.number().int().min(1).default(5).describe('Number of tasks, each a fixed random pixel permutation'),
+    tasks: z
+      .number()
+      .int()
+      .min(1)
+      .max(MAX_TASKS, `at most ${MAX_TASKS} tasks: results.json holds a tasks x tasks accuracy matrix per model`)
+      .default(5)
+      .describe('Number of tasks, each a fixed random pixel permutation'),
     trainPerTask,
     testPerTask,
   })

@@ -6,7 +6,17 @@ export { PixelSampleSet, normalisationTable } from './sample-set';
 export type { TaskData, ScenarioInfo, Scenario } from './scenario';
 export { batchOrder, scenarioInfo, ScenarioConfigError } from './scenario';
 export type { PermutedConfig, PermutedConfigInput, SplitConfig, SplitConfigInput } from './config';
-export { permutedConfigSchema, splitConfigSchema } from './config';
+export { permutedConfigSchema, splitConfigSchema, MAX_TASKS } from './config';
+export {
+  permutedOutline,
+  splitOutline,
+  textOutline,
+  FASHION_MNIST,
+  type ScenarioOutline,
+  type OutlineProblem,
+  type OutlineResult,
+  type TextOutlineConfig,
+} from './outline';
 export { permutedScenario, taskPermutation } from './permuted';
 export { splitScenario, splitClasses } from './split';
 export { loadText, ByteWindowSampleSet, textScenario, TextNotFoundError, DEFAULT_TEXT_DIR, type TextScenarioConfig } from './text';

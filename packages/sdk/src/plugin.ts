@@ -1,6 +1,7 @@
 import type { z } from 'zod';
 import type { FakeQuantScheme, InferenceExportOptions, Model, QuantizedWeight, StepMethod, TensorMap, Value } from '@retain/engine';
-import type { SampleSet, Scenario, ScenarioInfo, TaskData } from '@retain/data';
+import type { OutlineResult, SampleSet, Scenario, ScenarioInfo, ScenarioOutline, TaskData } from '@retain/data';
+import type { SpecError } from './errors';
 
 /**
  * Plugin contracts. A plugin is a value made by `definePlugin`: a kind, a name, a config schema
@@ -20,16 +21,51 @@ interface PluginBase<K extends PluginKind, C> {
   configSchema: z.ZodType<C>;
   /** A short label for one configuration, e.g. `rtn-int4`; used as default ids in results. */
   label?(config: C): string;
+  /**
+   * Rules that need more than this plugin's own config (another plugin, the scenario's shape),
+   * checked by spec validation before anything starts; never reads data. Each problem is a
+   * SpecError naming its full field path (`ctx.path` is this plugin's place in the spec).
+   */
+  checkSpec?(config: C, ctx: SpecCheckContext): SpecError[];
+}
+
+/** What `checkSpec` sees: the spec with every plugin config resolved, and what is known without data. */
+export interface SpecCheckContext {
+  /** This plugin's place in the spec: `model`, `method`, `quantizers.2`, ... */
+  path: string;
+  spec: {
+    benchmark: { name: string; config: Record<string, unknown> };
+    model: { name: string; config: Record<string, unknown> };
+    method: { name: string; config: Record<string, unknown> };
+    quantizers: Array<{ id: string; name: string; config: Record<string, unknown> }>;
+    qat?: { quantizer: string; lsq: boolean };
+  };
+  /** The scenario's shape, when the benchmark can tell it without data (`outline`). */
+  scenario?: ScenarioOutline;
+  /** The model's parameter shapes built on `scenario`, when both could be. */
+  model?: Model;
 }
 
 /** A sequence of tasks built from a dataset. */
 export interface BenchmarkPlugin<C = unknown> extends PluginBase<'benchmark', C> {
   scenario(config: C, seed: number): Promise<Scenario>;
+  /**
+   * The scenario's shape and sizes without reading the data, and the settings that do not fit
+   * the data (fields relative to `config`): spec validation checks sizes, builds the model's
+   * shapes and bounds memory with it.
+   */
+  outline?(config: C): OutlineResult;
 }
 
 /** A network architecture, shaped by the scenario (input size, heads, classes per head). */
 export interface ModelPlugin<C = unknown> extends PluginBase<'model', C> {
   build(config: C, scenario: ScenarioInfo): Model;
+  /**
+   * Float32 values one example's forward pass holds (spec validation's memory bound, memory.ts):
+   * `train`, every activation kept for the backward pass; `evaluate`, the most alive at once.
+   * Absent: estimated from the parameter shapes (the output width of each matrix).
+   */
+  activations?(config: C, scenario: ScenarioInfo): { train: number; evaluate: number };
 }
 
 /** Progress a trainer reports while it runs; the worker turns it into Temporal heartbeats. */
@@ -83,7 +119,13 @@ export interface TrainOutcome {
   /** Parameters after the task, every head included. */
   params: TensorMap;
   steps: number;
+  /** Samples the steps trained on, the method's additions included (replay's memory samples). */
   samples: number;
+  /**
+   * Samples of the task's own training data among them; absent when it equals `samples` (a
+   * method that adds none), so a trainer need not report it.
+   */
+  newSamples?: number;
   finalLoss: number;
   seconds: number;
   /** Final values of the method's step state (`method.step.state`), when it has any. */
@@ -92,6 +134,8 @@ export interface TrainOutcome {
 
 export interface TrainerPlugin<C = unknown> extends PluginBase<'trainer', C> {
   train(ctx: TrainContext<C>): Promise<TrainOutcome>;
+  /** The batch a training step holds, steps per session call and optimizer state per parameter: the memory bound's inputs. */
+  memoryShape?(config: C): { batchSize: number; stepsPerRun: number; optimizerSlots: number };
 }
 
 /** One training batch: `size` samples, inputs flattened row after row, labels as the model sees them. */
@@ -151,6 +195,12 @@ export interface AfterTaskContext<C = unknown> extends MethodContext<C> {
 }
 
 export interface MethodPlugin<C = unknown> extends PluginBase<'method', C> {
+  /**
+   * Float32 values of state the method keeps across tasks (importances, anchors, buffers) for a
+   * model of `params` parameters and inputs of `inputSize` values: spec validation's memory
+   * bound. Absent: none.
+   */
+  stateFloats?(config: C, size: { params: number; inputSize: number; tasks: number }): number;
   /** What the method adds to training on this task. */
   training?(ctx: MethodContext<C>): MethodTraining | Promise<MethodTraining>;
   /** Consolidate after a task (Fisher, importance, buffer); the result is stored as an artifact. */
@@ -207,6 +257,8 @@ export interface EvaluateContext<C = unknown> {
 }
 
 export interface EvaluatorPlugin<C = unknown> extends PluginBase<'evaluator', C> {
+  /** The most examples one `predict` call passes (before the task's size bounds it): the memory bound's input. */
+  batchSize?(config: C): number;
   /** Named scalar results, e.g. `{ accuracy: 0.91 }`. */
   evaluate(ctx: EvaluateContext<C>): Promise<Record<string, number>>;
 }

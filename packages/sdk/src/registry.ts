@@ -1,7 +1,20 @@
 import type { z } from 'zod';
+import type { ScenarioInfo, ScenarioOutline } from '@retain/data';
+import type { Model } from '@retain/engine';
 import { SpecError, SpecErrors } from './errors';
-import { experimentSpecSchema, type ExperimentSpec, type PluginRef } from './spec';
-import type { Plugin, PluginKind, PluginOfKind, QuantizerPlugin } from './plugin';
+import { activationsFromShapes, estimateRunMemory, evaluationBatchLimit, formatBytes, memoryProblem, type MemoryEstimate } from './memory';
+import { experimentSpecSchema, MAX_SPEC_BYTES, type ExperimentSpec, type PluginRef } from './spec';
+import type { Plugin, PluginKind, PluginOfKind, QuantizerPlugin, SpecCheckContext } from './plugin';
+import { knownKeys } from './schema-keys';
+
+/** What validation may check beyond the spec itself. */
+export interface ValidateOptions {
+  /**
+   * This machine's memory in bytes (the CLI passes os.totalmem()): a spec whose estimated peak
+   * (memory.ts) exceeds it is refused. Absent: no memory bound.
+   */
+  memoryBytes?: number;
+}
 
 /** The plugins a worker or CLI knows, by kind and name. */
 export class PluginRegistry {
@@ -47,9 +60,9 @@ export class PluginRegistry {
    * Checks a spec as parsed from YAML: its shape, every plugin name, every plugin's config.
    * Reports every problem at once, each naming its field; returns the spec with defaults filled.
    */
-  validateSpec(raw: unknown): ExperimentSpec {
+  validateSpec(raw: unknown, options: ValidateOptions = {}): ExperimentSpec {
     const parsed = experimentSpecSchema.safeParse(raw);
-    if (!parsed.success) throw new SpecErrors(issuesToErrors(parsed.error, ''));
+    if (!parsed.success) throw new SpecErrors(issuesToErrors(parsed.error, '', experimentSpecSchema));
     const spec = parsed.data;
     const errors: SpecError[] = [];
 
@@ -61,7 +74,7 @@ export class PluginRegistry {
       }
       const config = (plugin.configSchema as z.ZodType).safeParse(ref.config);
       if (!config.success) {
-        errors.push(...issuesToErrors(config.error, `${path}.config`));
+        errors.push(...issuesToErrors(config.error, `${path}.config`, plugin.configSchema as z.ZodType));
         return ref;
       }
       return { ...ref, config: config.data as Record<string, unknown> };
@@ -89,7 +102,138 @@ export class PluginRegistry {
     });
     if (spec.qat) errors.push(...this.checkQat(spec.qat.quantizer, quantizers));
     if (errors.length > 0) throw new SpecErrors(errors);
-    return { ...spec, benchmark, model, trainer, method, evaluators, quantizers };
+    const validated: ExperimentSpec = { ...spec, benchmark, model, trainer, method, evaluators, quantizers };
+    // Rules across fields and plugins need every config valid first; they read no data.
+    const crossErrors = this.checkAcross(validated, options);
+    if (crossErrors.length > 0) throw new SpecErrors(crossErrors);
+    return validated;
+  }
+
+  /**
+   * Every check that needs more than one field and no data: the benchmark's sizes against its
+   * dataset, the model built on the scenario's shape, each plugin's `checkSpec`, quantization-aware
+   * training through the chosen quantizer, the spec's size, and (with `memoryBytes`) the memory bound.
+   */
+  private checkAcross(spec: ExperimentSpec, options: ValidateOptions): SpecError[] {
+    const errors: SpecError[] = [];
+    const size = Buffer.byteLength(JSON.stringify(spec));
+    if (size > MAX_SPEC_BYTES) {
+      const largest = Object.entries(spec).reduce((a, b) => (jsonBytes(b[1]) > jsonBytes(a[1]) ? b : a));
+      errors.push(
+        new SpecError(
+          largest[0],
+          `the spec is ${formatBytes(size)} as JSON (this field ${formatBytes(jsonBytes(largest[1]))}); it travels in the run's Temporal payloads, ` +
+            `which the server caps at 2 MB (its blob size limit) with the run's state beside it, so a spec may be at most ${formatBytes(MAX_SPEC_BYTES)}`,
+        ),
+      );
+    }
+    const benchmarkPlugin = this.get('benchmark', spec.benchmark.name);
+    let scenario: ScenarioOutline | undefined;
+    if (benchmarkPlugin.outline) {
+      const { outline, problems } = benchmarkPlugin.outline(spec.benchmark.config);
+      errors.push(...problems.map((p) => new SpecError(`benchmark.config.${p.field}`, p.problem)));
+      scenario = outline;
+    }
+    const modelPlugin = this.get('model', spec.model.name);
+    let model: Model | undefined;
+    if (scenario) {
+      try {
+        model = modelPlugin.build(spec.model.config, scenario);
+      } catch (err) {
+        errors.push(err instanceof SpecError ? err : new SpecError('model', (err as Error).message));
+      }
+    }
+    const ctx = (path: string): SpecCheckContext => ({ path, spec, scenario, model });
+    const refs: Array<[PluginKind, PluginRef, string]> = [
+      ['benchmark', spec.benchmark, 'benchmark'],
+      ['model', spec.model, 'model'],
+      ['trainer', spec.trainer, 'trainer'],
+      ['method', spec.method, 'method'],
+      ...spec.quantizers.map((q, i): [PluginKind, PluginRef, string] => ['quantizer', q, `quantizers.${i}`]),
+      ...spec.evaluators.map((e, i): [PluginKind, PluginRef, string] => ['evaluator', e, `evaluators.${i}`]),
+    ];
+    for (const [kind, ref, path] of refs) errors.push(...(this.get(kind, ref.name).checkSpec?.(ref.config, ctx(path)) ?? []));
+    if (spec.qat && model) errors.push(...this.checkQatTransform(spec, model));
+    if (options.memoryBytes !== undefined && scenario && model && errors.length === 0) {
+      const problem = memoryProblem(this.estimateMemory(spec, scenario, model), options.memoryBytes);
+      if (problem) errors.push(new SpecError(problem.field, problem.problem));
+    }
+    return errors;
+  }
+
+  /** The quantizer's training transform on the model: a configuration it cannot train through is refused now, not at task 0. */
+  private checkQatTransform(spec: ExperimentSpec, model: Model): SpecError[] {
+    const found = this.qatQuantizer(spec.qat!.quantizer, spec.quantizers);
+    if (found instanceof SpecError) return [];
+    const index = spec.quantizers.indexOf(found.ref);
+    try {
+      found.trainingTransform({ config: found.ref.config, model });
+      return [];
+    } catch (err) {
+      // Transforms start their message with the setting at fault ("symmetric: ...").
+      const message = (err as Error).message;
+      const setting = /^(\w+): /.exec(message)?.[1];
+      const field = setting && setting in found.ref.config ? `quantizers.${index}.config.${setting}` : `quantizers.${index}.config`;
+      return [
+        new SpecError(
+          field,
+          `${setting && field.endsWith(setting) ? message.slice(setting.length + 2) : message} (qat.quantizer trains through it)`,
+        ),
+      ];
+    }
+  }
+
+  /**
+   * The run's estimated peak memory (memory.ts), for a validated spec whose benchmark can outline
+   * its scenario; undefined otherwise. `retain validate` prints it; validation refuses above the
+   * machine's memory.
+   */
+  memoryEstimate(spec: ExperimentSpec): MemoryEstimate | undefined {
+    const scenario = this.find('benchmark', spec.benchmark.name)?.outline?.(spec.benchmark.config).outline;
+    if (!scenario) return undefined;
+    try {
+      return this.estimateMemory(spec, scenario, this.get('model', spec.model.name).build(spec.model.config, scenario));
+    } catch {
+      return undefined;
+    }
+  }
+
+  /**
+   * The most examples one evaluation call of this spec's model may pass (memory.ts,
+   * EVALUATION_CALL_BYTES): the worker splits an evaluator's larger batch into calls of this many.
+   */
+  evaluationBatchLimit(spec: ExperimentSpec, scenario: ScenarioInfo, model: Model): number {
+    const activations = this.get('model', spec.model.name).activations?.(spec.model.config, scenario) ?? activationsFromShapes(model);
+    return evaluationBatchLimit(
+      activations.evaluate,
+      scenario.inputDims.reduce((a, b) => a * b, 1),
+    );
+  }
+
+  private estimateMemory(spec: ExperimentSpec, scenario: ScenarioOutline, model: Model): MemoryEstimate {
+    const modelPlugin = this.get('model', spec.model.name);
+    const trainer = this.get('trainer', spec.trainer.name).memoryShape?.(spec.trainer.config) ?? {
+      batchSize: 128,
+      stepsPerRun: 1,
+      optimizerSlots: 2,
+    };
+    const params = model.params.reduce((n, p) => n + p.dims.reduce((a, b) => a * b, 1), 0);
+    const inputSize = scenario.inputDims.reduce((a, b) => a * b, 1);
+    const methodStateFloats =
+      this.get('method', spec.method.name).stateFloats?.(spec.method.config, { params, inputSize, tasks: scenario.tasks }) ?? 0;
+    const batches = spec.evaluators.map((e) => this.get('evaluator', e.name).batchSize?.(e.config) ?? 1000);
+    const largest = batches.indexOf(Math.max(...batches));
+    return estimateRunMemory(
+      {
+        model,
+        scenario,
+        activations: modelPlugin.activations?.(spec.model.config, scenario) ?? activationsFromShapes(model),
+        trainer,
+        methodStateFloats,
+        evaluationBatch: batches[largest] ?? 1000,
+      },
+      { evaluator: largest >= 0 ? `evaluators.${largest}.config.batchSize` : 'evaluators' },
+    );
   }
 
   /** `qat.quantizer` must be the id of a listed quantizer whose plugin can be trained through. */
@@ -133,9 +277,23 @@ export class PluginRegistry {
   }
 }
 
-function issuesToErrors(error: z.ZodError, prefix: string): SpecError[] {
-  return error.issues.map((issue) => {
-    const field = [prefix, ...issue.path.map(String)].filter(Boolean).join('.');
-    return new SpecError(field, issue.message);
+function issuesToErrors(error: z.ZodError, prefix: string, schema: z.ZodType): SpecError[] {
+  return error.issues.flatMap((issue) => {
+    const path = issue.path.map(String);
+    const field = [prefix, ...path].filter(Boolean).join('.');
+    if (issue.code !== 'unrecognized_keys') return [new SpecError(field, issue.message)];
+    // One error per unknown key, at the key's own path, with the keys that are allowed there.
+    const known = knownKeys(schema, path);
+    return issue.keys.map(
+      (key) =>
+        new SpecError(
+          [field, key].filter(Boolean).join('.'),
+          `unknown field; ${known.length ? `the fields here are ${known.join(', ')}` : 'remove it or check its spelling'}`,
+        ),
+    );
   });
+}
+
+function jsonBytes(value: unknown): number {
+  return value === undefined ? 0 : Buffer.byteLength(JSON.stringify(value));
 }

@@ -72,9 +72,17 @@ interface TrainProgressDetails {
 }
 export interface TaskTrainingStats {
   steps: number;
+  /** Samples the task's steps trained on, a method's additions (replay's memory samples) included. */
   samples: number;
+  /**
+   * The task's own training samples among `samples`; present only when it differs (replay mixing
+   * memory samples into a shared head's batches), so results.json of every other spec is unchanged. Throughput
+   * comparable across methods is newSamples (or samples when absent) / seconds.
+   */
+  newSamples?: number;
   seconds: number;
   finalLoss: number;
+  /** `samples` / `seconds`: the step rate in samples, replayed ones included. */
   samplesPerSec: number;
   /** The step the finishing attempt resumed at from a mid-task checkpoint; absent when it trained from step 0. */
   resumedAt?: number;

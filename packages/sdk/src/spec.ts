@@ -31,6 +31,13 @@ export const quantizerRefSchema = z.preprocess(
   }),
 );
 
+/**
+ * The largest spec, as JSON, validation lets through: the spec rides in the run's Temporal
+ * payloads (its input, the state carried across continue-as-new), which the server caps at 2 MB
+ * by default (its blob size limit); the other half is left to the run's state.
+ */
+export const MAX_SPEC_BYTES = 1_000_000;
+
 /** The longest spec `name`: see `name` below. */
 export const SPEC_NAME_MAX_LENGTH = 100;
 

@@ -1,5 +1,5 @@
 import { buildInferenceModel, InferenceSession } from '@retain/engine';
-import type { ArtifactRef, ExperimentSpec, QuantizedManifest } from '@retain/sdk';
+import type { ArtifactRef, ExperimentSpec, Predict, QuantizedManifest } from '@retain/sdk';
 import { loadTensors } from './checkpoint';
 import type { WorkerContext } from './context';
 import { asPluginError } from './liveness';
@@ -49,6 +49,9 @@ export async function evaluateModel(
     return session;
   };
 
+  // A batch whose activations would pass EVALUATION_CALL_BYTES runs as several calls (a
+  // transformer on long inputs); smaller ones, every example spec's, run as one call as before.
+  const callLimit = ctx.registry.evaluationBatchLimit(spec, scenario, model);
   const toEvaluate = tasks ?? Array.from({ length: scenario.tasks }, (_, j) => j);
   const bad = toEvaluate.find((j) => !Number.isInteger(j) || j < 0 || j >= scenario.tasks);
   if (bad !== undefined) throw new Error(`evaluateModel: task ${bad} is not one of the scenario's ${scenario.tasks} tasks`);
@@ -58,7 +61,7 @@ export async function evaluateModel(
   try {
     for (const [done, j] of toEvaluate.entries()) {
       const session = await sessionFor(ctx.headOf(scenario, j));
-      const predict = async (x: Float32Array, batch: number) => (await session.run(x, batch)).logits;
+      const predict = splitBatches(async (x: Float32Array, batch: number) => (await session.run(x, batch)).logits, callLimit);
       for (const e of evaluators) {
         const plugin = ctx.registry.get('evaluator', e.name);
         const results = await asPluginError(
@@ -77,4 +80,24 @@ export async function evaluateModel(
     await Promise.all([...sessions.values()].map((s) => s.close()));
   }
   return { accuracy, extra };
+}
+
+/** `predict` in calls of at most `limit` examples, their logits concatenated: the same rows as one call. */
+export function splitBatches(predict: Predict, limit: number): Predict {
+  return async (x, batch) => {
+    if (batch <= limit) return predict(x, batch);
+    const perExample = x.length / batch;
+    const parts: Float32Array[] = [];
+    for (let start = 0; start < batch; start += limit) {
+      const n = Math.min(limit, batch - start);
+      parts.push(await predict(x.slice(start * perExample, (start + n) * perExample), n));
+    }
+    const out = new Float32Array(parts.reduce((n, p) => n + p.length, 0));
+    let offset = 0;
+    for (const p of parts) {
+      out.set(p, offset);
+      offset += p.length;
+    }
+    return out;
+  };
 }

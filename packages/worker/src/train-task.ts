@@ -104,6 +104,7 @@ export async function trainTask(ctx: WorkerContext, input: TrainTaskInput): Prom
       methodStepStateRef,
       steps: outcome.steps,
       samples: outcome.samples,
+      ...(outcome.newSamples !== undefined && outcome.newSamples !== outcome.samples ? { newSamples: outcome.newSamples } : {}),
       seconds: outcome.seconds,
       finalLoss: outcome.finalLoss,
       samplesPerSec: outcome.samples / Math.max(outcome.seconds, 1e-9),

@@ -1,5 +1,5 @@
 import { definePlugin } from '@retain/sdk';
-import { permutedConfigSchema, permutedScenario, splitConfigSchema, splitScenario } from '@retain/data';
+import { permutedConfigSchema, permutedOutline, permutedScenario, splitConfigSchema, splitOutline, splitScenario } from '@retain/data';
 
 /** Permuted Fashion-MNIST: every task is the same 10 classes under its own pixel permutation (domain-IL). */
 export const permutedFashionMnist = definePlugin({
@@ -9,6 +9,7 @@ export const permutedFashionMnist = definePlugin({
   description: 'Fashion-MNIST, one fixed pixel permutation per task; one shared 10-class head (domain-IL).',
   configSchema: permutedConfigSchema,
   scenario: (config, seed) => permutedScenario(config, seed),
+  outline: (config) => permutedOutline(config),
 });
 
 /** Split Fashion-MNIST: the 10 classes dealt out to tasks (task-IL with a head per task, or class-IL). */
@@ -19,4 +20,5 @@ export const splitFashionMnist = definePlugin({
   description: 'Fashion-MNIST classes split across tasks; task-IL (a head per task) or class-IL (one head).',
   configSchema: splitConfigSchema,
   scenario: (config, seed) => splitScenario(config, seed),
+  outline: (config) => splitOutline(config),
 });

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { definePlugin } from '@retain/sdk';
-import { textScenario } from '@retain/data';
+import { textOutline, textScenario } from '@retain/data';
 
 export const textConfigSchema = z.strictObject({
   /** One task per text, by file name in the text folder (Debian's licence texts by default). */
@@ -22,4 +22,6 @@ export const textBytes = definePlugin({
   description: 'Byte-level next-token prediction on real texts (Debian licence texts by default), one task per text.',
   configSchema: textConfigSchema,
   scenario: (config: TextConfig) => textScenario(config),
+  /** Source names and sizes from the text folder (file sizes only, nothing read). */
+  outline: (config: TextConfig) => textOutline(config),
 });

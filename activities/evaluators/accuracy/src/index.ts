@@ -14,6 +14,7 @@ export const accuracyEvaluator = definePlugin({
   version: '0.1.0',
   description: 'Top-1 accuracy on the test set of each task.',
   configSchema: accuracyConfigSchema,
+  batchSize: (config: AccuracyConfig) => config.batchSize,
   evaluate: async (ctx: EvaluateContext<AccuracyConfig>) => ({ accuracy: await topOneAccuracy(ctx) }),
 });
 

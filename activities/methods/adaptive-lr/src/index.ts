@@ -40,6 +40,8 @@ export const adaptiveLrMethod = definePlugin({
   description:
     'Per-task learning-rate decay and per-parameter steps scaled down by importance (Fisher), so consolidated weights move less.',
   configSchema,
+  // A Fisher diagonal and an anchor per parameter.
+  stateFloats: (_config, { params }) => 2 * params,
   training: (ctx: MethodContext<Config>): MethodTraining => {
     const lrScale = ctx.config.taskDecay ** ctx.taskIndex;
     const importance = summedFisher.read(ctx.state);

@@ -18,6 +18,8 @@ export const agemMethod = definePlugin({
   version: '0.1.0',
   description: 'Averaged GEM: projects each update so it does not increase the loss on a memory batch of past samples.',
   configSchema,
+  // The episodic memory (inputs and a label per sample) and the reference gradient.
+  stateFloats: (config: Config, { params, inputSize }) => config.memorySize * (inputSize + 1) + params,
   training: (ctx: MethodContext<Config>): MethodTraining => {
     const inputDims = ctx.task.train.inputDims;
     const memory = readBuffer(ctx.state, memoryState, numel(inputDims));

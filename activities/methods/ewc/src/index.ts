@@ -32,6 +32,8 @@ export const ewcMethod = definePlugin({
   version: '0.1.0',
   description: "Elastic weight consolidation: a quadratic penalty weighted by each earlier task's Fisher diagonal.",
   configSchema: ewcConfigSchema,
+  // A Fisher diagonal and an anchor per parameter.
+  stateFloats: (_config, { params }) => 2 * params,
   training: (ctx: MethodContext<EwcConfig>): MethodTraining =>
     quadraticPenalty(ewcAnchors(ctx.state, ctx.taskIndex), ctx.config.lambda / 2, ctx.model.paramsForHead(ctx.head)),
   afterTask: async (ctx: AfterTaskContext<EwcConfig>): Promise<TensorMap> => {
@@ -52,6 +54,8 @@ export const onlineEwcMethod = definePlugin({
   version: '0.1.0',
   description: 'Online EWC: one running Fisher diagonal, decayed by gamma per task, and one anchor (the latest params).',
   configSchema: onlineEwcConfigSchema,
+  // A running Fisher diagonal and an anchor per parameter.
+  stateFloats: (_config, { params }) => 2 * params,
   training: (ctx: MethodContext<OnlineEwcConfig>): MethodTraining =>
     ctx.state
       ? quadraticPenalty(

@@ -20,6 +20,8 @@ export const lwfMethod = definePlugin({
   version: '0.1.0',
   description: "Learning without forgetting: distillation to the previous model's outputs on the current task's data.",
   configSchema,
+  // The previous task's model, to distil from.
+  stateFloats: (_config, { params }) => params,
   training: (ctx: MethodContext<Config>): MethodTraining => {
     if (!ctx.state || ctx.config.alpha === 0) return {};
     const old = teacherState.read(ctx.state);

@@ -47,4 +47,8 @@ export const pnnMethod = definePlugin({
     if (column.length < expected) throw new Error(`method 'pnn': the model has no column ${ctx.head}`);
     return { trainable: column };
   },
+  checkSpec: (_config, ctx) =>
+    ctx.spec.model.name.startsWith(MODEL_PREFIX)
+      ? []
+      : [new SpecError('model.name', `method 'pnn' trains one column per task: set it to 'pnn-mlp' (got '${ctx.spec.model.name}')`)],
 });

@@ -24,6 +24,8 @@ export const replayMethod = definePlugin({
   version: '0.1.0',
   description: 'Experience replay: a reservoir or class-balanced buffer of past samples mixed into every batch.',
   configSchema,
+  // The buffer: inputs and a label per sample.
+  stateFloats: (config: Config, { inputSize }) => config.bufferSize * (inputSize + 1),
   training: (ctx: MethodContext<Config>): MethodTraining => {
     const features = numel(ctx.task.train.inputDims);
     const buffer = readBuffer(ctx.state, replay.state, features);

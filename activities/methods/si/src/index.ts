@@ -23,6 +23,8 @@ export const siMethod = definePlugin({
   version: '0.1.0',
   description: "Synaptic intelligence: importance from each parameter's path integral, a quadratic penalty weighted by it.",
   configSchema,
+  // Importance, anchor, the path integral and the previous parameters, per parameter.
+  stateFloats: (_config, { params }) => 4 * params,
   training: (ctx: MethodContext<Config>): MethodTraining => {
     const trainable = ctx.model.paramsForHead(ctx.head);
     const dims = (p: string) => [...paramSpec(ctx.model, p).dims];

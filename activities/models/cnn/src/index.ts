@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { definePlugin } from '@retain/sdk';
+import { definePlugin, SpecError } from '@retain/sdk';
 import { cnn, numel } from '@retain/engine';
 
 export const cnnConfigSchema = z.strictObject({
@@ -29,8 +29,9 @@ export function imageShape(inputDims: number[], image?: [number, number, number]
           ? [1, Math.sqrt(size), Math.sqrt(size)]
           : undefined);
   if (!shape || shape[0] * shape[1] * shape[2] !== size)
-    throw new Error(
-      `model cnn: inputs of [${inputDims.join(', ')}] are not ${shape ? `[${shape.join(', ')}]` : 'square one-channel images'}; set model.config.image to [C, H, W]`,
+    throw new SpecError(
+      'model.config.image',
+      `inputs of [${inputDims.join(', ')}] are not ${shape ? `[${shape.join(', ')}]` : 'square one-channel images'}; set model.config.image to [C, H, W]`,
     );
   return shape;
 }
@@ -52,4 +53,15 @@ export const cnnModel = definePlugin({
       classesPerHead: scenario.classesPerHead,
       heads: scenario.heads,
     }),
+  /**
+   * Per example: each conv's output (C_k x H_k x W_k, lenet's second and every resnet stage after
+   * the first at half the side of the one before), four tensors a conv keeps in training (conv,
+   * norm, activation, pooled or residual), two alive at once in evaluation.
+   */
+  activations: (config: CnnConfig, scenario) => {
+    const [, h, w] = imageShape(scenario.inputDims, config.image);
+    const widths = config.channels ?? (config.arch === 'lenet' ? [6, 16] : [16, 32]);
+    const maps = widths.map((c, k) => (c * h * w) / 4 ** k);
+    return { train: 4 * maps.reduce((a, b) => a + b, 0), evaluate: 2 * Math.max(...maps) };
+  },
 });

@@ -121,6 +121,8 @@ describe('trainSupervised', () => {
     const out = await outcome;
     expect(out.steps).toBe(8);
     expect(out.samples).toBe(2300);
+    // No method adds samples: the task's own samples are all of them, and not reported apart.
+    expect(out.newSamples).toBeUndefined();
     expect(progress[progress.length - 1]).toMatchObject({ step: 8, totalSteps: 8, epoch: 1 });
 
     const byEpochs = await train({ epochs: 3, batchSize: 300 }).outcome;
@@ -434,6 +436,9 @@ describe('trainSupervised', () => {
         expect(runs.mock.calls.map((c) => c[3].length)).toEqual(kRuns);
         expectSameBits(one, four);
         expect(four.samples).toBe(4000 + (uneven ? 7 * 7 + 8 * 7 : 8 * 14));
+        // The task's own samples apart: 2 epochs of the 2,000, whatever the method added.
+        expect(four.newSamples).toBe(4000);
+        expect(one.newSamples).toBe(4000);
         expect(Object.keys(four.methodState!)).toEqual(['si.path']);
         expect(four.methodState!['si.path'].data.some((v) => v !== 0)).toBe(true);
         expect(sameBits(four.methodState!['si.path'], one.methodState!['si.path'])).toBe(true);

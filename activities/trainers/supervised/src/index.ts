@@ -28,6 +28,12 @@ export const supervisedTrainer = definePlugin({
   description: 'Mini-batch supervised training with SGD (momentum), Adam or AdamW, lr schedules, fixed epochs or steps per task.',
   configSchema: supervisedConfigSchema,
   train: (ctx: TrainContext<SupervisedConfig>) => trainSupervised(ctx),
+  // SGD keeps a momentum buffer per parameter, Adam and AdamW two moments.
+  memoryShape: (config: SupervisedConfig) => ({
+    batchSize: config.batchSize,
+    stepsPerRun: config.stepsPerRun,
+    optimizerSlots: config.optimizer.name === 'sgd' ? 1 : 2,
+  }),
 });
 
 export async function trainSupervised(ctx: TrainContext<SupervisedConfig>): Promise<TrainOutcome> {
@@ -119,10 +125,13 @@ export async function trainSupervised(ctx: TrainContext<SupervisedConfig>): Prom
     }
     const trained = await session.read();
     const seconds = (Date.now() - started) / 1000;
+    // The task's own samples: a pure function of the step count (a resumed task counts alike).
+    const newSamples = batches.samplesBefore(totalSteps);
     return {
       params: { ...ctx.params, ...pick(trained, carried) },
       steps: totalSteps,
       samples,
+      ...(newSamples !== samples ? { newSamples } : {}),
       finalLoss: loss,
       seconds,
       methodState: methodStateAfter(trained, step),

@@ -38,6 +38,13 @@ export class StepBatches {
     return Math.min(this.batchSize, this.data.n - offset);
   }
 
+  /** The task's own samples that steps 0..steps-1 read (every epoch's batches, its last one short), before the method adds any. */
+  samplesBefore(steps: number): number {
+    const epochs = Math.floor(steps / this.stepsPerEpoch);
+    // Within an epoch only the last batch is short, and the remainder stops before it.
+    return epochs * this.data.n + (steps % this.stepsPerEpoch) * this.batchSize;
+  }
+
   /** The batch of `step` and the method's feeds; the arrays may be reused by the next call. */
   at(step: number): { batch: Batch; feeds: Record<string, Value> } {
     const epoch = this.epochOf(step);

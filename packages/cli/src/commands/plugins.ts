@@ -1,9 +1,17 @@
+import { totalmem } from 'node:os';
 import { Option, type Command } from 'commander';
-import type { PluginRegistry } from '@retain/sdk';
+import {
+  DEFAULT_CONTINUE_AS_NEW_AFTER_EVENTS,
+  DEFAULT_HEARTBEAT_TIMEOUT_SECONDS,
+  formatBytes,
+  type ExperimentSpec,
+  type PluginRegistry,
+} from '@retain/sdk';
 import { resolvePlugins } from '@retain/worker';
 import { isSweepSpec } from '@retain/sdk';
+import { specQueues } from '@retain/workflows';
 import { log } from '../output';
-import { readSpecDocument } from '../spec-file';
+import { machineLimits, readSpecDocument } from '../spec-file';
 import { planSweep } from '../sweep';
 
 /**
@@ -39,7 +47,9 @@ export function addSpecCommands(program: Command): void {
       const registry = await pluginRegistry(opts.plugins);
       const raw = readSpecDocument(specPath);
       if (!isSweepSpec(raw)) {
-        process.stdout.write(`${JSON.stringify(registry.validateSpec(raw), null, 2)}\n`);
+        const spec = registry.validateSpec(raw, machineLimits());
+        process.stdout.write(`${JSON.stringify(withEveryDefault(spec), null, 2)}\n`);
+        logMemoryEstimate(registry, spec);
         return;
       }
       // A sweep: every cell is validated; the base spec is printed, the cells counted.
@@ -61,4 +71,33 @@ export function addSpecCommands(program: Command): void {
         process.stdout.write(`${p.kind.padEnd(10)} ${p.name.padEnd(16)} ${source.padEnd(12)} ${p.description}\n`);
       }
     });
+}
+
+/**
+ * The spec as a run will see it: the settings validation leaves unset so that a spec without them
+ * validates (and stores in results.json) exactly as before are shown with the values they take.
+ */
+export function withEveryDefault(spec: ExperimentSpec): ExperimentSpec {
+  const queues = specQueues(spec);
+  return {
+    ...spec,
+    execution: {
+      ...spec.execution,
+      queues: { train: queues.train, finish: queues.finish },
+      heartbeatTimeoutSeconds: spec.execution.heartbeatTimeoutSeconds ?? DEFAULT_HEARTBEAT_TIMEOUT_SECONDS,
+      continueAsNewAfterEvents: spec.execution.continueAsNewAfterEvents ?? DEFAULT_CONTINUE_AS_NEW_AFTER_EVENTS,
+    },
+    evaluation: spec.evaluation ?? { tasks: 'all' },
+  };
+}
+
+/** `validate`'s line on stderr: the run's estimated peak memory, its terms, and this machine's memory. */
+function logMemoryEstimate(registry: PluginRegistry, spec: ExperimentSpec): void {
+  const memory = registry.memoryEstimate(spec);
+  if (!memory) return;
+  const terms = memory.terms
+    .filter((t) => t.bytes > 0)
+    .map((t) => `${t.what} ${formatBytes(t.bytes)}`)
+    .join(', ');
+  log(`memory: about ${formatBytes(memory.peakBytes)} at the run's peak (${terms}); this machine has ${formatBytes(totalmem())}`);
 }

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { resolve } from 'node:path';
-import type { Command } from 'commander';
+import { InvalidArgumentError, type Command } from 'commander';
 import type { ExperimentInput, ExperimentResult, ExperimentSpec, PluginRegistry } from '@retain/sdk';
 import { createRetainWorkers, DEFAULT_TASK_QUEUE, experimentResultOf } from '@retain/worker';
 import { experimentWorkflow, runPriority, runSearchAttributes, runTaskQueues } from '@retain/workflows';
@@ -11,15 +11,18 @@ import { BadInputError, EXIT_INTERRUPTED, EXIT_OK, log, type ExitCode } from '..
 import { watchProgress } from '../progress';
 import { formatResult, writeResult } from '../report';
 import { parseRunId, RUN_ID_MAX_LENGTH, runResultsDir } from '../run-id';
-import { loadSpecFile } from '../spec-file';
+import { loadSpecFile, machineLimits } from '../spec-file';
 import { isSweep } from '../sweep';
 import { runUiLinkOn } from '../ui';
 import { pluginRegistry, pluginsOption } from './plugins';
 import { reportSweep, resumeSweep } from './sweep';
+import { threadsOption } from './worker';
 
 interface FollowOptions {
   out?: string;
   detach?: boolean;
+  /** onnxruntime threads per session of this process's worker (`retain worker --threads`). */
+  threads?: number;
 }
 
 /** `run`, `resume`, `result`: start a run (or continue one), follow it, report its results. */
@@ -30,14 +33,19 @@ export function addRunCommands(program: Command, exit: ExitCode): void {
     .argument('<spec>', 'experiment spec (YAML)')
     .option('--out <dir>', 'where to write results.json (default: <state>/runs/<run id>)')
     .option('--detach', 'start the run and print its id; a separate `retain worker` runs it')
-    .option('--id <runId>', 'run id (default: <spec name>-<time>-<random>)', parseRunId)
+    .option('--id <runId>', 'run id (default: <spec name>-<time>-<random>, with -seed<N> after the name under --seed)', parseRunId)
+    .option('--seed <n>', "the run's seed instead of the spec's (results.json's spec carries it)", parseSeed)
+    .addOption(threadsOption())
     .addOption(pluginsOption())
-    .action(async (specPath: string, opts: FollowOptions & { id?: string; plugins?: string[] }) => {
+    .action(async (specPath: string, opts: FollowOptions & { id?: string; seed?: number; plugins?: string[] }) => {
       // Validate before anything starts: a bad spec or plugin package costs no server, no worker, no run.
       const registry = await pluginRegistry(opts.plugins);
-      const spec = loadSpecFile(specPath, registry);
-      if (spec.sweep) throw new BadInputError(`${specPath} has a sweep section: \`retain sweep ${specPath}\` runs its cells`);
-      const runId = opts.id ?? `${spec.name}-${timestamp()}-${randomBytes(2).toString('hex')}`;
+      checkThreads(opts);
+      const file = loadSpecFile(specPath, registry);
+      if (file.sweep) throw new BadInputError(`${specPath} has a sweep section: \`retain sweep ${specPath}\` runs its cells`);
+      const spec = opts.seed === undefined ? file : registry.validateSpec({ ...file, seed: opts.seed }, machineLimits());
+      const seedPart = opts.seed === undefined ? '' : `-seed${opts.seed}`;
+      const runId = opts.id ?? `${spec.name}${seedPart}-${timestamp()}-${randomBytes(2).toString('hex')}`;
       exit.code = await startAndFollow(runId, opts, registry, () => Promise.resolve({ spec }));
     });
 
@@ -70,9 +78,11 @@ export function addRunCommands(program: Command, exit: ExitCode): void {
     .option('--out <dir>', 'where to write results.json (default: <state>/runs/<run id>)')
     .option('--detach', 'start the new run and print its id; a separate `retain worker` runs it')
     .option('--id <runId>', 'id of the new run (default: <old id>-resumed-<random>)', parseRunId)
+    .addOption(threadsOption())
     .addOption(pluginsOption())
     .action(async (oldRunId: string, opts: FollowOptions & { spec?: string; id?: string; plugins?: string[] }) => {
       const registry = await pluginRegistry(opts.plugins);
+      checkThreads(opts);
       // A sweep reruns its failed and missing cells (each failed run resumed after its last finished task).
       if (await withClient((client) => isSweep(client, oldRunId))) {
         exit.code = await resumeSweep(oldRunId, opts, registry);
@@ -82,6 +92,8 @@ export function addRunCommands(program: Command, exit: ExitCode): void {
       const runId = opts.id ?? resumedRunId(oldRunId);
       exit.code = await startAndFollow(runId, opts, registry, async (client) => {
         const input = await resumeInput(client, oldRunId, runId, corrected);
+        // The spec the new run continues with (the old run's, or --spec) meets today's rules, memory bound included.
+        registry.validateSpec(input.spec, machineLimits());
         const from = input.state?.nextTask ?? 0;
         log(`run ${runId} continues ${oldRunId} at task ${from + 1}${input.state ? ` of ${input.state.info.taskNames.length}` : ''}`);
         return input;
@@ -133,6 +145,7 @@ async function startAndFollow(
         connection: await temporal.worker(),
         namespace: temporal.server.namespace,
         taskQueues: queues,
+        threads: opts.threads,
         artifactsDir: paths().artifacts,
         bundleCacheDir: paths().cache,
         registry,
@@ -178,6 +191,22 @@ async function report(handle: WorkflowHandle<typeof experimentWorkflow>, outDir:
 function resumedRunId(oldRunId: string): string {
   const suffix = `-resumed-${randomBytes(2).toString('hex')}`;
   return `${oldRunId.replace(/-resumed-[0-9a-f]{4}$/, '').slice(0, RUN_ID_MAX_LENGTH - suffix.length)}${suffix}`;
+}
+
+/** `--seed`: a spec seed (0 to 2^32 - 1). */
+function parseSeed(value: string): number {
+  const n = Number(value);
+  if (!/^\d+$/.test(value.trim()) || !Number.isSafeInteger(n) || n > 2 ** 32 - 1) {
+    throw new InvalidArgumentError(`--seed must be a whole number from 0 to 4294967295, got '${value}'`);
+  }
+  return n;
+}
+
+/** --threads sizes the worker this process runs; a detached run has none here. */
+function checkThreads(opts: FollowOptions): void {
+  if (opts.detach && opts.threads !== undefined) {
+    throw new BadInputError('--threads sets the worker this command runs; with --detach, start `retain worker --threads N` instead');
+  }
 }
 
 function timestamp(): string {

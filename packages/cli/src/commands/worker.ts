@@ -69,7 +69,7 @@ function deviceOption(): Option {
   return new Option('--device <name>', 'execution provider of the training and evaluation graphs').choices(DEVICES).default('cpu');
 }
 
-function threadsOption(): Option {
+export function threadsOption(): Option {
   return new Option('--threads <n>', 'onnxruntime intra-op threads per session (default 2)').argParser((v) => {
     const n = Number(v);
     if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError(`--threads must be a positive integer, got '${v}'`);

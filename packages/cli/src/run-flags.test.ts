@@ -1,0 +1,31 @@
+import { join } from 'node:path';
+import { main } from './main';
+
+/** `retain run`'s --seed and --threads are refused before any server contact when they cannot apply. */
+describe('retain run --seed / --threads', () => {
+  const spec = join(__dirname, '..', '..', '..', 'examples', 'permuted-fmnist.yaml');
+
+  async function run(args: string[]): Promise<{ code: number; stderr: string }> {
+    let stderr = '';
+    const err = jest.spyOn(process.stderr, 'write').mockImplementation((s: string | Uint8Array) => ((stderr += String(s)), true));
+    try {
+      return { code: await main(['node', 'retain', 'run', spec, ...args]), stderr };
+    } finally {
+      err.mockRestore();
+    }
+  }
+
+  it('refuses a seed that is not a spec seed, naming the flag and the range', async () => {
+    for (const seed of ['x', '-1', '1.5', '4294967296']) {
+      const { code, stderr } = await run(['--seed', seed]);
+      expect({ seed, code }).toEqual({ seed, code: 2 });
+      expect(stderr).toContain(`--seed must be a whole number from 0 to 4294967295, got '${seed}'`);
+    }
+  });
+
+  it('refuses --threads with --detach: no worker runs here', async () => {
+    const { code, stderr } = await run(['--detach', '--threads', '1']);
+    expect(code).toBe(2);
+    expect(stderr).toContain('with --detach, start `retain worker --threads N` instead');
+  });
+});
