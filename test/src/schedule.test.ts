@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
-import { retainCli } from './cli-process';
+import { retainCli, startRetain } from './cli-process';
 
 /** `retain schedule`: a Temporal Schedule on the test run's dev server that starts the spec's run. */
 describe('retain schedule', () => {
@@ -70,6 +70,52 @@ describe('retain schedule', () => {
     const again = await retainCli(['schedule', 'delete', id], env());
     expect(again.code).toBe(2);
     expect(again.stderr).toMatch(/no schedule .* `retain schedule ls` lists them/);
+  });
+
+  it('schedules a sweep: each firing runs the stored plan, its cells named after the firing', async () => {
+    const queue = `sweep-schedule-${process.pid}`;
+    const spec = join(dir, 'scheduled-sweep.yaml');
+    writeFileSync(
+      spec,
+      [
+        `name: swept-${process.pid}`,
+        'benchmark: { name: permuted-fmnist, config: { tasks: 1, trainPerTask: 100, testPerTask: 100 } }',
+        'model: mlp',
+        'trainer: supervised',
+        `execution: { taskQueue: ${queue} }`,
+        'sweep: { seeds: [0, 1], parallel: 2 }',
+        '',
+      ].join('\n'),
+    );
+    const id = `weekly-${process.pid}`;
+    const created = await retainCli(['schedule', spec, '--cron', '0 4 * * 1', '--id', id], env());
+    expect({ code: created.code, stderr: created.code === 0 ? '' : created.stderr }).toEqual({ code: 0, stderr: '' });
+    expect(created.stderr).toContain(`starts sweep swept-${process.pid}`);
+    const worker = startRetain(['worker', '--queue', queue], env(), /worker polling/);
+    try {
+      await worker.ready;
+      const handle = client.schedule.getHandle(id);
+      await handle.trigger();
+      let sweepId: string | undefined;
+      for (let i = 0; i < 100 && !sweepId; i++) {
+        sweepId = (await handle.describe()).info.recentActions[0]?.action.workflow.workflowId;
+        if (!sweepId) await new Promise((done) => setTimeout(done, 100));
+      }
+      expect(sweepId).toMatch(new RegExp(`^${id}-\\d{4}-\\d\\d-\\d\\dT\\d\\d:\\d\\d:\\d\\dZ$`));
+      const sweep = client.workflow.getHandle(sweepId!);
+      expect((await sweep.describe()).type).toBe('sweepWorkflow');
+      const outcome = (await sweep.result()) as { sweepId: string; completed: number };
+      expect(outcome).toMatchObject({ sweepId, completed: 2 });
+      // The cells ran under the firing's id, not the schedule's: a second firing would not collide with them.
+      for (const cell of [`${sweepId}-c00`, `${sweepId}-c01`])
+        expect((await client.workflow.getHandle(cell).describe()).status.name).toBe('COMPLETED');
+      const shown = await retainCli(['show', sweepId!], env());
+      expect(shown.stdout).toMatch(new RegExp(`^sweep ${sweepId}: 2 cells \\(2 completed\\)`));
+    } finally {
+      worker.child.kill('SIGINT');
+      await worker.exited;
+      await retainCli(['schedule', 'delete', id], env());
+    }
   });
 
   it('refuses a cron expression Temporal cannot read, naming --cron, and creates nothing', async () => {

@@ -39,7 +39,12 @@ const MIN_BATCH = 20;
  * and unpause (the run signals) stop starting cells and pause or unpause the running ones.
  */
 export async function sweepWorkflow(input: SweepInput): Promise<SweepOutcome> {
-  const { sweepId, planRef, cells, parallel } = input;
+  const { planRef, cells, parallel } = input;
+  // A schedule's firing runs under its own id (`<schedule's workflow id>-<time>`) with the plan made
+  // when the schedule was created: its cells are named after the firing, so firings never share runs.
+  const sweepId = workflowInfo().workflowId;
+  const cellRunId = (planned: string) =>
+    sweepId !== input.sweepId && planned.startsWith(`${input.sweepId}-c`) ? `${sweepId}${planned.slice(input.sweepId.length)}` : planned;
   const activities = proxyActivities<SweepActivities>(sweepActivityOptions(input.activityQueue));
   const startedAt = input.startedAt ?? new Date().toISOString();
   const ended = new Map<number, SweepCellEnd>(Object.entries(input.ended ?? {}).map(([index, end]) => [Number(index), end]));
@@ -99,7 +104,9 @@ export async function sweepWorkflow(input: SweepInput): Promise<SweepOutcome> {
   };
 
   /** Runs one cell to its end and records it; never throws (the sweep goes on). */
-  const runCell = async ({ index, runId, input: cellInput }: SweepCellStart): Promise<void> => {
+  const runCell = async ({ index, runId: planned, input: cellInput }: SweepCellStart): Promise<void> => {
+    const runId = cellRunId(planned);
+    const renamed = runId !== planned ? { runId } : {};
     running.set(index, runId);
     try {
       const { spec } = cellInput;
@@ -113,9 +120,9 @@ export async function sweepWorkflow(input: SweepInput): Promise<SweepOutcome> {
         cancellationType: ChildWorkflowCancellationType.WAIT_CANCELLATION_COMPLETED,
       });
       const outcome = await child.result();
-      ended.set(index, { status: 'completed', resultRef: outcome.resultRef });
+      ended.set(index, { status: 'completed', resultRef: outcome.resultRef, ...renamed });
     } catch (err) {
-      ended.set(index, { status: isCancellation(err) ? 'cancelled' : 'failed', error: oneLine(err) });
+      ended.set(index, { status: isCancellation(err) ? 'cancelled' : 'failed', error: oneLine(err), ...renamed });
     } finally {
       running.delete(index);
       changes++;

@@ -13,9 +13,9 @@ import {
   type SweepInput,
   type SweepPlan,
 } from '@retain/sdk';
-import { specQueues, sweepSearchAttributes } from '@retain/workflows';
+import { runPriority, specQueues, sweepSearchAttributes } from '@retain/workflows';
 import { defaultPayloadConverter, type Client } from '@temporalio/client';
-import type { SearchAttributePair } from '@temporalio/common';
+import type { Priority, SearchAttributePair } from '@temporalio/common';
 import { resumeInput } from './control';
 import { BadInputError } from './output';
 import { SWEEP_WORKFLOW_TYPE } from './results-source';
@@ -51,6 +51,8 @@ export interface SweepWorkflowStart {
   taskQueue: string;
   args: [SweepInput];
   typedSearchAttributes: SearchAttributePair[];
+  /** `execution.priority` of the base spec; children inherit it (Temporal passes a parent's priority on). */
+  priority?: Priority;
 }
 
 /**
@@ -62,6 +64,7 @@ export function sweepWorkflowStart(plan: SweepPlan, planRef: string, ended: Reco
   const spec = plan.spec;
   const sweep = spec.sweep as { parallel: number; continueAsNewAfterEvents?: number };
   const queues = specQueues(spec);
+  const priority = runPriority(spec);
   return {
     workflowType: SWEEP_WORKFLOW_TYPE,
     workflowId: plan.sweepId,
@@ -78,6 +81,7 @@ export function sweepWorkflowStart(plan: SweepPlan, planRef: string, ended: Reco
       },
     ],
     typedSearchAttributes: sweepSearchAttributes(spec, plan.sweepId),
+    ...(priority ? { priority } : {}),
   };
 }
 

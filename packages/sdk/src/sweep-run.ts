@@ -28,7 +28,7 @@ export interface SweepCellEnd {
   status: Extract<SweepCellStatus, 'completed' | 'failed' | 'cancelled'>;
   resultRef?: ArtifactRef;
   error?: string;
-  /** The run that gave this end, when it is not the cell's planned run id (a cell completed by an earlier sweep). */
+  /** The run that gave this end, when it is not the cell's planned run id (a cell completed by an earlier sweep, or a schedule's firing: `<firing id>-c<i>`). */
   runId?: string;
 }
 

@@ -231,7 +231,7 @@ const DELETE_CONCURRENCY = 16;
 /**
  * Mark and sweep: the live set is every ref any experiment run on the server names (refsOfRun:
  * running runs through their history and pending heartbeats, closed ones through their results
- * and records), all of it found before anything is deleted, so a failure to read any run deletes
+ * and records) or any schedule's sweep plan names, all of it found before anything is deleted, so a failure to read any run deletes
  * nothing. Artifacts younger than `graceMs` are spared: an activity may have stored one that no
  * history names yet (a checkpoint before its heartbeat reaches the server). Unless `force`, a store
  * none of whose artifacts any run names is left alone (see below).
@@ -249,6 +249,12 @@ export async function collectGarbage(
     const run = await refsOfRun(client, store, execution.workflowId, execution.runId);
     for (const ref of run.refs.keys()) live.add(ref);
     runs++;
+  }
+  // A scheduled sweep's plan is stored when the schedule is created; no workflow names it before the first firing.
+  for await (const schedule of client.schedule.list()) {
+    const action = (await client.schedule.getHandle(schedule.scheduleId).describe()).action as { args?: Array<{ planRef?: unknown }> };
+    const planRef = action.args?.[0]?.planRef;
+    if (typeof planRef === 'string') live.add(planRef);
   }
   const report: GcReport = { runs, live: { count: 0, bytes: 0 }, young: { count: 0, bytes: 0 }, deleted: { count: 0, bytes: 0 } };
   const garbage: ArtifactRef[] = [];

@@ -1,10 +1,19 @@
 import { InvalidArgumentError, Option, type Command } from 'commander';
-import { ScheduleAlreadyRunning, ScheduleNotFoundError, ScheduleOverlapPolicy, type Client } from '@temporalio/client';
-import { withClient } from '../connection';
+import {
+  ScheduleAlreadyRunning,
+  ScheduleNotFoundError,
+  ScheduleOverlapPolicy,
+  type Client,
+  type ScheduleOptionsAction,
+} from '@temporalio/client';
+import { openArtifactStore } from '@retain/artifacts';
+import { isSweepSpec } from '@retain/sdk';
+import { paths, withClient } from '../connection';
 import { BadInputError, log } from '../output';
 import { runIdProblem } from '../run-id';
-import { scheduledStart } from '../schedule-action';
-import { loadSpecFile } from '../spec-file';
+import { scheduledStart, scheduledSweepStart } from '../schedule-action';
+import { machineLimits, readSpecDocument } from '../spec-file';
+import { sweepStartFromSpec } from '../sweep';
 import { pluginRegistry, pluginsOption } from './plugins';
 
 /** The workflow types a Retain schedule starts: runs, and (once sweeps are merged) sweeps. */
@@ -36,17 +45,25 @@ export function addScheduleCommands(program: Command): void {
       if (!specPath) throw new BadInputError('name a spec: `retain schedule <spec.yaml> --cron "<expr>"` (or `retain schedule ls`)');
       if (!opts.cron) throw new BadInputError('--cron is missing: when to start a run, e.g. --cron "0 3 * * *" (03:00 UTC daily)');
       const cron = opts.cron;
-      const spec = loadSpecFile(specPath, await pluginRegistry(opts.plugins));
-      const scheduleId = opts.id ?? parseScheduleId(spec.name);
+      const registry = await pluginRegistry(opts.plugins);
+      const raw = readSpecDocument(specPath);
+      const sweep = isSweepSpec(raw);
+      const spec = sweep ? undefined : registry.validateSpec(raw, machineLimits());
+      const name = spec?.name ?? String((raw as { name?: unknown }).name);
+      const scheduleId = opts.id ?? parseScheduleId(name);
+      // A sweep's cells are validated and its plan stored now, once: every firing runs that plan.
+      const action: ScheduleOptionsAction = spec
+        ? scheduledStart(spec, scheduleId)
+        : scheduledSweepStart(await sweepStartFromSpec(raw, registry, scheduleId, openArtifactStore(paths().artifacts)));
       await withClient(async (client) => {
         await client.schedule
           .create({
             scheduleId,
             spec: { cronExpressions: [cron] },
-            action: scheduledStart(spec, scheduleId),
+            action,
             policies: { overlap: OVERLAP[opts.overlap] },
             // Temporal keeps the cron as calendar specs; the memo keeps it as written, for `schedule ls`.
-            memo: { retainSpec: spec.name, retainCron: cron },
+            memo: { retainSpec: name, retainCron: cron },
           })
           .catch((err: Error) => {
             if (err instanceof ScheduleAlreadyRunning) {
@@ -60,7 +77,7 @@ export function addScheduleCommands(program: Command): void {
           });
         const next = (await client.schedule.getHandle(scheduleId).describe()).info.nextActionTimes[0];
         log(
-          `schedule ${scheduleId} starts ${spec.name} at '${cron}'${next ? ` (next: ${next.toISOString()})` : ''}; runs are ${scheduleId}-<time>`,
+          `schedule ${scheduleId} starts ${sweep ? 'sweep ' : ''}${name} at '${cron}'${next ? ` (next: ${next.toISOString()})` : ''}; runs are ${scheduleId}-<time>`,
         );
       });
       process.stdout.write(`${scheduleId}\n`);
