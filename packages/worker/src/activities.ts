@@ -1,5 +1,6 @@
 import type { RetainActivities } from '@retain/sdk';
 import { createWorkerContext, type ActivityDeps } from './context';
+import { classifiedActivity } from './failures';
 import { finishTask } from './finish-task';
 import { finishRun, startRun } from './run-lifecycle';
 import { trainTask } from './train-task';
@@ -14,9 +15,10 @@ export type { ActivityDeps } from './context';
 export function createActivities(deps: ActivityDeps): RetainActivities {
   const ctx = createWorkerContext(deps);
   return {
-    startRun: (input) => startRun(ctx, input),
-    trainTask: (input) => trainTask(ctx, input),
-    finishTask: (input) => finishTask(ctx, input),
-    finishRun: (input) => finishRun(ctx, input),
+    // Every failure leaves as a classified ApplicationFailure (failures.ts): at once, or retried.
+    startRun: (input) => classifiedActivity('startRun', {}, () => startRun(ctx, input)),
+    trainTask: (input) => classifiedActivity('trainTask', { task: input.taskIndex }, () => trainTask(ctx, input)),
+    finishTask: (input) => classifiedActivity('finishTask', { task: input.taskIndex }, () => finishTask(ctx, input)),
+    finishRun: (input) => classifiedActivity('finishRun', {}, () => finishRun(ctx, input)),
   };
 }
