@@ -1,0 +1,57 @@
+import { appendFileSync, mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { formatWithOptions } from 'node:util';
+import { DefaultLogger, Runtime, type LogEntry, type LogLevel } from '@temporalio/worker';
+
+/**
+ * Where the Temporal SDK's own logs go (its worker's "Activity failed" warnings carry whole stack
+ * traces). A command that runs a worker for the user (`run`, `resume`) keeps them off the terminal:
+ * the run's failure is reported once, in the CLI's words; `--verbose` writes them, at
+ * RETAIN_LOG_LEVEL (INFO by default there), to a file under the run's folder. `retain worker`,
+ * a long-lived process whose stderr is its log, prints them as the SDK does.
+ */
+type Sink = { kind: 'terminal'; level: LogLevel } | { kind: 'file'; path: string; level: LogLevel };
+
+const SEVERITIES: LogLevel[] = ['TRACE', 'DEBUG', 'INFO', 'WARN', 'ERROR'];
+let sink: Sink = { kind: 'terminal', level: envLevel('WARN') };
+
+function envLevel(fallback: LogLevel): LogLevel {
+  const level = (process.env.RETAIN_LOG_LEVEL ?? fallback).toUpperCase() as LogLevel;
+  return SEVERITIES.includes(level) ? level : fallback;
+}
+
+const atLeast = (level: LogLevel, min: LogLevel) => SEVERITIES.indexOf(level) >= SEVERITIES.indexOf(min);
+
+function write(entry: LogEntry): void {
+  const { level, message, meta, timestampNanos } = entry;
+  if (!atLeast(level, sink.level)) return;
+  const time = new Date(Number(timestampNanos / 1_000_000n)).toISOString();
+  if (sink.kind === 'file') {
+    const details = meta === undefined ? '' : ` ${formatWithOptions({ colors: false, depth: 6 }, meta)}`;
+    appendFileSync(sink.path, `${time} [${level}] ${message}${details}\n`);
+  } else {
+    process.stderr.write(`${time} [${level}] ${message}${meta === undefined ? '' : ` ${formatWithOptions({ colors: false }, meta)}`}\n`);
+  }
+}
+
+/** Installs the SDK runtime with this module's logger; once per process, before any connection. */
+export function installSdkLogger(): void {
+  // The runtime filters at TRACE; `write` applies the current sink's level, which a command may change later.
+  // shutdownSignals: Retain decides what Ctrl-C means (keep the run, stop the worker), not the SDK.
+  Runtime.install({ logger: new DefaultLogger('TRACE', write), shutdownSignals: [] });
+}
+
+/**
+ * For a command that runs a worker on the user's behalf: no SDK logs on the terminal; with
+ * `verboseFile`, all of them (RETAIN_LOG_LEVEL, default INFO) in that file, whose path it returns.
+ */
+export function quietSdkLogs(verboseFile?: string): string | undefined {
+  if (!verboseFile) {
+    // Errors of the worker itself (not of the run's activities, which the run's failure reports) still show.
+    sink = { kind: 'terminal', level: 'ERROR' };
+    return undefined;
+  }
+  mkdirSync(dirname(verboseFile), { recursive: true });
+  sink = { kind: 'file', path: verboseFile, level: envLevel('INFO') };
+  return verboseFile;
+}
