@@ -5,15 +5,15 @@ import { DefaultLogger, Runtime, type LogEntry, type LogLevel } from '@temporali
 
 /**
  * Where the Temporal SDK's own logs go (its worker's "Activity failed" warnings carry whole stack
- * traces). A command that runs a worker for the user (`run`, `resume`) keeps them off the terminal:
- * the run's failure is reported once, in the CLI's words; `--verbose` writes them, at
- * RETAIN_LOG_LEVEL (INFO by default there), to a file under the run's folder. `retain worker`,
- * a long-lived process whose stderr is its log, prints them as the SDK does.
+ * traces). Commands print only its errors, one line each, without stacks: a run's failure is
+ * reported once, in the CLI's words. With `--verbose`, `run` and `resume` write them all, at
+ * RETAIN_LOG_LEVEL (INFO by default there), to a file under the run's folder. `retain worker` and
+ * `dev`, long-lived processes whose stderr is their log, print them as the SDK does, from WARN.
  */
-type Sink = { kind: 'terminal'; level: LogLevel } | { kind: 'file'; path: string; level: LogLevel };
+type Sink = { kind: 'terminal'; level: LogLevel; full: boolean } | { kind: 'file'; path: string; level: LogLevel };
 
 const SEVERITIES: LogLevel[] = ['TRACE', 'DEBUG', 'INFO', 'WARN', 'ERROR'];
-let sink: Sink = { kind: 'terminal', level: envLevel('WARN') };
+let sink: Sink = { kind: 'terminal', level: envLevel('ERROR'), full: process.env.RETAIN_LOG_LEVEL !== undefined };
 
 function envLevel(fallback: LogLevel): LogLevel {
   const level = (process.env.RETAIN_LOG_LEVEL ?? fallback).toUpperCase() as LogLevel;
@@ -29,8 +29,11 @@ function write(entry: LogEntry): void {
   if (sink.kind === 'file') {
     const details = meta === undefined ? '' : ` ${formatWithOptions({ colors: false, depth: 6 }, meta)}`;
     appendFileSync(sink.path, `${time} [${level}] ${message}${details}\n`);
-  } else {
+  } else if (sink.full) {
     process.stderr.write(`${time} [${level}] ${message}${meta === undefined ? '' : ` ${formatWithOptions({ colors: false }, meta)}`}\n`);
+  } else {
+    const error = (meta as { error?: unknown } | undefined)?.error;
+    process.stderr.write(`retain: worker ${level.toLowerCase()}: ${message}${error instanceof Error ? `: ${error.message}` : ''}\n`);
   }
 }
 
@@ -41,14 +44,19 @@ export function installSdkLogger(): void {
   Runtime.install({ logger: new DefaultLogger('TRACE', write), shutdownSignals: [] });
 }
 
+/** For `retain worker` and `dev`: the SDK's logs on stderr, as it writes them, from RETAIN_LOG_LEVEL (default WARN). */
+export function sdkLogsOnStderr(): void {
+  sink = { kind: 'terminal', level: envLevel('WARN'), full: true };
+}
+
 /**
- * For a command that runs a worker on the user's behalf: no SDK logs on the terminal; with
- * `verboseFile`, all of them (RETAIN_LOG_LEVEL, default INFO) in that file, whose path it returns.
+ * For a command that runs a worker on the user's behalf: only the worker's own errors on the
+ * terminal, one line each; with `verboseFile`, every log (RETAIN_LOG_LEVEL, default INFO) in that
+ * file, whose path it returns.
  */
 export function quietSdkLogs(verboseFile?: string): string | undefined {
   if (!verboseFile) {
-    // Errors of the worker itself (not of the run's activities, which the run's failure reports) still show.
-    sink = { kind: 'terminal', level: 'ERROR' };
+    sink = { kind: 'terminal', level: 'ERROR', full: false };
     return undefined;
   }
   mkdirSync(dirname(verboseFile), { recursive: true });
