@@ -28,7 +28,11 @@ function write(entry: LogEntry): void {
   const time = new Date(Number(timestampNanos / 1_000_000n)).toISOString();
   if (sink.kind === 'file') {
     const details = meta === undefined ? '' : ` ${formatWithOptions({ colors: false, depth: 6 }, meta)}`;
-    appendFileSync(sink.path, `${time} [${level}] ${message}${details}\n`);
+    try {
+      appendFileSync(sink.path, `${time} [${level}] ${message}${details}\n`);
+    } catch {
+      // A log that cannot be written (a full disk) must not fail the worker it describes.
+    }
   } else if (sink.full) {
     process.stderr.write(`${time} [${level}] ${message}${meta === undefined ? '' : ` ${formatWithOptions({ colors: false }, meta)}`}\n`);
   } else {

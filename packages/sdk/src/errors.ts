@@ -64,7 +64,7 @@ export interface FailureType {
  * data and seed, so the same input fails the same way on every attempt.
  */
 export const FAILURE_TYPES = {
-  SpecError: { kind: 'spec', retryable: false, meaning: 'a spec field is missing, malformed or names something unknown' },
+  SpecError: { kind: 'spec', retryable: false, meaning: 'a spec field is missing, malformed or names something unknown (a ZodError too)' },
   SpecErrors: { kind: 'spec', retryable: false, meaning: 'several spec fields at once' },
   ScenarioConfigError: {
     kind: 'spec',

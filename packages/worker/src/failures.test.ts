@@ -27,6 +27,7 @@ describe('classifyError: one table of failure types', () => {
     ['IdxFormatError', systemError('Z_BUF_ERROR', 'unexpected end of file')],
     ['NetworkError', systemError('ECONNRESET', 'socket hang up')],
     ['NetworkError', Object.assign(new Error('Please reduce your request rate.'), { name: 'SlowDown' })],
+    ['SpecError', Object.assign(new Error('[{"path": ["bits"]}]'), { name: 'ZodError' })],
     ['Error', new Error('something else')],
   ])('%s ← %s', (type, err) => {
     expect(classifyError(err).type).toBe(type);

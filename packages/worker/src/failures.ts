@@ -79,6 +79,8 @@ export function classifyError(err: unknown): ClassifiedError {
   }
   if (OUT_OF_MEMORY.test(err.message)) return outOfMemory(err);
   if (isFailureType(err.name)) return { type: err.name, message: err.message };
+  // A config or input that fails its schema: the same input fails the same way on every attempt.
+  if (err.name === 'ZodError') return { type: 'SpecError', message: err.message, errorName: err.name };
   if (BUG_TYPES.includes(err.name)) {
     return {
       type: 'InternalError',
