@@ -60,6 +60,8 @@ export function isRetryable(type: FailureTypeName): boolean {
 export function classifyError(err: unknown): ClassifiedError {
   if (!isError(err)) return { type: 'Error', message: String(err) };
   if (err instanceof PluginError) return classifyPluginError(err);
+  // Retain's own error types say what they are (a missing text file is a TextNotFoundError, not its ENOENT).
+  if (err.name !== 'Error' && isFailureType(err.name)) return { type: err.name, message: err.message };
   const code = systemCode(err);
   if (code && DISK_FULL_CODES.includes(code)) {
     const path = pathOf(err);
@@ -78,7 +80,6 @@ export function classifyError(err: unknown): ClassifiedError {
     return { type: 'IdxFormatError', message: `corrupt compressed data (${err.message})`, errorName: err.name };
   }
   if (OUT_OF_MEMORY.test(err.message)) return outOfMemory(err);
-  if (isFailureType(err.name)) return { type: err.name, message: err.message };
   // A config or input that fails its schema: the same input fails the same way on every attempt.
   if (err.name === 'ZodError') return { type: 'SpecError', message: err.message, errorName: err.name };
   if (BUG_TYPES.includes(err.name)) {
