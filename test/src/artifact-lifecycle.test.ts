@@ -227,7 +227,7 @@ describe('artifact lifecycle: superseded checkpoints, show, export, gc', () => {
       ].join('\n'),
     );
     const failed = await retain(['run', spec, '--id', `lifecycle-diverging-${process.pid}`], env);
-    expect(failed.code).toBe(1);
+    expect(failed.code).toBe(3); // the run failed (exit codes: packages/cli/src/output.ts)
     const [, lastGood] = /last good checkpoint .*\(artifact (sha256:[0-9a-f]{64})\)/.exec(failed.stderr) ?? [];
     expect(lastGood).toBeDefined();
     expect((await retain(['gc', '--keep-younger-than', '0'], env)).code).toBe(0);

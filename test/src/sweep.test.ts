@@ -95,7 +95,7 @@ describe('retain sweep', () => {
     ]);
     const sweepId = `sweep-e2e-${process.pid}`;
     const first = await retainCli(['sweep', spec, '--id', sweepId, '--plugins', plugin, '--out', join(dir, 'first')], env);
-    expect(first.code).toBe(1);
+    expect(first.code).toBe(3);
     expect(first.stderr).toMatch(new RegExp(`cell 3 \\(flaky .*, seed 1\\) failed: ${sweepId}-c03: .*the bug bites`));
     expect(first.stderr).toMatch(/1 of 4 cells did not complete; `retain resume /);
     const failed = JSON.parse(readFileSync(join(dir, 'first', 'sweep.json'), 'utf8')) as SweepResult;

@@ -11,8 +11,9 @@ import type { ExperimentSpec, RetainActivities } from '@retain/sdk/workflow';
 const retry = {
   // A crashed worker or a lost connection is worth retrying at once: the heartbeat timeout has
   // already waited (0.2 s rather than 1 s keeps crash-to-resume under 10 s on a loaded machine).
-  // A bug is not retried at all (its error type is listed as non-retryable), so a bounded count
-  // only guards against loops.
+  // Only transient failures get here: every other failure type (FAILURE_TYPES in @retain/sdk:
+  // spec, data, plugin, disk, memory, bugs) is non-retryable, set so by the worker's
+  // classifiedActivity and listed below, so a bounded count only guards against loops.
   initialInterval: '200 milliseconds',
   backoffCoefficient: 2,
   maximumInterval: '30 seconds',

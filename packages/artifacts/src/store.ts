@@ -74,6 +74,8 @@ export class LocalArtifactStore implements ArtifactStore {
       await rename(temp, path);
     } catch (err) {
       await rm(temp, { force: true });
+      // A write's ENOSPC names no file; the path tells which disk is full.
+      if (err instanceof Error && (err as NodeJS.ErrnoException).path === undefined) Object.assign(err, { path });
       throw err;
     }
     return ref;

@@ -2,6 +2,7 @@ import { Client, Connection } from '@temporalio/client';
 import { NativeConnection } from '@temporalio/worker';
 import {
   checkTlsEndpoint,
+  ConnectionSettingsError,
   describeConnection,
   ensureSearchAttributes,
   ensureTemporal,
@@ -13,8 +14,9 @@ import {
   type TemporalConnectOptions,
 } from '@retain/infra';
 import { RUN_SEARCH_ATTRIBUTES } from '@retain/workflows';
+import { connect as connectTcp } from 'node:net';
 import { join } from 'node:path';
-import { log } from './output';
+import { log, ServerUnreachableError } from './output';
 import { refuseHeadlessServer, refuseUiWithRemoteServer } from './ui';
 
 /** Where this CLI keeps its state: the embedded server's files, tools, artifacts, results. */
@@ -65,9 +67,13 @@ export async function connectTemporal(opts: {
   opts.log(describeConnection(settings, server));
   const options: TemporalConnectOptions = { ...settings.connect, address: server.address };
   // Before the SDK: its client retries a refused handshake for 10 s and then says only "deadline".
-  await checkTlsEndpoint(settings, server.address);
+  await checkTlsEndpoint(settings, server.address).catch((err: Error) => {
+    throw err instanceof ConnectionSettingsError ? err : new ServerUnreachableError(err.message);
+  });
+  // ...and a refused or unanswered TCP connection, for the same reason: say so within seconds.
+  if (!settings.tls) await probeTcp(server.address, reachFix(settings));
   const client = await Connection.connect(options).catch((err: Error) => {
-    throw new Error(`cannot reach the Temporal server at ${server.address} (${err.message}): ${reachFix(settings)}`);
+    throw new ServerUnreachableError(`cannot reach the Temporal server at ${server.address} (${err.message}): ${reachFix(settings)}`);
   });
   // A server Retain did not start (a cluster, an older embedded one) may lack the run attributes.
   await ensureSearchAttributes(client, server.namespace, { ...RUN_SEARCH_ATTRIBUTES }).catch(async (err: Error) => {
@@ -81,7 +87,9 @@ export async function connectTemporal(opts: {
     client,
     worker: async () =>
       (native ??= await NativeConnection.connect(options).catch((err: Error) => {
-        throw new Error(`the worker cannot connect to the Temporal server at ${server.address} (${err.message}): ${reachFix(settings)}`);
+        throw new ServerUnreachableError(
+          `the worker cannot connect to the Temporal server at ${server.address} (${err.message}): ${reachFix(settings)}`,
+        );
       })),
     close: async ({ keepServer = opts.keepServer } = {}) => {
       await client.close();
@@ -89,6 +97,24 @@ export async function connectTemporal(opts: {
       if (server.startedHere && !keepServer) await server.stop();
     },
   };
+}
+
+/** Fails with ServerUnreachableError unless a TCP connection to `address` opens within `timeoutMs`. */
+function probeTcp(address: string, fix: string, timeoutMs = 5_000): Promise<void> {
+  const at = address.lastIndexOf(':');
+  const host = address.slice(0, at).replace(/^\[(.*)\]$/, '$1');
+  const port = Number(address.slice(at + 1));
+  return new Promise((done, fail) => {
+    const socket = connectTcp({ host, port, timeout: timeoutMs });
+    const settle = (err?: string) => {
+      socket.destroy();
+      if (err) fail(new ServerUnreachableError(`cannot reach the Temporal server at ${address} (${err}): ${fix}`));
+      else done();
+    };
+    socket.once('connect', () => settle());
+    socket.once('timeout', () => settle(`no answer within ${timeoutMs / 1000} s`));
+    socket.once('error', (err: NodeJS.ErrnoException) => settle(err.code === 'ECONNREFUSED' ? 'connection refused' : err.message));
+  });
 }
 
 function reachFix(settings: ConnectionSettings): string {

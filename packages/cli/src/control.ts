@@ -17,6 +17,8 @@ import {
 } from '@retain/sdk';
 import { methodKey, quantizersKey, specNameKey, statusKey, sweepProgressQuery, type RunStatus } from '@retain/workflows';
 import { formatProgress, snapshot } from './progress';
+import { resultOrRunFailure } from './run-failure';
+import { noWorkerMessage, runQueues, unservedQueues } from './worker-check';
 import { SWEEP_WORKFLOW_TYPE } from './results-source';
 import { formatSweepProgress } from './sweep-progress';
 import { formatValue } from './table';
@@ -27,17 +29,32 @@ import { formatValue } from './table';
  * the search attributes, resume reads a closed run's last state from its history.
  */
 
-/** `retain status`: one line from the run's query and heartbeat, plus its Temporal status. */
-export async function statusLine(client: Client, runId: string): Promise<string> {
+/**
+ * `retain status`: one line from the run's query and heartbeat, plus its Temporal status; for a
+ * failed (terminated, timed out) run, also its cause (RunFailedError: exit code 3). A running run
+ * that no worker serves says so at once, since its progress query would wait for a worker to answer.
+ */
+export async function statusLine(client: Client, runId: string): Promise<{ line: string; failure?: Error }> {
   const handle = client.workflow.getHandle(runId);
   const description = await handle.describe();
   const status = description.status.name;
-  if (status !== 'RUNNING') return `${runId}: ${status.toLowerCase()}`;
-  if (description.type === SWEEP_WORKFLOW_TYPE) return `${runId}: sweep · ${formatSweepProgress(await handle.query(sweepProgressQuery))}`;
+  if (status === 'FAILED' || status === 'TERMINATED' || status === 'TIMED_OUT') {
+    // A closed run's result() answers at once, with the failure it ended with.
+    const failure = await resultOrRunFailure(runId, handle.result()).then(
+      () => undefined,
+      (err: unknown) => (err instanceof Error ? err : new Error(String(err))),
+    );
+    return { line: `${runId}: ${status.toLowerCase()}`, failure };
+  }
+  if (status !== 'RUNNING') return { line: `${runId}: ${status.toLowerCase()}` };
+  if (description.type === SWEEP_WORKFLOW_TYPE)
+    return { line: `${runId}: sweep · ${formatSweepProgress(await handle.query(sweepProgressQuery))}` };
+  const unserved = await unservedQueues(client, await runQueues(client, handle));
+  if (unserved.includes(description.taskQueue)) return { line: `${runId}: running · waiting for a worker: ${noWorkerMessage(unserved)}` };
   const s = await snapshot(handle);
   // The run's start, not this continue-as-new execution's: ETA extrapolates over the whole run.
   const started = s.run?.startedAt ? Date.parse(s.run.startedAt) : description.startTime.getTime();
-  return `${runId}: ${s.run?.paused ? 'paused' : 'running'} · ${formatProgress(s, (Date.now() - started) / 1000)}`;
+  return { line: `${runId}: ${s.run?.paused ? 'paused' : 'running'} · ${formatProgress(s, (Date.now() - started) / 1000)}` };
 }
 
 /** The `RetainStatus` values a run has, which `retain ls --status` accepts. */

@@ -1,5 +1,5 @@
 export { main } from './main';
-export { EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT, EXIT_INTERRUPTED } from './output';
+export { EXIT_OK, EXIT_INTERNAL, EXIT_BAD_INPUT, EXIT_RUN_FAILED, EXIT_UNREACHABLE, EXIT_INTERRUPTED } from './output';
 export { loadSpecFile, parseSpec } from './spec-file';
 export { formatResult, writeResult } from './report';
 export { formatProgress, formatDuration, phaseOf, snapshot, type ProgressSnapshot } from './progress';

@@ -1,11 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Command, CommanderError } from 'commander';
-import { ConnectionSettingsError } from '@retain/infra';
-import { SpecErrors } from '@retain/sdk';
-import { PluginPackageError, retainBuild } from '@retain/worker';
-import { WorkflowNotFoundError } from '@temporalio/common';
-import { DefaultLogger, Runtime, type LogLevel } from '@temporalio/worker';
+import { retainBuild } from '@retain/worker';
 import { addArtifactCommands } from './commands/artifacts';
 import { addCompareCommand } from './commands/compare';
 import { addControlCommands } from './commands/control';
@@ -19,29 +15,18 @@ import { addScheduleCommands } from './commands/schedule';
 import { addSchemaCommand } from './commands/schema';
 import { addServerCommand } from './commands/server';
 import { addWorkerCommands } from './commands/worker';
-import { noRunMessage } from './lifecycle';
-import { BadInputError, EXIT_BAD_INPUT, EXIT_FAILED, EXIT_OK, log, type ExitCode } from './output';
+import { describeError } from './errors';
+import { EXIT_BAD_INPUT, EXIT_OK, log, type ExitCode } from './output';
+import { installSdkLogger } from './sdk-log';
 
-export { EXIT_BAD_INPUT, EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK } from './output';
-
-let runtimeInstalled = false;
-
-/**
- * The worker's own logs (state changes, webpack's bundle report) drown the progress line; show
- * warnings and errors only unless RETAIN_LOG_LEVEL asks for more. Must run before any connection.
- */
-function quietTemporalLogs(): void {
-  // Once per process: tests call main() many times in one process, and Runtime.install throws on a second call.
-  if (runtimeInstalled) return;
-  runtimeInstalled = true;
-  const level = (process.env.RETAIN_LOG_LEVEL ?? 'WARN').toUpperCase() as LogLevel;
-  // shutdownSignals: Retain decides what Ctrl-C means (keep the run, stop the worker), not the SDK.
-  Runtime.install({ logger: new DefaultLogger(level), shutdownSignals: [] });
-}
+export { EXIT_BAD_INPUT, EXIT_INTERNAL, EXIT_INTERRUPTED, EXIT_OK, EXIT_RUN_FAILED, EXIT_UNREACHABLE } from './output';
 
 /** The `retain` command: runs argv and returns the process's exit code (see output.ts). */
 export async function main(argv: string[]): Promise<number> {
-  quietTemporalLogs();
+  // The worker's own logs (state changes, webpack's bundle report) would drown the progress line:
+  // warnings and errors only (RETAIN_LOG_LEVEL for more), and none while a command runs a worker
+  // for the user (sdk-log.ts). Must run before any connection.
+  installSdkLogger();
   const exit: ExitCode = { code: EXIT_OK };
   const program = new Command('retain')
     .description('Continual learning on quantized models, run as durable Temporal workflows.')
@@ -71,21 +56,9 @@ export async function main(argv: string[]): Promise<number> {
     await program.parseAsync(argv);
   } catch (err) {
     if (err instanceof CommanderError) return err.exitCode === 0 ? EXIT_OK : EXIT_BAD_INPUT;
-    if (
-      err instanceof SpecErrors ||
-      err instanceof PluginPackageError ||
-      err instanceof ConnectionSettingsError ||
-      err instanceof BadInputError
-    ) {
-      log(err instanceof SpecErrors ? err.message : `retain: ${err.message}`);
-      return EXIT_BAD_INPUT;
-    }
-    if (err instanceof WorkflowNotFoundError) {
-      log(`retain: ${noRunMessage(err.workflowId)}`);
-      return EXIT_BAD_INPUT;
-    }
-    log(`retain: ${messageWithCauses(err)}`);
-    return EXIT_FAILED;
+    const { code, message } = describeError(err);
+    log(message);
+    return code;
   }
   return exit.code;
 }
@@ -96,16 +69,4 @@ function versionLine(): string {
   const { version } = JSON.parse(readFileSync(join(__dirname, '..', 'package.json'), 'utf8')) as { version: string };
   const build = retainBuild();
   return build === `v${version}` ? `retain ${version}` : `retain ${version} (build ${build})`;
-}
-
-/**
- * An error's message followed by its causes' (the Temporal client wraps the server's reason, e.g.
- * "Failed to start Workflow" around the payload limit it hit), each said once.
- */
-function messageWithCauses(err: unknown): string {
-  const parts: string[] = [];
-  for (let e: unknown = err; e instanceof Error && parts.length < 5; e = e.cause) {
-    if (!parts.some((p) => p.includes(e.message))) parts.push(e.message);
-  }
-  return parts.join(': ') || String(err);
 }

@@ -2,7 +2,7 @@ import { mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
-import { DatasetNotFoundError, DEFAULT_FASHION_MNIST_DIR, loadFashionMnist } from './index';
+import { DatasetNotFoundError, DEFAULT_FASHION_MNIST_DIR, IdxFormatError, loadFashionMnist } from './index';
 
 const FILES = ['train-images-idx3-ubyte', 'train-labels-idx1-ubyte', 't10k-images-idx3-ubyte', 't10k-labels-idx1-ubyte'];
 
@@ -50,6 +50,17 @@ describe('loadFashionMnist', () => {
       expect(message).not.toContain('missing train-images');
       expect(message).toContain('apt-get install dataset-fashion-mnist');
       expect(message).toContain('RETAIN_FASHION_MNIST_DIR');
+    });
+
+    it('a truncated .gz fails naming the file, not only zlib\'s "unexpected end of file"', async () => {
+      for (const base of FILES) await symlink(join(DEFAULT_FASHION_MNIST_DIR, `${base}.gz`), join(dir, `${base}.gz`));
+      const cut = join(dir, 'train-labels-idx1-ubyte.gz');
+      const bytes = await readFile(cut);
+      await rm(cut);
+      await writeFile(cut, bytes.subarray(0, 1000));
+      const err = await loadFashionMnist(dir).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(IdxFormatError);
+      expect((err as Error).message).toBe(`${cut} is not a complete gzip file (unexpected end of file); re-download or reinstall it`);
     });
 
     it('follows RETAIN_FASHION_MNIST_DIR and accepts plain (not gzipped) IDX files', async () => {

@@ -2,7 +2,7 @@ import { access, readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { gunzip } from 'node:zlib';
-import { readIdx } from './idx';
+import { IdxFormatError, readIdx } from './idx';
 
 /** A labelled image dataset held as raw uint8 pixels (row-major, one image after another). */
 export interface ImageDataset {
@@ -96,7 +96,12 @@ async function firstExisting(paths: string[]): Promise<string | undefined> {
 async function readIdxFile(path: string): Promise<{ dims: number[]; data: Uint8Array; path: string }> {
   let bytes: Uint8Array = await readFile(path);
   // Decide by the gzip magic bytes, not the name, so a renamed file still loads.
-  if (bytes[0] === 0x1f && bytes[1] === 0x8b) bytes = await promisify(gunzip)(bytes);
+  if (bytes[0] === 0x1f && bytes[1] === 0x8b) {
+    bytes = await promisify(gunzip)(bytes).catch((err: Error) => {
+      // zlib's own message ("unexpected end of file") names no file.
+      throw new IdxFormatError(`${path} is not a complete gzip file (${err.message}); re-download or reinstall it`);
+    });
+  }
   return { ...readIdx(bytes, path), path };
 }
 

@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CancelledFailure, type Info } from '@temporalio/activity';
+import { ApplicationFailure, CancelledFailure, type Info } from '@temporalio/activity';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { DefaultLogger } from '@temporalio/worker';
 import { LocalArtifactStore } from '@retain/artifacts';
@@ -353,8 +353,9 @@ describe('worker activities', () => {
   test('a loss that turns NaN fails the task naming the step and the last good checkpoint, which stays loadable', async () => {
     const diverging = specWith({ lr: 1e6, checkpointEvery: 1 });
     const run = inActivity(() => activities.trainTask({ spec: diverging, taskIndex: 0, checkpointRef: prepared.checkpointRef }));
-    const err = (await run.result.catch((e: unknown) => e)) as Error;
-    expect(err.name).toBe('PluginError');
+    const err = (await run.result.catch((e: unknown) => e)) as ApplicationFailure;
+    // The activity's failure (failures.ts): the plugin's error, classified, and not retried.
+    expect(err).toMatchObject({ type: 'PluginError', nonRetryable: true });
     const match =
       /^trainer supervised \(task 0, step (\d+)\): loss became .*the last good checkpoint is at step (\d+) \(artifact (sha256:[0-9a-f]{64})\)$/.exec(
         err.message,

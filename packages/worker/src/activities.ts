@@ -1,5 +1,6 @@
 import type { RetainActivities, SweepActivities } from '@retain/sdk';
 import { createWorkerContext, type ActivityDeps } from './context';
+import { classifiedActivity } from './failures';
 import { finishTask } from './finish-task';
 import { finishRun, startRun } from './run-lifecycle';
 import { createSweepActivities } from './sweep';
@@ -17,9 +18,10 @@ export function createActivities(deps: ActivityDeps): RetainActivities & SweepAc
   return {
     // A sweep's own two: its next cells' inputs, and the aggregation of its results (sweep.ts).
     ...createSweepActivities(deps.artifacts),
-    startRun: (input) => startRun(ctx, input),
-    trainTask: (input) => trainTask(ctx, input),
-    finishTask: (input) => finishTask(ctx, input),
-    finishRun: (input) => finishRun(ctx, input),
+    // Every failure leaves as a classified ApplicationFailure (failures.ts): at once, or retried.
+    startRun: (input) => classifiedActivity('startRun', {}, () => startRun(ctx, input)),
+    trainTask: (input) => classifiedActivity('trainTask', { task: input.taskIndex }, () => trainTask(ctx, input)),
+    finishTask: (input) => classifiedActivity('finishTask', { task: input.taskIndex }, () => finishTask(ctx, input)),
+    finishRun: (input) => classifiedActivity('finishRun', {}, () => finishRun(ctx, input)),
   };
 }

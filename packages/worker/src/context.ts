@@ -3,6 +3,7 @@ import type { Scenario } from '@retain/data';
 import type { Model } from '@retain/engine';
 import type { ExperimentSpec, MethodContext, PluginRegistry } from '@retain/sdk';
 import { loadTensors } from './checkpoint';
+import { asPluginError, asPluginErrorSync } from './failures';
 
 /** What a worker's activities are built from. */
 export interface ActivityDeps {
@@ -35,7 +36,13 @@ export function createWorkerContext({ registry, artifacts }: ActivityDeps): Work
       const key = JSON.stringify([spec.benchmark, spec.seed]);
       let scenario = scenarios.get(key);
       if (!scenario) {
-        scenario = registry.get('benchmark', spec.benchmark.name).scenario(spec.benchmark.config, spec.seed);
+        const benchmark = registry.get('benchmark', spec.benchmark.name);
+        // The data layer's errors (a missing or truncated dataset) name the benchmark that read it.
+        scenario = asPluginError(
+          `benchmark ${benchmark.name}`,
+          () => ({}),
+          () => benchmark.scenario(spec.benchmark.config, spec.seed),
+        );
         scenarios.set(key, scenario);
         // A failed load (a missing dataset) is not cached: the next attempt tries again.
         scenario.catch(() => scenarios.delete(key));
@@ -43,7 +50,10 @@ export function createWorkerContext({ registry, artifacts }: ActivityDeps): Work
       return scenario;
     },
 
-    modelOf: (spec, scenario) => registry.get('model', spec.model.name).build(spec.model.config, scenario),
+    modelOf: (spec, scenario) => {
+      const model = registry.get('model', spec.model.name);
+      return asPluginErrorSync(`model ${model.name}`, () => model.build(spec.model.config, scenario));
+    },
 
     headOf: (scenario, taskIndex) => (scenario.heads === 1 ? 0 : taskIndex),
 

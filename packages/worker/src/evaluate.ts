@@ -2,7 +2,7 @@ import { buildInferenceModel, InferenceSession } from '@retain/engine';
 import type { ArtifactRef, ExperimentSpec, Predict, QuantizedManifest } from '@retain/sdk';
 import { loadTensors } from './checkpoint';
 import type { WorkerContext } from './context';
-import { asPluginError } from './liveness';
+import { asPluginError } from './failures';
 
 export interface EvaluateInput {
   spec: ExperimentSpec;

@@ -20,7 +20,8 @@ import {
 import { loadTensors, saveTensors } from './checkpoint';
 import type { WorkerContext } from './context';
 import { evaluateModel } from './evaluate';
-import { asPluginError, withHeartbeat } from './liveness';
+import { asPluginError } from './failures';
+import { withHeartbeat } from './liveness';
 import { learnedStepSizes, qatPlanOf } from './qat';
 import { putOrderedJson } from './run-records';
 

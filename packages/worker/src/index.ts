@@ -27,3 +27,4 @@ export {
 export { refsOfRun, ARTIFACT_KINDS, type ArtifactKind, type RunArtifacts } from './run-artifacts';
 export { exportModel, type ExportModelInput } from './model-export';
 export { createWorkerContext, type WorkerContext } from './context';
+export { asPluginError, classifyError, classifiedActivity, type ClassifiedError } from './failures';

@@ -1,5 +1,4 @@
 import { Context } from '@temporalio/activity';
-import { PluginError } from '@retain/sdk';
 
 /** Sends heartbeat details now; `stop()` ends the background beat. */
 export interface Beat<T> {
@@ -54,33 +53,5 @@ export async function withHeartbeat<D, T>(
     });
   } finally {
     beat.stop();
-  }
-}
-
-/** Errors that only a code change fixes: a plugin that throws one has a bug, and retrying repeats it. */
-const BUG_TYPES = [TypeError, RangeError, ReferenceError, SyntaxError];
-
-/**
- * Runs a plugin hook; a programming error it throws becomes a non-retryable PluginError naming the
- * plugin, task and step, so the run fails at once instead of retrying a bug ten times.
- */
-export async function asPluginError<T>(plugin: string, where: () => { task?: number; step?: number }, fn: () => Promise<T>): Promise<T> {
-  try {
-    return await fn();
-  } catch (err) {
-    if (!BUG_TYPES.some((type) => err instanceof type)) throw err;
-    const e = err as Error;
-    const frame = e.stack
-      ?.split('\n')
-      .find((line) => line.trim().startsWith('at '))
-      ?.trim();
-    throw Object.assign(
-      new PluginError(
-        plugin,
-        `${e.name}: ${e.message}${frame ? ` (${frame})` : ''}; fix the plugin, then \`retain resume <run id>\``,
-        where(),
-      ),
-      { cause: err },
-    );
   }
 }

@@ -3,6 +3,7 @@ import type { ExperimentOutcome, FinishRunInput, StartRunInput, StartRunOutput }
 import { saveTensors } from './checkpoint';
 import type { WorkerContext } from './context';
 import { evaluateModel } from './evaluate';
+import { asPluginErrorSync } from './failures';
 import { withHeartbeat } from './liveness';
 import { assembleResult, loadTaskRecords, putOrderedJson } from './run-records';
 
@@ -10,7 +11,9 @@ import { assembleResult, loadTaskRecords, putOrderedJson } from './run-records';
 export function startRun(ctx: WorkerContext, { spec }: StartRunInput): Promise<StartRunOutput> {
   return withHeartbeat({ phase: 'preparing' }, async () => {
     const scenario = await ctx.scenarioOf(spec);
-    const params = initParams(ctx.modelOf(spec, scenario), deriveSeed(spec.seed, 'init'));
+    // A model too large to allocate fails here, at its first tensor: name the model.
+    const model = ctx.modelOf(spec, scenario);
+    const params = asPluginErrorSync(`model ${spec.model.name}`, () => initParams(model, deriveSeed(spec.seed, 'init')));
     const checkpointRef = await saveTensors(ctx.artifacts, params, 'model');
     // The untrained model's accuracy (b in the metric definitions) is what forward transfer is measured against.
     const initial = await evaluateModel(ctx, { spec, checkpointRef });

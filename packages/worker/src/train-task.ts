@@ -11,7 +11,8 @@ import {
 } from '@retain/sdk';
 import { loadTensors, saveTensors } from './checkpoint';
 import type { WorkerContext } from './context';
-import { asPluginError, withHeartbeat } from './liveness';
+import { asPluginError } from './failures';
+import { withHeartbeat } from './liveness';
 import { qatPlanOf, trainThroughQuantizer } from './qat';
 import { loadTrainCheckpoint, TRAIN_STATE } from './train-state';
 

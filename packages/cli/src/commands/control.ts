@@ -5,6 +5,7 @@ import { formatListing, listingJson, listRuns, RUN_STATUSES, statusLine, type Li
 import { withListedMetrics } from '../listing-metrics';
 import { runningRun } from '../lifecycle';
 import { log } from '../output';
+import { noWorkerMessage, runQueues, unservedQueues } from '../worker-check';
 import { parseRunId } from '../run-id';
 import { runUiLinkOn } from '../ui';
 
@@ -33,13 +34,21 @@ export function addControlCommands(program: Command): void {
     .description('cancel a run: training stops within seconds and saves a last checkpoint; `retain resume` continues it later')
     .argument('<runId>', 'the run', parseRunId)
     .action(async (runId: string) => {
-      await withClient(async (client) => {
+      const stopped = await withClient(async (client) => {
         const handle = await runningRun(client, runId, 'cancel');
         await handle.cancel();
+        // The cancellation is the workflow's to carry out: with no worker, waiting would hang.
+        const queues = await runQueues(client, handle);
+        const unserved = await unservedQueues(client, queues);
+        if (unserved.includes(queues[0])) {
+          log(`run ${runId}: cancel requested; it stops when a worker picks it up (${noWorkerMessage(unserved)})`);
+          return false;
+        }
         // Wait for it to stop, so the last checkpoint exists when this returns.
         await handle.result().catch(() => undefined);
+        return true;
       });
-      log(`run ${runId} cancelled; \`retain resume ${runId}\` starts a run that continues it`);
+      if (stopped) log(`run ${runId} cancelled; \`retain resume ${runId}\` starts a run that continues it`);
     });
 
   program
@@ -47,8 +56,11 @@ export function addControlCommands(program: Command): void {
     .description("a run's status: task, phase, step, loss, ETA; and its page in Temporal's Web UI when one is known")
     .argument('<runId>', 'the run', parseRunId)
     .action(async (runId: string) => {
-      const [line, link] = await withClient(async (client, server) => [await statusLine(client, runId), runUiLinkOn(server, runId)]);
+      const [{ line, failure }, link] = await withClient(
+        async (client, server) => [await statusLine(client, runId), runUiLinkOn(server, runId)] as const,
+      );
       process.stdout.write(`${line}\n${link ? `web UI: ${link}\n` : ''}`);
+      if (failure) throw failure; // its cause, as the last line (exit code 3)
     });
 
   program

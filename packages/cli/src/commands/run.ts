@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { InvalidArgumentError, type Command } from 'commander';
 import type { ExperimentInput, ExperimentResult, ExperimentSpec, PluginRegistry } from '@retain/sdk';
 import { createRetainWorkers, DEFAULT_TASK_QUEUE, experimentResultOf } from '@retain/worker';
@@ -14,6 +14,9 @@ import { parseRunId, RUN_ID_MAX_LENGTH, runResultsDir } from '../run-id';
 import { loadSpecFile, machineLimits } from '../spec-file';
 import { isSweep } from '../sweep';
 import { runUiLinkOn } from '../ui';
+import { resultOrRunFailure } from '../run-failure';
+import { quietSdkLogs } from '../sdk-log';
+import { watchWorkers } from '../worker-check';
 import { pluginRegistry, pluginsOption } from './plugins';
 import { reportSweep, resumeSweep } from './sweep';
 import { threadsOption } from './worker';
@@ -23,7 +26,10 @@ interface FollowOptions {
   detach?: boolean;
   /** onnxruntime threads per session of this process's worker (`retain worker --threads`). */
   threads?: number;
+  verbose?: boolean;
 }
+
+const VERBOSE_HELP = "write the worker's own logs (the Temporal SDK's, with stack traces) to <state>/runs/<run id>/worker.log";
 
 /** `run`, `resume`, `result`: start a run (or continue one), follow it, report its results. */
 export function addRunCommands(program: Command, exit: ExitCode): void {
@@ -36,6 +42,7 @@ export function addRunCommands(program: Command, exit: ExitCode): void {
     .option('--id <runId>', 'run id (default: <spec name>-<time>-<random>, with -seed<N> after the name under --seed)', parseRunId)
     .option('--seed <n>', "the run's seed instead of the spec's (results.json's spec carries it)", parseSeed)
     .addOption(threadsOption())
+    .option('--verbose', VERBOSE_HELP)
     .addOption(pluginsOption())
     .action(async (specPath: string, opts: FollowOptions & { id?: string; seed?: number; plugins?: string[] }) => {
       // Validate before anything starts: a bad spec or plugin package costs no server, no worker, no run.
@@ -58,9 +65,18 @@ export function addRunCommands(program: Command, exit: ExitCode): void {
     .option('--out <dir>', 'where to write results.json (default: <state>/runs/<run id>)')
     .action(async (runId: string, opts: { out?: string }) => {
       await withClient(async (client) => {
-        const handle = client.workflow.getHandle(runId);
-        if (await isSweep(client, runId)) exit.code = await reportSweep(handle, opts.out);
-        else await report(handle, opts.out);
+        const handle = client.workflow.getHandle<typeof experimentWorkflow>(runId);
+        if (await isSweep(client, runId)) {
+          exit.code = await reportSweep(handle, opts.out);
+          return;
+        }
+        // Waiting is what result does; a run no worker serves would wait forever without a word.
+        const stopWatching = watchWorkers(client, handle, log);
+        try {
+          await report(handle, opts.out);
+        } finally {
+          stopWatching();
+        }
       });
     });
 
@@ -79,6 +95,7 @@ export function addRunCommands(program: Command, exit: ExitCode): void {
     .option('--detach', 'start the new run and print its id; a separate `retain worker` runs it')
     .option('--id <runId>', 'id of the new run (default: <old id>-resumed-<random>)', parseRunId)
     .addOption(threadsOption())
+    .option('--verbose', VERBOSE_HELP)
     .addOption(pluginsOption())
     .action(async (oldRunId: string, opts: FollowOptions & { spec?: string; id?: string; plugins?: string[] }) => {
       const registry = await pluginRegistry(opts.plugins);
@@ -140,6 +157,9 @@ async function startAndFollow(
     // Every queue the spec routes work to (execution.queues), or the run would wait for other workers.
     const queues = runTaskQueues(spec);
     log(`run ${runId} started on ${temporal.server.address} (task queue${queues.length === 1 ? '' : 's'} ${queues.join(', ')})`);
+    // The run's failure is reported once, in its own words; the SDK's logs (stack traces) go to a file with --verbose.
+    const logFile = quietSdkLogs(opts.verbose ? join(runResultsDir(paths().runs, runId), 'worker.log') : undefined);
+    if (logFile) log(`worker log: ${logFile}`);
     try {
       const worker = await createRetainWorkers({
         connection: await temporal.worker(),
@@ -177,7 +197,7 @@ async function report(handle: WorkflowHandle<typeof experimentWorkflow>, outDir:
   let result: ExperimentResult;
   try {
     // The workflow returns where its results are; the artifact store is this machine's.
-    result = await experimentResultOf(await handle.result(), paths().artifacts);
+    result = await experimentResultOf(await resultOrRunFailure(handle.workflowId, handle.result()), paths().artifacts);
   } finally {
     stopProgress();
   }

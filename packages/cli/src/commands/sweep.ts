@@ -7,7 +7,7 @@ import { createRetainWorkers, DEFAULT_TASK_QUEUE } from '@retain/worker';
 import { sweepProgressQuery, type sweepWorkflow } from '@retain/workflows';
 import { Client, type WorkflowHandle } from '@temporalio/client';
 import { connectTemporal, paths } from '../connection';
-import { EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, log, type ExitCode } from '../output';
+import { EXIT_INTERRUPTED, EXIT_OK, EXIT_RUN_FAILED, log, type ExitCode } from '../output';
 import { parseRunId, runResultsDir } from '../run-id';
 import { readSpecDocument } from '../spec-file';
 import { planOf, planSweep, prepareSweep, resumeSweepPlan, sweepTaskQueues, type SweepWorkflowStart } from '../sweep';
@@ -144,7 +144,7 @@ export async function reportSweep(handle: WorkflowHandle, outDir: string | undef
   if (!unfinished.length) return EXIT_OK;
   for (const line of unfinished) log(line);
   log(`${unfinished.length} of ${result.cells.length} cells did not complete; \`retain resume ${handle.workflowId}\` reruns them`);
-  return EXIT_FAILED;
+  return EXIT_RUN_FAILED;
 }
 
 /** One progress line, rewritten in place on a terminal; on a log, a new line when the counts change or every 10 s. */

@@ -3,6 +3,7 @@ import { stopEmbeddedServer } from '@retain/infra';
 import { createRetainWorkers, DEFAULT_TASK_QUEUE, DEVICES, type Device } from '@retain/worker';
 import { connectTemporal, paths } from '../connection';
 import { log } from '../output';
+import { sdkLogsOnStderr } from '../sdk-log';
 import { uiBaseUrl } from '../ui';
 import { pluginRegistry, pluginsOption } from './plugins';
 import { uiPortOption } from './server';
@@ -78,6 +79,8 @@ export function threadsOption(): Option {
 }
 
 async function serve(opts: ServeOptions & { keepServer: boolean }): Promise<void> {
+  // A long-lived worker's stderr is its log: the SDK's warnings (failed activities) belong there.
+  sdkLogsOnStderr();
   // Before the server: a bad plugin package fails at once, naming its config.
   const registry = await pluginRegistry(opts.plugins);
   const temporal = await connectTemporal({ keepServer: opts.keepServer, log, ui: opts.ui ? { port: opts.uiPort } : undefined });
