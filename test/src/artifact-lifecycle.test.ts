@@ -150,11 +150,11 @@ describe('artifact lifecycle: superseded checkpoints, show, export, gc', () => {
 
     const badModel = await retain(['export', runId, '--task', '0', '--model', 'rtn-int4', '--out', join(dir, 'x.onnx')], env);
     expect(badModel).toMatchObject({
-      code: 1,
+      code: 2,
       stderr: expect.stringContaining('--model rtn-int4: task 0 has no such model; it has fp32, rtn-int8'),
     });
     const badTask = await retain(['export', runId, '--task', '5', '--model', 'fp32', '--out', join(dir, 'x.onnx')], env);
-    expect(badTask).toMatchObject({ code: 1, stderr: expect.stringContaining('--task 5: run lifecycle-') });
+    expect(badTask).toMatchObject({ code: 2, stderr: expect.stringContaining('--task 5: run lifecycle-') });
   });
 
   it("`retain gc` with no grace period keeps a paused run's checkpoint: unpaused, it trains on from it", async () => {
@@ -270,7 +270,7 @@ describe('artifact lifecycle: superseded checkpoints, show, export, gc', () => {
     const stray = await other.put(randomBytes(100));
     utimesSync(other.pathOf(stray), twoHoursAgo, twoHoursAgo);
     const refused = await retain(['gc'], otherEnv);
-    expect(refused.code).toBe(1);
+    expect(refused.code).toBe(2);
     expect(refused.stderr).toMatch(
       /no run on the Temporal server .* names any artifact in local folder .*check TEMPORAL_ADDRESS.*retain gc --force/,
     );

@@ -7,7 +7,7 @@ import { FP32, type ExperimentResult, type SweepResult } from '@retain/sdk';
 import { ARTIFACT_KINDS, createWorkerContext, exportModel, refsOfRun, type ArtifactKind, type RunArtifacts } from '@retain/worker';
 import { paths, withClient } from '../connection';
 import { listQuery } from '../control';
-import { log } from '../output';
+import { BadInputError, log } from '../output';
 import { parseResultsRef } from '../results-args';
 import { isResultsFile, loadResultsById, loadResultsFile, SWEEP_WORKFLOW_TYPE } from '../results-source';
 import { parseRunId } from '../run-id';
@@ -48,13 +48,16 @@ export function addArtifactCommands(program: Command): void {
       const artifacts = artifactStore();
       const run = await withClient((client) => refsOfRun(client, artifacts, runId));
       const record = run.records.get(opts.task);
-      if (!run.spec) throw new Error(`run ${runId} is not a Retain experiment run: its history has no spec`);
+      if (!run.spec) throw new BadInputError(`run ${runId} is not a Retain experiment run: its history has no spec`);
       if (!record) {
         const done = [...run.records.keys()].sort((a, b) => a - b);
-        throw new Error(
+        throw new BadInputError(
           `--task ${opts.task}: run ${runId} has not finished that task (finished: ${done.length ? done.join(', ') : 'none'})`,
         );
       }
+      const models = [FP32, ...Object.keys(record.models.quantized)];
+      if (!models.includes(opts.model))
+        throw new BadInputError(`--model ${opts.model}: task ${opts.task} has no such model; it has ${models.join(', ')}`);
       const ctx = createWorkerContext({ registry, artifacts });
       const bytes = await exportModel(ctx, {
         spec: run.spec,
@@ -267,7 +270,7 @@ export async function collectGarbage(
   // A store none of whose artifacts any run names is far more likely seen through the wrong server
   // or namespace (or the wrong store) than truly abandoned: deleting it all would be unrecoverable.
   if (garbage.length && report.live.count === 0 && !opts.dryRun && !opts.force)
-    throw new Error(
+    throw new BadInputError(
       `no run on the Temporal server (${count(report.runs, 'run')} in namespace '${client.options.namespace}') names any artifact in ` +
         `${store.location}, so gc deleted nothing: check TEMPORAL_ADDRESS and TEMPORAL_NAMESPACE (and RETAIN_ARTIFACTS). ` +
         `If every run that used this store is gone, \`retain gc --force\` deletes its ${garbage.length} artifacts.`,
