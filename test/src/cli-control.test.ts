@@ -69,7 +69,7 @@ describe('retain status / pause / unpause / cancel / ls', () => {
     expect((await retainCli(['pause', runId], env)).code).toBe(0);
     await until(['status', runId], /: paused ·/, env);
     const paused = await until(['ls', '--status', 'paused', '--spec', `cli-control-${process.pid}`], new RegExp(runId), env);
-    expect(paused).toMatch(new RegExp(`${runId}\\s+paused\\s+cli-control-${process.pid}\\s+naive\\s+rtn-int8`));
+    expect(paused).toMatch(new RegExp(`${runId}\\s+run\\s+paused\\s+cli-control-${process.pid}\\s+naive\\s+rtn-int8`));
     // Another status filter does not list it.
     expect((await retainCli(['ls', '--status', 'failed', '--spec', `cli-control-${process.pid}`], env)).stdout).not.toMatch(runId);
 

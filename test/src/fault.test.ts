@@ -7,6 +7,9 @@ import { startDevServer } from '@retain/infra';
 import { PluginRegistry } from '@retain/sdk';
 import { experimentResultOf, parseWorkerIdentity } from '@retain/worker';
 import { faultTestPlugins } from './fault/plugins';
+
+/** The built `--plugins` file of the test-only plugins, for the CLI's `resume` (it validates the run's spec). */
+const FAULT_PLUGINS = join(__dirname, '..', 'dist', 'fault', 'plugins.js');
 import type { ExperimentOutcome, ExperimentResult, ExperimentSpec, FinishTaskHeartbeat, TrainHeartbeat } from '@retain/sdk';
 import { experimentWorkflow, RUN_SEARCH_ATTRIBUTES, runSearchAttributes } from '@retain/workflows';
 import { createHarness, smallPermutedSpec, type Harness } from './harness';
@@ -158,7 +161,9 @@ describe('durability under real worker crashes', () => {
    * uninterrupted run's numbers.
    */
   const expectResumedWithoutTraining = async (runId: string) => {
-    const resumed = await retainCli(['resume', runId, '--detach', '--id', `${runId}-resumed`], { RETAIN_HOME: home });
+    const resumed = await retainCli(['resume', runId, '--detach', '--id', `${runId}-resumed`, '--plugins', FAULT_PLUGINS], {
+      RETAIN_HOME: home,
+    });
     expect({ code: resumed.code, stderr: resumed.code === 0 ? '' : resumed.stderr }).toEqual({ code: 0, stderr: '' });
     const result = await resultOf(client.workflow.getHandle<typeof experimentWorkflow>(`${runId}-resumed`));
     expect(result.resumedFrom).toEqual({ runId, task: 1 });
@@ -273,7 +278,12 @@ describe('durability under real worker crashes', () => {
 
     const fixedPath = join(home, 'fixed.yaml');
     writeFileSync(fixedPath, JSON.stringify({ ...faultSpec(), execution: { ...faultSpec().execution, taskQueue: sharedQueue } })); // naive
-    const resumed = await retainCli(['resume', runId, '--spec', fixedPath, '--detach', '--id', `${runId}-resumed`], { RETAIN_HOME: home });
+    const resumed = await retainCli(
+      ['resume', runId, '--spec', fixedPath, '--detach', '--id', `${runId}-resumed`, '--plugins', FAULT_PLUGINS],
+      {
+        RETAIN_HOME: home,
+      },
+    );
     expect({ code: resumed.code, stderr: resumed.code === 0 ? '' : resumed.stderr }).toEqual({ code: 0, stderr: '' });
     expect(resumed.stdout.trim()).toBe(`${runId}-resumed`);
     const result = await resultOf(client.workflow.getHandle<typeof experimentWorkflow>(`${runId}-resumed`));
@@ -309,7 +319,9 @@ describe('durability under real worker crashes', () => {
     expect(saved?.step).toBeGreaterThanOrEqual(100);
     expect(saved!.step).toBeLessThan(1500);
 
-    const resumed = await retainCli(['resume', runId, '--detach', '--id', `${runId}-resumed`], { RETAIN_HOME: home });
+    const resumed = await retainCli(['resume', runId, '--detach', '--id', `${runId}-resumed`, '--plugins', FAULT_PLUGINS], {
+      RETAIN_HOME: home,
+    });
     expect({ code: resumed.code, stderr: resumed.code === 0 ? '' : resumed.stderr }).toEqual({ code: 0, stderr: '' });
     const result = await resultOf(client.workflow.getHandle<typeof experimentWorkflow>(`${runId}-resumed`));
     expect(result.resumedFrom).toEqual({ runId, task: 0 });
