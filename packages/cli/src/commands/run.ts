@@ -1,13 +1,14 @@
 import { randomBytes } from 'node:crypto';
-import { join, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import { InvalidArgumentError, type Command } from 'commander';
 import type { ExperimentInput, ExperimentResult, ExperimentSpec, PluginRegistry } from '@retain/sdk';
-import { createRetainWorkers, DEFAULT_TASK_QUEUE, experimentResultOf } from '@retain/worker';
+import { experimentResultOf } from '@retain/worker';
 import { experimentWorkflow, runPriority, runSearchAttributes, runTaskQueues } from '@retain/workflows';
 import { Client, type WorkflowHandle } from '@temporalio/client';
 import { connectTemporal, paths, withClient } from '../connection';
 import { resumeInput } from '../control';
-import { BadInputError, EXIT_INTERRUPTED, EXIT_OK, log, type ExitCode } from '../output';
+import { checkThreads, followHere } from '../follow';
+import { BadInputError, EXIT_OK, log, type ExitCode } from '../output';
 import { watchProgress } from '../progress';
 import { formatResult, writeResult } from '../report';
 import { parseRunId, RUN_ID_MAX_LENGTH, runResultsDir } from '../run-id';
@@ -15,7 +16,6 @@ import { loadSpecFile, machineLimits } from '../spec-file';
 import { isSweep } from '../sweep';
 import { runUiLinkOn } from '../ui';
 import { resultOrRunFailure } from '../run-failure';
-import { quietSdkLogs } from '../sdk-log';
 import { watchWorkers } from '../worker-check';
 import { pluginRegistry, pluginsOption } from './plugins';
 import { reportSweep, resumeSweep } from './sweep';
@@ -145,47 +145,20 @@ async function startAndFollow(
       process.stdout.write(`${runId}\n`);
       return EXIT_OK;
     }
-    // Ctrl-C stops this worker, not the run: the workflow waits on the server for the next worker.
-    let onInterrupt = () => {};
-    const interruption = new Promise<void>((resolve) => (onInterrupt = resolve));
-    const interrupt = () => {
-      interrupted = true;
-      onInterrupt();
-    };
-    process.once('SIGINT', interrupt);
-    process.once('SIGTERM', interrupt);
-    // Every queue the spec routes work to (execution.queues), or the run would wait for other workers.
-    const queues = runTaskQueues(spec);
-    log(`run ${runId} started on ${temporal.server.address} (task queue${queues.length === 1 ? '' : 's'} ${queues.join(', ')})`);
-    // The run's failure is reported once, in its own words; the SDK's logs (stack traces) go to a file with --verbose.
-    const logFile = quietSdkLogs(opts.verbose ? join(runResultsDir(paths().runs, runId), 'worker.log') : undefined);
-    if (logFile) log(`worker log: ${logFile}`);
-    try {
-      const worker = await createRetainWorkers({
-        connection: await temporal.worker(),
-        namespace: temporal.server.namespace,
-        taskQueues: queues,
-        threads: opts.threads,
-        artifactsDir: paths().artifacts,
-        bundleCacheDir: paths().cache,
-        registry,
-      });
-      const reported = report(handle, opts.out);
-      // runUntil shuts the worker down when the run is reported or Ctrl-C comes, whichever is first.
-      await worker.runUntil(Promise.race([reported, interruption]));
-      if (interrupted) reported.catch(() => undefined); // its wait ends when the connection closes
-    } finally {
-      process.off('SIGINT', interrupt);
-      process.off('SIGTERM', interrupt);
-    }
-    if (interrupted) {
-      log(`\ninterrupted: run ${runId} is kept on the Temporal server at ${temporal.server.address}.`);
-      const command =
-        queues.length === 1 && queues[0] === DEFAULT_TASK_QUEUE ? 'npx retain worker' : `npx retain worker --queue ${queues.join(',')}`;
-      log(`continue it with \`${command}\`, and wait for its results with \`npx retain result ${runId}\`.`);
-      return EXIT_INTERRUPTED;
-    }
-    return EXIT_OK;
+    const followed = await followHere(temporal, {
+      kind: 'run',
+      id: runId,
+      queues: runTaskQueues(spec),
+      registry,
+      threads: opts.threads,
+      verbose: opts.verbose,
+      report: async () => {
+        await report(handle, opts.out);
+        return EXIT_OK;
+      },
+    });
+    interrupted = followed.interrupted;
+    return followed.code;
   } finally {
     await temporal.close(interrupted ? { keepServer: true } : undefined);
   }
@@ -223,11 +196,6 @@ function parseSeed(value: string): number {
 }
 
 /** --threads sizes the worker this process runs; a detached run has none here. */
-function checkThreads(opts: FollowOptions): void {
-  if (opts.detach && opts.threads !== undefined) {
-    throw new BadInputError('--threads sets the worker this command runs; with --detach, start `retain worker --threads N` instead');
-  }
-}
 
 function timestamp(): string {
   return new Date().toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15);

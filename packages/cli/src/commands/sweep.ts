@@ -3,21 +3,25 @@ import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { openArtifactStore } from '@retain/artifacts';
 import type { PluginRegistry, SweepOutcome, SweepPlan, SweepProgress, SweepResult } from '@retain/sdk';
-import { createRetainWorkers, DEFAULT_TASK_QUEUE } from '@retain/worker';
 import { sweepProgressQuery, type sweepWorkflow } from '@retain/workflows';
 import { Client, type WorkflowHandle } from '@temporalio/client';
 import { connectTemporal, paths } from '../connection';
-import { EXIT_INTERRUPTED, EXIT_OK, EXIT_RUN_FAILED, log, type ExitCode } from '../output';
+import { checkThreads, followHere } from '../follow';
+import { EXIT_OK, EXIT_RUN_FAILED, log, type ExitCode } from '../output';
 import { parseRunId, runResultsDir } from '../run-id';
 import { readSpecDocument } from '../spec-file';
 import { planOf, planSweep, prepareSweep, resumeSweepPlan, sweepTaskQueues, type SweepWorkflowStart } from '../sweep';
 import { formatSweepProgress } from '../sweep-progress';
 import { formatGroups, formatUnfinished, writeSweepOutputs } from '../sweep-output';
+import { runUiLinkOn } from '../ui';
 import { pluginRegistry, pluginsOption } from './plugins';
+import { threadsOption } from './worker';
 
 interface FollowOptions {
   out?: string;
   detach?: boolean;
+  threads?: number;
+  verbose?: boolean;
 }
 
 /** `retain sweep`: validate every cell of a sweep spec, start the sweep, run it here (unless --detach) and report it. */
@@ -29,9 +33,12 @@ export function addSweepCommand(program: Command, exit: ExitCode): void {
     .option('--out <dir>', 'where to write sweep.json and sweep.csv (default: <state>/runs/<sweep id>)')
     .option('--detach', 'start the sweep and print its id; separate `retain worker`s run it')
     .option('--id <sweepId>', 'sweep id (default: <spec name>-<time>-<random>); its cells are <sweep id>-c<index>', parseRunId)
+    .addOption(threadsOption())
+    .option('--verbose', "write the worker's own logs (the Temporal SDK's, with stack traces) to <state>/runs/<sweep id>/worker.log")
     .addOption(pluginsOption())
     .action(async (specPath: string, opts: FollowOptions & { id?: string; plugins?: string[] }) => {
       // Validate every cell before anything starts: a bad cell costs no server, no worker, no run.
+      checkThreads(opts);
       const registry = await pluginRegistry(opts.plugins);
       const raw = readSpecDocument(specPath);
       const name = (raw as { name?: unknown } | null)?.name;
@@ -79,46 +86,24 @@ async function startAndFollowSweep(
     const store = openArtifactStore(paths().artifacts);
     const { workflowType, workflowId, ...options } = await prepare(store, client);
     const handle = await client.workflow.start<typeof sweepWorkflow>(workflowType, { workflowId, ...options });
+    const link = runUiLinkOn(temporal.server, workflowId);
+    if (link) log(`sweep ${workflowId} in the Temporal Web UI: ${link}`);
     if (opts.detach) {
       process.stdout.write(`${workflowId}\n`);
       return EXIT_OK;
     }
     const plan = typeof planOrLater === 'function' ? planOrLater() : planOrLater;
-    let onInterrupt = () => {};
-    const interruption = new Promise<void>((done) => (onInterrupt = done));
-    const interrupt = () => {
-      interrupted = true;
-      onInterrupt();
-    };
-    process.once('SIGINT', interrupt);
-    process.once('SIGTERM', interrupt);
-    const queues = sweepTaskQueues(plan);
-    log(`sweep ${workflowId} started on ${temporal.server.address} (task queue${queues.length === 1 ? '' : 's'} ${queues.join(', ')})`);
-    let code = EXIT_OK;
-    try {
-      const worker = await createRetainWorkers({
-        connection: await temporal.worker(),
-        namespace: temporal.server.namespace,
-        taskQueues: queues,
-        artifactsDir: paths().artifacts,
-        bundleCacheDir: paths().cache,
-        registry,
-      });
-      const reported = reportSweep(handle, opts.out).then((c) => (code = c));
-      await worker.runUntil(Promise.race([reported, interruption]));
-      if (interrupted) reported.catch(() => undefined);
-    } finally {
-      process.off('SIGINT', interrupt);
-      process.off('SIGTERM', interrupt);
-    }
-    if (interrupted) {
-      log(`\ninterrupted: sweep ${workflowId} is kept on the Temporal server at ${temporal.server.address}.`);
-      const command =
-        queues.length === 1 && queues[0] === DEFAULT_TASK_QUEUE ? 'npx retain worker' : `npx retain worker --queue ${queues.join(',')}`;
-      log(`continue it with \`${command}\`, and wait for its results with \`npx retain result ${workflowId}\`.`);
-      return EXIT_INTERRUPTED;
-    }
-    return code;
+    const followed = await followHere(temporal, {
+      kind: 'sweep',
+      id: workflowId,
+      queues: sweepTaskQueues(plan),
+      registry,
+      threads: opts.threads,
+      verbose: opts.verbose,
+      report: () => reportSweep(handle, opts.out),
+    });
+    interrupted = followed.interrupted;
+    return followed.code;
   } finally {
     await temporal.close(interrupted ? { keepServer: true } : undefined);
   }
@@ -126,7 +111,7 @@ async function startAndFollowSweep(
 
 /**
  * Shows the sweep's progress until it ends, then prints its groups (mean ± std per metric and
- * model) and writes sweep.json and sweep.csv. Exit code 1 when a cell did not complete.
+ * model) and writes sweep.json and sweep.csv. Exit code 3 when a cell did not complete.
  */
 export async function reportSweep(handle: WorkflowHandle, outDir: string | undefined): Promise<number> {
   const stop = watchSweepProgress(handle, process.stderr);
