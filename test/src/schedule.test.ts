@@ -1,8 +1,19 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Client, Connection } from '@temporalio/client';
+import { Client, Connection, type ScheduleHandle } from '@temporalio/client';
 import { retainCli, startRetain } from './cli-process';
+
+/** Fires a schedule now (the SDK's trigger, as the server would at its time); the id of the workflow it started. */
+async function fire(handle: ScheduleHandle): Promise<string | undefined> {
+  await handle.trigger();
+  for (let i = 0; i < 100; i++) {
+    const started = (await handle.describe()).info.recentActions[0]?.action.workflow.workflowId;
+    if (started) return started;
+    await new Promise((done) => setTimeout(done, 100));
+  }
+  return undefined;
+}
 
 /** `retain schedule`: a Temporal Schedule on the test run's dev server that starts the spec's run. */
 describe('retain schedule', () => {
@@ -42,14 +53,7 @@ describe('retain schedule', () => {
     const listed = await retainCli(['schedule', 'ls'], env());
     expect(listed.stdout).toMatch(new RegExp(`^${id}\\s+${name}\\s+0 3 \\* \\* \\*\\s+\\d{4}-\\d\\d-\\d\\dT03:00:00\\.000Z\\s+-$`, 'm'));
 
-    // Fire it now (the SDK's trigger), as the server would at 03:00.
-    const handle = client.schedule.getHandle(id);
-    await handle.trigger();
-    let runId: string | undefined;
-    for (let i = 0; i < 100 && !runId; i++) {
-      runId = (await handle.describe()).info.recentActions[0]?.action.workflow.workflowId;
-      if (!runId) await new Promise((done) => setTimeout(done, 100));
-    }
+    const runId = await fire(client.schedule.getHandle(id));
     expect(runId).toMatch(new RegExp(`^${id}-\\d{4}-\\d\\d-\\d\\dT\\d\\d:\\d\\d:\\d\\dZ$`));
     const run = await client.workflow.getHandle(runId!).describe();
     try {
@@ -94,13 +98,7 @@ describe('retain schedule', () => {
     const worker = startRetain(['worker', '--queue', queue], env(), /worker polling/);
     try {
       await worker.ready;
-      const handle = client.schedule.getHandle(id);
-      await handle.trigger();
-      let sweepId: string | undefined;
-      for (let i = 0; i < 100 && !sweepId; i++) {
-        sweepId = (await handle.describe()).info.recentActions[0]?.action.workflow.workflowId;
-        if (!sweepId) await new Promise((done) => setTimeout(done, 100));
-      }
+      const sweepId = await fire(client.schedule.getHandle(id));
       expect(sweepId).toMatch(new RegExp(`^${id}-\\d{4}-\\d\\d-\\d\\dT\\d\\d:\\d\\d:\\d\\dZ$`));
       const sweep = client.workflow.getHandle(sweepId!);
       expect((await sweep.describe()).type).toBe('sweepWorkflow');
