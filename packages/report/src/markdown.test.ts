@@ -34,6 +34,23 @@ describe('sweep Markdown report', () => {
     expect(md).toContain('- varied: method = naive | ewc');
   });
 
+  it('orders the tables as the spec does: fp32, then its quantizers as written, whatever order the groups list them in', () => {
+    const reversed = <T>(record: Record<string, T>) => Object.fromEntries(Object.entries(record).reverse());
+    const shuffled = {
+      ...sweep,
+      groups: sweep.groups.map((g) => ({ ...g, metrics: reversed(g.metrics), quantization: reversed(g.quantization) })),
+    };
+    expect(Object.keys(shuffled.groups[0].metrics)).toEqual(['rtn-int4', 'rtn-int8', 'fp32']);
+    expect([...sweepMarkdown(shuffled).matchAll(/^## (.+)$/gm)].map((m) => m[1])).toEqual([
+      'fp32',
+      'rtn-int8',
+      'rtn-int4',
+      'Quantization: rtn-int8',
+      'Quantization: rtn-int4',
+      'Cells that did not complete',
+    ]);
+  });
+
   it('has a table per model, a row per group with mean ± std over its completed seeds', () => {
     for (const model of ['fp32', 'rtn-int8', 'rtn-int4']) {
       const rows = tableUnder(md, model);

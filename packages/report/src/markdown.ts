@@ -96,7 +96,7 @@ export function sweepMarkdown(sweep: SweepResult, context: MarkdownContext = {})
     ['wall time', `${duration(sweep.startedAt, sweep.finishedAt)} (${timestamp(sweep.startedAt)} to ${timestamp(sweep.finishedAt)})`],
   ]);
 
-  for (const model of keysInOrder(sweep.groups.map((g) => g.metrics))) {
+  for (const model of specOrder(sweep, keysInOrder(sweep.groups.map((g) => g.metrics)))) {
     const rows = sweep.groups.flatMap((g) => {
       const m = g.metrics[model];
       return m ? [[groupLabel(g), seedsOf(g), meanStd(m.acc), meanStd(m.bwt, signed), meanStd(m.fwt, signed), meanStd(m.forgetting)]] : [];
@@ -104,7 +104,7 @@ export function sweepMarkdown(sweep: SweepResult, context: MarkdownContext = {})
     lines.push(`## ${model}`, '', markdownTable(['group', 'seeds', ...METRIC_HEADER], rows), '');
   }
 
-  const quantizers = keysInOrder(sweep.groups.map((g) => g.quantization));
+  const quantizers = specOrder(sweep, keysInOrder(sweep.groups.map((g) => g.quantization)));
   for (const quantizer of quantizers) {
     const rows = sweep.groups.flatMap((g) => {
       const q = g.quantization[quantizer];
@@ -197,6 +197,16 @@ export function variedLine(sweep: SweepResult): string {
     }
   }
   return [...values].map(([path, seen]) => `${path} = ${[...seen].join(' | ')}`).join('; ');
+}
+
+/** Models in the order a reader expects them: fp32, then the base spec's quantizers as written, then any a variant added. */
+function specOrder(sweep: SweepResult, keys: string[]): string[] {
+  const order = ['fp32', ...sweep.spec.quantizers.map((q) => q.id)];
+  const rank = (key: string) => (order.includes(key) ? order.indexOf(key) : order.length);
+  return keys
+    .map((key, i) => ({ key, i }))
+    .sort((a, b) => rank(a.key) - rank(b.key) || a.i - b.i)
+    .map(({ key }) => key);
 }
 
 /** The keys of several records, each once, in the order first seen (fp32 first, as runs write it). */
