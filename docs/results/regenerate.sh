@@ -7,7 +7,7 @@
 # Usage (from anywhere, after `npm run build`):
 #   docs/results/regenerate.sh [methods|quantization|all] [--tables-only]
 #
-#   methods        the three methods sweeps (docs/results/methods.md; 15 min on 2 cores)
+#   methods        the three methods sweeps (docs/results/methods.md; 15-18 min on 2 cores)
 #   quantization   the two quantization sweeps (docs/results/quantization.md; 8.5 min on 2 cores)
 #   all            both (the default)
 #   --tables-only  run nothing: rewrite each tables.md from the sweep.json already there
