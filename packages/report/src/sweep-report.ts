@@ -3,6 +3,7 @@ import type { SweepGroupSummary, SweepResult } from '@retain/sdk';
 import { errorBarSpec, heatmapSpec, MAX_PLOTTED_TASKS, seedMeanMatrix, type MatrixPanel, type StatBar } from './charts';
 import { duration, fixed, meanStd, signed, timestamp } from './format';
 import { facts, figure, htmlTable, num, page, paragraph, plotRow, preformatted, type Section } from './html';
+import { keysInOrder, variedLine } from './markdown';
 import { evaluationLine, pluginLine, specYaml } from './spec-text';
 import { renderSvg } from './vega';
 
@@ -160,22 +161,4 @@ function cellsTable(sweep: SweepResult): string {
     cells.map((c) => [num(String(c.index)), c.runId, c.group, num(String(c.seed)), c.status, num(acc(c.runId)), c.error ?? '']),
     (i) => (cells[i].status === 'failed' ? 'failed' : undefined),
   );
-}
-
-/** `method = naive | ewc; quantizers = ...`: each field path the cells override, with its values in cell order. */
-function variedLine(sweep: SweepResult): string {
-  const values = new Map<string, Set<string>>();
-  for (const cell of [...sweep.cells].sort((a, b) => a.index - b.index)) {
-    for (const [path, value] of Object.entries(cell.overrides)) {
-      const seen = values.get(path) ?? new Set<string>();
-      seen.add(typeof value === 'string' ? value : JSON.stringify(value));
-      values.set(path, seen);
-    }
-  }
-  return [...values].map(([path, seen]) => `${path} = ${[...seen].join(' | ')}`).join('; ');
-}
-
-/** The keys of several records, each once, in the order first seen (fp32 first, as runs write it). */
-function keysInOrder(records: Array<Record<string, unknown>>): string[] {
-  return [...new Set(records.flatMap((r) => Object.keys(r ?? {})))];
 }
