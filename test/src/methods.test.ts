@@ -37,9 +37,9 @@ function split(
 }
 
 /**
- * The results sweep's quick setting (lr 0.01, momentum 0.9, batch 32, 1000 samples per task) on
- * 6 permuted tasks, seed 1: with the old default lambda 50 EWC's summed Fisher made the loss
- * Infinity at task 4 and online EWC's at task 5 (docs/results/methods.md, quick profile).
+ * The old results script's quick setting (lr 0.01, momentum 0.9, batch 32, 1000 samples per task)
+ * on 6 permuted tasks, seed 1: with the old default lambda 50 EWC's summed Fisher made the loss
+ * Infinity at task 4 and online EWC's at task 5 (found with that script, since replaced by sweeps).
  */
 function manyPermutedTasks(method: string): ExperimentSpec {
   return smallPermutedSpec({

@@ -1,14 +1,23 @@
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { retainCli } from './cli-process';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { CLI, retainCli } from './cli-process';
 
 const root = resolve(__dirname, '../..');
+const execFileAsync = promisify(execFile);
 
 describe('retain schema and retain init (built CLI, no server)', () => {
   let dir: string;
   beforeAll(() => (dir = mkdtempSync(join(tmpdir(), 'retain-init-'))));
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('a large output piped to a slow reader arrives whole (the CLI exits only once stdout has flushed)', async () => {
+    // A shell pipe (not node's socket pair): 64 KiB fill it before the reader, busy for a second, reads.
+    const { stdout } = await execFileAsync('bash', ['-c', `"${process.execPath}" "${CLI}" schema | (sleep 1; wc -c)`], { cwd: root });
+    expect(Number(stdout.trim())).toBe(readFileSync(join(root, 'retain.schema.json')).length);
+  });
 
   it('`retain schema` prints the committed retain.schema.json (else: `npm run schema` regenerates it)', async () => {
     const { code, stdout } = await retainCli(['schema'], {}, root);
