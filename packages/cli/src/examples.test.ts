@@ -54,3 +54,24 @@ describe('examples/sweeps/', () => {
     expect(trainer('agem')).toMatchObject({ lr: 0.01, optimizer: { name: 'sgd', momentum: 0.9 } });
   });
 });
+
+// Published protocols (issue 18): examples/sweeps/protocols/, each a paper's setting on Fashion-MNIST.
+const protocolsDir = join(sweepsDir, 'protocols');
+
+describe('examples/sweeps/protocols/', () => {
+  it("agem-permuted.yaml: the A-GEM paper's permuted setting, every cell valid", () => {
+    const { spec, cells } = planSweep(readSpecDocument(join(protocolsDir, 'agem-permuted.yaml')), defaultRegistry(), 'example');
+    expect(spec.name).toBe('agem-permuted');
+    expect(cells.length).toBe(7 * 3);
+    expect(new Set(cells.map((c) => c.seed))).toEqual(new Set([0, 1, 2]));
+    const cell = (group: string) => cells.find((c) => c.group.split(' ')[0] === group)!.spec;
+    // 17 tasks of 1,000 samples, one epoch, batch 10, plain SGD lr 0.03, MLP 2 x 256, 250 memories a task.
+    expect(cell('naive').benchmark.config).toMatchObject({ tasks: 17, trainPerTask: 1000 });
+    expect(cell('naive').trainer.config).toMatchObject({ epochs: 1, batchSize: 10, lr: 0.03, optimizer: { name: 'sgd', momentum: 0 } });
+    expect(cell('naive').model.config).toMatchObject({ hidden: [256, 256] });
+    expect(cell('agem').method.config).toMatchObject({ memorySize: 17 * 250 });
+    expect(cell('replay').method.config).toMatchObject({ bufferSize: 17 * 250 });
+    expect(cell('joint-union').method.config).toEqual({ epochsOver: 'union' });
+    expect(cell('ewc').method.config).toMatchObject({ lambda: 10 });
+  });
+});

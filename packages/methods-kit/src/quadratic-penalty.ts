@@ -1,6 +1,7 @@
 import { add, mul, square, sub, sum, type StepMethod, type Tensor, type TensorMap } from '@retain/engine';
 import type { MethodTraining } from '@retain/sdk';
 import type { Namespace } from './namespace';
+import { guardCurvature, type CurvatureGuard } from './curvature-guard';
 
 /** One quadratic anchor: sum_i weight_i * (theta_i - anchor_i)^2 over the params it names. */
 export interface QuadraticAnchor {
@@ -13,9 +14,25 @@ export interface QuadraticAnchor {
 /**
  * coefficient * sum over anchors of sum_i w_i (theta_i - a_i)^2, restricted to the params this
  * task trains (a frozen head cannot move, so its term is a constant). Weights and anchors are
- * graph inputs fed once per task, so one graph serves every step.
+ * graph inputs fed once per task, so one graph serves every step. With a `guard`, the penalty's
+ * curvature is checked against the trainer's stability bound first (`guardCurvature`: fails, or
+ * clips the weights when the guard says so).
  */
-export function quadraticPenalty(anchors: QuadraticAnchor[], coefficient: number, trainable: string[]): MethodTraining {
+export function quadraticPenalty(
+  anchors: QuadraticAnchor[],
+  coefficient: number,
+  trainable: string[],
+  guard?: CurvatureGuard,
+): MethodTraining {
+  if (guard) {
+    const weights = guardCurvature(
+      anchors.map((a) => a.weights),
+      coefficient,
+      trainable,
+      guard,
+    );
+    anchors = anchors.map((a, k) => (weights[k] === a.weights ? a : { ...a, weights: weights[k] }));
+  }
   const constants: Record<string, number[]> = {};
   const tensors: TensorMap = {};
   const terms: { weight: string; anchor: string; param: string }[] = [];

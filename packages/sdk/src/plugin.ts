@@ -132,8 +132,25 @@ export interface TrainOutcome {
   methodState?: TensorMap;
 }
 
+/**
+ * How a trainer's optimizer moves a parameter, as far as a method's stability check needs it
+ * (`MethodContext.trainer`). `heavy-ball`: SGD with (optionally Nesterov) momentum, whose step on
+ * a quadratic of curvature h diverges once `lr * (h + weightDecay)` reaches `2 (1 + momentum)`
+ * (Nesterov: `2 (1 + momentum) / (1 + 2 momentum)`). `bounded`: an update whose size does not
+ * grow with the curvature (Adam's normalised step, a clipped gradient norm), so no such bound
+ * applies; `reason` says which.
+ */
+export type UpdateRule =
+  | { kind: 'heavy-ball'; lr: number; momentum: number; nesterov: boolean; weightDecay: number }
+  | { kind: 'bounded'; lr: number; reason: string };
+
 export interface TrainerPlugin<C = unknown> extends PluginBase<'trainer', C> {
   train(ctx: TrainContext<C>): Promise<TrainOutcome>;
+  /**
+   * The update rule of this config, with the largest learning rate any step of a task takes
+   * (before a method's `lrScale`), for methods that check their penalty's curvature against it.
+   */
+  updateRule?(config: C): UpdateRule;
   /** The batch a training step holds, steps per session call and optimizer state per parameter: the memory bound's inputs. */
   memoryShape?(config: C): { batchSize: number; stepsPerRun: number; optimizerSlots: number };
 }
@@ -143,6 +160,11 @@ export interface Batch {
   x: Float32Array;
   y: Int32Array;
   size: number;
+  /**
+   * Where each sample sits in the set the trainer draws from (`MethodTraining.trainingSet`, else
+   * the task's training set): set on the batch a trainer hands a method's batch source.
+   */
+  indices?: Int32Array;
 }
 
 /**
@@ -164,6 +186,12 @@ export interface MethodTraining {
   tensors?: TensorMap;
   /** Where each step's batch comes from; absent: the trainer's batch of the current task. */
   batches?: BatchSource;
+  /**
+   * The samples the trainer's epochs run over on this task instead of the task's own training
+   * set (joint's `epochsOver: union`: every task so far), so the step count follows its size;
+   * absent: the task's training set. A trainer's `steps` setting still fixes the count.
+   */
+  trainingSet?: SampleSet;
   /** Multiplies the trainer's learning rate on this task (per-task schedules); default 1. */
   lrScale?: number;
   /**
@@ -185,6 +213,11 @@ export interface MethodContext<C = unknown> {
   taskData(index: number): TaskData;
   /** The method's state after the previous task (what `afterTask` returned), if any. */
   state?: TensorMap;
+  /**
+   * The spec's trainer's update rule (`TrainerPlugin.updateRule`), for a stability check of the
+   * method's own curvature; absent when the trainer does not tell (or outside a run).
+   */
+  trainer?: UpdateRule;
 }
 
 export interface AfterTaskContext<C = unknown> extends MethodContext<C> {

@@ -58,6 +58,9 @@ export function createWorkerContext({ registry, artifacts }: ActivityDeps): Work
     headOf: (scenario, taskIndex) => (scenario.heads === 1 ? 0 : taskIndex),
 
     async methodContextOf(spec, scenario, taskIndex, stateRef) {
+      const trainer = registry.get('trainer', spec.trainer.name);
+      // Methods check their penalty's curvature against it (methods-kit's curvature guard).
+      const rule = trainer.updateRule?.(spec.trainer.config);
       return {
         config: spec.method.config,
         seed: spec.seed,
@@ -67,6 +70,7 @@ export function createWorkerContext({ registry, artifacts }: ActivityDeps): Work
         head: context.headOf(scenario, taskIndex),
         taskData: (index) => scenario.task(index),
         state: stateRef ? await loadTensors(artifacts, stateRef, 'method-state') : undefined,
+        ...(rule ? { trainer: rule } : {}),
       };
     },
   };

@@ -10,6 +10,11 @@ export const ewcConfigSchema = z.strictObject({
   lambda: z.number().min(0).default(1),
   /** Samples of each task the Fisher diagonal averages over (exact per-sample squared gradients). */
   fisherSamples: z.number().int().min(1).default(500),
+  /**
+   * When lr * lambda * max F reaches the trainer's stability bound (README): true clips F to 90%
+   * of it; absent or false fails the run then, naming the numbers.
+   */
+  curvatureClip: z.boolean().optional(),
 });
 export type EwcConfig = z.output<typeof ewcConfigSchema>;
 

@@ -1,6 +1,6 @@
 import { definePlugin, type AfterTaskContext, type MethodContext, type MethodTraining } from '@retain/sdk';
 import type { TensorMap } from '@retain/engine';
-import { namespace, quadraticPenalty, taskFisher, type QuadraticAnchor } from '@retain/methods-kit';
+import { namespace, quadraticPenalty, taskFisher, type CurvatureGuard, type QuadraticAnchor } from '@retain/methods-kit';
 import { ewcConfigSchema, onlineEwcConfigSchema, type EwcConfig, type OnlineEwcConfig } from './config';
 
 export { ewcConfigSchema, onlineEwcConfigSchema, type EwcConfig, type OnlineEwcConfig } from './config';
@@ -23,6 +23,20 @@ function ewcAnchors(state: TensorMap | undefined, tasksDone: number): QuadraticA
   }));
 }
 
+/** The penalty's stability check against the trainer's step (methods-kit's guardCurvature). */
+function guardOf(plugin: string, ctx: MethodContext<EwcConfig>): CurvatureGuard {
+  const { lambda, curvatureClip } = ctx.config;
+  return {
+    plugin,
+    strengthField: 'lambda',
+    strength: lambda,
+    weightName: 'F',
+    trainer: ctx.trainer,
+    clip: curvatureClip,
+    taskIndex: ctx.taskIndex,
+  };
+}
+
 const anchorOf = (params: TensorMap, names: string[]): TensorMap => Object.fromEntries(names.map((p) => [p, params[p]]));
 
 /** Elastic weight consolidation: one penalty per earlier task, weighted by that task's Fisher. */
@@ -35,7 +49,12 @@ export const ewcMethod = definePlugin({
   // A Fisher diagonal and an anchor per parameter.
   stateFloats: (_config, { params }) => 2 * params,
   training: (ctx: MethodContext<EwcConfig>): MethodTraining =>
-    quadraticPenalty(ewcAnchors(ctx.state, ctx.taskIndex), ctx.config.lambda / 2, ctx.model.paramsForHead(ctx.head)),
+    quadraticPenalty(
+      ewcAnchors(ctx.state, ctx.taskIndex),
+      ctx.config.lambda / 2,
+      ctx.model.paramsForHead(ctx.head),
+      guardOf('method ewc', ctx),
+    ),
   afterTask: async (ctx: AfterTaskContext<EwcConfig>): Promise<TensorMap> => {
     const fisher = await taskFisher(ctx);
     const task = ewc.state.sub(ctx.taskIndex);
@@ -62,6 +81,7 @@ export const onlineEwcMethod = definePlugin({
           [{ inputs: onlineEwc.inputs, weights: runningFisher.read(ctx.state), anchor: onlineAnchor.read(ctx.state) }],
           ctx.config.lambda / 2,
           ctx.model.paramsForHead(ctx.head),
+          guardOf('method online-ewc', ctx),
         )
       : {},
   afterTask: async (ctx: AfterTaskContext<OnlineEwcConfig>): Promise<TensorMap> => {

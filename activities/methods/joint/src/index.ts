@@ -1,6 +1,6 @@
 import { definePlugin, type Batch, type MethodContext, type MethodTraining } from '@retain/sdk';
 import { deriveSeed, numel, Rng } from '@retain/engine';
-import { namespace, paramsOfHeads, perHeadSamples } from '@retain/methods-kit';
+import { namespace, paramsOfHeads, perHeadSamples, taskUnion } from '@retain/methods-kit';
 import { configSchema, type Config } from './config';
 
 export { configSchema, type Config } from './config';
@@ -9,10 +9,12 @@ export { configSchema, type Config } from './config';
 const joint = namespace('joint');
 
 /**
- * Joint training, the upper bound: on task t every batch is drawn uniformly from the training
- * samples of tasks 0..t together (seeded by (seed, task, step)), so nothing is ever out of
- * reach. It keeps the trainer's step count. With a head per task (task-IL) each sample's loss
- * goes through its own task's head, and every head seen so far trains.
+ * Joint training: on task t every batch is drawn uniformly from the training samples of tasks
+ * 0..t together (seeded by (seed, task, step)), so nothing is ever out of reach. It keeps the
+ * trainer's step count, so on long sequences the last tasks end undertrained; with `epochsOver:
+ * union` the trainer's epochs run over tasks 0..t instead (the upper bound; unionTraining). With
+ * a head per task (task-IL) each sample's loss goes through its own task's head, and every head
+ * seen so far trains.
  */
 export const jointMethod = definePlugin({
   kind: 'method',
@@ -22,6 +24,7 @@ export const jointMethod = definePlugin({
   configSchema,
   training: (ctx: MethodContext<Config>): MethodTraining => {
     if (ctx.taskIndex === 0) return {};
+    if (ctx.config.epochsOver === 'union') return unionTraining(ctx);
     const tasks = Array.from({ length: ctx.taskIndex + 1 }, (_, j) => ctx.taskData(j).train);
     const offsets = tasks.map((_, j) => tasks.slice(0, j).reduce((s, t) => s + t.n, 0));
     const total = offsets[offsets.length - 1] + tasks[tasks.length - 1].n;
@@ -64,3 +67,27 @@ export const jointMethod = definePlugin({
     };
   },
 });
+
+/**
+ * `epochsOver: union`: the union of tasks 0..t is the set the trainer's epochs run over, in the
+ * trainer's own seeded order, so task t trains (t+1) times the steps of one task (with equal
+ * task sizes) and every sample is seen once per epoch. With a head per task, the trainer's batch
+ * (weighed 0) is sent again through each sample's own task's head, found from its union index.
+ */
+function unionTraining(ctx: MethodContext<Config>): MethodTraining {
+  const union = taskUnion(Array.from({ length: ctx.taskIndex + 1 }, (_, j) => ctx.taskData(j).train));
+  if (ctx.model.heads === 1) return { trainingSet: union.set };
+  const heads = Array.from({ length: ctx.taskIndex + 1 }, (_, j) => j);
+  const samples = perHeadSamples(joint.inputs, ctx.model, heads);
+  return {
+    trainingSet: union.set,
+    step: { batchInputs: samples.batchInputs, lossTerm: samples.lossTerm },
+    trainable: paramsOfHeads(ctx.model, heads),
+    batches: (_step: number, current: Batch) => {
+      if (!current.indices)
+        throw new Error("joint (epochsOver: union): the trainer's batch has no indices; the trainer must set Batch.indices");
+      const head = Int32Array.from(current.indices, (r) => union.taskOf(r));
+      return { batch: current, feeds: samples.feeds({ x: current.x, y: current.y, head, size: current.size }, 1 / current.size, 0) };
+    },
+  };
+}

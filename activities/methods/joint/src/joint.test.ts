@@ -66,4 +66,30 @@ describe('joint method', () => {
       expect(targets[1 - task].subarray(n * 3, n * 3 + 3).every((v) => v === 0)).toBe(true);
     }
   });
+
+  it('epochsOver: union hands the trainer the union of tasks 0..t, growing with t; the default hands none', () => {
+    const union = (t: number) => jointMethod.training({ ...ctx(t), config: { epochsOver: 'union' } });
+    expect(union(0)).toEqual({});
+    expect(union(1).trainingSet!.n).toBe(400);
+    expect(union(2).trainingSet!.n).toBe(500);
+    expect(Array.from(union(2).trainingSet!.gather([0, 300, 499]))).toEqual([0, 1000, 2099]);
+    expect(union(2).batches).toBeUndefined(); // one head: the trainer's own epochs over the union
+    expect(jointMethod.training(ctx(2)).trainingSet).toBeUndefined();
+    expect(jointMethod.configSchema.parse({})).toEqual({}); // a spec without it resolves as before
+  });
+
+  it("epochsOver: union in task-IL sends each of the trainer's union samples through its own task's head", () => {
+    const model = mlp({ inputSize: 1, hidden: [2], classesPerHead: 3, heads: 3 });
+    const training = jointMethod.training({ ...ctx(1), config: { epochsOver: 'union' }, model, head: 1 } as never);
+    expect(training.trainingSet!.n).toBe(400);
+    const indices = Int32Array.of(0, 299, 300, 399);
+    const current = { x: training.trainingSet!.gather(indices), y: Int32Array.of(0, 0, 1, 1), size: 4, indices };
+    const { batch, feeds } = training.batches!(0, current);
+    expect(batch).toBe(current);
+    expect(feeds!['joint.current-scale'].data[0]).toBe(-1);
+    const targets = [0, 1].map((h) => Array.from(feeds![`joint.target.${h}`].data as Float32Array));
+    // Samples 0, 1 are task 0's (label 0, head 0), samples 2, 3 task 1's (label 1, head 1), each weighted 1/4.
+    expect(targets[0]).toEqual([0.25, 0, 0, 0.25, 0, 0, 0, 0, 0, 0, 0, 0]);
+    expect(targets[1]).toEqual([0, 0, 0, 0, 0, 0, 0, 0.25, 0, 0, 0.25, 0]);
+  });
 });

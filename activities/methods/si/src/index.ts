@@ -33,6 +33,15 @@ export const siMethod = definePlugin({
           [{ inputs: si.inputs, weights: importanceState.read(ctx.state), anchor: anchorState.read(ctx.state) }],
           ctx.config.c,
           trainable,
+          {
+            plugin: 'method si',
+            strengthField: 'c',
+            strength: ctx.config.c,
+            weightName: 'Omega',
+            trainer: ctx.trainer,
+            clip: ctx.config.curvatureClip,
+            taskIndex: ctx.taskIndex,
+          },
         )
       : {};
     return {

@@ -23,7 +23,7 @@ import {
   type TrainOutcome,
   type TrainProgress,
 } from '@retain/sdk';
-import { supervisedConfigSchema, trainSupervised, type SupervisedConfig } from './index';
+import { supervisedConfigSchema, supervisedTrainer, trainSupervised, type SupervisedConfig } from './index';
 
 // Real Fashion-MNIST, real ONNX step graphs: each training run below takes well under a second,
 // loading the dataset a few seconds.
@@ -443,6 +443,31 @@ describe('trainSupervised', () => {
         expect(four.methodState!['si.path'].data.some((v) => v !== 0)).toBe(true);
         expect(sameBits(four.methodState!['si.path'], one.methodState!['si.path'])).toBe(true);
       });
+    });
+  });
+});
+
+describe('updateRule (what methods check their curvature against)', () => {
+  const rule = (config: unknown) => supervisedTrainer.updateRule!(supervisedConfigSchema.parse(config));
+  it('SGD is heavy-ball with its momentum, Nesterov flag and weight decay; Adam and a clipped norm are bounded', () => {
+    expect(rule({ lr: 0.03, optimizer: { name: 'sgd', momentum: 0 } })).toEqual({
+      kind: 'heavy-ball',
+      lr: 0.03,
+      momentum: 0,
+      nesterov: false,
+      weightDecay: 0,
+    });
+    expect(rule({ lr: 0.1, optimizer: { name: 'sgd', nesterov: true, weightDecay: 0.01 } })).toEqual({
+      kind: 'heavy-ball',
+      lr: 0.1,
+      momentum: 0.9,
+      nesterov: true,
+      weightDecay: 0.01,
+    });
+    expect(rule({ lr: 0.001, optimizer: 'adam' })).toMatchObject({ kind: 'bounded', lr: 0.001, reason: expect.stringMatching(/adam/) });
+    expect(rule({ optimizer: { name: 'sgd', maxGradNorm: 1 } })).toMatchObject({
+      kind: 'bounded',
+      reason: expect.stringMatching(/maxGradNorm 1/),
     });
   });
 });

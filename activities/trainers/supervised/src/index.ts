@@ -1,4 +1,4 @@
-import { definePlugin, PluginError, type TrainContext, type TrainOutcome } from '@retain/sdk';
+import { definePlugin, PluginError, type TrainContext, type TrainOutcome, type UpdateRule } from '@retain/sdk';
 import {
   buildStepGraph,
   initOptimizerState,
@@ -28,6 +28,7 @@ export const supervisedTrainer = definePlugin({
   description: 'Mini-batch supervised training with SGD (momentum), Adam or AdamW, lr schedules, fixed epochs or steps per task.',
   configSchema: supervisedConfigSchema,
   train: (ctx: TrainContext<SupervisedConfig>) => trainSupervised(ctx),
+  updateRule: (config: SupervisedConfig) => updateRuleOf(config),
   // SGD keeps a momentum buffer per parameter, Adam and AdamW two moments.
   memoryShape: (config: SupervisedConfig) => ({
     batchSize: config.batchSize,
@@ -54,7 +55,8 @@ export async function trainSupervised(ctx: TrainContext<SupervisedConfig>): Prom
   // The method scales the base rate for the task (adaptive-lr); the schedule then shapes it per step.
   const baseLr = config.lr * (ctx.method.lrScale ?? 1);
 
-  const data = task.train;
+  // A method may widen what the epochs run over (joint's union of every task so far).
+  const data = ctx.method.trainingSet ?? task.train;
   const batches = new StepBatches(data, Math.min(config.batchSize, data.n), ctx.seed, ctx.taskIndex, ctx.method);
   const totalSteps = config.steps ?? batches.stepsPerEpoch * config.epochs;
   const resume = ctx.resume;
@@ -139,6 +141,30 @@ export async function trainSupervised(ctx: TrainContext<SupervisedConfig>): Prom
   } finally {
     await session.close();
   }
+}
+
+/**
+ * The update rule methods check their curvature against. Every schedule stays at or below the
+ * base lr (warm-up ramps up to it, step and cosine decay from it), so `lr` is the largest step
+ * size. A clipped gradient norm bounds the step whatever the curvature, as Adam's normalised
+ * step does: no heavy-ball bound then.
+ */
+export function updateRuleOf(config: SupervisedConfig): UpdateRule {
+  const { optimizer, lr } = config;
+  const largest = config.schedule.name === 'cosine' ? Math.max(lr, config.schedule.minLr ?? 0) : lr;
+  if (optimizer.name !== 'sgd') {
+    return { kind: 'bounded', lr: largest, reason: `optimizer ${optimizer.name} normalises each step by its second moment` };
+  }
+  if (optimizer.maxGradNorm !== undefined) {
+    return { kind: 'bounded', lr: largest, reason: `optimizer.maxGradNorm ${optimizer.maxGradNorm} clips every step` };
+  }
+  return {
+    kind: 'heavy-ball',
+    lr: largest,
+    momentum: optimizer.momentum,
+    nesterov: optimizer.nesterov,
+    weightDecay: optimizer.weightDecay,
+  };
 }
 
 /**

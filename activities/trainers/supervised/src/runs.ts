@@ -58,6 +58,7 @@ export class StepBatches {
       x: this.x.subarray(0, b * this.features),
       y: this.y.subarray(0, b),
       size: b,
+      indices,
     });
     return { batch: { x: batch.x.subarray(0, batch.size * this.features), y: batch.y.subarray(0, batch.size), size: batch.size }, feeds };
   }

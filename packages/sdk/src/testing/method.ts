@@ -145,16 +145,17 @@ interface StepBatch {
   feeds?: Record<string, Value>;
 }
 
-/** The batches of a task's steps: the trainer's draw (seeded order), then the method's source. */
+/** The batches of a task's steps: the trainer's draw (seeded order, over the method's `trainingSet` if it has one), then the method's source. */
 function taskBatches(scenario: Scenario, t: number, seed: number, steps: number, batchSize: number, training: MethodTraining): StepBatch[] {
-  const train = scenario.task(t).train;
+  // A method may widen the set the trainer's epochs run over (joint's union), as the trainer does.
+  const train = training.trainingSet ?? scenario.task(t).train;
   const size = Math.min(batchSize, train.n);
   const out: StepBatch[] = [];
   for (let s = 0; s < steps; s++) {
     const perEpoch = Math.floor(train.n / size);
     const order = batchOrder(train.n, seed, t, Math.floor(s / perEpoch));
     const indices = order.subarray((s % perEpoch) * size, ((s % perEpoch) + 1) * size);
-    const current: Batch = { x: train.gather(indices), y: Int32Array.from(indices, (i) => train.labels[i]), size };
+    const current: Batch = { x: train.gather(indices), y: Int32Array.from(indices, (i) => train.labels[i]), size, indices };
     out.push(training.batches ? training.batches(s, current) : { batch: current });
   }
   return out;
