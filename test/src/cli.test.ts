@@ -32,7 +32,7 @@ describe('retain CLI (built, as a separate process)', () => {
     expect(stdout).toMatch(/Accuracy, fp32/);
     expect(stdout).toMatch(/Accuracy, rtn-int8/);
     expect(stdout).toMatch(/ACC/);
-    expect(stdout).toMatch(/quantizer\s+ACC gap\s+mean gap\s+QIF\s+crossing\s+bytes\nrtn-int8 /);
+    expect(stdout).toMatch(/quantizer\s+ACC gap\s+mean gap\s+QIF\s+crossing\s+fixed-grid crossing\s+bytes\nrtn-int8 /);
     expect(stderr).toMatch(/results written to/);
 
     const results = JSON.parse(readFileSync(join(out, 'results.json'), 'utf8'));
@@ -45,6 +45,7 @@ describe('retain CLI (built, as a separate process)', () => {
       expect(Object.keys(results.metrics[key]).sort()).toEqual(['acc', 'bwt', 'forgetting', 'fwt']);
     }
     expect(results.quantization['rtn-int8'].bucketCrossingRate).toHaveLength(2);
+    expect(results.quantization['rtn-int8'].fixedGridCrossingRate).toEqual([null, expect.any(Number)]);
   });
 
   it('rejects a bad spec with exit code 2, naming the field, before contacting any server', async () => {

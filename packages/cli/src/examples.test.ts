@@ -75,3 +75,36 @@ describe('examples/sweeps/protocols/', () => {
     expect(cell('ewc').method.config).toMatchObject({ lambda: 10 });
   });
 });
+
+// examples/sweeps/options/: twins that differ in one method option, run to compare it (`retain compare`
+// matches their groups by key, so both files must give the same keys).
+const optionsDir = join(sweepsDir, 'options');
+const twins: Array<[string, string, string]> = [
+  ['sampling-permuted-fmnist-with-replacement.yaml', 'sampling-permuted-fmnist-cycle.yaml', 'sampling'],
+  ['sampling-split-fmnist-class-il-with-replacement.yaml', 'sampling-split-fmnist-class-il-cycle.yaml', 'sampling'],
+  ['fisher-permuted-fmnist-500.yaml', 'fisher-permuted-fmnist-all.yaml', 'fisherSamples'],
+];
+
+describe('examples/sweeps/options/', () => {
+  it('holds the twins the methods READMEs name', () => {
+    expect(readdirSync(optionsDir).sort()).toEqual(twins.flatMap(([a, b]) => [a, b]).sort());
+  });
+
+  test.each(twins)('%s and %s: same groups and seeds, every cell differing in method.config.%s only', (a, b, option) => {
+    const plan = (file: string) => planSweep(readSpecDocument(join(optionsDir, file)), defaultRegistry(), 'example');
+    const [left, right] = [plan(a), plan(b)];
+    expect(`${left.spec.name}.yaml`).toBe(a);
+    expect(`${right.spec.name}.yaml`).toBe(b);
+    expect(right.cells.map((c) => [c.group, c.seed])).toEqual(left.cells.map((c) => [c.group, c.seed]));
+    left.cells.forEach((cell, i) => {
+      const other = right.cells[i].spec;
+      expect(other.method.config[option]).not.toEqual(cell.spec.method.config[option]);
+      const { [option]: _mine, ...mine } = cell.spec.method.config;
+      const { [option]: _theirs, ...theirs } = other.method.config;
+      expect({ ...other, name: cell.spec.name, description: cell.spec.description, method: { ...other.method, config: theirs } }).toEqual({
+        ...cell.spec,
+        method: { ...cell.spec.method, config: mine },
+      });
+    });
+  });
+});

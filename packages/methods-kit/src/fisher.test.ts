@@ -1,5 +1,6 @@
 import { initParams, mlp } from '@retain/engine';
-import { fisherDiagonal, hasBatchedFisher } from './index';
+import type { AfterTaskContext } from '@retain/sdk';
+import { fisherDiagonal, hasBatchedFisher, taskFisher } from './index';
 import { lossAndGrad, tinySet } from './testing';
 
 const model = mlp({ inputSize: 3, hidden: [4], classesPerHead: 3, heads: 1 });
@@ -32,6 +33,18 @@ describe('Fisher diagonal', () => {
     const c = await fisherDiagonal({ model, head: 0, params, samples: set, count: 3, seed: 2, taskIndex: 0 });
     expect(a).toEqual(b);
     expect(a).not.toEqual(c);
+  });
+
+  it("taskFisher with fisherSamples 'all' averages over every training sample of the task", async () => {
+    const task = { index: 0, name: 't', classes: [0, 1, 2], train: set, test: set };
+    const ctx = (fisherSamples: number | 'all') =>
+      ({ config: { fisherSamples }, seed: 1, taskIndex: 0, task, model, head: 0, params }) as unknown as AfterTaskContext<{
+        fisherSamples: number | 'all';
+      }>;
+    const all = await taskFisher(ctx('all'));
+    const every = await fisherDiagonal({ model, head: 0, params, samples: set, count: 8, seed: 1, taskIndex: 0 });
+    for (const p of names) all[p].data.forEach((v, i) => expect(v).toBeCloseTo(every[p].data[i], 7));
+    expect(await taskFisher(ctx(3))).not.toEqual(all);
   });
 });
 

@@ -1,5 +1,15 @@
 import { Rng } from '@retain/engine';
-import { classBalancedOffer, namespace, readBuffer, reservoirOffer, writeBuffer, type ReplayBuffer } from './index';
+import {
+  classBalancedOffer,
+  cycleBuffer,
+  drawMemory,
+  namespace,
+  readBuffer,
+  reservoirOffer,
+  sampleBuffer,
+  writeBuffer,
+  type ReplayBuffer,
+} from './index';
 
 describe('reservoir sampling', () => {
   it('keeps each of the items offered with probability capacity / seen (2000 seeded trials)', () => {
@@ -74,5 +84,47 @@ describe('replay buffer as state tensors', () => {
   it('reads an empty buffer from a state without one, and refuses samples of another size', () => {
     expect(readBuffer(undefined, namespace('replay').state, 3).size).toBe(0);
     expect(() => readBuffer(writeBuffer(buffer, namespace('replay').state), namespace('replay').state, 4)).toThrow(/3 features/);
+  });
+});
+
+describe('memory sampling', () => {
+  // A buffer of 10 rows of one feature each, row r holding the value r (label r, task r % 3).
+  const buffer: ReplayBuffer = {
+    x: Float32Array.from({ length: 10 }, (_, r) => r),
+    y: Int32Array.from({ length: 10 }, (_, r) => r),
+    task: Int32Array.from({ length: 10 }, (_, r) => r % 3),
+    size: 10,
+    features: 1,
+    seenPerClass: [],
+    seen: 10,
+  };
+  const rows = (draw: { y: Int32Array }) => Array.from(draw.y);
+
+  it("'cycle' replays every row once per pass: 4 rows a step, each pass of 10 rows a new permutation", () => {
+    const steps = Array.from({ length: 5 }, (_, s) => rows(drawMemory('cycle', buffer, 4, 7, 'replay-batch', 2, s)));
+    const stream = steps.flat();
+    const passes = [stream.slice(0, 10), stream.slice(10, 20)];
+    for (const pass of passes) expect([...pass].sort((a, b) => a - b)).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
+    expect(passes[0]).not.toEqual(passes[1]);
+    // Inputs and heads come with their rows.
+    const draw = drawMemory('cycle', buffer, 4, 7, 'replay-batch', 2, 3);
+    expect(Array.from(draw.x)).toEqual(rows(draw));
+    expect(Array.from(draw.head)).toEqual(rows(draw).map((r) => r % 3));
+  });
+
+  it("'cycle' is a pure function of (seed, what, task, step): a step drawn alone gives the same rows", () => {
+    const alone = rows(cycleBuffer(buffer, 4, 7, 'replay-batch', 2, 4));
+    expect(alone).toEqual(rows(drawMemory('cycle', buffer, 4, 7, 'replay-batch', 2, 4)));
+    expect(alone).not.toEqual(rows(cycleBuffer(buffer, 4, 8, 'replay-batch', 2, 4)));
+  });
+
+  it("'with-replacement' is sampleBuffer's draw, unchanged, and repeats rows where a cycle cannot", () => {
+    for (let s = 0; s < 3; s++)
+      expect(rows(drawMemory('with-replacement', buffer, 4, 7, 'agem-reference', 1, s))).toEqual(
+        rows(sampleBuffer(buffer, 4, 7, 'agem-reference', 1, s)),
+      );
+    // 10 rows drawn from 10: with replacement, some row repeats (all distinct has probability 10!/10^10).
+    expect(new Set(rows(drawMemory('with-replacement', buffer, 10, 7, 'agem-reference', 1, 0))).size).toBeLessThan(10);
+    expect(new Set(rows(drawMemory('cycle', buffer, 10, 7, 'agem-reference', 1, 0))).size).toBe(10);
   });
 });

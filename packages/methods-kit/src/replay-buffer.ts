@@ -169,12 +169,66 @@ export function offerTask(
 /** `count` buffer rows drawn uniformly with replacement, seeded by (seed, what, task, step). */
 export function sampleBuffer(buffer: ReplayBuffer, count: number, seed: number, what: string, taskIndex: number, step: number) {
   const rng = new Rng(deriveSeed(seed, what, taskIndex, step));
+  return gatherRows(buffer, count, () => rng.int(buffer.size));
+}
+
+/**
+ * How a method draws its memory batches from a buffer:
+ * - 'with-replacement': every row drawn uniformly and independently (`sampleBuffer`), so a step
+ *   may repeat a row and a pass over the task may miss some;
+ * - 'cycle': the rows of a shuffled buffer in turn, reshuffled after each pass (`cycleBuffer`), so
+ *   every row is replayed equally often, to within one pass.
+ */
+export const MEMORY_SAMPLINGS = ['with-replacement', 'cycle'] as const;
+
+export type MemorySampling = (typeof MEMORY_SAMPLINGS)[number];
+
+/**
+ * Step `step`'s `count` rows when a buffer is cycled through: rows step * count .. step * count +
+ * count - 1 of an endless stream of passes, pass p a permutation of the buffer seeded by (seed,
+ * what, task, 'pass', p). A pure function of its arguments (a resumed task or a K-step run draws
+ * the same rows), and an exact cycle when every step draws the same count (a short last batch of
+ * an epoch reads a window of the same stream that overlaps the one before).
+ */
+export function cycleBuffer(buffer: ReplayBuffer, count: number, seed: number, what: string, taskIndex: number, step: number) {
+  const passes = new Map<number, Int32Array>();
+  const passOf = (p: number) => {
+    let order = passes.get(p);
+    if (!order) {
+      order = new Rng(deriveSeed(seed, what, taskIndex, 'pass', p)).permutation(buffer.size);
+      passes.set(p, order);
+    }
+    return order;
+  };
+  const start = step * count;
+  let k = 0;
+  return gatherRows(buffer, count, () => {
+    const position = start + k++;
+    return passOf(Math.floor(position / buffer.size))[position % buffer.size];
+  });
+}
+
+/** `count` memory rows for step `step`, drawn as `sampling` says (see `MemorySampling`). */
+export function drawMemory(
+  sampling: MemorySampling,
+  buffer: ReplayBuffer,
+  count: number,
+  seed: number,
+  what: string,
+  taskIndex: number,
+  step: number,
+) {
+  return (sampling === 'cycle' ? cycleBuffer : sampleBuffer)(buffer, count, seed, what, taskIndex, step);
+}
+
+/** `count` rows of the buffer, row k being `nextRow()`'s k-th answer: inputs, labels and each row's task (its head). */
+function gatherRows(buffer: ReplayBuffer, count: number, nextRow: () => number) {
   const f = buffer.features;
   const x = new Float32Array(count * f);
   const y = new Int32Array(count);
   const head = new Int32Array(count);
   for (let k = 0; k < count; k++) {
-    const r = rng.int(buffer.size);
+    const r = nextRow();
     x.set(buffer.x.subarray(r * f, (r + 1) * f), k * f);
     y[k] = buffer.y[r];
     head[k] = buffer.task[r];

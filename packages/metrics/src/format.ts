@@ -38,22 +38,31 @@ export function formatMetricsTable(rows: Record<string, CLMetrics>): string {
 
 /**
  * One row per quantizer: ACC gap and mean gap (fp32 minus quantized), quantization-induced
- * forgetting, the mean bucket-crossing rate over tasks 1.., and the model size after the last task.
+ * forgetting, the mean bucket-crossing rate over tasks 1.. (each task's own grid), the same on the
+ * first task's fixed grid, and the model size after the last task.
  */
 export function formatQuantizationTable(rows: Record<string, QuantizationMetrics>): string {
-  const header = ['quantizer', 'ACC gap', 'mean gap', 'QIF', 'crossing', 'bytes'];
+  const header = ['quantizer', 'ACC gap', 'mean gap', 'QIF', 'crossing', 'fixed-grid crossing', 'bytes'];
   const body = Object.entries(rows).map(([variant, m]) => {
-    const rates = m.bucketCrossingRate.filter((r): r is number => r !== null);
+    const mean = meanCrossingRate(m.bucketCrossingRate);
+    const fixed = meanCrossingRate(m.fixedGridCrossingRate ?? []);
     return [
       variant,
       signed(m.accGap),
       signed(m.meanGap),
       signed(m.quantizationInducedForgetting),
-      rates.length ? (rates.reduce((a, b) => a + b, 0) / rates.length).toFixed(4) : 'n/a',
+      mean === null ? 'n/a' : mean.toFixed(4),
+      fixed === null ? 'n/a' : fixed.toFixed(4),
       String(m.bytes[m.bytes.length - 1] ?? 'n/a'),
     ];
   });
   return alignTable([header, ...body]);
+}
+
+/** The mean of the per-task rates that were measured (tasks 1..), or null when none was. */
+export function meanCrossingRate(rates: readonly (number | null)[]): number | null {
+  const measured = rates.filter((r): r is number => r !== null);
+  return measured.length ? measured.reduce((a, b) => a + b, 0) / measured.length : null;
 }
 
 function signed(v: number | null): string {

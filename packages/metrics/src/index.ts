@@ -6,6 +6,6 @@ export type { CLMetrics } from './continual';
 export { averageAccuracy, backwardTransfer, forwardTransfer, forgetting, summarize, quantizationGap } from './continual';
 export type { QuantizationMetrics } from './quantization';
 export { quantizationInducedForgetting, bucketCrossingRate, quantizationMetrics } from './quantization';
-export { formatMatrix, formatMetricsTable, formatQuantizationTable, NOT_EVALUATED } from './format';
+export { formatMatrix, formatMetricsTable, formatQuantizationTable, meanCrossingRate, NOT_EVALUATED } from './format';
 export type { SeedStat } from './over-seeds';
 export { statOverSeeds } from './over-seeds';

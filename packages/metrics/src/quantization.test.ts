@@ -29,15 +29,24 @@ describe('quantization metrics on hand-made inputs', () => {
   });
 
   it('gathers gaps, QIF, crossing rates and bytes, and formats them as one row per quantizer', () => {
-    const m = quantizationMetrics(fp32, int4, [{ bytes: 1000 }, { bytes: 1000, bucketCrossingRate: 0.25 }]);
+    const m = quantizationMetrics(fp32, int4, [{ bytes: 1000 }, { bytes: 1000, bucketCrossingRate: 0.25, fixedGridCrossingRate: 0.125 }]);
     expect(m.accGap).toBeCloseTo(0.75 - 0.625, 12);
     expect(m.meanGap).toBeCloseTo((0.1 + 0 + 0.2 + 0.05) / 4, 12);
     expect(m.quantizationInducedForgetting).toBeCloseTo(0.1, 12);
     expect(m.bucketCrossingRate).toEqual([null, 0.25]);
+    expect(m.fixedGridCrossingRate).toEqual([null, 0.125]);
     expect(formatQuantizationTable({ 'rtn-int4': m }).split('\n')).toEqual([
-      'quantizer  ACC gap  mean gap      QIF  crossing  bytes',
-      'rtn-int4   +0.1250   +0.0875  +0.1000    0.2500   1000',
+      'quantizer  ACC gap  mean gap      QIF  crossing  fixed-grid crossing  bytes',
+      'rtn-int4   +0.1250   +0.0875  +0.1000    0.2500               0.1250   1000',
     ]);
+  });
+
+  it('shows n/a for the fixed-grid crossing of results written before Retain reported it', () => {
+    const { fixedGridCrossingRate: _dropped, ...older } = quantizationMetrics(fp32, int4, [
+      { bytes: 1000 },
+      { bytes: 1000, bucketCrossingRate: 0.25 },
+    ]);
+    expect(formatQuantizationTable({ 'rtn-int4': older }).split('\n')[1]).toMatch(/0\.2500\s+n\/a\s+1000$/);
   });
 
   it('refuses one model size per task too few', () => {

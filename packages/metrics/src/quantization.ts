@@ -15,7 +15,9 @@ export function quantizationInducedForgetting(fp32: AccuracyMatrix, quantized: A
 
 /**
  * The bucket-crossing rate: the share of weights whose quantized code differs between two
- * quantizations of the same weights (after consecutive tasks). Updates smaller than half a
+ * quantizations of the same weights (after consecutive tasks). Given each task's own codes it
+ * counts a weight whose bucket moved under it (its group's scale recomputed) as much as one that
+ * moved across a bucket; given codes on one fixed grid (the first task's), only the latter. Updates smaller than half a
  * quantization step vanish after rounding; a low rate next to a moving fp32 model shows it.
  * Codes are compared position by position, so both must come from the same scheme.
  */
@@ -37,16 +39,26 @@ export interface QuantizationMetrics {
   /** Mean of fp32 minus quantized over the cells both evaluated (all T x T with the full matrix). */
   meanGap: number;
   quantizationInducedForgetting: number | null;
-  /** Per task, the share of codes changed since the previous task's quantization (null for task 0). */
+  /**
+   * Per task, the share of codes changed since the previous task's quantization (null for task 0).
+   * Each task's codes are on that task's own grid (min-max scales recomputed), so this mixes scale
+   * drift with weight drift.
+   */
   bucketCrossingRate: (number | null)[];
   /** Per task, bytes of the quantized ONNX model (one head). */
   bytes: number[];
+  /**
+   * Per task, the share of weights whose code on one fixed grid, the first task's scales and zero
+   * points, changed since the previous task (null for task 0, or a task finished by Retain before
+   * it kept the grid): weight drift alone. Absent in results written before Retain reported it.
+   */
+  fixedGridCrossingRate?: (number | null)[];
 }
 
 export function quantizationMetrics(
   fp32: AccuracyMatrix,
   quantized: AccuracyMatrix,
-  perTask: { bytes: number; bucketCrossingRate?: number }[],
+  perTask: { bytes: number; bucketCrossingRate?: number; fixedGridCrossingRate?: number }[],
 ): QuantizationMetrics {
   sameTasks(fp32, quantized);
   if (perTask.length !== quantized.length)
@@ -68,6 +80,7 @@ export function quantizationMetrics(
     quantizationInducedForgetting: quantizationInducedForgetting(fp32, quantized),
     bucketCrossingRate: perTask.map((t) => t.bucketCrossingRate ?? null),
     bytes: perTask.map((t) => t.bytes),
+    fixedGridCrossingRate: perTask.map((t) => t.fixedGridCrossingRate ?? null),
   };
 }
 

@@ -62,8 +62,22 @@ describe('run report', () => {
     expect(tableRows(html, 'metrics').map((r) => r[0])).toEqual(models);
     expect(tableRows(html, 'metrics')[0][1]).toBe(result.metrics.fp32.acc.toFixed(4));
     expect(tableRows(html, 'quantization').map((r) => r[0])).toEqual(['rtn-int8', 'rtn-int4']);
+    // The fixtures predate the fixed-grid crossing rate: its column reads n/a beside today's rate.
+    expect(tableRows(html, 'quantization').map((r) => r[5])).toEqual(['n/a', 'n/a']);
     expect(tableRows(html, 'training')).toHaveLength(T);
     expect(html).toMatch(/<pre data-block="spec">[\s\S]*evaluation:\n {2}tasks: seen-and-next/);
+  });
+
+  it("shows each quantizer's mean fixed-grid crossing rate beside the crossing rate on each task's own grid", async () => {
+    const q = result.quantization['rtn-int8'];
+    const withFixed = {
+      ...result,
+      quantization: { ...result.quantization, 'rtn-int8': { ...q, fixedGridCrossingRate: [null, 0.01, 0.03] } },
+    };
+    const row = tableRows(await buildRunReport(withFixed), 'quantization')[0];
+    expect(row[5]).toBe('0.0200');
+    const rates = q.bucketCrossingRate.filter((r): r is number => r !== null);
+    expect(row[4]).toBe((rates.reduce((a, b) => a + b, 0) / rates.length).toFixed(4));
   });
 
   it('is self-contained: no script, no external reference', () => {

@@ -1,3 +1,4 @@
+import { meanCrossingRate } from '@retain/metrics';
 import type { ExperimentResult } from '@retain/sdk';
 import { heatmapSpec, MAX_PLOTTED_TASKS, taskCurvesSpec, type MatrixPanel } from './charts';
 import { bytes, duration, fixed, signed, timestamp } from './format';
@@ -74,16 +75,18 @@ function metricsTables(result: ExperimentResult): string {
   if (!quantizers.length) return metrics;
   const quantization = htmlTable(
     'quantization',
-    ['quantizer', num('ACC gap'), num('mean gap'), num('QIF'), num('crossing rate'), num('bytes')],
+    ['quantizer', num('ACC gap'), num('mean gap'), num('QIF'), num('crossing rate'), num('fixed-grid crossing'), num('bytes')],
     quantizers.map(([id, q]) => {
-      const rates = q.bucketCrossingRate.filter((r): r is number => r !== null);
+      const crossing = meanCrossingRate(q.bucketCrossingRate);
+      const fixedGrid = meanCrossingRate(q.fixedGridCrossingRate ?? []);
       const last = q.bytes[q.bytes.length - 1];
       return [
         id,
         num(signed(q.accGap)),
         num(signed(q.meanGap)),
         num(signed(q.quantizationInducedForgetting)),
-        num(rates.length ? fixed(rates.reduce((a, b) => a + b, 0) / rates.length) : 'n/a'),
+        num(crossing === null ? 'n/a' : fixed(crossing)),
+        num(fixedGrid === null ? 'n/a' : fixed(fixedGrid)),
         { text: bytes(last), numeric: true, title: last === undefined ? undefined : `${last} bytes after the last task` },
       ];
     }),
@@ -93,7 +96,9 @@ function metricsTables(result: ExperimentResult): string {
     quantization +
     paragraph(
       'Gaps are fp32 minus quantized (positive: the quantized model is worse); QIF = forgetting(quantized) − forgetting(fp32); ' +
-        'crossing rate: the mean share of integer codes that changed from one task to the next; bytes: the model after the last task.',
+        'crossing rate: the mean share of integer codes that changed from one task to the next, each task coded on its own ' +
+        'grid (scales recomputed: scale drift and weight drift together); fixed-grid crossing: the same share with every task ' +
+        "coded on the first task's grid (weight drift alone); bytes: the model after the last task.",
       'note',
     )
   );

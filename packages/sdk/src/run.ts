@@ -106,6 +106,18 @@ export interface QuantizeOutput {
   codesRef: ArtifactRef;
   /** Share of codes that changed since the previous task; absent after the first task. */
   bucketCrossingRate?: number;
+  /**
+   * The grid this quantizer coded the run's first task on (each weight's scales and zero points,
+   * a tensors artifact), carried from task to task: `fixedGridCrossingRate` counts on it. A run
+   * resumed from tasks finished before Retain kept it starts it at the first task it quantizes.
+   */
+  fixedGridRef?: ArtifactRef;
+  /**
+   * Share of weights whose code on the fixed grid (`fixedGridRef`, rounded to nearest) changed
+   * since the previous task: weight drift alone, where `bucketCrossingRate` also counts codes that
+   * moved because the scales were recomputed. Absent after the first task.
+   */
+  fixedGridCrossingRate?: number;
 }
 export interface QuantizedManifest {
   quantizerId: string;

@@ -22,7 +22,7 @@ import type {
 } from '@retain/sdk';
 import { definePlugin, PluginRegistry, z } from '@retain/sdk';
 import { createActivities } from './activities';
-import { loadTensors } from './checkpoint';
+import { loadTensors, saveTensors } from './checkpoint';
 import { createWorkerContext, type WorkerContext } from './context';
 import { evaluateModel } from './evaluate';
 import { consolidate, quantize as quantizeModel } from './finish-task';
@@ -207,6 +207,50 @@ describe('worker activities', () => {
     expect(second.bucketCrossingRate).toBe(changed / total);
     expect(second.bucketCrossingRate).toBeGreaterThan(0);
     expect(second.bucketCrossingRate).toBeLessThan(1);
+  });
+
+  test("counts crossings on the first task's fixed grid too: none when only the scales changed, some after real training", async () => {
+    const first = await quantize('rtn-int4');
+    expect(first.fixedGridRef).toMatch(/^sha256:[0-9a-f]{64}$/);
+    expect(first.fixedGridCrossingRate).toBeUndefined();
+    // By hand: each output channel's largest weight grows by 0.4 of a step (int4 per channel:
+    // qmax 7), so it stays in its bucket of the first grid while its channel's scale grows ~6%.
+    const params = await loadTensors(store, trained.checkpointRef, 'model');
+    const moved = { ...params };
+    for (const name of ['trunk.0.weight', 'head.0.weight']) {
+      const [rows, cols] = params[name].dims;
+      const data = Float32Array.from(params[name].data);
+      for (let c = 0; c < cols; c++) {
+        let top = 0;
+        for (let r = 1; r < rows; r++) if (Math.abs(data[r * cols + c]) > Math.abs(data[top * cols + c])) top = r;
+        data[top * cols + c] *= 1 + 0.4 / 7;
+      }
+      moved[name] = { dims: [rows, cols], data };
+    }
+    const rescaled = await quantizeModel(ctx, {
+      spec,
+      taskIndex: 1,
+      checkpointRef: await saveTensors(store, moved, 'model'),
+      quantizerId: 'rtn-int4',
+      previousCodesRef: first.codesRef,
+      fixedGridRef: first.fixedGridRef,
+      previousCheckpointRef: trained.checkpointRef,
+    });
+    expect(rescaled.bucketCrossingRate).toBeGreaterThan(0.01); // codes moved under the weights
+    expect(rescaled.fixedGridCrossingRate).toBe(0); // no weight crossed a bucket of the first grid
+    expect(rescaled.fixedGridRef).toBe(first.fixedGridRef); // carried on, never recomputed
+    const next = await inActivity(() => activities.trainTask({ spec, taskIndex: 1, checkpointRef: trained.checkpointRef })).result;
+    const trainedOn = await quantizeModel(ctx, {
+      spec,
+      taskIndex: 1,
+      checkpointRef: next.checkpointRef,
+      quantizerId: 'rtn-int4',
+      previousCodesRef: first.codesRef,
+      fixedGridRef: first.fixedGridRef,
+      previousCheckpointRef: trained.checkpointRef,
+    });
+    expect(trainedOn.fixedGridCrossingRate).toBeGreaterThan(0);
+    expect(trainedOn.fixedGridCrossingRate).toBeLessThan(1);
   });
 
   test('evaluate gives one accuracy per task; training beats the initial model on task 0; int8 stays close', async () => {
@@ -437,6 +481,11 @@ describe('finishing a task and a run (finishTask, finishRun)', () => {
     expect(result.matrices.fp32).toEqual(records.map((r) => r.rows.fp32));
     expect(result.metrics.fp32).toEqual(summarize(result.matrices.fp32, result.initial));
     expect(result.quantization['rtn-int8'].bucketCrossingRate).toEqual([null, second.models.quantized['rtn-int8'].bucketCrossingRate]);
+    expect(result.quantization['rtn-int8'].fixedGridCrossingRate).toEqual([
+      null,
+      second.models.quantized['rtn-int8'].fixedGridCrossingRate,
+    ]);
+    expect(second.models.quantized['rtn-int8'].fixedGridCrossingRate).toBeGreaterThan(0);
     expect(result.models).toEqual([first.models, second.models]);
     expect(result.training.map((t) => t.steps)).toEqual([16, 16]);
 

@@ -1,5 +1,5 @@
 import { Context } from '@temporalio/activity';
-import { buildInferenceModel, type TensorMap } from '@retain/engine';
+import { buildInferenceModel, codesOnFixedGrid, matrixView, type QuantizedWeight, type TensorMap } from '@retain/engine';
 import { bucketCrossingRate } from '@retain/metrics';
 import {
   evaluatedTasks,
@@ -17,7 +17,7 @@ import {
   type TaskModels,
   type TaskRecord,
 } from '@retain/sdk';
-import { loadTensors, saveTensors } from './checkpoint';
+import { loadCheckpoint, loadTensors, saveTensors } from './checkpoint';
 import type { WorkerContext } from './context';
 import { evaluateModel } from './evaluate';
 import { asPluginError } from './failures';
@@ -55,6 +55,8 @@ export async function finishTask(ctx: WorkerContext, input: FinishTaskInput): Pr
           checkpointRef,
           quantizerId: q.id,
           previousCodesRef: previous?.models.quantized[q.id]?.codesRef,
+          fixedGridRef: previous?.models.quantized[q.id]?.fixedGridRef,
+          previousCheckpointRef: previous?.models.checkpointRef,
         }));
       stage({ quantized: { ...heartbeat.details.quantized, [q.id]: quantized[q.id] } });
     }
@@ -118,11 +120,15 @@ export interface QuantizeInput {
   quantizerId: string;
   /** The same quantizer's codes after the previous task, for the bucket-crossing rate. */
   previousCodesRef?: ArtifactRef;
+  /** The same quantizer's grid of the run's first task (`QuantizeOutput.fixedGridRef`); absent on the first task. */
+  fixedGridRef?: ArtifactRef;
+  /** The previous task's checkpoint: its weights on the fixed grid are compared with this task's. */
+  previousCheckpointRef?: ArtifactRef;
 }
 
 /** One quantizer on the task's checkpoint: an ONNX model per head (in a manifest), its codes and their bucket-crossing rate. */
 export async function quantize(ctx: WorkerContext, input: QuantizeInput): Promise<QuantizeOutput> {
-  const { spec, taskIndex, checkpointRef, quantizerId, previousCodesRef } = input;
+  const { spec, taskIndex, checkpointRef, quantizerId, previousCodesRef, fixedGridRef, previousCheckpointRef } = input;
   const ref = spec.quantizers.find((q) => q.id === quantizerId);
   if (!ref) throw new SpecError('quantizers', `no quantizer has id '${quantizerId}'`);
   const { artifacts } = ctx;
@@ -162,12 +168,73 @@ export async function quantize(ctx: WorkerContext, input: QuantizeInput): Promis
   const crossingRate = previousCodesRef
     ? crossingRateOf(await loadTensors(artifacts, previousCodesRef, 'quantized-codes'), codes)
     : undefined;
+  // The first task's grid, kept to count crossings on it after every later task (scale drift aside).
+  const fixedGridCrossingRate =
+    fixedGridRef && previousCheckpointRef
+      ? fixedGridCrossingRateOf(
+          await loadFixedGrid(artifacts, fixedGridRef),
+          await loadTensors(artifacts, previousCheckpointRef, 'model'),
+          params,
+        )
+      : undefined;
   return {
     manifestRef: await artifacts.putJson(manifest),
     bytes,
     codesRef,
     ...(crossingRate === undefined ? {} : { bucketCrossingRate: crossingRate }),
+    fixedGridRef: fixedGridRef ?? (await saveFixedGrid(artifacts, weights)),
+    ...(fixedGridCrossingRate === undefined ? {} : { fixedGridCrossingRate }),
   };
+}
+
+/** A quantization's grid, without its codes: what `codesOnFixedGrid` needs of each weight. */
+type FixedGrid = Record<string, Pick<QuantizedWeight, 'bits' | 'dims' | 'granularity' | 'blockSize' | 'scale' | 'zeroPoint'>>;
+
+/** The grid as a tensors artifact: `<weight>.scale` (and `<weight>.zeroPoint`) tensors, the rest in its metadata. */
+function saveFixedGrid(artifacts: WorkerContext['artifacts'], weights: FixedGrid): Promise<ArtifactRef> {
+  const tensors: TensorMap = {};
+  const layout: Record<string, Pick<QuantizedWeight, 'bits' | 'dims' | 'granularity' | 'blockSize'>> = {};
+  for (const [name, w] of Object.entries(weights)) {
+    tensors[`${name}.scale`] = { dims: [w.scale.length], data: Float32Array.from(w.scale) };
+    if (w.zeroPoint) tensors[`${name}.zeroPoint`] = { dims: [w.zeroPoint.length], data: Float32Array.from(w.zeroPoint) };
+    layout[name] = {
+      bits: w.bits,
+      dims: w.dims,
+      granularity: w.granularity,
+      ...(w.blockSize === undefined ? {} : { blockSize: w.blockSize }),
+    };
+  }
+  return saveTensors(artifacts, tensors, FIXED_GRID_KIND, { layout: JSON.stringify(layout) });
+}
+
+async function loadFixedGrid(artifacts: WorkerContext['artifacts'], ref: ArtifactRef): Promise<FixedGrid> {
+  const { tensors, metadata } = await loadCheckpoint(artifacts, ref, FIXED_GRID_KIND);
+  const layout = JSON.parse(metadata.layout ?? '{}') as Record<
+    string,
+    Pick<QuantizedWeight, 'bits' | 'dims' | 'granularity' | 'blockSize'>
+  >;
+  return Object.fromEntries(
+    Object.entries(layout).map(([name, l]) => {
+      const zeroPoint = tensors[`${name}.zeroPoint`];
+      return [name, { ...l, scale: tensors[`${name}.scale`].data, ...(zeroPoint ? { zeroPoint: Uint8Array.from(zeroPoint.data) } : {}) }];
+    }),
+  );
+}
+
+const FIXED_GRID_KIND = 'quantization-grid';
+
+/** Share of weights whose code on the fixed grid differs between two checkpoints, over every weight of the grid in name order. */
+function fixedGridCrossingRateOf(grid: FixedGrid, previous: TensorMap, current: TensorMap): number {
+  const names = Object.keys(grid).sort();
+  const codes = (params: TensorMap, which: string) =>
+    Int32Array.from(
+      names.flatMap((name) => {
+        if (!params[name])
+          throw new Error(`fixed-grid crossing rate: the ${which} checkpoint has no weight '${name}', which the first task quantized`);
+        return Array.from(codesOnFixedGrid(matrixView(name, params[name]), grid[name]));
+      }),
+    );
+  return bucketCrossingRate(codes(previous, 'previous task'), codes(current, "this task's"));
 }
 
 /** Bucket-crossing rate over every quantized weight, in name order; the weights must match. */

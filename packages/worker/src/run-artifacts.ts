@@ -23,6 +23,7 @@ const KIND_OF_FIELD: Record<string, ArtifactKind> = {
   manifestRef: 'quantized models',
   heads: 'quantized models',
   codesRef: 'codes',
+  fixedGridRef: 'codes',
   recordRef: 'records',
   previousRef: 'records',
   initialRef: 'records',

@@ -1,7 +1,7 @@
 import { definePlugin, type AfterTaskContext, type Batch, type MethodContext, type MethodTraining } from '@retain/sdk';
 import { numel, type TensorMap } from '@retain/engine';
-import { classesPerTaskOf, offerTask, paramsOfHeads, perHeadSamples, readBuffer, sampleBuffer, writeBuffer } from '@retain/methods-kit';
-import { configSchema, type Config } from './config';
+import { classesPerTaskOf, drawMemory, offerTask, paramsOfHeads, perHeadSamples, readBuffer, writeBuffer } from '@retain/methods-kit';
+import { configSchema, samplingOf, type Config } from './config';
 import { agem } from './names';
 import { agemProjection, MEMORY_X, MEMORY_Y, projectOnto } from './projection';
 
@@ -25,6 +25,7 @@ export const agemMethod = definePlugin({
     const memory = readBuffer(ctx.state, memoryState, numel(inputDims));
     if (!memory.size) return {};
     const m = Math.min(ctx.config.memoryBatch, memory.size);
+    const sampling = samplingOf(ctx.config);
     if (ctx.model.heads > 1) {
       // A head per task: the reference gradient is that of the memory loss with each sample
       // through its own task's head; every head seen so far is projected with the rest (as in
@@ -40,14 +41,14 @@ export const agemMethod = definePlugin({
         batches: (step: number, current: Batch) => ({
           batch: current,
           // Weight 1/m: the reference is the gradient of the memory batch's mean loss.
-          feeds: samples.feeds(sampleBuffer(memory, m, ctx.seed, 'agem-reference', ctx.taskIndex, step), 1 / m, 1),
+          feeds: samples.feeds(drawMemory(sampling, memory, m, ctx.seed, 'agem-reference', ctx.taskIndex, step), 1 / m, 1),
         }),
       };
     }
     return {
       step: agemProjection(inputDims),
       batches: (step: number, current: Batch) => {
-        const { x, y } = sampleBuffer(memory, m, ctx.seed, 'agem-reference', ctx.taskIndex, step);
+        const { x, y } = drawMemory(sampling, memory, m, ctx.seed, 'agem-reference', ctx.taskIndex, step);
         return {
           batch: current,
           feeds: {

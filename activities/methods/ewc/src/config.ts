@@ -8,8 +8,11 @@ import { z } from 'zod';
 export const ewcConfigSchema = z.strictObject({
   /** Strength of the penalty lambda/2 * sum_j sum_i F_j,i (theta_i - theta*_j,i)^2. */
   lambda: z.number().min(0).default(1),
-  /** Samples of each task the Fisher diagonal averages over (exact per-sample squared gradients). */
-  fisherSamples: z.number().int().min(1).default(500),
+  /**
+   * Samples of each task the Fisher diagonal averages over (exact per-sample squared gradients), a
+   * seeded subset; 'all': every training sample of the task (README.md gives its cost and effect).
+   */
+  fisherSamples: z.union([z.number().int().min(1), z.literal('all')]).default(500),
   /**
    * When lr * lambda * max F reaches the trainer's stability bound (README): true clips F to 90%
    * of it; absent or false fails the run then, naming the numbers.

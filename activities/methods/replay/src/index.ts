@@ -6,11 +6,11 @@ import {
   offerTask,
   paramsOfHeads,
   perHeadSamples,
+  drawMemory,
   readBuffer,
-  sampleBuffer,
   writeBuffer,
 } from '@retain/methods-kit';
-import { configSchema, type Config } from './config';
+import { configSchema, samplingOf, type Config } from './config';
 
 export { configSchema, type Config } from './config';
 
@@ -30,6 +30,7 @@ export const replayMethod = definePlugin({
     const features = numel(ctx.task.train.inputDims);
     const buffer = readBuffer(ctx.state, replay.state, features);
     if (!buffer.size || ctx.config.share === 0) return {};
+    const sampling = samplingOf(ctx.config);
     const replayed = (size: number) => Math.max(1, Math.round((size * ctx.config.share) / (1 - ctx.config.share)));
     if (ctx.model.heads > 1) {
       // A head per task: the replayed samples go through their own task's head (earlier heads
@@ -42,7 +43,7 @@ export const replayMethod = definePlugin({
         trainable: paramsOfHeads(ctx.model, [...heads, ctx.head]),
         batches: (step: number, current: Batch) => {
           const m = replayed(current.size);
-          const memory = sampleBuffer(buffer, m, ctx.seed, 'replay-batch', ctx.taskIndex, step);
+          const memory = drawMemory(sampling, buffer, m, ctx.seed, 'replay-batch', ctx.taskIndex, step);
           const total = current.size + m;
           return { batch: current, feeds: samples.feeds(memory, 1 / total, current.size / total) };
         },
@@ -52,7 +53,7 @@ export const replayMethod = definePlugin({
       // B new samples plus round(B * share / (1 - share)) replayed ones: `share` of the batch is replayed.
       batches: (step: number, current: Batch) => {
         const m = replayed(current.size);
-        const memory = sampleBuffer(buffer, m, ctx.seed, 'replay-batch', ctx.taskIndex, step);
+        const memory = drawMemory(sampling, buffer, m, ctx.seed, 'replay-batch', ctx.taskIndex, step);
         const x = new Float32Array((current.size + m) * features);
         x.set(current.x.subarray(0, current.size * features));
         x.set(memory.x, current.size * features);

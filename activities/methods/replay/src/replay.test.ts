@@ -62,6 +62,19 @@ describe('replay method', () => {
     expect(training.batches!(4, current).batch.x).not.toEqual(a.x);
   });
 
+  it('with `sampling: cycle` replays every buffer sample once before any twice; without it the config parses as before', async () => {
+    expect(method.configSchema.parse({})).toEqual({ bufferSize: 500, policy: 'reservoir', share: 0.5 });
+    const s1 = await method.afterTask!(ctx(0, { bufferSize: 50 }));
+    const training = await method.training!(ctx(1, { bufferSize: 50, sampling: 'cycle' }, s1) as MethodContext);
+    const current = { x: new Float32Array(10 * 4).fill(-1), y: new Int32Array(10), size: 10 };
+    // 10 replayed a step: steps 0..4 are one pass over the 50 samples.
+    const replayed = Array.from({ length: 5 }, (_, s) => {
+      const x = training.batches!(s, current).batch.x.subarray(40);
+      return Array.from({ length: 10 }, (_, k) => x[k * 4]);
+    }).flat();
+    expect(new Set(replayed).size).toBe(50);
+  });
+
   it('adds nothing on the first task (empty buffer), with one head or a head per task', async () => {
     expect(await method.training!(ctx(0, {}) as MethodContext)).toEqual({});
     expect(await method.training!({ ...ctx(0, {}), model: { heads: 5, classesPerHead: 3 } } as never)).toEqual({});

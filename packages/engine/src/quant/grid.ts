@@ -108,3 +108,31 @@ export function eventLoopPauser(everyMs = 50): () => Promise<void> | undefined {
     return new Promise<void>((resolve) => setImmediate(resolve));
   };
 }
+
+/**
+ * The grids a quantized weight was coded on: its scale and zero point per group, each over the
+ * whole code range of its format (signed without a zero point, unsigned with one). Any
+ * quantizer's output has them, whatever way it chose its codes (round to nearest, GPTQ's error
+ * feedback, HQQ's zero points).
+ */
+export function gridsOf(qw: Pick<QuantizedWeight, 'bits' | 'scale' | 'zeroPoint'>): GroupGrid[] {
+  const range = codeRange(qw.bits, !qw.zeroPoint);
+  return Array.from(qw.scale, (scale, g) => ({ scale, zero: qw.zeroPoint ? qw.zeroPoint[g] : 0, ...range }));
+}
+
+/**
+ * The codes of `matrix` (a weight's matrix view [in, out]) rounded to nearest on the fixed grids
+ * of `grid`, an earlier quantization of the same weight: two weight sets coded this way differ
+ * only where a weight moved across a bucket boundary of that one grid (or left its range),
+ * never because the scales were recomputed.
+ */
+export function codesOnFixedGrid(
+  matrix: TensorData,
+  grid: Pick<QuantizedWeight, 'bits' | 'dims' | 'granularity' | 'blockSize' | 'scale' | 'zeroPoint'>,
+): Int8Array | Uint8Array {
+  const [rows, cols] = matrixOf('weight', matrix);
+  if (rows !== grid.dims[0] || cols !== grid.dims[1])
+    throw new Error(`codes on a fixed grid: the weight is [${rows}, ${cols}], the grid was made for [${grid.dims.join(', ')}]`);
+  const scheme: QuantScheme = { bits: grid.bits, granularity: grid.granularity, blockSize: grid.blockSize, symmetric: !grid.zeroPoint };
+  return quantizeOnGrids(matrix, scheme, gridsOf(grid)).q;
+}
