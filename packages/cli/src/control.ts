@@ -21,7 +21,7 @@ import { resultOrRunFailure } from './run-failure';
 import { noWorkerMessage, runQueues, unservedQueues } from './worker-check';
 import { SWEEP_WORKFLOW_TYPE } from './results-source';
 import { formatSweepProgress } from './sweep-progress';
-import { formatValue } from './table';
+import { formatValue, leftTable } from './table';
 
 /**
  * Run control through Temporal: pause/unpause are signals, cancel is Temporal's cancellation,
@@ -146,15 +146,7 @@ export function listingRow(r: RunListing, models: string[]): string[] {
 export function formatListing(runs: RunListing[]): string {
   const models = listedModels(runs);
   const rows = [listingHeader(models), ...runs.map((r) => listingRow(r, models))];
-  const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
-  return rows
-    .map((r) =>
-      r
-        .map((c, i) => c.padEnd(widths[i]))
-        .join('  ')
-        .trimEnd(),
-    )
-    .join('\n');
+  return leftTable(rows);
 }
 
 /** `retain ls --json`: one object per run, metrics null where the run has no results. */

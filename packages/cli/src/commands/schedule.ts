@@ -15,6 +15,7 @@ import { scheduledStart, scheduledSweepStart } from '../schedule-action';
 import { machineLimits, readSpecDocument } from '../spec-file';
 import { sweepStartFromSpec } from '../sweep';
 import { pluginRegistry, pluginsOption } from './plugins';
+import { leftTable } from '../table';
 
 /** The workflow types a Retain schedule starts: runs, and (once sweeps are merged) sweeps. */
 const RETAIN_WORKFLOW_TYPES = new Set(['experimentWorkflow', 'sweepWorkflow']);
@@ -132,15 +133,7 @@ async function listing(client: Client): Promise<string> {
     ]);
   }
   if (rows.length === 1) return 'no schedules; `retain schedule <spec.yaml> --cron "<expr>"` creates one';
-  const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
-  return rows
-    .map((r) =>
-      r
-        .map((cell, i) => cell.padEnd(widths[i]))
-        .join('  ')
-        .trimEnd(),
-    )
-    .join('\n');
+  return leftTable(rows);
 }
 
 function memoText(memo: Record<string, unknown> | undefined, key: string): string {
