@@ -62,7 +62,10 @@ export function heatmapSpec(panels: MatrixPanel[], tasks: string[]): VegaLiteSpe
   return {
     data: { values },
     facet: {
-      column: { field: 'model', type: 'nominal', sort: panels.map((p) => p.model), title: null, header: { labelFontWeight: 'bold' } },
+      column: panelColumn(
+        'model',
+        panels.map((p) => p.model),
+      ),
     },
     spacing: 24,
     spec: {
@@ -120,7 +123,10 @@ export function taskCurvesSpec(panels: MatrixPanel[], tasks: string[]): VegaLite
   return {
     data: { values },
     facet: {
-      column: { field: 'model', type: 'nominal', sort: panels.map((p) => p.model), title: null, header: { labelFontWeight: 'bold' } },
+      column: panelColumn(
+        'model',
+        panels.map((p) => p.model),
+      ),
     },
     spacing: 24,
     spec: {
@@ -157,9 +163,7 @@ export function errorBarSpec(bars: StatBar[], options: { panels: string[]; group
   const values = bars.map((b) => ({ ...b, lo: b.mean - b.std, hi: b.mean + b.std }));
   return {
     data: { values },
-    facet: {
-      column: { field: 'panel', type: 'nominal', sort: options.panels, title: null, header: { labelFontWeight: 'bold' } },
-    },
+    facet: { column: panelColumn('panel', options.panels) },
     spacing: 20,
     spec: {
       width: { step: Math.max(18, Math.min(40, Math.floor(240 / Math.max(1, options.groups.length)))) },
@@ -196,4 +200,9 @@ export function seedMeanMatrix(matrices: AccuracyMatrix[]): AccuracyMatrix {
       return values.length ? values.reduce((a, b) => a + b, 0) / values.length : null;
     }),
   );
+}
+
+/** One panel per value of `field` (a model, a metric), side by side in the given order, each headed by its value in bold. */
+function panelColumn(field: string, order: string[]) {
+  return { field, type: 'nominal', sort: order, title: null, header: { labelFontWeight: 'bold' } } as const;
 }
