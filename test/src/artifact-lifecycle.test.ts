@@ -118,10 +118,11 @@ describe('artifact lifecycle: superseded checkpoints, show, export, gc', () => {
     // Nothing in the store is left unnamed by the run (no leaked checkpoint), and show misses nothing.
     expect(summary.total).toEqual({ count: files.size, bytes: [...files.values()].reduce((a, b) => a + b, 0) });
     expect(summary).toMatchObject({ status: 'completed', tasks: 2, finishedTasks: [0, 1], missing: [] });
-    // Initial + one per task; one manifest and one ONNX model per task; codes per task; results.
+    // Initial + one per task; one manifest and one ONNX model per task; codes per task and the
+    // first task's grid (fixedGridRef, for the fixed-grid crossing rate); results.
     expect(summary.kinds.checkpoints.count).toBe(3);
     expect(summary.kinds['quantized models'].count).toBe(4);
-    expect(summary.kinds.codes.count).toBe(2);
+    expect(summary.kinds.codes.count).toBe(3);
     expect(summary.kinds.results.count).toBe(1);
     const table = await retain(['show', runId], env);
     expect(table.stdout).toMatch(new RegExp(`^${runId}: completed · 2 of 2 tasks finished · artifacts in local folder `));
