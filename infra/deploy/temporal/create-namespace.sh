@@ -11,31 +11,30 @@ namespace="${TEMPORAL_NAMESPACE:-default}"
 # How long Temporal keeps a finished run's history (and so its result for `retain result`).
 retention="${RETENTION:-720h}"
 temporal="${TEMPORAL_CLI:-temporal}"
-tries=0
-until "$temporal" operator cluster health --address "$address" >/dev/null 2>&1; do
-  tries=$((tries + 1))
-  if [ "$tries" -ge 60 ]; then
-    echo "the Temporal server at $address did not answer within 2 minutes" >&2
-    exit 1
-  fi
-  sleep 2
-done
+# retry N WHY CMD...: runs CMD every 2 s until it succeeds, at most N times; then prints WHY, or
+# CMD's last output when WHY is empty, and exits 1.
+retry() {
+  tries=$1 why=$2
+  shift 2
+  until out=$("$@" 2>&1); do
+    tries=$((tries - 1))
+    if [ "$tries" -le 0 ]; then
+      echo "${why:-$out}" >&2
+      exit 1
+    fi
+    sleep 2
+  done
+}
+retry 60 "the Temporal server at $address did not answer within 2 minutes" \
+  "$temporal" operator cluster health --address "$address"
 if ! "$temporal" operator namespace describe -n "$namespace" --address "$address" >/dev/null 2>&1; then
   "$temporal" operator namespace create -n "$namespace" --retention "$retention" --address "$address"
 fi
 # A new namespace reaches the server's namespace cache within seconds: retry until it has.
-tries=0
-until out=$("$temporal" operator search-attribute create --namespace "$namespace" --address "$address" \
+retry 30 "" "$temporal" operator search-attribute create --namespace "$namespace" --address "$address" \
   --name RetainSpec --type Keyword \
   --name RetainMethod --type Keyword \
   --name RetainQuantizers --type KeywordList \
   --name RetainStatus --type Keyword \
-  --name RetainSweep --type Keyword 2>&1); do
-  tries=$((tries + 1))
-  if [ "$tries" -ge 30 ]; then
-    echo "$out" >&2
-    exit 1
-  fi
-  sleep 2
-done
+  --name RetainSweep --type Keyword
 echo "namespace $namespace ready on $address"
