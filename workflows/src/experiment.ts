@@ -2,7 +2,6 @@ import { CancellationScope, condition, continueAsNew, isCancellation, setHandler
 import type {
   ExperimentInput,
   ExperimentOutcome,
-  ExperimentSpec,
   ExperimentState,
   FinishedTask,
   RunPhase,
@@ -12,7 +11,7 @@ import type {
 } from '@retain/sdk/workflow';
 import { DEFAULT_CONTINUE_AS_NEW_AFTER_EVENTS } from '@retain/sdk/workflow';
 import { proxies } from './policies';
-import { cancelledCheckpoint, pauseSignal, progressQuery, setStatus, unpauseSignal } from './run-control';
+import { cancelledCheckpoint, pauseSignal, progressQuery, setStatus, timeToContinueAsNew, unpauseSignal } from './run-control';
 
 export { pauseSignal, progressQuery, unpauseSignal } from './run-control';
 
@@ -117,7 +116,7 @@ export async function experimentWorkflow(input: ExperimentInput): Promise<Experi
       phase = 'consolidating';
       const finished: FinishedTask = await activities.finishTask.finishTask({ spec, taskIndex: t, trained, previous: state.last });
       state = { ...state, nextTask: t + 1, last: finished };
-      if (timeToContinueAsNew(spec)) break;
+      if (timeToContinueAsNew(spec.execution.continueAsNewAfterEvents ?? DEFAULT_CONTINUE_AS_NEW_AFTER_EVENTS)) break;
     }
   } catch (err) {
     setStatus(isCancellation(err) ? 'cancelled' : 'failed');
@@ -139,11 +138,4 @@ export async function experimentWorkflow(input: ExperimentInput): Promise<Experi
     setStatus(isCancellation(err) ? 'cancelled' : 'failed');
     throw err;
   }
-}
-
-/** Whether to continue as new at this task boundary: once the execution's history reaches the spec's event budget, or Temporal suggests it. */
-function timeToContinueAsNew(spec: ExperimentSpec): boolean {
-  const info = workflowInfo();
-  const budget = spec.execution.continueAsNewAfterEvents ?? DEFAULT_CONTINUE_AS_NEW_AFTER_EVENTS;
-  return info.continueAsNewSuggested || info.historyLength >= budget;
 }

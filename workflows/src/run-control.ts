@@ -23,3 +23,12 @@ export function setStatus(status: RunStatus): void {
   if (workflowInfo().typedSearchAttributes.get(statusKey) === undefined) return;
   upsertSearchAttributes([{ key: statusKey, value: status }]);
 }
+
+/**
+ * Whether to continue as new at the next boundary (a task, or a sweep's cells): once this
+ * execution's history holds `budget` events, or Temporal suggests it.
+ */
+export function timeToContinueAsNew(budget: number): boolean {
+  const info = workflowInfo();
+  return info.continueAsNewSuggested || info.historyLength >= budget;
+}

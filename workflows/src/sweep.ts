@@ -16,7 +16,7 @@ import type { SearchAttributePair } from '@temporalio/common';
 import type { SweepActivities, SweepCellStart, SweepCellEnd, SweepInput, SweepOutcome, SweepProgress } from '@retain/sdk/workflow';
 import { experimentWorkflow } from './experiment';
 import { sweepActivityOptions } from './policies';
-import { pauseSignal, setStatus, unpauseSignal } from './run-control';
+import { pauseSignal, setStatus, timeToContinueAsNew, unpauseSignal } from './run-control';
 import { runSearchAttributes, statusKey, sweepKey } from './search-attributes';
 
 export const sweepProgressQuery = defineQuery<SweepProgress>('sweepProgress');
@@ -183,12 +183,6 @@ export async function sweepWorkflow(input: SweepInput): Promise<SweepOutcome> {
     setStatus(isCancellation(err) ? 'cancelled' : 'failed');
     throw err;
   }
-}
-
-/** Once the execution's history reaches the budget (or Temporal suggests it): stop starting cells, then continue as new. */
-function timeToContinueAsNew(budget: number): boolean {
-  const info = workflowInfo();
-  return info.continueAsNewSuggested || info.historyLength >= budget;
 }
 
 /** The innermost cause's message (a child's failure wraps the activity's, which wraps the plugin's), first line, bounded. */
