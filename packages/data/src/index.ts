@@ -2,7 +2,7 @@ export { readIdx, IdxFormatError } from './idx';
 export type { ImageDataset } from './fashion-mnist';
 export { loadFashionMnist, DatasetNotFoundError, DEFAULT_FASHION_MNIST_DIR } from './fashion-mnist';
 export type { SampleSet } from './sample-set';
-export { PixelSampleSet, normalisationTable } from './sample-set';
+export { PixelSampleSet, gatherLabels, normalisationTable, targetsOf } from './sample-set';
 export type { TaskData, ScenarioInfo, Scenario } from './scenario';
 export { batchOrder, scenarioInfo, ScenarioConfigError } from './scenario';
 export type { PermutedConfig, PermutedConfigInput, SplitConfig, SplitConfigInput } from './config';

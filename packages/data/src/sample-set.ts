@@ -8,7 +8,15 @@ import { numel } from '@retain/engine';
 export interface SampleSet {
   n: number;
   inputDims: number[];
-  /** Labels as the model sees them (task-local 0..k-1 for task-IL). */
+  /**
+   * Labels per sample; absent = 1 (one class per image). A causal language model's sample of T
+   * tokens has T labels, the token after each position, so every position is trained and scored.
+   */
+  targetsPerSample?: number;
+  /**
+   * Labels as the model sees them (task-local 0..k-1 for task-IL): n * targetsPerSample values,
+   * sample i's at [i * targetsPerSample, (i + 1) * targetsPerSample).
+   */
   labels: Int32Array;
   /** Normalised inputs for the given sample positions, [indices.length * inputSize]. */
   gather(indices: ArrayLike<number>, out?: Float32Array): Float32Array;
@@ -74,6 +82,29 @@ export class PixelSampleSet implements SampleSet {
     }
     return target;
   }
+}
+
+/** Labels per sample of `set` (1 unless it says otherwise). */
+export function targetsOf(set: Pick<SampleSet, 'targetsPerSample'>): number {
+  return set.targetsPerSample ?? 1;
+}
+
+/**
+ * The labels of the samples at `indices`, in batch order: indices.length * targetsPerSample
+ * values, as the step graph's 'y' and the logits' rows line up.
+ */
+export function gatherLabels(set: SampleSet, indices: ArrayLike<number>, out?: Int32Array): Int32Array {
+  const t = targetsOf(set);
+  const needed = indices.length * t;
+  const target = out ? out.subarray(0, needed) : new Int32Array(needed);
+  if (target.length < needed)
+    throw new Error(`gatherLabels: ${indices.length} samples need ${needed} labels, got room for ${target.length}`);
+  if (t === 1) {
+    for (let k = 0; k < indices.length; k++) target[k] = set.labels[indices[k]];
+  } else {
+    for (let k = 0; k < indices.length; k++) target.set(set.labels.subarray(indices[k] * t, (indices[k] + 1) * t), k * t);
+  }
+  return target;
 }
 
 /** Lookup table (x/255 - mean) / std for every uint8 value, computed once so gathers are exact and cheap. */

@@ -19,6 +19,8 @@ export interface ScenarioInfo {
   classesPerHead: number;
   inputDims: number[];
   taskNames: string[];
+  /** Labels per sample (see SampleSet.targetsPerSample); absent = 1. */
+  targetsPerSample?: number;
 }
 
 export interface Scenario extends ScenarioInfo {
@@ -34,6 +36,8 @@ export function scenarioInfo(s: ScenarioInfo): ScenarioInfo {
     classesPerHead: s.classesPerHead,
     inputDims: [...s.inputDims],
     taskNames: [...s.taskNames],
+    // Only when set, so the payloads of one-label scenarios stay as they were.
+    ...(s.targetsPerSample !== undefined ? { targetsPerSample: s.targetsPerSample } : {}),
   };
 }
 

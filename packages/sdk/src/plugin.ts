@@ -285,7 +285,7 @@ export type Predict = (x: Float32Array, batch: number) => Promise<Float32Array>;
 export interface EvaluateContext<C = unknown> {
   config: C;
   task: TaskData;
-  /** Logits `[batch, classesPerHead]` for the task's head. */
+  /** Logits `[batch * targetsPerSample, classesPerHead]` for the task's head (one row per label). */
   predict: Predict;
 }
 

@@ -38,6 +38,11 @@ export interface Model {
   inputDims: number[]; // per example, e.g. [784]
   heads: number; // 1 = shared head; T = a head per task (task-IL)
   classesPerHead: number;
+  /**
+   * Rows of logits per example; absent = 1. A causal LM over T tokens predicts at every position:
+   * T rows, matched row for row by the T labels of its sample (SampleSet.targetsPerSample).
+   */
+  targetsPerExample?: number;
   params: ParamSpec[]; // all params, every head
   paramsForHead(head: number): string[]; // trunk params + that head's params
   /**
@@ -47,7 +52,7 @@ export interface Model {
    * `params` or `paramsForHead`, get no gradient, and live in checkpoints beside the params.
    */
   buffers?: BufferSpec[];
-  /** Logits [B, classesPerHead]. `params` holds the head's params and every buffer. */
+  /** Logits [B * targetsPerExample, classesPerHead]. `params` holds the head's params and every buffer. */
   forward(g: Graph, params: Record<string, Tensor>, x: Tensor, head: number, mode?: ForwardMode): Tensor;
 }
 
