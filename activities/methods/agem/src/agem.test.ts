@@ -71,6 +71,32 @@ describe('agem method', () => {
     const feeds = training.batches!(0, { x: new Float32Array(3), y: new Int32Array(1), size: 1 }).feeds!;
     expect(feeds[MEMORY_X].dims).toEqual([2, 3]); // min(memoryBatch, memory size)
   });
+
+  it("cycles through its memory by default (measured, README.md); 'with-replacement' draws as before", () => {
+    expect(agemMethod.configSchema.parse({})).toEqual({ memorySize: 500, memoryBatch: 256, sampling: 'cycle' });
+    // A memory of 10 rows, row r holding the value r; 5 a step: steps 0 and 1 are one pass.
+    const state: TensorMap = {
+      'agem.memory.x': { dims: [10, 3], data: Float32Array.from({ length: 30 }, (_, i) => Math.floor(i / 3)) },
+      'agem.memory.y': { dims: [10], data: new Float32Array(10) },
+      'agem.memory.seen': { dims: [2], data: Float32Array.from([10, 10]) },
+    };
+    const rows = (config: object) => {
+      const training = agemMethod.training({
+        config: agemMethod.configSchema.parse({ memoryBatch: 5, ...config }),
+        model: { heads: 1 },
+        task: { train: { inputDims: [3] } },
+        state,
+        seed: 1,
+        taskIndex: 1,
+      } as never) as MethodTraining;
+      return [0, 1].flatMap((step) => {
+        const x = training.batches!(step, { x: new Float32Array(3), y: new Int32Array(1), size: 1 }).feeds![MEMORY_X].data as Float32Array;
+        return Array.from({ length: 5 }, (_, k) => x[k * 3]);
+      });
+    };
+    expect([...rows({})].sort((a, b) => a - b)).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
+    expect(new Set(rows({ sampling: 'with-replacement' })).size).toBeLessThan(10);
+  });
 });
 
 describe('agem in task-IL (a head per task)', () => {

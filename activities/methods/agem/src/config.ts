@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { MEMORY_SAMPLINGS, type MemorySampling } from '@retain/methods-kit';
+import { MEMORY_SAMPLINGS } from '@retain/methods-kit';
 
 /** A-GEM (Chaudhry et al. 2019, "Efficient lifelong learning with A-GEM"). */
 export const configSchema = z.strictObject({
@@ -8,15 +8,12 @@ export const configSchema = z.strictObject({
   /** Memory samples the reference gradient is computed on each step (the paper: 256). */
   memoryBatch: z.number().int().min(1).default(256),
   /**
-   * How each reference batch is drawn from the memory: 'with-replacement' (uniform, independent
-   * draws) or 'cycle' (through a shuffled memory, reshuffled after each pass). Absent:
-   * 'with-replacement' (README.md gives the measurement). Resolved where it is used, so a config
-   * without it parses to the same object as before.
+   * How each reference batch is drawn from the memory: 'cycle' (through a shuffled memory,
+   * reshuffled after each pass) or 'with-replacement' (uniform, independent draws; the default
+   * before it was measured). 'cycle' forgot less beyond noise on class-IL with plain SGD and was
+   * never worse beyond noise (README.md, "Memory sampling").
    */
-  sampling: z.enum(MEMORY_SAMPLINGS).optional(),
+  sampling: z.enum(MEMORY_SAMPLINGS).default('cycle'),
 });
-
-/** The memory sampling of a config ('with-replacement' when it names none). */
-export const samplingOf = (config: Config): MemorySampling => config.sampling ?? 'with-replacement';
 
 export type Config = z.output<typeof configSchema>;

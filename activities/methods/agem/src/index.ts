@@ -1,7 +1,7 @@
 import { definePlugin, type AfterTaskContext, type Batch, type MethodContext, type MethodTraining } from '@retain/sdk';
 import { numel, type TensorMap } from '@retain/engine';
 import { classesPerTaskOf, drawMemory, offerTask, paramsOfHeads, perHeadSamples, readBuffer, writeBuffer } from '@retain/methods-kit';
-import { configSchema, samplingOf, type Config } from './config';
+import { configSchema, type Config } from './config';
 import { agem } from './names';
 import { agemProjection, MEMORY_X, MEMORY_Y, projectOnto } from './projection';
 
@@ -25,7 +25,7 @@ export const agemMethod = definePlugin({
     const memory = readBuffer(ctx.state, memoryState, numel(inputDims));
     if (!memory.size) return {};
     const m = Math.min(ctx.config.memoryBatch, memory.size);
-    const sampling = samplingOf(ctx.config);
+    const { sampling } = ctx.config;
     if (ctx.model.heads > 1) {
       // A head per task: the reference gradient is that of the memory loss with each sample
       // through its own task's head; every head seen so far is projected with the rest (as in
