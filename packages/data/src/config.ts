@@ -49,9 +49,11 @@ export const splitConfigSchema = z
       .refine((t) => 10 % t === 0, { message: 'tasks must split the 10 classes evenly: use 1, 2, 5 or 10' })
       .describe('Number of tasks (1, 2, 5 or 10); the 10 classes are split evenly between them'),
     mode: z
-      .enum(['task-il', 'class-il'])
+      .enum(['task-il', 'domain-il', 'class-il'])
       .default('task-il')
-      .describe('task-il: one head per task with task-local labels; class-il: one head over all classes'),
+      .describe(
+        'task-il: one head per task with task-local labels; domain-il: one shared head over the task-local labels (the task id is not given); class-il: one head over all classes',
+      ),
     shuffleClasses: z.boolean().default(false).describe('Assign classes to tasks in a seeded random order instead of 0,1 | 2,3 | ...'),
     trainPerTask,
     testPerTask,

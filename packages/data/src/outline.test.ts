@@ -16,7 +16,7 @@ describe('scenario outlines', () => {
     expect([outline.trainPerTask, outline.testPerTask]).toEqual([scenario.task(2).train.n, scenario.task(2).test.n]);
   });
 
-  it.each(['task-il', 'class-il'] as const)('split %s: the shape and every task the size of the scenario', async (mode) => {
+  it.each(['task-il', 'domain-il', 'class-il'] as const)('split %s: the shape and every task the size of the scenario', async (mode) => {
     const config = splitConfigSchema.parse({ tasks: 5, mode });
     const { outline, problems } = splitOutline(config);
     const scenario = await splitScenario(config, 1);

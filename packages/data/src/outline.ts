@@ -73,7 +73,7 @@ export function splitOutline(config: SplitConfig): OutlineResult {
       name: `split-fashion-mnist-${config.mode}`,
       tasks: config.tasks,
       heads: taskIL ? config.tasks : 1,
-      classesPerHead: taskIL ? classes : FASHION_MNIST.classes,
+      classesPerHead: config.mode === 'class-il' ? FASHION_MNIST.classes : classes,
       inputDims: [FASHION_MNIST.pixels],
       taskNames: Array.from({ length: config.tasks }, (_, t) => `split-${t}`),
       trainPerTask: Math.min(config.trainPerTask ?? train, train),

@@ -118,6 +118,15 @@ describe('split scenario', () => {
     expect(new Set(s.task(3).test.labels)).toEqual(new Set([6, 7]));
   });
 
+  it('domain-IL: one shared head over the task-local labels, the same samples as task-IL', async () => {
+    const s = await splitScenario({ tasks: 5, mode: 'domain-il', testPerTask: 50 }, 1);
+    const taskIL = await splitScenario({ tasks: 5, mode: 'task-il', testPerTask: 50 }, 1);
+    expect(scenarioInfo(s)).toMatchObject({ name: 'split-fashion-mnist-domain-il', heads: 1, classesPerHead: 2 });
+    expect(s.task(3).classes).toEqual([6, 7]);
+    expect(Array.from(s.task(3).test.labels)).toEqual(Array.from(taskIL.task(3).test.labels));
+    expect(new Set(s.task(3).test.labels)).toEqual(new Set([0, 1]));
+  });
+
   it('shuffled classes partition 0..9, depend only on the seed', () => {
     const a = splitClasses(5, true, 42);
     expect(a.flat().sort((x, y) => x - y)).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
@@ -143,7 +152,7 @@ describe('split scenario', () => {
 
   it('rejects task counts that do not split 10 classes evenly', async () => {
     await expect(splitScenario({ tasks: 3 }, 1)).rejects.toThrow(/tasks must split the 10 classes evenly: use 1, 2, 5 or 10/);
-    await expect(splitScenario({ mode: 'domain-il' } as never, 1)).rejects.toThrow(/mode/);
+    await expect(splitScenario({ mode: 'instance-il' } as never, 1)).rejects.toThrow(/mode/);
     await expect(splitScenario({ tasks: 5, trainPerTask: 12001 }, 1)).rejects.toThrow(
       /task 0 \(classes 0,1\) trainPerTask: asked for 12001 samples but only 12000 exist/,
     );

@@ -14,6 +14,7 @@ export function splitClasses(tasks: number, shuffle: boolean, seed: number, numC
 /**
  * Split Fashion-MNIST: task t holds a disjoint subset of the classes.
  * task-IL: a head per task and labels remapped to 0..k-1 (the task id picks the head at test time);
+ * domain-IL: the same task-local labels 0..k-1 on one shared head (the task id is never given);
  * class-IL: one head over all 10 classes with the global labels.
  */
 export async function splitScenario(cfg: SplitConfigInput, seed: number): Promise<Scenario> {
@@ -22,6 +23,7 @@ export async function splitScenario(cfg: SplitConfigInput, seed: number): Promis
   const data = await loadFashionMnist();
   const normalisation = normalisationTable(data.pixelMean, data.pixelStd);
   const taskIL = config.mode === 'task-il';
+  const localLabels = config.mode !== 'class-il';
   const name = `split-${data.name}-${config.mode}`;
   const classesByTask = splitClasses(config.tasks, config.shuffleClasses, seed, data.numClasses);
   const taskNames = classesByTask.map((_, t) => `split-${t}`);
@@ -43,7 +45,7 @@ export async function splitScenario(cfg: SplitConfigInput, seed: number): Promis
       name,
       tasks: config.tasks,
       heads: taskIL ? config.tasks : 1,
-      classesPerHead: taskIL ? data.numClasses / config.tasks : data.numClasses,
+      classesPerHead: localLabels ? data.numClasses / config.tasks : data.numClasses,
       inputDims: data.inputDims,
       taskNames,
     },
@@ -51,7 +53,7 @@ export async function splitScenario(cfg: SplitConfigInput, seed: number): Promis
       const classes = classesByTask[t];
       // global class -> label the model sees (-1: not in this task)
       const labelOf = new Int32Array(data.numClasses).fill(-1);
-      classes.forEach((c, k) => (labelOf[c] = taskIL ? k : c));
+      classes.forEach((c, k) => (labelOf[c] = localLabels ? k : c));
 
       const sampleSet = (which: 'train' | 'test', limit: number | undefined) => {
         const all = data[which].labels;
