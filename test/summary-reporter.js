@@ -3,13 +3,11 @@
 // with the names and first message lines of the failed tests: CI shows only the tail of the log.
 const { mkdirSync, writeFileSync } = require('node:fs');
 const { join, relative } = require('node:path');
+const { stripVTControlCharacters } = require('node:util');
 
 const RESULTS_DIR = join(__dirname, '..', '.jest-results');
 const ROOT = join(__dirname, '..');
 const MESSAGE_LINES = 6;
-
-// Jest colours its failure messages; the summary is read as plain text.
-const plain = (text) => require('node:util').stripVTControlCharacters(text);
 
 class SummaryReporter {
   constructor(globalConfig) {
@@ -37,7 +35,8 @@ class SummaryReporter {
 }
 
 function firstLines(message) {
-  return plain(message || '')
+  // Jest colours its failure messages; the summary is read as plain text.
+  return stripVTControlCharacters(message || '')
     .split('\n')
     .filter((line) => line.trim() !== '')
     .slice(0, MESSAGE_LINES)
