@@ -113,6 +113,8 @@ describe('retain sweep', () => {
     const resumed = await retainCli(['resume', sweepId, '--id', resumedId, '--plugins', plugin, '--out', join(dir, 'resumed')], env);
     expect({ code: resumed.code, stderr: resumed.code === 0 ? '' : resumed.stderr }).toEqual({ code: 0, stderr: '' });
     expect(resumed.stderr).toMatch(`sweep ${resumedId} reruns 1 of the 4 cells of ${sweepId}`);
+    // One connection line: the look-up of what the id names is quiet.
+    expect(resumed.stderr.match(/^Temporal: /gm)).toHaveLength(1);
 
     // Only the failed cell ran again, as a run that continued the failed one after task 0.
     const reran = [];

@@ -122,9 +122,12 @@ function reachFix(settings: ConnectionSettings): string {
   return `check ${settings.addressSource ?? 'TEMPORAL_ADDRESS'}${settings.tls ? ' and the TLS settings' : ''}, or unset it to use the embedded dev server`;
 }
 
-/** Runs `fn` with a client of the configured server (or the embedded one), leaving the server running. */
-export async function withClient<T>(fn: (client: Client, server: DevServer) => Promise<T>): Promise<T> {
-  const temporal = await connectTemporal({ keepServer: true, log });
+/**
+ * Runs `fn` with a client of the configured server (or the embedded one), leaving the server
+ * running. `quiet`: no connection line, for a look-up before a command that connects (and says so) itself.
+ */
+export async function withClient<T>(fn: (client: Client, server: DevServer) => Promise<T>, options: { quiet?: boolean } = {}): Promise<T> {
+  const temporal = await connectTemporal({ keepServer: true, log: options.quiet ? () => undefined : log });
   try {
     return await fn(new Client({ connection: temporal.client, namespace: temporal.server.namespace }), temporal.server);
   } finally {

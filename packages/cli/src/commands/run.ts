@@ -101,7 +101,8 @@ export function addRunCommands(program: Command, exit: ExitCode): void {
       const registry = await pluginRegistry(opts.plugins);
       checkThreads(opts);
       // A sweep reruns its failed and missing cells (each failed run resumed after its last finished task).
-      if (await withClient((client) => isSweep(client, oldRunId))) {
+      // Quiet: the resume itself connects and prints the connection line once.
+      if (await withClient((client) => isSweep(client, oldRunId), { quiet: true })) {
         exit.code = await resumeSweep(oldRunId, opts, registry);
         return;
       }
