@@ -5,11 +5,12 @@
 #   retain report docs/results/<name>/sweep.json --out docs/results/<name>/tables.md
 #
 # Usage (from anywhere, after `npm run build`):
-#   docs/results/regenerate.sh [methods|quantization|all] [--tables-only]
+#   docs/results/regenerate.sh [methods|quantization|protocols|all] [--tables-only]
 #
 #   methods        the three methods sweeps (docs/results/methods.md; 15-18 min on 2 cores)
 #   quantization   the two quantization sweeps (docs/results/quantization.md; 8.5 min on 2 cores)
-#   all            both (the default)
+#   protocols      the published protocols of examples/sweeps/protocols/ (docs/results/protocols.md)
+#   all            the three (the default)
 #   --tables-only  run nothing: rewrite each tables.md from the sweep.json already there
 #
 # WORKERS=N (default 2) trains N cells at once: `retain sweep` runs one worker slot itself and
@@ -19,8 +20,8 @@
 # set; RETAIN_HOME, RETAIN_TEMPORAL_PORT); the embedded one is left running at the end (stop it
 # with `retain server-stop`). With a shared server, start workers on other machines too.
 #
-# The hand-written documents (methods.md, quantization.md) are never written here: they quote and
-# explain the generated tables.
+# The hand-written documents (methods.md, quantization.md, protocols.md) are never written here:
+# they quote and explain the generated tables.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
@@ -30,10 +31,10 @@ which=all
 tables_only=false
 for arg in "$@"; do
   case "$arg" in
-    methods | quantization | all) which=$arg ;;
+    methods | quantization | protocols | all) which=$arg ;;
     --tables-only) tables_only=true ;;
     *)
-      echo "regenerate.sh: unknown argument '$arg'; use methods, quantization or all, and optionally --tables-only" >&2
+      echo "regenerate.sh: unknown argument '$arg'; use methods, quantization, protocols or all, and optionally --tables-only" >&2
       exit 2
       ;;
   esac
@@ -42,6 +43,7 @@ done
 sweeps=()
 [[ $which == methods || $which == all ]] && sweeps+=(methods-permuted-fmnist methods-split-fmnist-task-il methods-split-fmnist-class-il)
 [[ $which == quantization || $which == all ]] && sweeps+=(quantization-permuted-fmnist quantization-split-fmnist)
+[[ $which == protocols || $which == all ]] && sweeps+=(protocols/agem-permuted protocols/hsu-split protocols/vandeven-split)
 
 workers=()
 # shellcheck disable=SC2317 # called by the EXIT trap
