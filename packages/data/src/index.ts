@@ -21,7 +21,17 @@ export { permutedScenario, taskPermutation } from './permuted';
 export { splitScenario, splitClasses } from './split';
 export { loadText, ByteWindowSampleSet, textScenario, TextNotFoundError, DEFAULT_TEXT_DIR, type TextScenarioConfig } from './text';
 export { TokenWindowSampleSet } from './token-windows';
-export { byteTokenizer, type Tokenizer } from './tokenizer';
+export {
+  byteTokenizer,
+  bpeTokenizer,
+  bpeVocabulary,
+  fitVocabulary,
+  BPE_ENCODINGS,
+  FITTED_END_OF_DOCUMENT,
+  FITTED_UNKNOWN,
+  type BpeEncoding,
+  type Tokenizer,
+} from './tokenizer';
 export {
   TEXT_DOMAINS,
   TEXT_DOMAIN_NAMES,

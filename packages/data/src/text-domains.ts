@@ -2,7 +2,7 @@ import { deriveSeed, Rng } from '@retain/engine';
 import { checkSeed, lazyScenario, ScenarioConfigError, type Scenario, type ScenarioInfo, type TaskData } from './scenario';
 import { isTextDomainName, loadDomainDocuments, TEXT_DOMAIN_NAMES, type TextDocument, type TextDomainName } from './text-corpus';
 import { TokenWindowSampleSet } from './token-windows';
-import { byteTokenizer, type Tokenizer } from './tokenizer';
+import { byteTokenizer, fitVocabulary, type Tokenizer } from './tokenizer';
 
 export interface TextDomainsConfig {
   /** Tasks 1..N, in this order (names from TEXT_DOMAINS). */
@@ -19,6 +19,11 @@ export interface TextDomainsConfig {
   validationFraction: number;
   /** How bytes become tokens; byte-level (vocabulary 256) by default. */
   tokenizer?: Tokenizer;
+  /**
+   * Keep only this many token ids (fitVocabulary over the training tokens), so a BPE's 50,257 ids
+   * become a head the size of what the corpus uses; absent: the tokenizer's own ids.
+   */
+  vocabulary?: number;
 }
 
 /** Task 0's name. */
@@ -118,10 +123,17 @@ export async function textDomainsScenario(config: TextDomainsConfig, seed: numbe
   const tokenizer = config.tokenizer ?? byteTokenizer;
   if (!(validationFraction > 0 && validationFraction < 1))
     throw new ScenarioConfigError(`validationFraction: must be in (0, 1), got ${validationFraction}`);
+  if (
+    config.vocabulary !== undefined &&
+    !(Number.isInteger(config.vocabulary) && config.vocabulary >= 3 && config.vocabulary <= tokenizer.vocabulary)
+  )
+    throw new ScenarioConfigError(
+      `vocabulary: ${config.vocabulary} must be an integer in 3..${tokenizer.vocabulary} (the ids of ${tokenizer.name}; 2 of them are end of document and unknown)`,
+    );
   const windows = textDomainsWindows(config);
   const docs = await Promise.all(domains.map((d) => loadDomainDocuments(d)));
 
-  const parts = domains.map((domain, d) => {
+  const streams = domains.map((domain, d) => {
     const split = splitDocuments(docs[d], validationFraction, seed, domain);
     const trainNeed = windows.train * context + 1;
     const pretrainNeed = windows.pretrainPerDomain * context + 1;
@@ -142,24 +154,40 @@ export async function textDomainsScenario(config: TextDomainsConfig, seed: numbe
           `but validationTokens ${config.validationTokens} need ${validationNeed}; lower validationTokens or raise validationFraction`,
       );
     }
-    return {
-      train: TokenWindowSampleSet.fromStream(train.tokens, context, windows.train, `${domain} train`),
-      pretrain: TokenWindowSampleSet.fromStream(train.tokens.subarray(trainNeed), context, windows.pretrainPerDomain, `${domain} pretrain`),
-      validation: TokenWindowSampleSet.fromStream(validation.tokens, context, windows.validation, `${domain} validation`),
-      pretrainValidation: TokenWindowSampleSet.fromStream(validation.tokens, context, windows.validationPerDomain, `${domain} validation`),
-    };
+    return { domain, train: train.tokens, trainNeed, validation: validation.tokens };
   });
+
+  // The vocabulary is fitted on every training token the scenario holds (task 0's and each
+  // domain's), never on validation text: validation tokens outside it count as unknown.
+  let vocabulary = tokenizer.vocabulary;
+  if (config.vocabulary !== undefined) {
+    const table = fitVocabulary(
+      streams.map((s) => s.train),
+      tokenizer,
+      config.vocabulary,
+    );
+    for (const s of streams)
+      for (const tokens of [s.train, s.validation]) for (let i = 0; i < tokens.length; i++) tokens[i] = table[tokens[i]];
+    vocabulary = config.vocabulary;
+  }
+
+  const parts = streams.map(({ domain, train, trainNeed, validation }) => ({
+    train: TokenWindowSampleSet.fromStream(train, context, windows.train, `${domain} train`),
+    pretrain: TokenWindowSampleSet.fromStream(train.subarray(trainNeed), context, windows.pretrainPerDomain, `${domain} pretrain`),
+    validation: TokenWindowSampleSet.fromStream(validation, context, windows.validation, `${domain} validation`),
+    pretrainValidation: TokenWindowSampleSet.fromStream(validation, context, windows.validationPerDomain, `${domain} validation`),
+  }));
 
   const info: ScenarioInfo = {
     name: `text-domains-${domains.join('+')}`,
     tasks: domains.length + 1,
     heads: 1,
-    classesPerHead: tokenizer.vocabulary,
+    classesPerHead: vocabulary,
     inputDims: [context],
     taskNames: [PRETRAIN_TASK, ...domains],
     targetsPerSample: context,
   };
-  const classes = Array.from({ length: tokenizer.vocabulary }, (_, i) => i);
+  const classes = Array.from({ length: vocabulary }, (_, i) => i);
   return lazyScenario(info, (index): TaskData => {
     if (index === 0) {
       return {

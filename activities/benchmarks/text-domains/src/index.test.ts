@@ -33,6 +33,15 @@ describe('text-domains benchmark plugin (Debian text domains)', () => {
     expect(outline.datasetBytes).toBeGreaterThan(2_000_000); // the fortunes and licences files
   });
 
+  it('tokenizer bpe: a head of `vocabulary` classes (default 4096), in the outline too', async () => {
+    const config = textDomainsConfigSchema.parse({ ...tiny, tokenizer: 'bpe', vocabulary: 300 });
+    expect(textDomains.outline(config).outline.classesPerHead).toBe(300);
+    expect(textDomains.outline(textDomainsConfigSchema.parse({ ...tiny, tokenizer: 'bpe' })).outline.classesPerHead).toBe(4096);
+    const scenario = await textDomains.scenario(config, 1);
+    expect(scenario.classesPerHead).toBe(300);
+    expect(scenario.task(1).train.labels.every((l) => l >= 0 && l < 300)).toBe(true);
+  });
+
   it('errors name the field: unknown or repeated domains, budgets under one window', () => {
     const issues = (config: unknown) => {
       const r = textDomainsConfigSchema.safeParse(config);
@@ -43,6 +52,9 @@ describe('text-domains benchmark plugin (Debian text domains)', () => {
     expect(issues({ domains: [] })).toEqual([expect.stringMatching(/^domains: /)]);
     expect(issues({ context: 0 })).toEqual([expect.stringMatching(/^context: /)]);
     expect(issues({ tokens: 5 })).toEqual([expect.stringMatching(/tokens/)]);
+    expect(issues({ vocabulary: 512 })).toEqual(['vocabulary: vocabulary is for tokenizer: bpe only; remove it or set tokenizer: bpe']);
+    expect(issues({ tokenizer: 'bpe', vocabulary: 60_000 })).toEqual(['vocabulary: 60000 is more than the 50257 ids of gpt2']);
+    expect(issues({ tokenizer: 'bpe', encoding: 'cl100k_base', vocabulary: 60_000 })).toEqual([]);
     const { problems } = textDomains.outline(textDomainsConfigSchema.parse({ ...tiny, trainTokens: 4 }));
     expect(problems).toEqual([{ field: 'trainTokens', problem: expect.stringMatching(/^4 tokens per domain hold no window of 8 tokens/) }]);
   });
