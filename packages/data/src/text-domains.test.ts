@@ -115,6 +115,8 @@ describe('text domains (Debian packages)', () => {
   test('a missing package is named with the apt-get command', () => {
     expect(packageInstalled('base-files')).toBe(true);
     expect(packageInstalled('retain-no-such-package')).toBe(false);
+    // The failure type of a missing dataset, so the run fails at once and says why.
+    expect(new TextDomainMissingError('fortunes', ['fortunes']).name).toBe('DatasetNotFoundError');
     expect(new TextDomainMissingError('fortunes', ['fortunes', 'fortunes-min']).message).toMatch(
       /'fortunes' needs the Debian packages fortunes, fortunes-min.*"apt-get install fortunes fortunes-min"/,
     );
