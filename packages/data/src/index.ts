@@ -20,3 +20,35 @@ export {
 export { permutedScenario, taskPermutation } from './permuted';
 export { splitScenario, splitClasses } from './split';
 export { loadText, ByteWindowSampleSet, textScenario, TextNotFoundError, DEFAULT_TEXT_DIR, type TextScenarioConfig } from './text';
+export { TokenWindowSampleSet } from './token-windows';
+export {
+  byteTokenizer,
+  bpeTokenizer,
+  bpeVocabulary,
+  fitVocabulary,
+  BPE_ENCODINGS,
+  FITTED_END_OF_DOCUMENT,
+  FITTED_UNKNOWN,
+  type BpeEncoding,
+  type Tokenizer,
+} from './tokenizer';
+export {
+  TEXT_DOMAINS,
+  TEXT_DOMAIN_NAMES,
+  TextDomainMissingError,
+  isTextDomainName,
+  loadDomainDocuments,
+  missingPackages,
+  type TextDocument,
+  type TextDomain,
+  type TextDomainName,
+} from './text-corpus';
+export {
+  textDomainsScenario,
+  textDomainsWindows,
+  splitDocuments,
+  tokenStream,
+  PRETRAIN_TASK,
+  type TextDomainsConfig,
+} from './text-domains';
+export { textDomainsOutline } from './text-domains-outline';

@@ -1,6 +1,7 @@
 import { PluginRegistry, type Plugin } from '@retain/sdk';
 import { permutedFashionMnist, splitFashionMnist } from '@retain/benchmark-fashion-mnist';
 import { textBytes } from '@retain/benchmark-text';
+import { textDomains } from '@retain/benchmark-text-domains';
 import { mlpModel } from '@retain/model-mlp';
 import { cnnModel } from '@retain/model-cnn';
 import { transformerModel } from '@retain/model-transformer';
@@ -25,6 +26,7 @@ export const builtinPlugins: Plugin[] = [
   permutedFashionMnist,
   splitFashionMnist,
   textBytes,
+  textDomains,
   mlpModel,
   cnnModel,
   transformerModel,
