@@ -8,6 +8,7 @@ import { supervisedTrainer } from '@retain/trainer-supervised';
 import { naiveMethod } from '@retain/method-naive';
 import { rtnQuantizer } from '@retain/quantizer-rtn';
 import { accuracyEvaluator } from '@retain/evaluator-accuracy';
+import { perplexityEvaluator } from '@retain/evaluator-perplexity';
 import { hqqQuantizer } from '@retain/quantizer-hqq';
 import { gptqQuantizer } from '@retain/quantizer-gptq';
 import { w8a8Quantizer } from '@retain/quantizer-w8a8';
@@ -32,6 +33,7 @@ export const builtinPlugins: Plugin[] = [
   naiveMethod,
   rtnQuantizer,
   accuracyEvaluator,
+  perplexityEvaluator,
   hqqQuantizer,
   gptqQuantizer,
   w8a8Quantizer,
