@@ -1,4 +1,4 @@
-import type { AccuracyMatrix, CLMetrics, QuantizationMetrics } from '@retain/metrics';
+import type { AccuracyMatrix, CLMetrics, LossMetrics, QuantizationMetrics } from '@retain/metrics';
 import type { ExperimentSpec } from './spec';
 import type { ArtifactRef } from '@retain/artifacts';
 
@@ -31,6 +31,12 @@ export const DEFAULT_CONTINUE_AS_NEW_AFTER_EVENTS = 1000;
 
 /** The key of the unquantized model's matrix; quantizers use their spec ids. */
 export const FP32 = 'fp32';
+
+/**
+ * The `evaluations` matrix the loss metrics read: the perplexity evaluator's mean next-token
+ * cross-entropy (nats) per task, L[i][j] (docs/architecture.md §6).
+ */
+export const LOSS_EVALUATION = 'perplexity.loss';
 
 export interface RunInfo {
   taskNames: string[];
@@ -251,6 +257,12 @@ export interface ExperimentResult {
    * with other evaluators), a cell null where not evaluated. Absent when the spec evaluates accuracy only.
    */
   evaluations?: Record<string, Record<string, Array<Array<number | null> | null>>>;
+  /**
+   * Per model, the loss metrics of its `perplexity.loss` matrix in `evaluations` (final loss and
+   * perplexity, BWT and forgetting on the loss: lower is better, positive = forgot). Present only
+   * when the spec lists the perplexity evaluator, for the models every task evaluated with it.
+   */
+  lossMetrics?: Record<string, LossMetrics>;
   training: TaskTrainingStats[];
   models: TaskModels[];
   startedAt: string;

@@ -1,6 +1,6 @@
 import { openArtifactStore, type ArtifactRef, type ArtifactStore } from '@retain/artifacts';
-import { quantizationGap, quantizationMetrics, summarize } from '@retain/metrics';
-import { FP32, type ExperimentOutcome, type ExperimentResult, type ExperimentState, type TaskRecord } from '@retain/sdk';
+import { quantizationGap, quantizationMetrics, summarize, summarizeLoss, type LossMatrix } from '@retain/metrics';
+import { FP32, LOSS_EVALUATION, type ExperimentOutcome, type ExperimentResult, type ExperimentState, type TaskRecord } from '@retain/sdk';
 
 /**
  * Task records (one JSON artifact per finished task, each naming the one before) and the result a
@@ -41,6 +41,7 @@ export function assembleResult(state: ExperimentState, initial: number[], record
   const fp32 = matrices[FP32];
   const quantized = keys.filter((k) => k !== FP32);
   const models = records.map((r) => r.models);
+  const evaluations = evaluationMatricesOf(records);
   return {
     runId: state.runId,
     spec: state.spec,
@@ -59,7 +60,8 @@ export function assembleResult(state: ExperimentState, initial: number[], record
         ),
       ]),
     ),
-    ...evaluationMatricesOf(records),
+    ...evaluations,
+    ...lossMetricsOf(evaluations.evaluations),
     training: records.map((r) => r.training),
     models,
     startedAt: state.startedAt,
@@ -100,4 +102,19 @@ function evaluationMatricesOf(records: TaskRecord[]): Pick<ExperimentResult, 'ev
     }
   }
   return { evaluations };
+}
+
+/**
+ * `lossMetrics` of results.json: the loss metrics of each model's `perplexity.loss` matrix (the
+ * perplexity evaluator's), for the models every task evaluated with it; nothing when there is none
+ * (a spec without the evaluator, whose results.json stays as it was). A run resumed with the
+ * evaluator added midway has rows without it, where the metrics' cells are missing: it gets none.
+ */
+export function lossMetricsOf(evaluations: ExperimentResult['evaluations']): Pick<ExperimentResult, 'lossMetrics'> {
+  const lossMetrics: NonNullable<ExperimentResult['lossMetrics']> = {};
+  for (const [model, results] of Object.entries(evaluations ?? {})) {
+    const rows = results[LOSS_EVALUATION];
+    if (rows?.every((row): row is LossMatrix[number] => row !== null)) lossMetrics[model] = summarizeLoss(rows);
+  }
+  return Object.keys(lossMetrics).length ? { lossMetrics } : {};
 }
