@@ -69,6 +69,7 @@ describe('experimentWorkflow on a real Temporal server, worker and onnxruntime',
 
     // Perplexity on a one-label scenario: the test cross-entropy of the classifier, per model.
     expect(Object.keys(result.lossMetrics ?? {})).toEqual(['fp32', 'rtn-int8', 'rtn-int4']);
+    expect(result.initialLoss).toHaveLength(2);
     for (const model of Object.keys(result.matrices)) {
       const evaluations = result.evaluations![model];
       // The same logits and argmax rule as the accuracy evaluator: the same matrix, bit for bit.
@@ -84,6 +85,8 @@ describe('experimentWorkflow on a real Temporal server, worker and onnxruntime',
       expect(m.forgetting).toBeCloseTo(m.bwt!, 12);
       // Task 1 before its training is far worse than after it (a new permutation is near chance: ln 10 = 2.3).
       expect(L[0][1]).toBeGreaterThan(L[1][1] + 0.5);
+      // FWT on the loss against the untrained model's loss, which startRun measured with every evaluator.
+      expect(m.fwt).toBeCloseTo(L[0][1] - result.initialLoss![1], 12);
     }
   });
 

@@ -69,11 +69,13 @@ describe('the printed result', () => {
     const perplexity = lines.indexOf('perplexity.perplexity (lower is better), fp32');
     expect(lines[perplexity + 4]).toBe('after task 2  20.0855    7.3891    2.7183');
     expect(lines).toContain('perplexity.loss (lower is better), fp32');
-    const loss = lines.indexOf('Loss metrics (perplexity evaluator: nats, lower is better; BWT and forgetting > 0 = forgot)');
+    const loss = lines.indexOf(
+      'Loss metrics (perplexity evaluator: nats, lower is better; BWT and forgetting > 0 = forgot, FWT < 0 = earlier tasks helped)',
+    );
     expect(loss).toBeGreaterThan(lines.findIndex((l) => l.startsWith('model ') && l.includes('ACC')));
     expect(lines.slice(loss + 1, loss + 3)).toEqual([
-      'model    loss  perplexity  BWT (loss)  Forgetting (loss)',
-      'fp32   2.0000       7.389     +0.7500            +0.7500',
+      'model    loss  perplexity  BWT (loss)  FWT (loss)  Forgetting (loss)',
+      'fp32   2.0000       7.389     +0.7500         n/a            +0.7500',
     ]);
   });
 

@@ -32,7 +32,7 @@ export function formatResult(result: ExperimentResult): string {
   sections.push(formatMetricsTable(result.metrics));
   if (result.lossMetrics)
     sections.push(
-      `Loss metrics (perplexity evaluator: nats, lower is better; BWT and forgetting > 0 = forgot)\n${formatLossMetricsTable(result.lossMetrics)}`,
+      `Loss metrics (perplexity evaluator: nats, lower is better; BWT and forgetting > 0 = forgot, FWT < 0 = earlier tasks helped)\n${formatLossMetricsTable(result.lossMetrics)}`,
     );
   if (Object.keys(result.quantization ?? {}).length) sections.push(formatQuantizationTable(result.quantization));
   const rate = (n: number) => Math.round(n / Math.max(seconds, 1e-9));

@@ -86,12 +86,13 @@ export function formatSweep(sweep: SweepResult): string {
     const losses = Object.entries(g.lossMetrics ?? {});
     if (losses.length) {
       const rows = [
-        ['model', 'loss', 'perplexity', 'BWT (loss)', 'Forgetting (loss)'],
+        ['model', 'loss', 'perplexity', 'BWT (loss)', 'FWT (loss)', 'Forgetting (loss)'],
         ...losses.map(([model, m]) => [
           model,
           formatStat(m.loss, false),
           formatStat(m.perplexity, false),
           formatStat(m.bwt, true),
+          formatStat(m.fwt, true),
           formatStat(m.forgetting, true),
         ]),
       ];

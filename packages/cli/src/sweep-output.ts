@@ -8,11 +8,12 @@ import type { SweepResult } from '@retain/sdk';
 
 const METRICS = ['acc', 'bwt', 'fwt', 'forgetting'] as const;
 const HEADINGS: Record<(typeof METRICS)[number], string> = { acc: 'ACC', bwt: 'BWT', fwt: 'FWT', forgetting: 'forgetting' };
-const LOSS_METRICS = ['loss', 'perplexity', 'bwt', 'forgetting'] as const;
+const LOSS_METRICS = ['loss', 'perplexity', 'bwt', 'fwt', 'forgetting'] as const;
 const LOSS_HEADINGS: Record<(typeof LOSS_METRICS)[number], string> = {
   loss: 'loss',
   perplexity: 'perplexity',
   bwt: 'BWT (loss)',
+  fwt: 'FWT (loss)',
   forgetting: 'forgetting (loss)',
 };
 /** sweep.csv's column of each loss metric, after `<model>.` (`loss_bwt`: BWT on the loss, not accuracy's `bwt`). */
@@ -20,6 +21,7 @@ const LOSS_COLUMNS: Record<(typeof LOSS_METRICS)[number], string> = {
   loss: 'loss',
   perplexity: 'perplexity',
   bwt: 'loss_bwt',
+  fwt: 'loss_fwt',
   forgetting: 'loss_forgetting',
 };
 
@@ -66,7 +68,7 @@ export function formatUnfinished(result: SweepResult): string[] {
  * sweep.csv: one row per cell (index, run id, group, each override path, seed, status, error),
  * then ACC, BWT, FWT and forgetting of each model the runs have, as `<model>.<metric>`, and, when
  * runs have the perplexity evaluator's loss metrics, `<model>.loss`, `.perplexity`, `.loss_bwt`,
- * `.loss_forgetting` (no such columns otherwise, so other sweeps' files stay as they were).
+ * `.loss_fwt`, `.loss_forgetting` (no such columns otherwise, so other sweeps' files stay as they were).
  */
 export function sweepCsv(result: SweepResult): string {
   const paths = [...new Set(result.cells.flatMap((c) => Object.keys(c.overrides)))];

@@ -39,15 +39,17 @@ export function formatMetricsTable(rows: Record<string, CLMetrics>): string {
 
 /**
  * One row per model variant with the loss summary (lower is better; positive BWT and forgetting
- * mean the model forgot): mean final loss in nats, exp of it, BWT and forgetting on the loss.
+ * mean the model forgot, negative FWT that earlier tasks helped): mean final loss in nats, exp of
+ * it, BWT, FWT and forgetting on the loss.
  */
 export function formatLossMetricsTable(rows: Record<string, LossMetrics>): string {
-  const header = ['model', 'loss', 'perplexity', 'BWT (loss)', 'Forgetting (loss)'];
+  const header = ['model', 'loss', 'perplexity', 'BWT (loss)', 'FWT (loss)', 'Forgetting (loss)'];
   const body = Object.entries(rows).map(([variant, m]) => [
     variant,
     m.loss.toFixed(4),
     m.perplexity.toFixed(3),
     signed(m.bwt),
+    signed(m.fwt),
     signed(m.forgetting),
   ]);
   return alignTable([header, ...body]);

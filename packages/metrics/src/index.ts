@@ -5,7 +5,15 @@ export { validateMatrix, validateInitial, evaluatedCell } from './matrix';
 export type { CLMetrics } from './continual';
 export { averageAccuracy, backwardTransfer, forwardTransfer, forgetting, summarize, quantizationGap } from './continual';
 export type { LossMatrix, LossMetrics } from './loss';
-export { averageLoss, averagePerplexity, backwardTransferLoss, forgettingLoss, summarizeLoss, validateLossMatrix } from './loss';
+export {
+  averageLoss,
+  averagePerplexity,
+  backwardTransferLoss,
+  forwardTransferLoss,
+  forgettingLoss,
+  summarizeLoss,
+  validateLossMatrix,
+} from './loss';
 export type { QuantizationMetrics } from './quantization';
 export { quantizationInducedForgetting, bucketCrossingRate, quantizationMetrics } from './quantization';
 export {

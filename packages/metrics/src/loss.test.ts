@@ -4,6 +4,7 @@ import {
   backwardTransferLoss,
   formatLossMetricsTable,
   forgettingLoss,
+  forwardTransferLoss,
   summarizeLoss,
   validateLossMatrix,
 } from './index';
@@ -34,6 +35,15 @@ describe('loss metrics (lower is better) on hand-computed matrices', () => {
     expect(forgettingLoss(L)).toBeCloseTo((0.8 + 0.6) / 2, 12);
   });
 
+  it('FWT on loss: loss on the next task before training it minus the untrained loss, negative when earlier tasks helped', () => {
+    const b = [5.5, 5.0, 3.0];
+    // ((L[0][1] - b[1]) + (L[1][2] - b[2])) / 2 = ((1.0 - 5.0) + (3.9 - 3.0)) / 2
+    expect(forwardTransferLoss(L, b)).toBeCloseTo((-4.0 + 0.9) / 2, 12);
+    expect(forwardTransferLoss([[3]], [4])).toBeNull();
+    expect(() => forwardTransferLoss(L, [1, 2])).toThrow(/one value per task \(3\); got 2 values/);
+    expect(() => forwardTransferLoss(L, [1, NaN, 2])).toThrow(/initial loss b\[1\] is NaN/);
+  });
+
   it('a model that improved on earlier tasks has negative BWT and forgetting', () => {
     const better = [
       [2.0, 3.0],
@@ -44,12 +54,14 @@ describe('loss metrics (lower is better) on hand-computed matrices', () => {
   });
 
   it('summarizeLoss gathers them; with one task the transfer terms are null', () => {
-    const m = summarizeLoss(L);
+    const m = summarizeLoss(L, [5.5, 5.0, 3.0]);
     expect(m.loss).toBeCloseTo(5.9 / 3, 12);
+    expect(m.fwt).toBeCloseTo(-1.55, 12);
+    expect(summarizeLoss(L).fwt).toBeNull();
     expect(m.perplexity).toBe(Math.exp(m.loss));
     expect(m.bwt).toBeCloseTo(0.6, 12);
     expect(m.forgetting).toBeCloseTo(0.7, 12);
-    expect(summarizeLoss([[3]])).toEqual({ loss: 3, perplexity: Math.exp(3), bwt: null, forgetting: null });
+    expect(summarizeLoss([[3]], [4])).toEqual({ loss: 3, perplexity: Math.exp(3), bwt: null, fwt: null, forgetting: null });
   });
 });
 
@@ -64,6 +76,7 @@ describe('null cells, as the accuracy metrics treat them', () => {
     expect(backwardTransferLoss(sparse)).toBeCloseTo(0.6, 12);
     // Task 0's 1.8 after task 1 was not evaluated: its minimum is 2.0, so forgetting is a lower bound.
     expect(forgettingLoss(sparse)).toBeCloseTo((0.6 + 0.6) / 2, 12);
+    expect(forwardTransferLoss(sparse, [5.5, 5.0, 3.0])).toBeCloseTo(-1.55, 12);
   });
 
   it('throws naming the metric and the cell where a cell it needs was not evaluated', () => {
@@ -93,13 +106,13 @@ describe('null cells, as the accuracy metrics treat them', () => {
 describe('formatLossMetricsTable', () => {
   it('prints one row per model, signed transfer terms, n/a with one task', () => {
     const table = formatLossMetricsTable({
-      fp32: { loss: 1.9, perplexity: Math.exp(1.9), bwt: 0.6, forgetting: 0.7 },
-      'rtn-int4': { loss: 2.05, perplexity: Math.exp(2.05), bwt: -0.01, forgetting: null },
+      fp32: { loss: 1.9, perplexity: Math.exp(1.9), bwt: 0.6, fwt: -1.25, forgetting: 0.7 },
+      'rtn-int4': { loss: 2.05, perplexity: Math.exp(2.05), bwt: -0.01, fwt: null, forgetting: null },
     });
     expect(table.split('\n')).toEqual([
-      'model       loss  perplexity  BWT (loss)  Forgetting (loss)',
-      'fp32      1.9000       6.686     +0.6000            +0.7000',
-      'rtn-int4  2.0500       7.768     -0.0100                n/a',
+      'model       loss  perplexity  BWT (loss)  FWT (loss)  Forgetting (loss)',
+      'fp32      1.9000       6.686     +0.6000     -1.2500            +0.7000',
+      'rtn-int4  2.0500       7.768     -0.0100         n/a                n/a',
     ]);
   });
 });

@@ -16,6 +16,11 @@ export interface LossMetrics {
   perplexity: number;
   /** (1/(T-1)) Σ_{j<T-1} (L[T-1][j] − L[j][j]); null with one task. */
   bwt: number | null;
+  /**
+   * (1/(T-1)) Σ_{j>0} (L[j-1][j] − b[j]), b = the untrained model's loss per task; negative means
+   * earlier tasks lowered task j's loss before it was trained. Null with one task or without b.
+   */
+  fwt: number | null;
   /** (1/(T-1)) Σ_{j<T-1} (L[T-1][j] − min_{j≤k≤T-2} L[k][j]); null with one task. */
   forgetting: number | null;
 }
@@ -45,6 +50,25 @@ export function backwardTransferLoss(L: LossMatrix): number | null {
 }
 
 /**
+ * FWT on loss: (1/(T-1)) Σ_{j>0} (L[j-1][j] − b[j]), b[j] = the untrained model's loss on task j:
+ * accuracy's FWT with L for R, so its sign is the loss's too (negative: earlier tasks helped).
+ */
+export function forwardTransferLoss(L: LossMatrix, initial: number[]): number | null {
+  validateLossMatrix(L);
+  const T = L.length;
+  if (!Array.isArray(initial) || initial.length !== T)
+    throw new Error(
+      `initial losses must hold one value per task (${T}); got ${Array.isArray(initial) ? `${initial.length} values` : typeof initial}`,
+    );
+  initial.forEach((v, j) => {
+    if (typeof v !== 'number' || !Number.isFinite(v) || v < 0)
+      throw new Error(`initial loss b[${j}] is ${String(v)}; losses must be finite numbers ≥ 0 (cross-entropy in nats)`);
+  });
+  if (T === 1) return null;
+  return mean(range(T - 1).map((k) => lossCell(L, k, k + 1, 'FWT (loss)') - initial[k + 1]));
+}
+
+/**
  * Forgetting on loss: f_j = L[T-1][j] − min_{j≤k≤T-2} L[k][j], averaged over j < T-1: how far
  * task j's final loss rose above the lowest it reached once trained. Rows before j are left out
  * (the model had not seen task j; a pretrained model's loss there says nothing about forgetting).
@@ -65,9 +89,16 @@ export function forgettingLoss(L: LossMatrix): number | null {
   );
 }
 
-export function summarizeLoss(L: LossMatrix): LossMetrics {
+/** The loss metrics of L; `initial` (the untrained model's loss per task) gives FWT, null without it. */
+export function summarizeLoss(L: LossMatrix, initial?: number[]): LossMetrics {
   const loss = averageLoss(L);
-  return { loss, perplexity: Math.exp(loss), bwt: backwardTransferLoss(L), forgetting: forgettingLoss(L) };
+  return {
+    loss,
+    perplexity: Math.exp(loss),
+    bwt: backwardTransferLoss(L),
+    fwt: initial ? forwardTransferLoss(L, initial) : null,
+    forgetting: forgettingLoss(L),
+  };
 }
 
 /** Throws unless L is a non-empty square matrix whose cells are null (not evaluated) or finite losses ≥ 0. */

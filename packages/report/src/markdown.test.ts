@@ -119,7 +119,13 @@ describe('perplexity in Markdown reports (lower is better)', () => {
     const loss = tableUnder(md, 'Loss metrics (lower is better)');
     expect(loss.map((r) => r[0])).toEqual(['fp32', 'rtn-int4']);
     const m = result.lossMetrics!['rtn-int4'];
-    expect(loss[1].slice(1)).toEqual([m.loss.toFixed(4), m.perplexity.toFixed(3), `+${m.bwt!.toFixed(4)}`, `+${m.forgetting!.toFixed(4)}`]);
+    expect(loss[1].slice(1)).toEqual([
+      m.loss.toFixed(4),
+      m.perplexity.toFixed(3),
+      `+${m.bwt!.toFixed(4)}`,
+      `+${m.fwt!.toFixed(4)}`,
+      `+${m.forgetting!.toFixed(4)}`,
+    ]);
     const matrix = tableUnder(md, 'Perplexity, fp32 (lower is better)');
     expect(matrix).toEqual(
       result.evaluations!.fp32['perplexity.loss'].map((row, i) => [String(i), ...row!.map((v) => Math.exp(v!).toFixed(3))]),
@@ -136,9 +142,10 @@ describe('perplexity in Markdown reports (lower is better)', () => {
         'method=naive',
         '2/2',
         `${result.lossMetrics!.fp32.loss.toFixed(4)} ± 0.0000`,
-        expect.any(String),
-        expect.any(String),
-        expect.any(String),
+        `${result.lossMetrics!.fp32.perplexity.toFixed(3)} ± 0.0000`,
+        `+${result.lossMetrics!.fp32.bwt!.toFixed(4)} ± 0.0000`,
+        `+${result.lossMetrics!.fp32.fwt!.toFixed(4)} ± 0.0000`,
+        `+${result.lossMetrics!.fp32.forgetting!.toFixed(4)} ± 0.0000`,
       ],
     ]);
     expect(md).toContain('## rtn-int4: loss (lower is better)');

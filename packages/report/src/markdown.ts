@@ -72,13 +72,15 @@ const QUANTIZATION_NOTE =
   'QIF = forgetting(quantized) - forgetting(fp32); crossing = mean bucket-crossing rate over tasks 1..T-1 ' +
   "(the share of codes changed since the previous task's quantization); bytes = the quantized ONNX model after the last task.";
 
-const LOSS_HEADER = ['loss', 'perplexity', 'BWT (loss)', 'forgetting (loss)'];
+const LOSS_HEADER = ['loss', 'perplexity', 'BWT (loss)', 'FWT (loss)', 'forgetting (loss)'];
 
 /** What the loss metrics are, under every table of them. */
 export const LOSS_NOTE =
   'Loss metrics of the perplexity evaluator, lower is better: loss = mean final next-token cross-entropy in nats over the tasks; ' +
   'perplexity = exp(loss), the geometric mean of the final per-task perplexities; BWT (loss) = mean over j < T-1 of L[T-1][j] - L[j][j]; ' +
-  'forgetting (loss) = mean over j < T-1 of L[T-1][j] - min over j <= k <= T-2 of L[k][j]. Positive BWT and forgetting: the model forgot.';
+  "FWT (loss) = mean over j > 0 of L[j-1][j] - b[j], b = the untrained model's loss; " +
+  'forgetting (loss) = mean over j < T-1 of L[T-1][j] - min over j <= k <= T-2 of L[k][j]. ' +
+  "Positive BWT and forgetting: the model forgot; negative FWT: earlier tasks lowered a task's loss before it was trained.";
 
 const perplexityText = (v: number | null) => (v === null ? 'n/a' : v.toFixed(3));
 
@@ -126,6 +128,7 @@ export function sweepMarkdown(sweep: SweepResult, context: MarkdownContext = {})
               meanStd(m.loss),
               meanStd(m.perplexity, perplexityText),
               meanStd(m.bwt, signed),
+              meanStd(m.fwt, signed),
               meanStd(m.forgetting, signed),
             ],
           ]
@@ -205,6 +208,7 @@ export function runMarkdown(result: ExperimentResult, context: MarkdownContext =
           fixed(m.loss),
           perplexityText(m.perplexity),
           signed(m.bwt),
+          signed(m.fwt),
           signed(m.forgetting),
         ]),
       ),

@@ -229,6 +229,7 @@ describe('perplexity in reports (the perplexity evaluator: lower is better)', ()
       result.lossMetrics!.fp32.loss.toFixed(4),
       result.lossMetrics!.fp32.perplexity.toFixed(3),
       `+${result.lossMetrics!.fp32.bwt!.toFixed(4)}`,
+      `+${result.lossMetrics!.fp32.fwt!.toFixed(4)}`,
       `+${result.lossMetrics!.fp32.forgetting!.toFixed(4)}`,
     ]);
   });

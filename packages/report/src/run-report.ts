@@ -133,12 +133,13 @@ function lossMetricsTable(lossMetrics: NonNullable<ExperimentResult['lossMetrics
   return (
     htmlTable(
       'loss-metrics',
-      ['model', num('loss'), num('perplexity'), num('BWT (loss)'), num('forgetting (loss)')],
+      ['model', num('loss'), num('perplexity'), num('BWT (loss)'), num('FWT (loss)'), num('forgetting (loss)')],
       Object.entries(lossMetrics).map(([model, m]) => [
         model,
         num(fixed(m.loss)),
         num(m.perplexity.toFixed(3)),
         num(signed(m.bwt)),
+        num(signed(m.fwt)),
         num(signed(m.forgetting)),
       ]),
     ) + paragraph(LOSS_NOTE, 'note')

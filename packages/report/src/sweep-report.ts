@@ -153,7 +153,7 @@ function groupsLossTable(groups: SweepGroupSummary[]): string {
   return (
     htmlTable(
       'groups-loss',
-      ['group', 'model', num('seeds'), num('loss'), num('perplexity'), num('BWT (loss)'), num('forgetting (loss)')],
+      ['group', 'model', num('seeds'), num('loss'), num('perplexity'), num('BWT (loss)'), num('FWT (loss)'), num('forgetting (loss)')],
       groups.flatMap((g) =>
         Object.entries(g.lossMetrics ?? {}).map(([model, m]) => [
           g.group,
@@ -162,6 +162,7 @@ function groupsLossTable(groups: SweepGroupSummary[]): string {
           num(meanStd(m.loss)),
           num(meanStd(m.perplexity, (v) => (v === null ? 'n/a' : v.toFixed(3)))),
           num(meanStd(m.bwt, signed)),
+          num(meanStd(m.fwt, signed)),
           num(meanStd(m.forgetting, signed)),
         ]),
       ),

@@ -173,6 +173,12 @@ export interface StartRunOutput {
   checkpointRef: ArtifactRef;
   /** JSON artifact: number[], the untrained fp32 model's accuracy per task (b in the metric definitions, docs/architecture.md). */
   initialRef: ArtifactRef;
+  /**
+   * JSON artifact: the untrained fp32 model's other evaluators' results, by `<evaluator>.<result>`,
+   * one value per task (`perplexity.loss` is b of the loss's FWT); absent when the spec evaluates
+   * accuracy only.
+   */
+  initialEvaluationsRef?: ArtifactRef;
 }
 
 /** After a task's training: the method's consolidation, every quantizer, every evaluation, and the task's record. */
@@ -211,6 +217,8 @@ export interface ExperimentState {
   initialCheckpointRef: ArtifactRef;
   /** See StartRunOutput.initialRef. */
   initialRef: ArtifactRef;
+  /** See StartRunOutput.initialEvaluationsRef; absent when the spec evaluates accuracy only (or the run predates it). */
+  initialEvaluationsRef?: ArtifactRef;
   /** The last finished task (task nextTask - 1); absent before the first. */
   last?: FinishedTask;
   startedAt: string;
@@ -244,6 +252,11 @@ export interface ExperimentResult {
   spec: ExperimentSpec;
   tasks: string[];
   initial: number[];
+  /**
+   * The untrained fp32 model's `perplexity.loss` per task: b of the loss's FWT. Present only when
+   * the spec lists the perplexity evaluator (and the run's start kept it).
+   */
+  initialLoss?: number[];
   /** R[i][j] per model; a cell is null where the spec's evaluation policy skipped it (`evaluation.tasks`). */
   matrices: Record<string, AccuracyMatrix>;
   metrics: Record<string, CLMetrics>;

@@ -57,7 +57,7 @@ export interface SweepGroupSummary {
   metrics: Record<string, Record<keyof CLMetrics, SeedStat>>;
   /** Per quantizer id: accGap, meanGap, quantizationInducedForgetting over the seeds. */
   quantization: Record<string, Record<'accGap' | 'meanGap' | 'quantizationInducedForgetting', SeedStat>>;
-  /** Per model: loss, perplexity, bwt, forgetting of the runs' lossMetrics over the seeds; present only when a run has them. */
+  /** Per model: loss, perplexity, bwt, fwt, forgetting of the runs' lossMetrics over the seeds; present only when a run has them. */
   lossMetrics?: Record<string, Record<keyof LossMetrics, SeedStat>>;
 }
 

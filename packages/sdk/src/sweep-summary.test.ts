@@ -48,7 +48,7 @@ describe('summarizeGroups', () => {
     const withLoss = (runId: string, loss: number, bwt: number): SweepRunSummary => ({
       ...run(runId, 0.5, null),
       lossMatrices: { fp32: [[loss]] },
-      lossMetrics: { fp32: { loss, perplexity: Math.exp(loss), bwt, forgetting: bwt } },
+      lossMetrics: { fp32: { loss, perplexity: Math.exp(loss), bwt, fwt: null, forgetting: bwt } },
     });
     const cells = [cell(0, 'ewc', 0), cell(1, 'ewc', 1), cell(2, 'naive', 0)];
     const [ewc, naive] = summarizeGroups(cells, {
@@ -82,7 +82,7 @@ describe('sweepRunSummary', () => {
       [1.5, 4],
       [2, 1.2],
     ];
-    const lossMetrics = { fp32: { loss: 1.6, perplexity: Math.exp(1.6), bwt: 0.5, forgetting: 0.5 } };
+    const lossMetrics = { fp32: { loss: 1.6, perplexity: Math.exp(1.6), bwt: 0.5, fwt: -2, forgetting: 0.5 } };
     const result = { ...base, evaluations: { fp32: { 'perplexity.loss': L } }, lossMetrics } as unknown as ExperimentResult;
     expect(sweepRunSummary(result)).toEqual({ ...base, lossMatrices: { fp32: L }, lossMetrics });
   });

@@ -4,7 +4,7 @@ import type { SweepCellOutcome, SweepGroupSummary, SweepRunSummary } from './swe
 
 const CL_METRICS: Array<keyof CLMetrics> = ['acc', 'bwt', 'fwt', 'forgetting'];
 const QUANTIZATION_METRICS = ['accGap', 'meanGap', 'quantizationInducedForgetting'] as const;
-const LOSS_METRICS: Array<keyof LossMetrics> = ['loss', 'perplexity', 'bwt', 'forgetting'];
+const LOSS_METRICS: Array<keyof LossMetrics> = ['loss', 'perplexity', 'bwt', 'fwt', 'forgetting'];
 
 /** What a completed run contributes to its sweep: its numbers (matrices and metrics), no artifacts. */
 export function sweepRunSummary(result: ExperimentResult): SweepRunSummary {

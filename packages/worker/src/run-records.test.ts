@@ -23,6 +23,16 @@ describe('lossMetricsOf (results.json lossMetrics)', () => {
     expect(lossMetrics!['rtn-int4'].forgetting).toBeCloseTo(0.8, 12);
   });
 
+  it("with the untrained model's loss per task, FWT on the loss and initialLoss beside it", () => {
+    const b = [5.5, 5.4];
+    const { lossMetrics, initialLoss } = lossMetricsOf({ fp32: { 'perplexity.loss': L } }, b);
+    expect(initialLoss).toEqual(b);
+    // L[0][1] - b[1]: training task 0 lowered task 1's loss from 5.4 to 5.0.
+    expect(lossMetrics!.fp32.fwt).toBeCloseTo(-0.4, 12);
+    expect(lossMetricsOf({ fp32: { 'perplexity.loss': L } }).lossMetrics!.fp32.fwt).toBeNull();
+    expect(lossMetricsOf({ fp32: { 'other.score': [[1]] } }, b)).toEqual({});
+  });
+
   it('adds nothing without the perplexity evaluator, so results.json stays as it was', () => {
     expect(lossMetricsOf(undefined)).toEqual({});
     expect(lossMetricsOf({ fp32: { 'other.score': [[1]] } })).toEqual({});
