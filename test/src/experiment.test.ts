@@ -17,7 +17,8 @@ describe('experimentWorkflow on a real Temporal server, worker and onnxruntime',
   });
 
   it('trains 2 permuted tasks, quantizes, evaluates, and reports matrices and metrics of the right shape', async () => {
-    const spec = smallPermutedSpec();
+    // The perplexity evaluator beside accuracy: its matrices and the loss metrics ride along (checked at the end).
+    const spec = smallPermutedSpec({ evaluators: ['accuracy', 'perplexity'] });
     const result = await harness.run(spec);
 
     expect(result.tasks).toHaveLength(2);
@@ -65,6 +66,28 @@ describe('experimentWorkflow on a real Temporal server, worker and onnxruntime',
     }
     // Coarser buckets are crossed less often by the same update.
     expect(result.quantization['rtn-int4'].bucketCrossingRate[1]!).toBeLessThan(result.quantization['rtn-int8'].bucketCrossingRate[1]!);
+
+    // Perplexity on a one-label scenario: the test cross-entropy of the classifier, per model.
+    expect(Object.keys(result.lossMetrics ?? {})).toEqual(['fp32', 'rtn-int8', 'rtn-int4']);
+    expect(result.initialLoss).toHaveLength(2);
+    for (const model of Object.keys(result.matrices)) {
+      const evaluations = result.evaluations![model];
+      // The same logits and argmax rule as the accuracy evaluator: the same matrix, bit for bit.
+      expect(evaluations['perplexity.tokenAccuracy']).toEqual(result.matrices[model]);
+      const L = evaluations['perplexity.loss'] as number[][];
+      expect(evaluations['perplexity.perplexity']).toEqual(L.map((row) => row.map(Math.exp)));
+      const m = result.lossMetrics![model];
+      expect(m.loss).toBeCloseTo((L[1][0] + L[1][1]) / 2, 12);
+      expect(m.perplexity).toBe(Math.exp(m.loss));
+      // Naive fine-tuning forgets in loss too: task 0's loss rises after task 1 (bwt = forgetting with 2 tasks).
+      expect(m.bwt).toBeCloseTo(L[1][0] - L[0][0], 12);
+      expect(m.bwt!).toBeGreaterThan(0);
+      expect(m.forgetting).toBeCloseTo(m.bwt!, 12);
+      // Task 1 before its training is far worse than after it (a new permutation is near chance: ln 10 = 2.3).
+      expect(L[0][1]).toBeGreaterThan(L[1][1] + 0.5);
+      // FWT on the loss against the untrained model's loss, which startRun measured with every evaluator.
+      expect(m.fwt).toBeCloseTo(L[0][1] - result.initialLoss![1], 12);
+    }
   });
 
   it('is a pure function of spec and seed: the same spec twice gives identical matrices and checkpoints', async () => {

@@ -98,6 +98,7 @@ export async function experimentWorkflow(input: ExperimentInput): Promise<Experi
         nextTask: 0,
         initialCheckpointRef: started.checkpointRef,
         initialRef: started.initialRef,
+        ...(started.initialEvaluationsRef ? { initialEvaluationsRef: started.initialEvaluationsRef } : {}),
         startedAt: new Date().toISOString(),
       };
     }

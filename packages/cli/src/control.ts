@@ -232,6 +232,7 @@ function stateReached(
         nextTask: 0,
         initialCheckpointRef: started.checkpointRef,
         initialRef: started.initialRef,
+        ...(started.initialEvaluationsRef ? { initialEvaluationsRef: started.initialEvaluationsRef } : {}),
         startedAt: tsToDate(taken!).toISOString(),
       };
     }

@@ -1,4 +1,4 @@
-import { summarize, type AccuracyMatrix } from '@retain/metrics';
+import { summarize, summarizeLoss, type AccuracyMatrix } from '@retain/metrics';
 import type { EvaluationTasks, ExperimentResult } from '@retain/sdk';
 import { defaultRegistry } from '@retain/worker';
 import { formatResult } from './report';
@@ -51,6 +51,31 @@ describe('the printed result', () => {
     expect(lines.slice(probe + 2, probe + 4)).toEqual([
       'after task 0  300.0000  300.0000         ·',
       'after task 1         ·         ·         ·',
+    ]);
+  });
+
+  it("prints the perplexity evaluator's matrices as lower-is-better and the loss metrics table after the accuracy metrics", () => {
+    const L = [
+      [2, 5, 5],
+      [2.5, 1.5, 4],
+      [3, 2, 1],
+    ];
+    const result: ExperimentResult = {
+      ...resultOf(),
+      evaluations: { fp32: { 'perplexity.loss': L, 'perplexity.perplexity': L.map((r) => r.map(Math.exp)) } },
+      lossMetrics: { fp32: summarizeLoss(L) },
+    };
+    const lines = formatResult(result).split('\n');
+    const perplexity = lines.indexOf('perplexity.perplexity (lower is better), fp32');
+    expect(lines[perplexity + 4]).toBe('after task 2  20.0855    7.3891    2.7183');
+    expect(lines).toContain('perplexity.loss (lower is better), fp32');
+    const loss = lines.indexOf(
+      'Loss metrics (perplexity evaluator: nats, lower is better; BWT and forgetting > 0 = forgot, FWT < 0 = earlier tasks helped)',
+    );
+    expect(loss).toBeGreaterThan(lines.findIndex((l) => l.startsWith('model ') && l.includes('ACC')));
+    expect(lines.slice(loss + 1, loss + 3)).toEqual([
+      'model    loss  perplexity  BWT (loss)  FWT (loss)  Forgetting (loss)',
+      'fp32   2.0000       7.389     +0.7500         n/a            +0.7500',
     ]);
   });
 

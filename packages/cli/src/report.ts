@@ -1,11 +1,15 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { formatMatrix, formatMetricsTable, formatQuantizationTable, NOT_EVALUATED } from '@retain/metrics';
+import { formatLossMetricsTable, formatMatrix, formatMetricsTable, formatQuantizationTable, NOT_EVALUATED } from '@retain/metrics';
 import { describeEvaluationTasks, evaluationTasksOf, type ExperimentResult } from '@retain/sdk';
+
+/** The perplexity evaluator's results, where a lower value is the better one (the matrix titles say so). */
+const LOWER_IS_BETTER = new Set(['perplexity.loss', 'perplexity.perplexity']);
 
 /**
  * The printed summary of a finished run: which cells were evaluated when the spec's evaluation
- * policy is not `all`, every accuracy matrix, the other evaluators' matrices, then the metrics tables.
+ * policy is not `all`, every accuracy matrix, the other evaluators' matrices, then the metrics tables
+ * (the loss metrics when the run has the perplexity evaluator's).
  */
 export function formatResult(result: ExperimentResult): string {
   const names = result.tasks;
@@ -18,7 +22,7 @@ export function formatResult(result: ExperimentResult): string {
     for (const [name, rows] of Object.entries(results)) {
       // A task that did not run this evaluator (a resumed run) prints as a row of cells not evaluated.
       const matrix = rows.map((row) => row ?? names.map(() => null));
-      sections.push(formatMatrix(`${name}, ${variant}`, matrix, names));
+      sections.push(formatMatrix(`${name}${LOWER_IS_BETTER.has(name) ? ' (lower is better)' : ''}, ${variant}`, matrix, names));
     }
   }
   const training = result.training;
@@ -26,6 +30,10 @@ export function formatResult(result: ExperimentResult): string {
   const newSamples = training.reduce((a, t) => a + (t.newSamples ?? t.samples), 0);
   const seconds = training.reduce((a, t) => a + t.seconds, 0);
   sections.push(formatMetricsTable(result.metrics));
+  if (result.lossMetrics)
+    sections.push(
+      `Loss metrics (perplexity evaluator: nats, lower is better; BWT and forgetting > 0 = forgot, FWT < 0 = earlier tasks helped)\n${formatLossMetricsTable(result.lossMetrics)}`,
+    );
   if (Object.keys(result.quantization ?? {}).length) sections.push(formatQuantizationTable(result.quantization));
   const rate = (n: number) => Math.round(n / Math.max(seconds, 1e-9));
   // With replay the steps see more samples than the tasks hold: both, so rates compare across methods.

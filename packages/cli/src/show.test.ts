@@ -47,6 +47,23 @@ describe('retain show: a sweep', () => {
     expect(text).toMatch(/Spec\nname: grid\n/);
   });
 
+  it("prints a group's loss metrics (perplexity evaluator) after its accuracy metrics, only when it has them", () => {
+    expect(formatSweep(sweep)).not.toMatch(/Loss/);
+    const lossMetrics = {
+      fp32: {
+        loss: stat(2, 2.2),
+        perplexity: stat(Math.exp(2), Math.exp(2.2)),
+        bwt: stat(0.3, 0.5),
+        fwt: stat(null, null),
+        forgetting: stat(0.4, null),
+      },
+    };
+    const text = formatSweep({ ...sweep, groups: [{ ...sweep.groups[0], lossMetrics }] });
+    expect(text).toMatch(
+      /Forgetting\nfp32 .*\nLoss \(perplexity evaluator: nats, lower is better\)\nmodel\s+loss\s+perplexity\s+BWT \(loss\)\s+FWT \(loss\)\s+Forgetting \(loss\)\nfp32\s+2\.1000 ± 0\.1414\s+8\.2\d+ ± 1\.\d+\s+\+0\.4000 ± 0\.1414\s+n\/a\s+\+0\.4000\n/,
+    );
+  });
+
   it('training per task: a resumed column only when a task resumed', () => {
     const t = { steps: 8, samples: 500, seconds: 0.25, finalLoss: 1.5, samplesPerSec: 2000 };
     expect(formatTraining([t])).not.toMatch(/resumed/);

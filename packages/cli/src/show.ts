@@ -42,7 +42,8 @@ export function formatTraining(training: TaskTrainingStats[]): string {
 
 /**
  * A sweep in full: its cells (group, seed, status, why a cell failed), then per group the metrics
- * of every model and quantizer as mean ± std over the group's seeds, then the spec.
+ * of every model and quantizer (and the loss metrics, with the perplexity evaluator) as mean ± std
+ * over the group's seeds, then the spec.
  */
 export function formatSweep(sweep: SweepResult): string {
   const counts = new Map<string, number>();
@@ -81,6 +82,21 @@ export function formatSweep(sweep: SweepResult): string {
         ]),
       ];
       lines.push(alignTable(rows));
+    }
+    const losses = Object.entries(g.lossMetrics ?? {});
+    if (losses.length) {
+      const rows = [
+        ['model', 'loss', 'perplexity', 'BWT (loss)', 'FWT (loss)', 'Forgetting (loss)'],
+        ...losses.map(([model, m]) => [
+          model,
+          formatStat(m.loss, false),
+          formatStat(m.perplexity, false),
+          formatStat(m.bwt, true),
+          formatStat(m.fwt, true),
+          formatStat(m.forgetting, true),
+        ]),
+      ];
+      lines.push(`Loss (perplexity evaluator: nats, lower is better)\n${alignTable(rows)}`);
     }
     sections.push(lines.join('\n'));
   }

@@ -8,6 +8,22 @@ import type { SweepResult } from '@retain/sdk';
 
 const METRICS = ['acc', 'bwt', 'fwt', 'forgetting'] as const;
 const HEADINGS: Record<(typeof METRICS)[number], string> = { acc: 'ACC', bwt: 'BWT', fwt: 'FWT', forgetting: 'forgetting' };
+const LOSS_METRICS = ['loss', 'perplexity', 'bwt', 'fwt', 'forgetting'] as const;
+const LOSS_HEADINGS: Record<(typeof LOSS_METRICS)[number], string> = {
+  loss: 'loss',
+  perplexity: 'perplexity',
+  bwt: 'BWT (loss)',
+  fwt: 'FWT (loss)',
+  forgetting: 'forgetting (loss)',
+};
+/** sweep.csv's column of each loss metric, after `<model>.` (`loss_bwt`: BWT on the loss, not accuracy's `bwt`). */
+const LOSS_COLUMNS: Record<(typeof LOSS_METRICS)[number], string> = {
+  loss: 'loss',
+  perplexity: 'perplexity',
+  bwt: 'loss_bwt',
+  fwt: 'loss_fwt',
+  forgetting: 'loss_forgetting',
+};
 
 /** `0.812 ± 0.013`, `0.812` for one seed, `n/a` for none. */
 function stat(s: SeedStat | undefined): string {
@@ -24,6 +40,19 @@ export function formatGroups(result: Pick<SweepResult, 'cells' | 'groups'>): str
     if (!models.length) rows.push([g.group, '-', `0/${total}`, ...METRICS.map(() => 'n/a')]);
     for (const model of models) rows.push([g.group, model, `${g.seeds.length}/${total}`, ...METRICS.map((m) => stat(g.metrics[model][m]))]);
   }
+  const table = groupTable(rows);
+  if (!result.groups.some((g) => g.lossMetrics)) return table;
+  // The perplexity evaluator's loss metrics (lower is better), for the groups whose runs have them.
+  const loss = [['group', 'model', 'seeds', ...LOSS_METRICS.map((m) => LOSS_HEADINGS[m])]];
+  for (const g of result.groups) {
+    const total = result.cells.filter((c) => c.group === g.group).length;
+    for (const [model, m] of Object.entries(g.lossMetrics ?? {}))
+      loss.push([g.group, model, `${g.seeds.length}/${total}`, ...LOSS_METRICS.map((k) => stat(m[k]))]);
+  }
+  return `${table}\n\nLoss (perplexity evaluator: nats, lower is better)\n${groupTable(loss)}`;
+}
+
+function groupTable(rows: string[][]): string {
   const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
   return rows.map((r) => r.map((c, i) => (i < 2 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ')).join('\n');
 }
@@ -37,11 +66,14 @@ export function formatUnfinished(result: SweepResult): string[] {
 
 /**
  * sweep.csv: one row per cell (index, run id, group, each override path, seed, status, error),
- * then ACC, BWT, FWT and forgetting of each model the runs have, as `<model>.<metric>`.
+ * then ACC, BWT, FWT and forgetting of each model the runs have, as `<model>.<metric>`, and, when
+ * runs have the perplexity evaluator's loss metrics, `<model>.loss`, `.perplexity`, `.loss_bwt`,
+ * `.loss_fwt`, `.loss_forgetting` (no such columns otherwise, so other sweeps' files stay as they were).
  */
 export function sweepCsv(result: SweepResult): string {
   const paths = [...new Set(result.cells.flatMap((c) => Object.keys(c.overrides)))];
   const models = [...new Set(Object.values(result.runs).flatMap((r) => Object.keys(r.metrics)))];
+  const lossModels = [...new Set(Object.values(result.runs).flatMap((r) => Object.keys(r.lossMetrics ?? {})))];
   const header = [
     'index',
     'run_id',
@@ -51,6 +83,7 @@ export function sweepCsv(result: SweepResult): string {
     'status',
     'error',
     ...models.flatMap((m) => METRICS.map((k) => `${m}.${k}`)),
+    ...lossModels.flatMap((m) => LOSS_METRICS.map((k) => `${m}.${LOSS_COLUMNS[k]}`)),
   ];
   const cell = (v: unknown) => (v === undefined || v === null ? '' : typeof v === 'object' ? JSON.stringify(v) : v);
   const rows = result.cells.map((c) => {
@@ -64,6 +97,7 @@ export function sweepCsv(result: SweepResult): string {
       c.status,
       c.error ?? '',
       ...models.flatMap((m) => METRICS.map((k) => cell(run?.metrics[m]?.[k]))),
+      ...lossModels.flatMap((m) => LOSS_METRICS.map((k) => cell(run?.lossMetrics?.[m]?.[k]))),
     ];
   });
   return stringify([header, ...rows]);

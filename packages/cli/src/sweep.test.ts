@@ -6,7 +6,7 @@ import { openArtifactStore } from '@retain/artifacts';
 import { SpecErrors, type SweepPlan, type SweepResult } from '@retain/sdk';
 import { defaultRegistry } from '@retain/worker';
 import { planOf, planSweep, prepareSweep } from './sweep';
-import { sweepCsv } from './sweep-output';
+import { formatGroups, sweepCsv } from './sweep-output';
 import { formatSweepProgress } from './sweep-progress';
 
 const SPEC = `
@@ -103,6 +103,46 @@ describe('a sweep from the CLI', () => {
       '0,s-c0,q,"[{""name"":""rtn"",""config"":{""bits"":4}}]",0,completed,,0.5,,0.1,0',
       '1,s-c1,q,[],1,failed,"boom, ""twice""",,,,',
       '',
+    ]);
+  });
+
+  it("prints the groups' loss metrics in a second table, only when a group has them", () => {
+    const stat = (mean: number) => ({ mean, std: null, n: 1, values: [mean] });
+    const group = {
+      group: 'method=naive',
+      overrides: {},
+      runIds: ['s-c0'],
+      seeds: [0],
+      metrics: { fp32: { acc: stat(0.5), bwt: stat(-0.1), fwt: stat(0), forgetting: stat(0.1) } },
+      quantization: {},
+    };
+    const cells = [{ index: 0, runId: 's-c0', group: 'method=naive', overrides: {}, seed: 0, status: 'completed' as const }];
+    expect(formatGroups({ cells, groups: [group] })).not.toMatch(/Loss/);
+    const lossMetrics = { fp32: { loss: stat(2), perplexity: stat(7.389), bwt: stat(0.25), fwt: stat(-1.5), forgetting: stat(0.5) } };
+    expect(
+      formatGroups({ cells, groups: [{ ...group, lossMetrics }] })
+        .split('\n')
+        .slice(-3),
+    ).toEqual([
+      'Loss (perplexity evaluator: nats, lower is better)',
+      'group         model  seeds   loss  perplexity  BWT (loss)  FWT (loss)  forgetting (loss)',
+      'method=naive  fp32     1/1  2.000       7.389       0.250      -1.500              0.500',
+    ]);
+  });
+
+  it("adds the loss metrics' columns when runs have the perplexity evaluator's", () => {
+    const result = {
+      cells: [{ index: 0, runId: 's-c0', group: '', overrides: {}, seed: 0, status: 'completed' }],
+      runs: {
+        's-c0': {
+          metrics: { fp32: { acc: 0.5, bwt: null, fwt: null, forgetting: null } },
+          lossMetrics: { fp32: { loss: 2, perplexity: 7.5, bwt: 0.25, fwt: -1, forgetting: 0.5 } },
+        },
+      },
+    } as unknown as SweepResult;
+    expect(sweepCsv(result).split('\n').slice(0, 2)).toEqual([
+      'index,run_id,group,seed,status,error,fp32.acc,fp32.bwt,fp32.fwt,fp32.forgetting,fp32.loss,fp32.perplexity,fp32.loss_bwt,fp32.loss_fwt,fp32.loss_forgetting',
+      '0,s-c0,,0,completed,,0.5,,,,2,7.5,0.25,-1,0.5',
     ]);
   });
 });

@@ -1,4 +1,5 @@
 import { CLMetrics } from './continual';
+import type { LossMetrics } from './loss';
 import type { AccuracyMatrix } from './matrix';
 import type { QuantizationMetrics } from './quantization';
 
@@ -32,6 +33,24 @@ export function formatMetricsTable(rows: Record<string, CLMetrics>): string {
     signed(m.bwt),
     signed(m.fwt),
     m.forgetting === null ? 'n/a' : m.forgetting.toFixed(4),
+  ]);
+  return alignTable([header, ...body]);
+}
+
+/**
+ * One row per model variant with the loss summary (lower is better; positive BWT and forgetting
+ * mean the model forgot, negative FWT that earlier tasks helped): mean final loss in nats, exp of
+ * it, BWT, FWT and forgetting on the loss.
+ */
+export function formatLossMetricsTable(rows: Record<string, LossMetrics>): string {
+  const header = ['model', 'loss', 'perplexity', 'BWT (loss)', 'FWT (loss)', 'Forgetting (loss)'];
+  const body = Object.entries(rows).map(([variant, m]) => [
+    variant,
+    m.loss.toFixed(4),
+    m.perplexity.toFixed(3),
+    signed(m.bwt),
+    signed(m.fwt),
+    signed(m.forgetting),
   ]);
   return alignTable([header, ...body]);
 }

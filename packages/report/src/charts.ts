@@ -42,8 +42,38 @@ export interface MatrixPanel {
   matrix: AccuracyMatrix;
 }
 
-/** Heatmaps of accuracy matrices side by side, one panel per model, on one shared 0..1 color scale. */
-export function heatmapSpec(panels: MatrixPanel[], tasks: string[]): VegaLiteSpec {
+/** How a heatmap colors and labels its values: accuracy by default, perplexity for the perplexity evaluator's matrices. */
+export interface HeatmapScale {
+  /** What the values are (the legend's title; the x axis reads `<title> on task`). */
+  title: string;
+  /** The color scale's range of values. */
+  domain: [number, number];
+  /** Logarithmic color scale (perplexity spans orders of magnitude). */
+  log?: boolean;
+  /** Lower is better: the low end is dark, as high accuracy is. */
+  lowerIsBetter?: boolean;
+  /** Decimals of each cell's label. */
+  digits: number;
+}
+
+/** Accuracy on one shared 0..1 scale, dark = high. */
+export const ACCURACY_SCALE: HeatmapScale = { title: 'accuracy', domain: [0, 1], digits: 2 };
+
+/** Perplexity over the matrices' own range, on a log scale, dark = low (lower is better). */
+export function perplexityScale(panels: MatrixPanel[]): HeatmapScale {
+  const values = panels.flatMap((p) => p.matrix.flat()).filter((v): v is number => v !== null);
+  const lo = values.length ? Math.min(...values) : 1;
+  const hi = values.length ? Math.max(...values) : 2;
+  return { title: 'perplexity', domain: [lo, hi > lo ? hi : lo + 1], log: true, lowerIsBetter: true, digits: 1 };
+}
+
+/** exp of each cell: a loss matrix (nats) as a perplexity matrix; null cells stay null. */
+export function perplexityOf(loss: AccuracyMatrix): AccuracyMatrix {
+  return loss.map((row) => row.map((v) => (v === null ? null : Math.exp(v))));
+}
+
+/** Heatmaps of matrices side by side, one panel per model, on one shared color scale (0..1 accuracy unless `scale` says otherwise). */
+export function heatmapSpec(panels: MatrixPanel[], tasks: string[], scale: HeatmapScale = ACCURACY_SCALE): VegaLiteSpec {
   const names = taskLabels(tasks);
   const after = afterLabels(tasks.length);
   const annotate = tasks.length <= MAX_ANNOTATED_TASKS;
@@ -55,10 +85,14 @@ export function heatmapSpec(panels: MatrixPanel[], tasks: string[]): VegaLiteSpe
         after: after[i],
         task: names[j],
         value,
-        label: value === null ? NOT_EVALUATED_LABEL : value.toFixed(2),
+        label: value === null ? NOT_EVALUATED_LABEL : value.toFixed(scale.digits),
       })),
     ),
   );
+  // Labels turn white on the dark part of the scale: its top 40% (its bottom 40% when lower is better).
+  const [lo, hi] = scale.domain;
+  const at = (share: number) => (scale.log ? Math.exp(Math.log(lo) + share * (Math.log(hi) - Math.log(lo))) : lo + share * (hi - lo));
+  const dark = scale.lowerIsBetter ? `datum.value < ${at(0.4)}` : `datum.value > ${at(0.6)}`;
   return {
     data: { values },
     facet: {
@@ -72,7 +106,7 @@ export function heatmapSpec(panels: MatrixPanel[], tasks: string[]): VegaLiteSpe
       width: { step },
       height: { step },
       encoding: {
-        x: { field: 'task', type: 'ordinal', sort: names, title: 'accuracy on task', axis: { labelAngle: -40, labelLimit: 120 } },
+        x: { field: 'task', type: 'ordinal', sort: names, title: `${scale.title} on task`, axis: { labelAngle: -40, labelLimit: 120 } },
         y: { field: 'after', type: 'ordinal', sort: after, title: 'after training task' },
       },
       layer: [
@@ -85,8 +119,13 @@ export function heatmapSpec(panels: MatrixPanel[], tasks: string[]): VegaLiteSpe
               condition: { test: 'datum.value === null', value: NOT_EVALUATED_FILL },
               field: 'value',
               type: 'quantitative',
-              title: 'accuracy',
-              scale: { domain: [0, 1], scheme: 'blues' },
+              title: scale.title,
+              scale: {
+                domain: scale.domain,
+                scheme: 'blues',
+                ...(scale.log ? { type: 'log' } : {}),
+                ...(scale.lowerIsBetter ? { reverse: true } : {}),
+              },
             },
           },
         },
@@ -97,7 +136,7 @@ export function heatmapSpec(panels: MatrixPanel[], tasks: string[]): VegaLiteSpe
                 mark: { type: 'text' as const, fontSize: step > 40 ? 12 : 10 },
                 encoding: {
                   text: { field: 'label' },
-                  color: { condition: { test: 'datum.value !== null && datum.value > 0.6', value: 'white' }, value: '#1b1f24' },
+                  color: { condition: { test: `datum.value !== null && ${dark}`, value: 'white' }, value: '#1b1f24' },
                 },
               },
             ]

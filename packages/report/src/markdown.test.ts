@@ -2,7 +2,7 @@ import { format } from 'prettier';
 import { statOverSeeds } from '@retain/metrics';
 import { buildMarkdownReport, markdownTable, runMarkdown, sweepMarkdown } from './index';
 import { finalBytes, meanCrossingRate } from './markdown';
-import { FIXTURE_RUNS, fixtureResult, sweepOf } from './test-fixtures';
+import { FIXTURE_RUNS, fixtureResult, PERPLEXITY_RUN, sweepOf } from './test-fixtures';
 
 /** The body rows of the table under a `## heading`, as cell texts. */
 function tableUnder(md: string, heading: string): string[][] {
@@ -107,6 +107,54 @@ describe('run Markdown report', () => {
 
   it('is laid out as prettier lays out Markdown', async () => {
     expect(await format(md, { parser: 'markdown', printWidth: 140 })).toBe(md);
+  });
+});
+
+describe('perplexity in Markdown reports (lower is better)', () => {
+  const result = fixtureResult(PERPLEXITY_RUN);
+  const second = { ...result, runId: 'fixture-perplexity-2', spec: { ...result.spec, seed: 2 } };
+
+  it("a run's report has its loss metrics and a perplexity matrix per model, exp of the perplexity.loss matrix", async () => {
+    const md = runMarkdown(result, context);
+    const loss = tableUnder(md, 'Loss metrics (lower is better)');
+    expect(loss.map((r) => r[0])).toEqual(['fp32', 'rtn-int4']);
+    const m = result.lossMetrics!['rtn-int4'];
+    expect(loss[1].slice(1)).toEqual([
+      m.loss.toFixed(4),
+      m.perplexity.toFixed(3),
+      `+${m.bwt!.toFixed(4)}`,
+      `+${m.fwt!.toFixed(4)}`,
+      `+${m.forgetting!.toFixed(4)}`,
+    ]);
+    const matrix = tableUnder(md, 'Perplexity, fp32 (lower is better)');
+    expect(matrix).toEqual(
+      result.evaluations!.fp32['perplexity.loss'].map((row, i) => [String(i), ...row!.map((v) => Math.exp(v!).toFixed(3))]),
+    );
+    expect(md).toContain('## Perplexity, rtn-int4 (lower is better)');
+    expect(await format(md, { parser: 'markdown', printWidth: 140 })).toBe(md);
+  });
+
+  it("a sweep's report has each model's loss metrics over seeds, per group", async () => {
+    const md = sweepMarkdown(sweepOf([result, second]), context);
+    const rows = tableUnder(md, 'fp32: loss (lower is better)');
+    expect(rows).toEqual([
+      [
+        'method=naive',
+        '2/2',
+        `${result.lossMetrics!.fp32.loss.toFixed(4)} ± 0.0000`,
+        `${result.lossMetrics!.fp32.perplexity.toFixed(3)} ± 0.0000`,
+        `+${result.lossMetrics!.fp32.bwt!.toFixed(4)} ± 0.0000`,
+        `+${result.lossMetrics!.fp32.fwt!.toFixed(4)} ± 0.0000`,
+        `+${result.lossMetrics!.fp32.forgetting!.toFixed(4)} ± 0.0000`,
+      ],
+    ]);
+    expect(md).toContain('## rtn-int4: loss (lower is better)');
+    expect(await format(md, { parser: 'markdown', printWidth: 140 })).toBe(md);
+  });
+
+  it('reports without the evaluator have none of it', () => {
+    expect(runMarkdown(fixtureResult('naive-1'))).not.toMatch(/loss|Perplexity/);
+    expect(sweepMarkdown(sweepOf(FIXTURE_RUNS.map(fixtureResult)))).not.toMatch(/lower is better/);
   });
 });
 

@@ -1,5 +1,5 @@
 import { statOverSeeds, type QuantizationMetrics, type SeedStat } from '@retain/metrics';
-import type { ExperimentResult, SweepGroupSummary, SweepResult } from '@retain/sdk';
+import { LOSS_EVALUATION, type ExperimentResult, type SweepGroupSummary, type SweepResult } from '@retain/sdk';
 import { duration, fixed, meanStd, signed, timestamp } from './format';
 import { evaluationLine, pluginLine } from './spec-text';
 
@@ -72,6 +72,18 @@ const QUANTIZATION_NOTE =
   'QIF = forgetting(quantized) - forgetting(fp32); crossing = mean bucket-crossing rate over tasks 1..T-1 ' +
   "(the share of codes changed since the previous task's quantization); bytes = the quantized ONNX model after the last task.";
 
+const LOSS_HEADER = ['loss', 'perplexity', 'BWT (loss)', 'FWT (loss)', 'forgetting (loss)'];
+
+/** What the loss metrics are, under every table of them. */
+export const LOSS_NOTE =
+  'Loss metrics of the perplexity evaluator, lower is better: loss = mean final next-token cross-entropy in nats over the tasks; ' +
+  'perplexity = exp(loss), the geometric mean of the final per-task perplexities; BWT (loss) = mean over j < T-1 of L[T-1][j] - L[j][j]; ' +
+  "FWT (loss) = mean over j > 0 of L[j-1][j] - b[j], b = the untrained model's loss; " +
+  'forgetting (loss) = mean over j < T-1 of L[T-1][j] - min over j <= k <= T-2 of L[k][j]. ' +
+  "Positive BWT and forgetting: the model forgot; negative FWT: earlier tasks lowered a task's loss before it was trained.";
+
+const perplexityText = (v: number | null) => (v === null ? 'n/a' : v.toFixed(3));
+
 /** The Markdown report of one sweep (its sweep.json): per model and per quantizer, a row per group. */
 export function sweepMarkdown(sweep: SweepResult, context: MarkdownContext = {}): string {
   const groupLabel = (g: SweepGroupSummary) => g.group || '(base spec)';
@@ -103,6 +115,28 @@ export function sweepMarkdown(sweep: SweepResult, context: MarkdownContext = {})
     });
     lines.push(`## ${model}`, '', markdownTable(['group', 'seeds', ...METRIC_HEADER], rows), '');
   }
+
+  const lossModels = specOrder(sweep, keysInOrder(sweep.groups.map((g) => g.lossMetrics ?? {})));
+  for (const model of lossModels) {
+    const rows = sweep.groups.flatMap((g) => {
+      const m = g.lossMetrics?.[model];
+      return m
+        ? [
+            [
+              groupLabel(g),
+              seedsOf(g),
+              meanStd(m.loss),
+              meanStd(m.perplexity, perplexityText),
+              meanStd(m.bwt, signed),
+              meanStd(m.fwt, signed),
+              meanStd(m.forgetting, signed),
+            ],
+          ]
+        : [];
+    });
+    lines.push(`## ${model}: loss (lower is better)`, '', markdownTable(['group', 'seeds', ...LOSS_HEADER], rows), '');
+  }
+  if (lossModels.length) lines.push(LOSS_NOTE, '');
 
   const quantizers = specOrder(sweep, keysInOrder(sweep.groups.map((g) => g.quantization)));
   for (const quantizer of quantizers) {
@@ -163,6 +197,38 @@ export function runMarkdown(result: ExperimentResult, context: MarkdownContext =
     ),
     '',
   );
+  if (result.lossMetrics)
+    lines.push(
+      '## Loss metrics (lower is better)',
+      '',
+      markdownTable(
+        ['model', ...LOSS_HEADER],
+        Object.entries(result.lossMetrics).map(([model, m]) => [
+          model,
+          fixed(m.loss),
+          perplexityText(m.perplexity),
+          signed(m.bwt),
+          signed(m.fwt),
+          signed(m.forgetting),
+        ]),
+      ),
+      '',
+      LOSS_NOTE,
+      '',
+    );
+  for (const [model, results] of Object.entries(result.evaluations ?? {})) {
+    const rows = results[LOSS_EVALUATION];
+    if (!rows) continue;
+    lines.push(
+      `## Perplexity, ${model} (lower is better)`,
+      '',
+      markdownTable(
+        ['after task', ...result.tasks],
+        rows.map((row, i) => [String(i), ...(row ?? result.tasks.map(() => null)).map((v) => (v === null ? '·' : Math.exp(v).toFixed(3)))]),
+      ),
+      '',
+    );
+  }
   const quantization = Object.entries(result.quantization ?? {});
   if (quantization.length)
     lines.push(

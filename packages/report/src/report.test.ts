@@ -1,6 +1,6 @@
 import type { ExperimentResult } from '@retain/sdk';
 import { buildReport, buildRunReport, buildSweepReport, MARKS, seedMeanMatrix } from './index';
-import { FIXTURE_RUNS, fixtureResult, sweepOf } from './test-fixtures';
+import { FIXTURE_RUNS, fixtureResult, PERPLEXITY_RUN, sweepOf } from './test-fixtures';
 
 /** The SVG of each figure, by its data-plot name. */
 function plots(html: string): Map<string, string> {
@@ -207,6 +207,52 @@ describe('sweep report', () => {
     expect(plots(out).size).toBe(0);
     expect(out).toContain('no completed run');
     expect(tableRows(out, 'cells')).toHaveLength(5);
+  });
+});
+
+describe('perplexity in reports (the perplexity evaluator: lower is better)', () => {
+  const result = fixtureResult(PERPLEXITY_RUN);
+  const T = result.tasks.length;
+  const labelsOf = (svg: string) => [...svg.matchAll(/aria-roledescription="text mark"[^>]*>([^<]*)<\/text>/g)].map((m) => m[1]);
+  const expPerCell = (L: Array<Array<number | null> | null>) => L.flatMap((row) => row!.map((v) => Math.exp(v!).toFixed(1)));
+
+  it("a run's report draws exp of each model's perplexity.loss matrix and lists its loss metrics", async () => {
+    const html = await buildRunReport(result);
+    expect(html).toContain('Perplexity matrices (lower is better)');
+    const svg = plots(html).get('heatmap-perplexity') ?? '';
+    expect(markGroups(svg, MARKS.cell)).toEqual([T * T, T * T]);
+    expect(labelsOf(svg).slice(0, T * T)).toEqual(expPerCell(result.evaluations!.fp32['perplexity.loss']));
+    expect(svg).toContain('perplexity on task');
+    const rows = tableRows(html, 'loss-metrics');
+    expect(rows.map((r) => r[0])).toEqual(['fp32', 'rtn-int4']);
+    expect(rows[0].slice(1)).toEqual([
+      result.lossMetrics!.fp32.loss.toFixed(4),
+      result.lossMetrics!.fp32.perplexity.toFixed(3),
+      `+${result.lossMetrics!.fp32.bwt!.toFixed(4)}`,
+      `+${result.lossMetrics!.fp32.fwt!.toFixed(4)}`,
+      `+${result.lossMetrics!.fp32.forgetting!.toFixed(4)}`,
+    ]);
+  });
+
+  it('a run without the evaluator has neither', async () => {
+    const html = await buildRunReport(fixtureResult('naive-1'));
+    expect(plots(html).has('heatmap-perplexity')).toBe(false);
+    expect(html).not.toContain('data-table="loss-metrics"');
+  });
+
+  it("a sweep's report draws each group's exp of the seed-mean loss and its loss metrics over seeds", async () => {
+    const second = { ...result, runId: 'fixture-perplexity-2', spec: { ...result.spec, seed: 2 } };
+    const sweep = sweepOf([result, second]);
+    const html = await buildSweepReport(sweep);
+    const svg = plots(html).get('heatmap-perplexity-group-0') ?? '';
+    expect(markGroups(svg, MARKS.cell)).toEqual([T * T, T * T]);
+    expect(labelsOf(svg).slice(0, T * T)).toEqual(expPerCell(result.evaluations!.fp32['perplexity.loss']));
+    const rows = tableRows(html, 'groups-loss');
+    expect(rows.map((r) => `${r[0]} ${r[1]} ${r[2]}`)).toEqual(['method=naive fp32 2', 'method=naive rtn-int4 2']);
+    expect(rows[0][3]).toBe(`${result.lossMetrics!.fp32.loss.toFixed(4)} ± 0.0000`);
+    const plain = await buildSweepReport(sweepOf(FIXTURE_RUNS.map(fixtureResult)));
+    expect(plain).not.toContain('data-table="groups-loss"');
+    expect(plots(plain).has('heatmap-perplexity-group-0')).toBe(false);
   });
 });
 

@@ -1,8 +1,9 @@
 import { meanCrossingRate } from '@retain/metrics';
-import type { ExperimentResult } from '@retain/sdk';
-import { heatmapSpec, MAX_PLOTTED_TASKS, taskCurvesSpec, type MatrixPanel } from './charts';
+import { LOSS_EVALUATION, type ExperimentResult } from '@retain/sdk';
+import { heatmapSpec, MAX_PLOTTED_TASKS, perplexityOf, perplexityScale, taskCurvesSpec, type MatrixPanel } from './charts';
 import { bytes, duration, fixed, signed, timestamp } from './format';
 import { facts, figure, htmlTable, num, page, paragraph, preformatted, type Section } from './html';
+import { LOSS_NOTE } from './markdown';
 import { evaluationLine, pluginLine, specYaml } from './spec-text';
 import { renderSvg } from './vega';
 
@@ -23,8 +24,12 @@ export async function buildRunReport(result: ExperimentResult): Promise<string> 
     ['finished', `${timestamp(result.finishedAt)} (${duration(result.startedAt, result.finishedAt)})`],
     ...(result.resumedFrom ? [['resumed from', `${result.resumedFrom.runId} at task ${result.resumedFrom.task}`] as [string, string]] : []),
   ]);
+  const perplexity = perplexityPanels(result);
   const sections: Section[] = [
     { id: 'matrices', title: 'Accuracy matrices', html: await matrixFigure(panels, tasks) },
+    ...(perplexity.length
+      ? [{ id: 'perplexity', title: 'Perplexity matrices (lower is better)', html: await perplexityFigure(perplexity, tasks) }]
+      : []),
     { id: 'curves', title: 'Accuracy of each task over the sequence', html: await curvesFigure(panels, tasks) },
     { id: 'metrics', title: 'Metrics', html: metricsTables(result) },
     { id: 'training', title: 'Training', html: trainingTable(result) },
@@ -40,6 +45,24 @@ async function matrixFigure(panels: MatrixPanel[], tasks: string[]): Promise<str
     await renderSvg(heatmapSpec(panels, tasks)),
     'R[i][j]: accuracy on task j (column) after training through task i (row), fp32 beside each quantizer. ' +
       'Grey cells marked · were not evaluated (the spec’s evaluation.tasks).',
+  );
+}
+
+/** Each model's perplexity matrix, exp of its `perplexity.loss` matrix (a task that did not run the evaluator: a row not evaluated). */
+export function perplexityPanels(result: ExperimentResult): MatrixPanel[] {
+  return Object.entries(result.evaluations ?? {}).flatMap(([model, results]) => {
+    const rows = results[LOSS_EVALUATION];
+    return rows ? [{ model, matrix: perplexityOf(rows.map((row) => row ?? result.tasks.map(() => null))) }] : [];
+  });
+}
+
+async function perplexityFigure(panels: MatrixPanel[], tasks: string[]): Promise<string> {
+  if (tasks.length > MAX_PLOTTED_TASKS) return tooManyTasks(tasks.length);
+  return figure(
+    'heatmap-perplexity',
+    await renderSvg(heatmapSpec(panels, tasks, perplexityScale(panels))),
+    'exp L[i][j]: perplexity on task j (column) after training through task i (row), from the perplexity evaluator’s mean ' +
+      'next-token cross-entropy; lower is better (darker), log color scale. Grey cells marked · were not evaluated.',
   );
 }
 
@@ -71,8 +94,9 @@ function metricsTables(result: ExperimentResult): string {
       num(fixed(m.forgetting)),
     ]),
   );
+  const loss = result.lossMetrics ? lossMetricsTable(result.lossMetrics) : '';
   const quantizers = Object.entries(result.quantization ?? {});
-  if (!quantizers.length) return metrics;
+  if (!quantizers.length) return metrics + loss;
   const quantization = htmlTable(
     'quantization',
     ['quantizer', num('ACC gap'), num('mean gap'), num('QIF'), num('crossing rate'), num('fixed-grid crossing'), num('bytes')],
@@ -93,6 +117,7 @@ function metricsTables(result: ExperimentResult): string {
   );
   return (
     metrics +
+    loss +
     quantization +
     paragraph(
       'Gaps are fp32 minus quantized (positive: the quantized model is worse); QIF = forgetting(quantized) − forgetting(fp32); ' +
@@ -101,6 +126,23 @@ function metricsTables(result: ExperimentResult): string {
         "coded on the first task's grid (weight drift alone); bytes: the model after the last task.",
       'note',
     )
+  );
+}
+
+function lossMetricsTable(lossMetrics: NonNullable<ExperimentResult['lossMetrics']>): string {
+  return (
+    htmlTable(
+      'loss-metrics',
+      ['model', num('loss'), num('perplexity'), num('BWT (loss)'), num('FWT (loss)'), num('forgetting (loss)')],
+      Object.entries(lossMetrics).map(([model, m]) => [
+        model,
+        num(fixed(m.loss)),
+        num(m.perplexity.toFixed(3)),
+        num(signed(m.bwt)),
+        num(signed(m.fwt)),
+        num(signed(m.forgetting)),
+      ]),
+    ) + paragraph(LOSS_NOTE, 'note')
   );
 }
 

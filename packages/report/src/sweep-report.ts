@@ -1,9 +1,18 @@
 import type { SeedStat } from '@retain/metrics';
 import type { SweepGroupSummary, SweepResult } from '@retain/sdk';
-import { errorBarSpec, heatmapSpec, MAX_PLOTTED_TASKS, seedMeanMatrix, type MatrixPanel, type StatBar } from './charts';
+import {
+  errorBarSpec,
+  heatmapSpec,
+  MAX_PLOTTED_TASKS,
+  perplexityOf,
+  perplexityScale,
+  seedMeanMatrix,
+  type MatrixPanel,
+  type StatBar,
+} from './charts';
 import { duration, fixed, meanStd, signed, timestamp } from './format';
 import { facts, figure, htmlTable, num, page, paragraph, plotRow, preformatted, type Section } from './html';
-import { keysInOrder, variedLine } from './markdown';
+import { keysInOrder, LOSS_NOTE, variedLine } from './markdown';
 import { evaluationLine, pluginLine, specYaml } from './spec-text';
 import { renderSvg } from './vega';
 
@@ -53,6 +62,10 @@ export async function buildSweepReport(sweep: SweepResult): Promise<string> {
   }
   const heatmaps: string[] = [];
   for (const [index, group] of sweep.groups.entries()) heatmaps.push(await groupHeatmap(sweep, group, index));
+  const withLoss = sweep.groups.some((g) => g.lossMetrics);
+  const perplexityHeatmaps: string[] = [];
+  for (const [index, group] of withLoss ? sweep.groups.entries() : [])
+    perplexityHeatmaps.push(await groupPerplexityHeatmap(sweep, group, index));
 
   const sections: Section[] = [
     {
@@ -64,7 +77,14 @@ export async function buildSweepReport(sweep: SweepResult): Promise<string> {
       ? [{ id: 'quantization', title: 'Quantization gap and QIF over seeds', html: plotRow(quantizationFigures) }]
       : []),
     { id: 'matrices', title: 'Mean accuracy matrices (seed mean)', html: heatmaps.join('') },
-    { id: 'groups', title: 'Groups', html: groupsTables(sweep.groups, quantizers.length > 0) },
+    ...(withLoss
+      ? [{ id: 'perplexity', title: 'Perplexity matrices (lower is better; exp of the seed-mean loss)', html: perplexityHeatmaps.join('') }]
+      : []),
+    {
+      id: 'groups',
+      title: 'Groups',
+      html: groupsTables(sweep.groups, quantizers.length > 0) + (withLoss ? groupsLossTable(sweep.groups) : ''),
+    },
     { id: 'cells', title: 'Cells', html: cellsTable(sweep) },
     { id: 'spec', title: 'Spec', html: preformatted('spec', specYaml(sweep.spec)) },
   ];
@@ -106,6 +126,47 @@ async function groupHeatmap(sweep: SweepResult, group: SweepGroupSummary, index:
     await renderSvg(heatmapSpec(panels, tasks)),
     `${title}the seed mean of R[i][j] over ${sameShape.length} run${sameShape.length === 1 ? '' : 's'} (seeds ${group.seeds.join(', ')}), ` +
       'fp32 beside each quantizer; grey cells marked · were evaluated in no run.',
+  );
+}
+
+/** A group's perplexity matrix per model: exp of the cell-wise seed mean of the runs' loss matrices (the geometric mean of their perplexities). */
+async function groupPerplexityHeatmap(sweep: SweepResult, group: SweepGroupSummary, index: number): Promise<string> {
+  const runs = group.runIds.map((id) => sweep.runs[id]).filter((r) => r?.lossMatrices !== undefined);
+  const title = `${group.group || '(base spec)'}: `;
+  if (!runs.length) return paragraph(`${title}no completed run with the perplexity evaluator.`, 'note');
+  const tasks = runs[0].tasks;
+  if (tasks.length > MAX_PLOTTED_TASKS) return paragraph(`${title}${tasks.length} tasks: too many cells to draw.`, 'note');
+  const sameShape = runs.filter((r) => r.tasks.length === tasks.length);
+  const panels: MatrixPanel[] = keysInOrder(sameShape.map((r) => r.lossMatrices ?? {})).map((model) => ({
+    model,
+    matrix: perplexityOf(seedMeanMatrix(sameShape.flatMap((r) => (r.lossMatrices?.[model] ? [r.lossMatrices[model]] : [])))),
+  }));
+  return figure(
+    `heatmap-perplexity-group-${index}`,
+    await renderSvg(heatmapSpec(panels, tasks, perplexityScale(panels))),
+    `${title}exp of the seed mean of L[i][j] over ${sameShape.length} run${sameShape.length === 1 ? '' : 's'} (seeds ${group.seeds.join(', ')}); ` +
+      'lower is better (darker), log color scale; grey cells marked · were evaluated in no run.',
+  );
+}
+
+function groupsLossTable(groups: SweepGroupSummary[]): string {
+  return (
+    htmlTable(
+      'groups-loss',
+      ['group', 'model', num('seeds'), num('loss'), num('perplexity'), num('BWT (loss)'), num('FWT (loss)'), num('forgetting (loss)')],
+      groups.flatMap((g) =>
+        Object.entries(g.lossMetrics ?? {}).map(([model, m]) => [
+          g.group,
+          model,
+          num(String(m.loss.n)),
+          num(meanStd(m.loss)),
+          num(meanStd(m.perplexity, (v) => (v === null ? 'n/a' : v.toFixed(3)))),
+          num(meanStd(m.bwt, signed)),
+          num(meanStd(m.fwt, signed)),
+          num(meanStd(m.forgetting, signed)),
+        ]),
+      ),
+    ) + paragraph(LOSS_NOTE, 'note')
   );
 }
 

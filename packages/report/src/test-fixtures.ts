@@ -1,14 +1,17 @@
-// Test inputs from real runs: fixtures/*.results.json are the results.json of four tiny runs made
-// with `retain run fixtures/<name>.yaml --id fixture-<name>` (permuted Fashion-MNIST, 3 tasks, an
-// MLP, int8 and int4 RTN; the ewc runs evaluate `seen-and-next`, so their R[0][2] is null). A
-// sweep over them is built the way the sweep workflow aggregates one: sweepRunSummary + summarizeGroups.
+// Test inputs from real runs: fixtures/*.results.json are the results.json of tiny runs made with
+// `retain run fixtures/<name>.yaml --id fixture-<name>` (permuted Fashion-MNIST, 3 tasks, an MLP,
+// int8 and int4 RTN; the ewc runs evaluate `seen-and-next`, so their R[0][2] is null; perplexity-1,
+// naive with int4 only, adds the perplexity evaluator). A sweep over the first four is built the way the sweep workflow aggregates one: sweepRunSummary + summarizeGroups.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { summarizeGroups, sweepRunSummary, type ExperimentResult, type SweepCellOutcome, type SweepResult } from '@retain/sdk';
 
 export const FIXTURE_RUNS = ['naive-1', 'naive-2', 'ewc-1', 'ewc-2'] as const;
 
-export function fixtureResult(name: (typeof FIXTURE_RUNS)[number]): ExperimentResult {
+/** A run with the perplexity evaluator: its `evaluations` and `lossMetrics` (not one of the sweep's runs). */
+export const PERPLEXITY_RUN = 'perplexity-1';
+
+export function fixtureResult(name: (typeof FIXTURE_RUNS)[number] | typeof PERPLEXITY_RUN): ExperimentResult {
   return JSON.parse(readFileSync(join(__dirname, '..', 'fixtures', `${name}.results.json`), 'utf8')) as ExperimentResult;
 }
 

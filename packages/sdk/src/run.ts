@@ -1,4 +1,4 @@
-import type { AccuracyMatrix, CLMetrics, QuantizationMetrics } from '@retain/metrics';
+import type { AccuracyMatrix, CLMetrics, LossMetrics, QuantizationMetrics } from '@retain/metrics';
 import type { ExperimentSpec } from './spec';
 import type { ArtifactRef } from '@retain/artifacts';
 
@@ -31,6 +31,12 @@ export const DEFAULT_CONTINUE_AS_NEW_AFTER_EVENTS = 1000;
 
 /** The key of the unquantized model's matrix; quantizers use their spec ids. */
 export const FP32 = 'fp32';
+
+/**
+ * The `evaluations` matrix the loss metrics read: the perplexity evaluator's mean next-token
+ * cross-entropy (nats) per task, L[i][j] (docs/architecture.md §6).
+ */
+export const LOSS_EVALUATION = 'perplexity.loss';
 
 export interface RunInfo {
   taskNames: string[];
@@ -167,6 +173,12 @@ export interface StartRunOutput {
   checkpointRef: ArtifactRef;
   /** JSON artifact: number[], the untrained fp32 model's accuracy per task (b in the metric definitions, docs/architecture.md). */
   initialRef: ArtifactRef;
+  /**
+   * JSON artifact: the untrained fp32 model's other evaluators' results, by `<evaluator>.<result>`,
+   * one value per task (`perplexity.loss` is b of the loss's FWT); absent when the spec evaluates
+   * accuracy only.
+   */
+  initialEvaluationsRef?: ArtifactRef;
 }
 
 /** After a task's training: the method's consolidation, every quantizer, every evaluation, and the task's record. */
@@ -205,6 +217,8 @@ export interface ExperimentState {
   initialCheckpointRef: ArtifactRef;
   /** See StartRunOutput.initialRef. */
   initialRef: ArtifactRef;
+  /** See StartRunOutput.initialEvaluationsRef; absent when the spec evaluates accuracy only (or the run predates it). */
+  initialEvaluationsRef?: ArtifactRef;
   /** The last finished task (task nextTask - 1); absent before the first. */
   last?: FinishedTask;
   startedAt: string;
@@ -238,6 +252,11 @@ export interface ExperimentResult {
   spec: ExperimentSpec;
   tasks: string[];
   initial: number[];
+  /**
+   * The untrained fp32 model's `perplexity.loss` per task: b of the loss's FWT. Present only when
+   * the spec lists the perplexity evaluator (and the run's start kept it).
+   */
+  initialLoss?: number[];
   /** R[i][j] per model; a cell is null where the spec's evaluation policy skipped it (`evaluation.tasks`). */
   matrices: Record<string, AccuracyMatrix>;
   metrics: Record<string, CLMetrics>;
@@ -251,6 +270,12 @@ export interface ExperimentResult {
    * with other evaluators), a cell null where not evaluated. Absent when the spec evaluates accuracy only.
    */
   evaluations?: Record<string, Record<string, Array<Array<number | null> | null>>>;
+  /**
+   * Per model, the loss metrics of its `perplexity.loss` matrix in `evaluations` (final loss and
+   * perplexity, BWT and forgetting on the loss: lower is better, positive = forgot). Present only
+   * when the spec lists the perplexity evaluator, for the models every task evaluated with it.
+   */
+  lossMetrics?: Record<string, LossMetrics>;
   training: TaskTrainingStats[];
   models: TaskModels[];
   startedAt: string;

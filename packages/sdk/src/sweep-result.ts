@@ -1,4 +1,4 @@
-import type { AccuracyMatrix, CLMetrics, QuantizationMetrics, SeedStat } from '@retain/metrics';
+import type { AccuracyMatrix, CLMetrics, LossMatrix, LossMetrics, QuantizationMetrics, SeedStat } from '@retain/metrics';
 import type { ArtifactRef } from '@retain/artifacts';
 import type { ExperimentSpec } from './spec';
 
@@ -37,6 +37,13 @@ export interface SweepRunSummary {
   matrices: Record<string, AccuracyMatrix>;
   metrics: Record<string, CLMetrics>;
   quantization: Record<string, QuantizationMetrics>;
+  /**
+   * The perplexity evaluator's loss matrices L[i][j] (`perplexity.loss` of results.json's
+   * `evaluations`) and their loss metrics, per model; present only when the run has them, so
+   * sweeps without that evaluator keep their sweep.json as it was.
+   */
+  lossMatrices?: Record<string, LossMatrix>;
+  lossMetrics?: Record<string, LossMetrics>;
 }
 
 /** The metrics of one group (a variant over its seeds), mean ± std per model. */
@@ -50,6 +57,8 @@ export interface SweepGroupSummary {
   metrics: Record<string, Record<keyof CLMetrics, SeedStat>>;
   /** Per quantizer id: accGap, meanGap, quantizationInducedForgetting over the seeds. */
   quantization: Record<string, Record<'accGap' | 'meanGap' | 'quantizationInducedForgetting', SeedStat>>;
+  /** Per model: loss, perplexity, bwt, fwt, forgetting of the runs' lossMetrics over the seeds; present only when a run has them. */
+  lossMetrics?: Record<string, Record<keyof LossMetrics, SeedStat>>;
 }
 
 /** A sweep's results: the artifact its workflow stores and the bytes of sweep.json. */

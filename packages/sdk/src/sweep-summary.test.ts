@@ -1,6 +1,7 @@
 import type { CLMetrics, QuantizationMetrics } from '@retain/metrics';
 import type { SweepCellOutcome, SweepRunSummary } from './sweep-result';
-import { summarizeGroups } from './sweep-summary';
+import type { ExperimentResult } from './run';
+import { summarizeGroups, sweepRunSummary } from './sweep-summary';
 
 function cell(index: number, group: string, seed: number, status: SweepCellOutcome['status'] = 'completed'): SweepCellOutcome {
   return { index, runId: `s-c${index}`, overrides: { method: group }, seed, group: `method=${group}`, status };
@@ -41,5 +42,52 @@ describe('summarizeGroups', () => {
     const [ewc] = summarizeGroups(cells, runs);
     expect(ewc.seeds).toEqual([1, 2]);
     expect(ewc.metrics.fp32.acc.values).toEqual([0.6, 0.8]);
+  });
+
+  it("aggregates the runs' loss metrics per model when they have them, and adds nothing when none does", () => {
+    const withLoss = (runId: string, loss: number, bwt: number): SweepRunSummary => ({
+      ...run(runId, 0.5, null),
+      lossMatrices: { fp32: [[loss]] },
+      lossMetrics: { fp32: { loss, perplexity: Math.exp(loss), bwt, fwt: null, forgetting: bwt } },
+    });
+    const cells = [cell(0, 'ewc', 0), cell(1, 'ewc', 1), cell(2, 'naive', 0)];
+    const [ewc, naive] = summarizeGroups(cells, {
+      's-c0': withLoss('s-c0', 2, 0.1),
+      's-c1': withLoss('s-c1', 3, 0.3),
+      's-c2': run('s-c2', 0.5, null),
+    });
+    expect(ewc.lossMetrics?.fp32.loss).toMatchObject({ mean: 2.5, n: 2 });
+    expect(ewc.lossMetrics?.fp32.bwt.mean).toBeCloseTo(0.2, 12);
+    expect(ewc.lossMetrics?.fp32.perplexity.mean).toBeCloseTo((Math.exp(2) + Math.exp(3)) / 2, 12);
+    expect(naive).not.toHaveProperty('lossMetrics');
+  });
+});
+
+describe('sweepRunSummary', () => {
+  const base = {
+    runId: 'r',
+    tasks: ['a', 'b'],
+    matrices: {
+      fp32: [
+        [1, 0],
+        [0.5, 1],
+      ],
+    },
+    metrics: { fp32: { acc: 0.75, bwt: -0.5, fwt: 0, forgetting: 0.5 } },
+    quantization: {},
+  };
+
+  it('carries the loss matrices and loss metrics of a run that has them', () => {
+    const L = [
+      [1.5, 4],
+      [2, 1.2],
+    ];
+    const lossMetrics = { fp32: { loss: 1.6, perplexity: Math.exp(1.6), bwt: 0.5, fwt: -2, forgetting: 0.5 } };
+    const result = { ...base, evaluations: { fp32: { 'perplexity.loss': L } }, lossMetrics } as unknown as ExperimentResult;
+    expect(sweepRunSummary(result)).toEqual({ ...base, lossMatrices: { fp32: L }, lossMetrics });
+  });
+
+  it('is what it was for a run without them (sweep.json unchanged)', () => {
+    expect(sweepRunSummary({ ...base, evaluations: { fp32: { 'x.y': [[1, 1], null] } } } as unknown as ExperimentResult)).toEqual(base);
   });
 });

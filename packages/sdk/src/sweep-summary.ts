@@ -1,14 +1,23 @@
-import { statOverSeeds, type CLMetrics } from '@retain/metrics';
-import type { ExperimentResult } from './run';
+import { statOverSeeds, type CLMetrics, type LossMetrics } from '@retain/metrics';
+import { LOSS_EVALUATION, type ExperimentResult } from './run';
 import type { SweepCellOutcome, SweepGroupSummary, SweepRunSummary } from './sweep-result';
 
 const CL_METRICS: Array<keyof CLMetrics> = ['acc', 'bwt', 'fwt', 'forgetting'];
 const QUANTIZATION_METRICS = ['accGap', 'meanGap', 'quantizationInducedForgetting'] as const;
+const LOSS_METRICS: Array<keyof LossMetrics> = ['loss', 'perplexity', 'bwt', 'fwt', 'forgetting'];
 
 /** What a completed run contributes to its sweep: its numbers (matrices and metrics), no artifacts. */
 export function sweepRunSummary(result: ExperimentResult): SweepRunSummary {
-  const { runId, tasks, matrices, metrics, quantization } = result;
-  return { runId, tasks, matrices, metrics, quantization };
+  const { runId, tasks, matrices, metrics, quantization, lossMetrics } = result;
+  if (!lossMetrics) return { runId, tasks, matrices, metrics, quantization };
+  // The loss matrices of the models that have loss metrics (every row evaluated with the perplexity evaluator).
+  const lossMatrices = Object.fromEntries(
+    Object.keys(lossMetrics).map((model) => [
+      model,
+      (result.evaluations?.[model]?.[LOSS_EVALUATION] ?? []).map((row) => row ?? tasks.map(() => null)),
+    ]),
+  );
+  return { runId, tasks, matrices, metrics, quantization, lossMatrices, lossMetrics };
 }
 
 /**
@@ -37,6 +46,12 @@ export function summarizeGroups(cells: SweepCellOutcome[], runs: Record<string, 
         QUANTIZATION_METRICS.map((m) => [m, statOverSeeds(summaries.map((s) => s.quantization[quantizer]?.[m]))]),
       ) as SweepGroupSummary['quantization'][string];
     }
+    const lossMetrics: NonNullable<SweepGroupSummary['lossMetrics']> = {};
+    for (const model of keysInOrder(summaries.map((s) => s.lossMetrics ?? {}))) {
+      lossMetrics[model] = Object.fromEntries(
+        LOSS_METRICS.map((m) => [m, statOverSeeds(summaries.map((s) => s.lossMetrics?.[model]?.[m]))]),
+      ) as NonNullable<SweepGroupSummary['lossMetrics']>[string];
+    }
     return {
       group: members[0].group,
       overrides: members[0].overrides,
@@ -44,6 +59,7 @@ export function summarizeGroups(cells: SweepCellOutcome[], runs: Record<string, 
       seeds: done.map((c) => c.seed),
       metrics,
       quantization,
+      ...(Object.keys(lossMetrics).length ? { lossMetrics } : {}),
     };
   });
 }

@@ -9,6 +9,7 @@ import { supervisedTrainer } from '@retain/trainer-supervised';
 import { naiveMethod } from '@retain/method-naive';
 import { rtnQuantizer } from '@retain/quantizer-rtn';
 import { accuracyEvaluator } from '@retain/evaluator-accuracy';
+import { perplexityEvaluator } from '@retain/evaluator-perplexity';
 import { hqqQuantizer } from '@retain/quantizer-hqq';
 import { gptqQuantizer } from '@retain/quantizer-gptq';
 import { w8a8Quantizer } from '@retain/quantizer-w8a8';
@@ -34,6 +35,7 @@ export const builtinPlugins: Plugin[] = [
   naiveMethod,
   rtnQuantizer,
   accuracyEvaluator,
+  perplexityEvaluator,
   hqqQuantizer,
   gptqQuantizer,
   w8a8Quantizer,

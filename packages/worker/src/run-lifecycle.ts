@@ -21,6 +21,8 @@ export function startRun(ctx: WorkerContext, { spec }: StartRunInput): Promise<S
       info: { taskNames: scenario.taskNames, heads: scenario.heads, classesPerHead: scenario.classesPerHead },
       checkpointRef,
       initialRef: await putOrderedJson(ctx.artifacts, initial.accuracy),
+      // The other evaluators' results too (the untrained loss is the loss's b); only when there are any, so accuracy-only runs carry what they did.
+      ...(Object.keys(initial.extra).length ? { initialEvaluationsRef: await putOrderedJson(ctx.artifacts, initial.extra) } : {}),
     };
   });
 }
@@ -30,7 +32,10 @@ export function finishRun(ctx: WorkerContext, { state }: FinishRunInput): Promis
   return withHeartbeat({ phase: 'finishing' }, async () => {
     const records = await loadTaskRecords(ctx.artifacts, state.last?.recordRef, state.nextTask);
     const initial = await ctx.artifacts.getJson<number[]>(state.initialRef);
-    const result = assembleResult(state, initial, records, new Date().toISOString());
+    const initialEvaluations = state.initialEvaluationsRef
+      ? await ctx.artifacts.getJson<Record<string, Array<number | null>>>(state.initialEvaluationsRef)
+      : undefined;
+    const result = assembleResult(state, initial, records, new Date().toISOString(), initialEvaluations);
     return {
       runId: result.runId,
       resultRef: await putOrderedJson(ctx.artifacts, result),

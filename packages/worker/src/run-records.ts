@@ -1,6 +1,6 @@
 import { openArtifactStore, type ArtifactRef, type ArtifactStore } from '@retain/artifacts';
-import { quantizationGap, quantizationMetrics, summarize } from '@retain/metrics';
-import { FP32, type ExperimentOutcome, type ExperimentResult, type ExperimentState, type TaskRecord } from '@retain/sdk';
+import { quantizationGap, quantizationMetrics, summarize, summarizeLoss, type LossMatrix } from '@retain/metrics';
+import { FP32, LOSS_EVALUATION, type ExperimentOutcome, type ExperimentResult, type ExperimentState, type TaskRecord } from '@retain/sdk';
 
 /**
  * Task records (one JSON artifact per finished task, each naming the one before) and the result a
@@ -34,18 +34,28 @@ export async function loadTaskRecords(artifacts: ArtifactStore, lastRef: Artifac
  * records. Each matrix stacks the records' rows as they are: a cell the spec's evaluation policy
  * skipped stays null, and the metrics read only the cells they need (docs/architecture.md §6).
  */
-export function assembleResult(state: ExperimentState, initial: number[], records: TaskRecord[], finishedAt: string): ExperimentResult {
+export function assembleResult(
+  state: ExperimentState,
+  initial: number[],
+  records: TaskRecord[],
+  finishedAt: string,
+  initialEvaluations?: Record<string, Array<number | null>>,
+): ExperimentResult {
   const keys = [FP32, ...state.spec.quantizers.map((q) => q.id)];
   const matrices = Object.fromEntries(keys.map((k) => [k, records.map((r) => rowOf(r, k))]));
   const metrics = Object.fromEntries(keys.map((k) => [k, summarize(matrices[k], initial)]));
   const fp32 = matrices[FP32];
   const quantized = keys.filter((k) => k !== FP32);
   const models = records.map((r) => r.models);
+  const evaluations = evaluationMatricesOf(records);
+  const lossMetrics = lossMetricsOf(evaluations.evaluations, initialLossOf(initialEvaluations));
   return {
     runId: state.runId,
     spec: state.spec,
     tasks: state.info.taskNames,
     initial,
+    // With the perplexity evaluator only, so every other results.json stays as it was.
+    ...(lossMetrics.lossMetrics && lossMetrics.initialLoss ? { initialLoss: lossMetrics.initialLoss } : {}),
     matrices,
     metrics,
     quantizationGap: Object.fromEntries(quantized.map((k) => [k, quantizationGap(fp32, matrices[k])])),
@@ -59,7 +69,8 @@ export function assembleResult(state: ExperimentState, initial: number[], record
         ),
       ]),
     ),
-    ...evaluationMatricesOf(records),
+    ...evaluations,
+    ...(lossMetrics.lossMetrics ? { lossMetrics: lossMetrics.lossMetrics } : {}),
     training: records.map((r) => r.training),
     models,
     startedAt: state.startedAt,
@@ -100,4 +111,31 @@ function evaluationMatricesOf(records: TaskRecord[]): Pick<ExperimentResult, 'ev
     }
   }
   return { evaluations };
+}
+
+/**
+ * `lossMetrics` of results.json: the loss metrics of each model's `perplexity.loss` matrix (the
+ * perplexity evaluator's), for the models every task evaluated with it; nothing when there is none
+ * (a spec without the evaluator, whose results.json stays as it was). A run resumed with the
+ * evaluator added midway has rows without it, where the metrics' cells are missing: it gets none.
+ * `initialLoss`, the untrained model's loss per task, gives FWT (null without it) and goes into
+ * results.json beside the metrics it served.
+ */
+export function lossMetricsOf(
+  evaluations: ExperimentResult['evaluations'],
+  initialLoss?: number[],
+): Pick<ExperimentResult, 'lossMetrics' | 'initialLoss'> {
+  const lossMetrics: NonNullable<ExperimentResult['lossMetrics']> = {};
+  for (const [model, results] of Object.entries(evaluations ?? {})) {
+    const rows = results[LOSS_EVALUATION];
+    if (rows?.every((row): row is LossMatrix[number] => row !== null)) lossMetrics[model] = summarizeLoss(rows, initialLoss);
+  }
+  if (!Object.keys(lossMetrics).length) return {};
+  return { lossMetrics, ...(initialLoss ? { initialLoss } : {}) };
+}
+
+/** The untrained model's loss per task (b of the loss's FWT), when the run's start evaluated it on every task. */
+function initialLossOf(initialEvaluations: Record<string, Array<number | null>> | undefined): number[] | undefined {
+  const row = initialEvaluations?.[LOSS_EVALUATION];
+  return row?.every((v): v is number => v !== null) ? row : undefined;
 }
