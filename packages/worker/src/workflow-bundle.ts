@@ -30,7 +30,7 @@ function bundleKey(): string {
   const visit = (name: string) => {
     if (seen.has(name)) return;
     seen.add(name);
-    const manifestPath = require.resolve(`${name}/package.json`);
+    const manifestPath = manifestPathOf(name);
     const manifest = JSON.parse(readFileSync(manifestPath, 'utf8')) as { version: string; dependencies?: Record<string, string> };
     if (!name.startsWith('@retain/')) {
       hash.update(`${name}@${manifest.version}\n`);
@@ -55,7 +55,20 @@ function jsFiles(dir: string): string[] {
 }
 
 function versionOf(name: string): string {
-  return (JSON.parse(readFileSync(require.resolve(`${name}/package.json`), 'utf8')) as { version: string }).version;
+  return (JSON.parse(readFileSync(manifestPathOf(name), 'utf8')) as { version: string }).version;
+}
+
+/**
+ * The package.json of an installed package, found where Node would look for the package. Not
+ * `require.resolve('<name>/package.json')`: a package whose "exports" leaves its manifest out
+ * (js-tiktoken) refuses that.
+ */
+function manifestPathOf(name: string): string {
+  for (const dir of require.resolve.paths(name) ?? []) {
+    const candidate = join(dir, name, 'package.json');
+    if (existsSync(candidate)) return candidate;
+  }
+  throw new Error(`workflow bundle: package ${name} is not installed (no ${name}/package.json on Node's search path); run npm ci`);
 }
 
 const quiet = {
