@@ -158,6 +158,7 @@ export interface TrainerPlugin<C = unknown> extends PluginBase<'trainer', C> {
 /** One training batch: `size` samples, inputs flattened row after row, labels as the model sees them. */
 export interface Batch {
   x: Float32Array;
+  /** size * targetsPerSample labels, sample k's at [k * targetsPerSample, (k + 1) * targetsPerSample) (gatherLabels). */
   y: Int32Array;
   size: number;
   /**

@@ -6,6 +6,7 @@ import { activationsFromShapes, estimateRunMemory, evaluationBatchLimit, formatB
 import { experimentSpecSchema, MAX_SPEC_BYTES, type ExperimentSpec, type PluginRef } from './spec';
 import type { Plugin, PluginKind, PluginOfKind, QuantizerPlugin, SpecCheckContext } from './plugin';
 import { knownKeys } from './schema-keys';
+import { targetsMismatch } from './targets';
 
 /** What validation may check beyond the spec itself. */
 export interface ValidateOptions {
@@ -139,6 +140,8 @@ export class PluginRegistry {
     if (scenario) {
       try {
         model = modelPlugin.build(spec.model.config, scenario);
+        const mismatch = targetsMismatch(spec, model, scenario);
+        if (mismatch) errors.push(mismatch);
       } catch (err) {
         errors.push(err instanceof SpecError ? err : new SpecError('model', (err as Error).message));
       }

@@ -4,6 +4,7 @@ import { textBytes } from '@retain/benchmark-text';
 import { mlpModel } from '@retain/model-mlp';
 import { cnnModel } from '@retain/model-cnn';
 import { transformerModel } from '@retain/model-transformer';
+import { causalLmModel } from '@retain/model-causal-lm';
 import { supervisedTrainer } from '@retain/trainer-supervised';
 import { naiveMethod } from '@retain/method-naive';
 import { rtnQuantizer } from '@retain/quantizer-rtn';
@@ -28,6 +29,7 @@ export const builtinPlugins: Plugin[] = [
   mlpModel,
   cnnModel,
   transformerModel,
+  causalLmModel,
   supervisedTrainer,
   naiveMethod,
   rtnQuantizer,
