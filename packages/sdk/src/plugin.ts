@@ -234,7 +234,10 @@ export interface MethodPlugin<C = unknown> extends PluginBase<'method', C> {
    * model of `params` parameters and inputs of `inputSize` values: spec validation's memory
    * bound. Absent: none.
    */
-  stateFloats?(config: C, size: { params: number; inputSize: number; tasks: number }): number;
+  stateFloats?(
+    config: C,
+    size: { params: number; inputSize: number; tasks: number; /** labels per sample */ targetsPerSample: number },
+  ): number;
   /** What the method adds to training on this task. */
   training?(ctx: MethodContext<C>): MethodTraining | Promise<MethodTraining>;
   /** Consolidate after a task (Fisher, importance, buffer); the result is stored as an artifact. */

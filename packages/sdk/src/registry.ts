@@ -223,7 +223,12 @@ export class PluginRegistry {
     const params = model.params.reduce((n, p) => n + p.dims.reduce((a, b) => a * b, 1), 0);
     const inputSize = scenario.inputDims.reduce((a, b) => a * b, 1);
     const methodStateFloats =
-      this.get('method', spec.method.name).stateFloats?.(spec.method.config, { params, inputSize, tasks: scenario.tasks }) ?? 0;
+      this.get('method', spec.method.name).stateFloats?.(spec.method.config, {
+        params,
+        inputSize,
+        tasks: scenario.tasks,
+        targetsPerSample: scenario.targetsPerSample ?? 1,
+      }) ?? 0;
     const batches = spec.evaluators.map((e) => this.get('evaluator', e.name).batchSize?.(e.config) ?? 1000);
     const largest = batches.indexOf(Math.max(...batches));
     return estimateRunMemory(

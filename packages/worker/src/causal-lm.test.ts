@@ -5,7 +5,15 @@ import { MockActivityEnvironment } from '@temporalio/testing';
 import { DefaultLogger } from '@temporalio/worker';
 import { LocalArtifactStore } from '@retain/artifacts';
 import type { SampleSet, Scenario, TaskData } from '@retain/data';
-import { definePlugin, PluginRegistry, z, type ExperimentResult, type ExperimentSpec, type FinishedTask } from '@retain/sdk';
+import {
+  definePlugin,
+  PluginRegistry,
+  z,
+  type ExperimentResult,
+  type ExperimentSpec,
+  type FinishedTask,
+  type SpecErrors,
+} from '@retain/sdk';
 import { causalLm } from '@retain/engine';
 import { checkMethod } from '@retain/sdk/testing';
 import { createActivities } from './activities';
@@ -37,6 +45,16 @@ function sequences(text: string, n: number, offset: number): SampleSet {
   };
 }
 
+const SEQUENCES = {
+  name: 'test-sequences',
+  tasks: 2,
+  heads: 1,
+  classesPerHead: 256,
+  inputDims: [T],
+  taskNames: ['prose', 'code'],
+  targetsPerSample: T,
+};
+
 const sequenceBenchmark = definePlugin({
   kind: 'benchmark',
   name: 'test-sequences',
@@ -44,24 +62,17 @@ const sequenceBenchmark = definePlugin({
   description: 'Two repeated texts as byte sequences labelled at every position (tests only).',
   configSchema: z.strictObject({}),
   scenario: async (): Promise<Scenario> => {
-    const info = {
-      name: 'test-sequences',
-      tasks: 2,
-      heads: 1,
-      classesPerHead: 256,
-      inputDims: [T],
-      taskNames: ['prose', 'code'],
-      targetsPerSample: T,
-    };
     const tasks: TaskData[] = TEXTS.map((text, index) => ({
       index,
-      name: info.taskNames[index],
+      name: SEQUENCES.taskNames[index],
       classes: [],
       train: sequences(text, 48, 0),
       test: sequences(text, 16, 1),
     }));
-    return { ...info, task: (i) => tasks[i] };
+    return { ...SEQUENCES, task: (i) => tasks[i] };
   },
+  // Known without data, so validation checks labels per sample against the model.
+  outline: () => ({ outline: { ...SEQUENCES, trainPerTask: 48, testPerTask: 16, datasetBytes: 4096 }, problems: [] }),
 });
 
 const registry = new PluginRegistry([...builtinPlugins, sequenceBenchmark]);
@@ -142,9 +153,29 @@ describe('a 2-task causal LM run (next-token accuracy at every position)', () =>
     expect(after('replay')).toBeGreaterThan(after('naive') + 0.4);
   });
 
+  test('validation refuses a one-label model on outlined sequences, and replay balancing classes of sequences', () => {
+    const field = (f: () => unknown) => {
+      try {
+        f();
+      } catch (e) {
+        return (e as SpecErrors).errors.map((x) => `${x.field}: ${x.message.slice(x.field.length + 2)}`);
+      }
+      return [];
+    };
+    expect(field(() => specOf({ name: 'naive', config: {} }, 'mlp'))).toEqual([
+      expect.stringMatching(
+        /^model: model mlp predicts 1 logits row per example \(targetsPerExample\) but benchmark test-sequences gives 16 labels/,
+      ),
+    ]);
+    expect(field(() => specOf({ name: 'replay', config: { policy: 'class-balanced' } }))).toEqual([
+      "method.config.policy: class-balanced needs one class per sample, but benchmark test-sequences's samples are sequences of 16 labels; use 'reservoir'",
+    ]);
+  });
+
   test('startRun refuses a one-label model on sequences, naming both plugins', async () => {
     const activities = createActivities({ registry, artifacts: store });
-    const spec = specOf({ name: 'naive', config: {} }, 'mlp');
+    // A spec that skipped validation (the benchmark could not outline its data) meets the same check at startRun.
+    const spec = { ...specOf({ name: 'naive', config: {} }), model: { name: 'mlp', config: { hidden: [8] } } };
     await expect(run(() => activities.startRun({ spec }))).rejects.toThrow(
       'model mlp predicts 1 logits row per example (targetsPerExample) but benchmark test-sequences gives 16 labels per sample (targetsPerSample)',
     );

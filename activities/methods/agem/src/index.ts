@@ -18,8 +18,8 @@ export const agemMethod = definePlugin({
   version: '0.1.0',
   description: 'Averaged GEM: projects each update so it does not increase the loss on a memory batch of past samples.',
   configSchema,
-  // The episodic memory (inputs and a label per sample) and the reference gradient.
-  stateFloats: (config: Config, { params, inputSize }) => config.memorySize * (inputSize + 1) + params,
+  // The episodic memory (inputs and the labels of each sample) and the reference gradient.
+  stateFloats: (config: Config, { params, inputSize, targetsPerSample }) => config.memorySize * (inputSize + targetsPerSample) + params,
   training: (ctx: MethodContext<Config>): MethodTraining => {
     const inputDims = ctx.task.train.inputDims;
     // Labels per sample: the model's rows per example (startRun checks they match the data's).

@@ -35,8 +35,8 @@ export const replayMethod = definePlugin({
           ),
         ]
       : [],
-  // The buffer: inputs and a label per sample.
-  stateFloats: (config: Config, { inputSize }) => config.bufferSize * (inputSize + 1),
+  // The buffer: inputs and the labels of each sample.
+  stateFloats: (config: Config, { inputSize, targetsPerSample }) => config.bufferSize * (inputSize + targetsPerSample),
   training: (ctx: MethodContext<Config>): MethodTraining => {
     const features = numel(ctx.task.train.inputDims);
     const targets = targetsOf(ctx.task.train);

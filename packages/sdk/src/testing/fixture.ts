@@ -83,10 +83,9 @@ export function syntheticScenario(options: FixtureOptions = {}): Scenario {
   const targets = options.targetsPerSample ?? 1;
   if (targets > 1 && (inputDims.length !== 1 || inputDims[0] !== targets))
     throw new Error(`syntheticScenario: targetsPerSample ${targets} needs inputDims [${targets}] (a token per label), got [${inputDims}]`);
-  const set = (n: number, seed: number, index: number) =>
-    targets > 1
-      ? syntheticSequences(n, targets, classesPerHead, 3 * index + (seed >= 2000 ? 1 : 0))
-      : syntheticSet(n, inputDims, classesPerHead, seed, options.example);
+  // Sequences: each task's count starts elsewhere (3 tokens apart), its test set one token on.
+  const set = (n: number, seed: number, shift: number) =>
+    targets > 1 ? syntheticSequences(n, targets, classesPerHead, shift) : syntheticSet(n, inputDims, classesPerHead, seed, options.example);
   const info: ScenarioInfo = {
     name: 'conformance',
     tasks,
@@ -107,8 +106,8 @@ export function syntheticScenario(options: FixtureOptions = {}): Scenario {
           index,
           name: info.taskNames[index],
           classes: Array.from({ length: classesPerHead }, (_, c) => (info.heads === 1 ? c : index * classesPerHead + c)),
-          train: set(options.trainPerTask ?? 32, 1000 + index, index),
-          test: set(options.testPerTask ?? 16, 2000 + index, index),
+          train: set(options.trainPerTask ?? 32, 1000 + index, 3 * index),
+          test: set(options.testPerTask ?? 16, 2000 + index, 3 * index + 1),
         };
         built.set(index, task);
       }
