@@ -1,6 +1,6 @@
 """PyTorch eager CPU baseline for `npm run bench:engine` (test/src/bench/engine.ts).
 
-Usage: python torch_engine.py '{"model": {"kind": "mlp", "sizes": [784, 400, 400, 10]},
+Usage (model kinds mlp, lenet, transformer, causal-lm): python torch_engine.py '{"model": {"kind": "mlp", "sizes": [784, 400, 400, 10]},
         "optimizer": "sgd" | "adam", "batch": 128, "lr": 0.01, "threads": 2, "seconds": 1.5}'
 Prints one JSON line: {"samplesPerSec": n, "samplesPerCpuSec": n}. Timing matches the engine bench: two warm-up steps,
 then the best of several windows of `seconds` each.
@@ -49,6 +49,73 @@ class Transformer(torch.nn.Module):
         return self.head(self.ln(h[:, -1]))
 
 
+class RMSNorm(torch.nn.Module):
+    """x / sqrt(mean(x^2) + eps) * gain, eps 1e-6, as the engine's rmsNorm (torch.nn.RMSNorm is 2.4+)."""
+
+    def __init__(self, d):
+        super().__init__()
+        self.weight = torch.nn.Parameter(torch.ones(d))
+
+    def forward(self, x):
+        return x * torch.rsqrt(x.pow(2).mean(-1, keepdim=True) + 1e-6) * self.weight
+
+
+def rotary_tables(t, dh, base=10000.0):
+    """cos and sin [t, dh] of the rotate-half rotary embedding, as the engine's rotary op."""
+    freqs = base ** (-torch.arange(0, dh // 2, dtype=torch.float32) * 2 / dh)
+    angles = torch.arange(t, dtype=torch.float32)[:, None] * freqs[None, :]
+    angles = torch.cat([angles, angles], dim=1)
+    return angles.cos(), angles.sin()
+
+
+def rotate(x, cos, sin):
+    x1, x2 = x.chunk(2, dim=-1)
+    return x * cos + torch.cat([-x2, x1], dim=-1) * sin
+
+
+class LmBlock(torch.nn.Module):
+    """The engine's causal-lm block: RMSNorm, causal attention with rotary q/k, RMSNorm, SwiGLU (biases everywhere)."""
+
+    def __init__(self, d, heads, hidden):
+        super().__init__()
+        self.heads = heads
+        self.norm1, self.norm2 = RMSNorm(d), RMSNorm(d)
+        self.qkv, self.proj = torch.nn.Linear(d, 3 * d), torch.nn.Linear(d, d)
+        self.gate, self.up, self.down = torch.nn.Linear(d, hidden), torch.nn.Linear(d, hidden), torch.nn.Linear(hidden, d)
+
+    def forward(self, h, cos, sin, mask):
+        b, t, d = h.shape
+        q, k, v = self.qkv(self.norm1(h)).split(d, dim=2)
+        q, k, v = (z.view(b, t, self.heads, d // self.heads).transpose(1, 2) for z in (q, k, v))
+        q, k = rotate(q, cos, sin), rotate(k, cos, sin)
+        scores = (q @ k.transpose(2, 3)) / (d // self.heads) ** 0.5
+        mixed = scores.masked_fill(mask, float("-inf")).softmax(-1) @ v
+        h = h + self.proj(mixed.transpose(1, 2).reshape(b, t, d))
+        x = self.norm2(h)
+        return h + self.down(torch.nn.functional.silu(self.gate(x)) * self.up(x))
+
+
+class CausalLm(torch.nn.Module):
+    """Logits at every position [B * T, vocab], the output matrix tied to the token embedding."""
+
+    def __init__(self, spec):
+        super().__init__()
+        d, t = spec["width"], spec["context"]
+        self.token = torch.nn.Embedding(spec["vocab"], d)
+        self.blocks = torch.nn.ModuleList([LmBlock(d, spec["heads"], spec["hidden"]) for _ in range(spec["depth"])])
+        self.norm = RMSNorm(d)
+        cos, sin = rotary_tables(t, d // spec["heads"])
+        self.register_buffer("cos", cos)
+        self.register_buffer("sin", sin)
+        self.register_buffer("mask", torch.ones(t, t, dtype=torch.bool).triu(1))
+
+    def forward(self, x):
+        h = self.token(x)
+        for block in self.blocks:
+            h = block(h, self.cos, self.sin, self.mask)
+        return (self.norm(h) @ self.token.weight.T).reshape(-1, self.token.weight.shape[0])
+
+
 def lenet():
     nn = torch.nn
     return nn.Sequential(
@@ -59,11 +126,14 @@ def lenet():
 
 
 def build(spec):
-    """The model, a function drawing a batch of inputs, and the class count."""
+    """The model, a function drawing a batch of inputs, the class count and the labels per sample."""
     if spec["kind"] == "lenet":
-        return lenet(), lambda b: torch.randn(b, 1, 28, 28), 10
+        return lenet(), lambda b: torch.randn(b, 1, 28, 28), 10, 1
     if spec["kind"] == "transformer":
-        return Transformer(spec), lambda b: torch.randint(0, spec["vocab"], (b, spec["context"])), spec["vocab"]
+        return Transformer(spec), lambda b: torch.randint(0, spec["vocab"], (b, spec["context"])), spec["vocab"], 1
+    if spec["kind"] == "causal-lm":
+        tokens = lambda b: torch.randint(0, spec["vocab"], (b, spec["context"]))  # noqa: E731
+        return CausalLm(spec), tokens, spec["vocab"], spec["context"]
     if spec["kind"] != "mlp":
         raise ValueError(f"unknown model kind {spec['kind']!r}")
     sizes = spec["sizes"]
@@ -72,14 +142,14 @@ def build(spec):
         layers.append(torch.nn.Linear(sizes[i], sizes[i + 1]))
         if i < len(sizes) - 2:
             layers.append(torch.nn.ReLU())
-    return torch.nn.Sequential(*layers), lambda b: torch.randn(b, sizes[0]), sizes[-1]
+    return torch.nn.Sequential(*layers), lambda b: torch.randn(b, sizes[0]), sizes[-1], 1
 
 
 def main():
     job = json.loads(sys.argv[1])
     torch.set_num_threads(job["threads"])
     torch.manual_seed(0)
-    model, inputs, classes = build(job["model"])
+    model, inputs, classes, targets = build(job["model"])
     if job["optimizer"] == "sgd":
         opt = torch.optim.SGD(model.parameters(), lr=job["lr"])
     elif job["optimizer"] == "adam":
@@ -87,7 +157,8 @@ def main():
     else:
         raise ValueError(f"unknown optimizer {job['optimizer']!r}")
     batch = job["batch"]
-    data = [(inputs(batch), torch.randint(0, classes, (batch,))) for _ in range(4)]
+    # A causal LM's sample has a label at every position (targets per sample).
+    data = [(inputs(batch), torch.randint(0, classes, (batch * targets,))) for _ in range(4)]
     loss_fn = torch.nn.CrossEntropyLoss()
     calls = [0]
 

@@ -79,6 +79,8 @@ export interface StepGraph {
   trainable: string[];
   /** Per-example input dims (x is [B, ...inputDims], or [K, B, ...inputDims] for K steps per run). */
   inputDims: number[];
+  /** Labels per example (Model.targetsPerExample): 'y' is [B * targetsPerExample]; absent = 1. */
+  targetsPerExample?: number;
   /** Optimizer steps per run: 1, K of an unrolled K-step graph, or 'any' for a Scan graph. */
   stepsPerRun: number | 'any';
   /** The method's inputs fed once (its constants and the initial value of its state). */
@@ -93,7 +95,8 @@ export interface StepGraph {
 
 /**
  * The training step as ONE graph: forward, loss (+ the method's term), backward, optimizer update.
- * Inputs: 'x' [B, ...inputDims] float32, 'y' [B] int64, 'lr' [] float32, each param, each state,
+ * Inputs: 'x' [B, ...inputDims] float32, 'y' [B] int64 ([B * T] when the model predicts
+ * T = targetsPerExample rows per example, a causal LM's every position), 'lr' [] float32, each param, each state,
  * each model buffer (and the method's constants, state and batch inputs). Outputs: 'loss' [] and 'new.<name>' for each updated param, optimizer state,
  * buffer (the forward runs in training mode) and method state, so a runtime feeds outputs back
  * as the next step's inputs.
@@ -114,7 +117,7 @@ export function buildStepGraph(spec: StepGraphSpec): StepGraph {
   const g = new Graph(`${model.name}.step.head${head}${K > 1 ? `.k${K}` : ''}`);
   const stack = K > 1 ? ['K'] : [];
   const xs = g.input('x', [...stack, 'B', ...model.inputDims]);
-  const ys = g.input('y', [...stack, 'B'], 'int64');
+  const ys = g.input('y', [...stack, labelsDim(model)], 'int64');
   const lrs = g.input('lr', K > 1 ? [K] : []);
   let params: Record<string, Tensor> = {};
   for (const name of paramNames) params[name] = g.param(name, paramSpec(model, name).dims);
@@ -186,6 +189,7 @@ function stepGraphInterface(spec: StepGraphSpec, stepsPerRun: number | 'any'): O
     ).map((s) => s.name),
     trainable,
     inputDims: [...model.inputDims],
+    ...(targetsOf(model) > 1 ? { targetsPerExample: targetsOf(model) } : {}),
     stepsPerRun,
     methodInputs: [...Object.keys(method.constants ?? {}), ...methodState],
     methodState,
@@ -276,6 +280,20 @@ function appendStep(
   return { loss, updates, bufferUpdates, methodStateUpdates };
 }
 
+/** Labels per example of `model` (1 unless it predicts several rows per example). */
+function targetsOf(model: Model): number {
+  return model.targetsPerExample ?? 1;
+}
+
+/**
+ * The symbolic length of 'y': 'B' for one label per example (so the graphs of one-label models
+ * are what they always were), 'B*T' for T labels per example (a dim of its own: ONNX symbolic
+ * dims of one name must agree, and y has T times as many rows as x).
+ */
+function labelsDim(model: Model): Dim {
+  return targetsOf(model) === 1 ? 'B' : `B*${targetsOf(model)}`;
+}
+
 function only(tensors: Record<string, Tensor>, names: string[]): Record<string, Tensor> {
   return Object.fromEntries(names.map((n) => [n, tensors[n]]));
 }
@@ -332,7 +350,7 @@ function buildScanStepGraph(spec: StepGraphSpec): StepGraph {
   const inner: Record<string, Tensor> = {};
   for (const c of carried) inner[c.name] = body.input(`scan.in.${c.name}`, c.dims);
   const bx = body.input('scan.in.x', ['B', ...model.inputDims]);
-  const by = body.input('scan.in.y', ['B'], 'int64');
+  const by = body.input('scan.in.y', [labelsDim(model)], 'int64');
   const blr = body.input('scan.in.lr', []);
   const methodInputs: Record<string, Tensor> = {};
   for (const [name, { dims, dtype }] of batchInputs) methodInputs[name] = body.input(`scan.in.${name}`, dims, dtype);
@@ -350,7 +368,7 @@ function buildScanStepGraph(spec: StepGraphSpec): StepGraph {
 
   const g = new Graph(`${model.name}.step.head${head}.scan`);
   const xs = g.input('x', ['K', 'B', ...model.inputDims]);
-  const ys = g.input('y', ['K', 'B'], 'int64');
+  const ys = g.input('y', ['K', labelsDim(model)], 'int64');
   const lrs = g.input('lr', ['K']);
   const outerInputs: Record<string, Tensor> = {};
   for (const n of paramNames) outerInputs[n] = g.param(n, paramSpec(model, n).dims);

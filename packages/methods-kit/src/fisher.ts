@@ -20,7 +20,7 @@ import {
   numel,
 } from '@retain/engine';
 import type { Model, Tensor, TensorMap, Value } from '@retain/engine';
-import type { SampleSet } from '@retain/data';
+import { gatherLabels, type SampleSet } from '@retain/data';
 
 export interface FisherOptions {
   model: Model;
@@ -45,7 +45,8 @@ const CHUNK = 256;
 /**
  * The diagonal empirical Fisher of a task: F_i = (1/N) sum_n (d CE(x_n, y_n) / d theta_i)^2 over
  * N samples with their true labels, for every param of the head's forward pass. Exact
- * per-sample squares (not the square of a batch gradient). When the model is linear layers and
+ * per-sample squares (not the square of a batch gradient). A sample with T labels (a causal LM's
+ * sequence) has one loss, the mean over its T positions, and so one gradient. When the model is linear layers and
  * elementwise ops (an MLP), one batched graph computes the squares of CHUNK samples at once from
  * activations and output gradients (linearLayerGraph); otherwise one graph takes a single
  * sample, computes its gradient and adds the squares. Either way the running sums stay in the
@@ -57,7 +58,9 @@ export async function fisherDiagonal(opts: FisherOptions): Promise<TensorMap> {
   const n = Math.min(opts.count, samples.n);
   if (n < 1) throw new Error(`fisherDiagonal: the task has no samples to estimate the Fisher from (count ${opts.count})`);
   const chosen = new Rng(deriveSeed(opts.seed, 'fisher-samples', opts.taskIndex)).permutation(samples.n).subarray(0, n);
-  const batched = opts.method === 'per-sample' ? undefined : linearLayerGraph(model, head, names);
+  // The batched graph reads one logits row per sample: not so with several labels per sample.
+  const oneRow = (model.targetsPerExample ?? 1) === 1;
+  const batched = opts.method === 'per-sample' || !oneRow ? undefined : linearLayerGraph(model, head, names);
   const session = await GraphSession.create(batched ?? squaredGradientGraph(model, head, names), {
     // Buffers (batch-norm statistics) are read as they are; the forward runs in evaluation mode.
     ...values(pick(opts.params, [...names, ...buffersOf(model).map((b) => b.name)])),
@@ -75,7 +78,8 @@ export async function fisherDiagonal(opts: FisherOptions): Promise<TensorMap> {
         indices.forEach((i, k) => (target[k * model.classesPerHead + samples.labels[i]] = 1));
         feeds.target = { dtype: 'float32', dims: [indices.length, model.classesPerHead], data: target };
       } else {
-        feeds.y = { dtype: 'int64', dims: [1], data: new BigInt64Array([BigInt(samples.labels[indices[0]])]) };
+        const labels = gatherLabels(samples, indices);
+        feeds.y = { dtype: 'int64', dims: [labels.length], data: BigInt64Array.from(labels, (v) => BigInt(v)) };
       }
       await session.run(feeds, { fetch: [], feedback: true });
     }
@@ -161,11 +165,11 @@ function linearLayerGraph(model: Model, head: number, names: string[]): Uint8Arr
 
 const sumName = (param: string) => `fisher.sum.${param}`;
 
-/** x [1, ...], y [1] -> new.fisher.sum.<p> = fisher.sum.<p> + (d CE / d p)^2. */
+/** x [1, ...], y [T] (the sample's labels) -> new.fisher.sum.<p> = fisher.sum.<p> + (d CE / d p)^2. */
 function squaredGradientGraph(model: Model, head: number, names: string[]): Uint8Array {
   const g = new Graph(`${model.name}.fisher.head${head}`);
   const x = g.input('x', [1, ...model.inputDims]);
-  const y = g.input('y', [1], 'int64');
+  const y = g.input('y', [model.targetsPerExample ?? 1], 'int64');
   const params: Record<string, Tensor> = {};
   for (const p of names) params[p] = g.param(p, paramSpec(model, p).dims);
   for (const b of buffersOf(model)) params[b.name] = g.input(b.name, b.dims);
@@ -199,5 +203,5 @@ function values(tensors: TensorMap): Record<string, Value> {
 
 /** Whether fisherDiagonal takes the one-graph path for this model and head (an MLP does). */
 export function hasBatchedFisher(model: Model, head: number): boolean {
-  return linearLayerGraph(model, head, model.paramsForHead(head)) !== undefined;
+  return (model.targetsPerExample ?? 1) === 1 && linearLayerGraph(model, head, model.paramsForHead(head)) !== undefined;
 }

@@ -39,6 +39,10 @@ export function paramsOfHeads(model: Model, heads: number[]): string[] {
 
 /** The step inputs and the per-head loss of the samples (see HeadSamples). */
 export function perHeadSamples(names: Namespace, model: Model, heads: number[]) {
+  // One-hot targets per sample: a model with several label rows per example has no place here
+  // (and has one head: a causal LM's vocabulary).
+  if ((model.targetsPerExample ?? 1) !== 1)
+    throw new Error(`per-head samples need one label per example; ${model.name} predicts ${model.targetsPerExample} rows per example`);
   const xName = names.name('x');
   const targetName = (head: number) => names.name('target', head);
   /** Fed scalar multiplying the mean loss of the trainer's own batch (its share of the whole). */

@@ -1,9 +1,11 @@
 import { Rng } from '@retain/engine';
+import type { SampleSet, TaskData } from '@retain/data';
 import {
   classBalancedOffer,
   cycleBuffer,
   drawMemory,
   namespace,
+  offerTask,
   readBuffer,
   reservoirOffer,
   sampleBuffer,
@@ -66,6 +68,7 @@ describe('replay buffer as state tensors', () => {
   const buffer: ReplayBuffer = {
     x: Float32Array.from([1, 2, 3, 4, 5, 6]),
     y: Int32Array.from([2, 0]),
+    targets: 1,
     task: Int32Array.from([0, 1]),
     size: 2,
     features: 3,
@@ -87,11 +90,48 @@ describe('replay buffer as state tensors', () => {
   });
 });
 
+describe('a buffer of sequences (T labels per sample, a causal LM)', () => {
+  // 6 sequences of 3 tokens; sample i's tokens i, i+1, i+2 and labels i+1, i+2, i+3.
+  const T = 3;
+  const train: SampleSet = {
+    n: 6,
+    inputDims: [T],
+    targetsPerSample: T,
+    labels: Int32Array.from({ length: 6 * T }, (_, k) => Math.floor(k / T) + (k % T) + 1),
+    gather: (indices) => Float32Array.from(Array.from(indices).flatMap((i) => [i, i + 1, i + 2])),
+  };
+  const task: TaskData = { index: 0, name: 't0', classes: [], train, test: train };
+  const keys = namespace('replay').state;
+
+  it('keeps every sampled sequence with its T labels, stores y as [M, T] and reads it back', () => {
+    const buffer = offerTask(readBuffer(undefined, keys, T, T), task, 4, 'reservoir', 5);
+    expect(buffer).toMatchObject({ size: 4, targets: T });
+    for (let k = 0; k < 4; k++) {
+      const first = buffer.x[k * T];
+      expect(Array.from(buffer.y.subarray(k * T, (k + 1) * T))).toEqual([first + 1, first + 2, first + 3]);
+    }
+    const state = writeBuffer(buffer, keys);
+    expect(state['replay.y'].dims).toEqual([4, T]);
+    expect(readBuffer(state, keys, T, T)).toEqual(buffer);
+    expect(() => readBuffer(state, keys, T, 1)).toThrow('the replay buffer holds 3 labels per sample, but this task');
+    const drawn = sampleBuffer(buffer, 5, 1, 'replay-batch', 1, 0);
+    expect(drawn.y).toHaveLength(5 * T);
+    for (let k = 0; k < 5; k++) expect(drawn.y[k * T]).toBe(drawn.x[k * T] + 1);
+  });
+
+  it('refuses a class-balanced buffer: a sequence has no class', () => {
+    expect(() => offerTask(readBuffer(undefined, keys, T, T), task, 4, 'class-balanced', 5)).toThrow(
+      "a class-balanced buffer needs one class per sample; task 0's samples have 3 labels each (a sequence): use policy 'reservoir'",
+    );
+  });
+});
+
 describe('memory sampling', () => {
   // A buffer of 10 rows of one feature each, row r holding the value r (label r, task r % 3).
   const buffer: ReplayBuffer = {
     x: Float32Array.from({ length: 10 }, (_, r) => r),
     y: Int32Array.from({ length: 10 }, (_, r) => r),
+    targets: 1,
     task: Int32Array.from({ length: 10 }, (_, r) => r % 3),
     size: 10,
     features: 1,

@@ -1,17 +1,20 @@
 import { deriveSeed, Rng, type TensorMap } from '@retain/engine';
-import type { TaskData } from '@retain/data';
+import { gatherLabels, targetsOf, type TaskData } from '@retain/data';
 import type { Namespace } from './namespace';
 
 /**
  * A replay buffer of past samples, kept as tensors in the method's state artifact, in a
  * namespace of its own ('replay.', 'agem.memory.'): 'x' [M, features], 'y' [M] (labels as
- * float32), 'task' [M] (each sample's task, so task-IL can route it through its own head),
+ * float32; [M, T] when samples have T labels each, a causal LM's sequences), 'task' [M] (each sample's task, so task-IL can route it through its own head),
  * 'seen' [keys + 1] (how many samples of each class key the buffer was offered, then the total),
  * so sampling resumes exactly after a crash or on the next task.
  */
 export interface ReplayBuffer {
   x: Float32Array;
+  /** size * targets labels, row k's at [k * targets, (k + 1) * targets). */
   y: Int32Array;
+  /** Labels per sample (SampleSet.targetsPerSample); 1 for one class per sample. */
+  targets: number;
   /** Each sample's task index. */
   task: Int32Array;
   size: number;
@@ -80,19 +83,25 @@ export function classBalancedOffer<T>(
   return { held: out, seenPerClass: seen };
 }
 
-/** The buffer stored under `keys` in a method state, or an empty one. */
-export function readBuffer(state: TensorMap | undefined, keys: Namespace, features: number): ReplayBuffer {
+/**
+ * The buffer stored under `keys` in a method state, or an empty one. `targets` is labels per
+ * sample of the data it will hold (an empty buffer takes it; a stored one must match it).
+ */
+export function readBuffer(state: TensorMap | undefined, keys: Namespace, features: number, targets = 1): ReplayBuffer {
   const x = state?.[keys.name('x')];
   const y = state?.[keys.name('y')];
   const seen = state?.[keys.name('seen')];
   const task = state?.[keys.name('task')];
   if (!x || !y || !seen)
-    return { x: new Float32Array(0), y: new Int32Array(0), task: new Int32Array(0), size: 0, features, seenPerClass: [], seen: 0 };
+    return { x: new Float32Array(0), y: new Int32Array(0), targets, task: new Int32Array(0), size: 0, features, seenPerClass: [], seen: 0 };
   if (x.dims[1] !== features) throw new Error(`the replay buffer holds samples of ${x.dims[1]} features, but this model takes ${features}`);
+  const stored = y.dims[1] ?? 1;
+  if (stored !== targets) throw new Error(`the replay buffer holds ${stored} labels per sample, but this task's samples have ${targets}`);
   const counts = Array.from(seen.data);
   return {
     x: x.data,
     y: Int32Array.from(y.data),
+    targets,
     // Buffers stored before task ids were kept come from shared-head runs (the only ones replay
     // accepted then), where every sample goes through head 0.
     task: task ? Int32Array.from(task.data) : new Int32Array(y.dims[0]),
@@ -107,7 +116,8 @@ export function readBuffer(state: TensorMap | undefined, keys: Namespace, featur
 export function writeBuffer(buffer: ReplayBuffer, keys: Namespace): TensorMap {
   return {
     [keys.name('x')]: { dims: [buffer.size, buffer.features], data: buffer.x },
-    [keys.name('y')]: { dims: [buffer.size], data: Float32Array.from(buffer.y) },
+    // [M] for one label per sample, as buffers always were stored.
+    [keys.name('y')]: { dims: buffer.targets === 1 ? [buffer.size] : [buffer.size, buffer.targets], data: Float32Array.from(buffer.y) },
     [keys.name('task')]: { dims: [buffer.size], data: Float32Array.from(buffer.task) },
     [keys.name('seen')]: { dims: [buffer.seenPerClass.length + 1], data: Float32Array.from([...buffer.seenPerClass, buffer.seen]) },
   };
@@ -120,7 +130,8 @@ export const classesPerTaskOf = (model: { heads: number; classesPerHead: number 
  * Offers every training sample of `task` to the buffer, in a seeded order (the stream the task
  * was trained on, up to order), and returns the new buffer. A pure function of its inputs.
  * `classesPerTask` > 0 when labels restart in every task (task-IL, a head per task): classes are
- * then told apart by (task, label), so class-balancing keeps every task's classes.
+ * then told apart by (task, label), so class-balancing keeps every task's classes. Samples with
+ * several labels (a causal LM's sequences) have no class: 'reservoir' only, every sample under key 0.
  */
 export function offerTask(
   buffer: ReplayBuffer,
@@ -130,12 +141,19 @@ export function offerTask(
   seed: number,
   classesPerTask = 0,
 ): ReplayBuffer {
+  const targets = targetsOf(task.train);
+  if (targets !== buffer.targets)
+    throw new Error(`the replay buffer holds ${buffer.targets} labels per sample, but task ${task.index}'s samples have ${targets}`);
+  if (targets > 1 && policy === 'class-balanced')
+    throw new Error(
+      `a class-balanced buffer needs one class per sample; task ${task.index}'s samples have ${targets} labels each (a sequence): use policy 'reservoir'`,
+    );
   const rng = new Rng(deriveSeed(seed, 'replay-buffer', task.index));
   const order = new Rng(deriveSeed(seed, 'replay-stream', task.index)).permutation(task.train.n);
-  const keyOf = (label: number, taskIndex: number) => taskIndex * classesPerTask + label;
+  const keyOf = (label: number, taskIndex: number) => (targets > 1 ? 0 : taskIndex * classesPerTask + label);
   // Items: >= 0 a sample of this task, < 0 slot (-1 - k) of the old buffer; `label` is the class key.
-  const old = Array.from({ length: buffer.size }, (_, k) => ({ item: -1 - k, label: keyOf(buffer.y[k], buffer.task[k]) }));
-  const stream = Array.from(order, (i) => ({ item: i, label: keyOf(task.train.labels[i], task.index) }));
+  const old = Array.from({ length: buffer.size }, (_, k) => ({ item: -1 - k, label: keyOf(buffer.y[k * targets], buffer.task[k]) }));
+  const stream = Array.from(order, (i) => ({ item: i, label: keyOf(task.train.labels[i * targets], task.index) }));
   let held: { item: number; label: number }[];
   let seenPerClass: number[];
   if (policy === 'reservoir') {
@@ -148,22 +166,22 @@ export function offerTask(
   }
   const f = buffer.features;
   const x = new Float32Array(held.length * f);
-  const y = new Int32Array(held.length);
+  const y = new Int32Array(held.length * targets);
   const taskOf = new Int32Array(held.length);
   const row = new Float32Array(f);
   held.forEach((h, k) => {
     if (h.item < 0) {
       const slot = -1 - h.item;
       x.set(buffer.x.subarray(slot * f, (slot + 1) * f), k * f);
-      y[k] = buffer.y[slot];
+      y.set(buffer.y.subarray(slot * targets, (slot + 1) * targets), k * targets);
       taskOf[k] = buffer.task[slot];
     } else {
       x.set(task.train.gather([h.item], row), k * f);
-      y[k] = task.train.labels[h.item];
+      y.set(gatherLabels(task.train, [h.item]), k * targets);
       taskOf[k] = task.index;
     }
   });
-  return { x, y, task: taskOf, size: held.length, features: f, seenPerClass, seen: buffer.seen + stream.length };
+  return { x, y, targets, task: taskOf, size: held.length, features: f, seenPerClass, seen: buffer.seen + stream.length };
 }
 
 /** `count` buffer rows drawn uniformly with replacement, seeded by (seed, what, task, step). */
@@ -221,16 +239,17 @@ export function drawMemory(
   return (sampling === 'cycle' ? cycleBuffer : sampleBuffer)(buffer, count, seed, what, taskIndex, step);
 }
 
-/** `count` rows of the buffer, row k being `nextRow()`'s k-th answer: inputs, labels and each row's task (its head). */
+/** `count` rows of the buffer, row k being `nextRow()`'s k-th answer: inputs, labels (count * targets) and each row's task (its head). */
 function gatherRows(buffer: ReplayBuffer, count: number, nextRow: () => number) {
   const f = buffer.features;
+  const t = buffer.targets;
   const x = new Float32Array(count * f);
-  const y = new Int32Array(count);
+  const y = new Int32Array(count * t);
   const head = new Int32Array(count);
   for (let k = 0; k < count; k++) {
     const r = nextRow();
     x.set(buffer.x.subarray(r * f, (r + 1) * f), k * f);
-    y[k] = buffer.y[r];
+    y.set(buffer.y.subarray(r * t, (r + 1) * t), k * t);
     head[k] = buffer.task[r];
   }
   return { x, y, head, size: count };

@@ -27,4 +27,16 @@ describe('taskUnion', () => {
   it('refuses sets of different input shapes', () => {
     expect(() => taskUnion([set(0, 1), { ...set(1, 1), inputDims: [2] }])).toThrow(/set 1 has inputs \[2\], set 0 \[1\]/);
   });
+
+  it('keeps T labels per sample in order (sequences), and refuses sets that differ in labels per sample', () => {
+    const seq = (j: number, n: number): SampleSet => ({
+      ...set(j, n),
+      targetsPerSample: 2,
+      labels: Int32Array.from({ length: 2 * n }, (_, k) => 10 * j + k),
+    });
+    const u = taskUnion([seq(0, 2), seq(1, 1)]);
+    expect(u.set.targetsPerSample).toBe(2);
+    expect(Array.from(u.set.labels)).toEqual([0, 1, 2, 3, 10, 11]);
+    expect(() => taskUnion([seq(0, 1), set(1, 1)])).toThrow('taskUnion: set 1 has 1 labels per sample, set 0 2');
+  });
 });

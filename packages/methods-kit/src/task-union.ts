@@ -1,4 +1,4 @@
-import type { SampleSet } from '@retain/data';
+import { targetsOf, type SampleSet } from '@retain/data';
 
 /** Several tasks' sample sets seen as one: position r is sample `r - offsets[j]` of set j. */
 export interface TaskUnion {
@@ -20,10 +20,13 @@ export function taskUnion(sets: SampleSet[]): TaskUnion {
   const inputDims = sets[0].inputDims;
   const bad = sets.findIndex((s) => s.inputDims.join() !== inputDims.join());
   if (bad >= 0) throw new Error(`taskUnion: set ${bad} has inputs [${sets[bad].inputDims}], set 0 [${inputDims}]`);
+  const targets = targetsOf(sets[0]);
+  const other = sets.findIndex((s) => targetsOf(s) !== targets);
+  if (other >= 0) throw new Error(`taskUnion: set ${other} has ${targetsOf(sets[other])} labels per sample, set 0 ${targets}`);
   const offsets = sets.map((_, j) => sets.slice(0, j).reduce((n, s) => n + s.n, 0));
   const n = offsets[sets.length - 1] + sets[sets.length - 1].n;
-  const labels = new Int32Array(n);
-  sets.forEach((s, j) => labels.set(s.labels, offsets[j]));
+  const labels = new Int32Array(n * targets);
+  sets.forEach((s, j) => labels.set(s.labels.subarray(0, s.n * targets), offsets[j] * targets));
   const features = inputDims.reduce((a, b) => a * b, 1);
   const taskOf = (r: number) => {
     if (!(r >= 0 && r < n)) throw new RangeError(`taskUnion: position ${r} is outside 0..${n - 1}`);
@@ -34,6 +37,7 @@ export function taskUnion(sets: SampleSet[]): TaskUnion {
   const set: SampleSet = {
     n,
     inputDims,
+    ...(targets !== 1 ? { targetsPerSample: targets } : {}),
     labels,
     gather: (indices, out) => {
       const target = out ?? new Float32Array(indices.length * features);

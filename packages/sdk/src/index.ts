@@ -3,6 +3,7 @@ export * from './spec';
 export * from './evaluation';
 export * from './plugin';
 export * from './registry';
+export * from './targets';
 export * from './memory';
 export * from './run';
 export * from './quantizer-config';

@@ -158,6 +158,7 @@ export interface TrainerPlugin<C = unknown> extends PluginBase<'trainer', C> {
 /** One training batch: `size` samples, inputs flattened row after row, labels as the model sees them. */
 export interface Batch {
   x: Float32Array;
+  /** size * targetsPerSample labels, sample k's at [k * targetsPerSample, (k + 1) * targetsPerSample) (gatherLabels). */
   y: Int32Array;
   size: number;
   /**
@@ -233,7 +234,10 @@ export interface MethodPlugin<C = unknown> extends PluginBase<'method', C> {
    * model of `params` parameters and inputs of `inputSize` values: spec validation's memory
    * bound. Absent: none.
    */
-  stateFloats?(config: C, size: { params: number; inputSize: number; tasks: number }): number;
+  stateFloats?(
+    config: C,
+    size: { params: number; inputSize: number; tasks: number; /** labels per sample */ targetsPerSample: number },
+  ): number;
   /** What the method adds to training on this task. */
   training?(ctx: MethodContext<C>): MethodTraining | Promise<MethodTraining>;
   /** Consolidate after a task (Fisher, importance, buffer); the result is stored as an artifact. */

@@ -6,6 +6,7 @@ import { activationsFromShapes, estimateRunMemory, evaluationBatchLimit, formatB
 import { experimentSpecSchema, MAX_SPEC_BYTES, type ExperimentSpec, type PluginRef } from './spec';
 import type { Plugin, PluginKind, PluginOfKind, QuantizerPlugin, SpecCheckContext } from './plugin';
 import { knownKeys } from './schema-keys';
+import { targetsMismatch } from './targets';
 
 /** What validation may check beyond the spec itself. */
 export interface ValidateOptions {
@@ -139,6 +140,8 @@ export class PluginRegistry {
     if (scenario) {
       try {
         model = modelPlugin.build(spec.model.config, scenario);
+        const mismatch = targetsMismatch(spec, model, scenario);
+        if (mismatch) errors.push(mismatch);
       } catch (err) {
         errors.push(err instanceof SpecError ? err : new SpecError('model', (err as Error).message));
       }
@@ -220,7 +223,12 @@ export class PluginRegistry {
     const params = model.params.reduce((n, p) => n + p.dims.reduce((a, b) => a * b, 1), 0);
     const inputSize = scenario.inputDims.reduce((a, b) => a * b, 1);
     const methodStateFloats =
-      this.get('method', spec.method.name).stateFloats?.(spec.method.config, { params, inputSize, tasks: scenario.tasks }) ?? 0;
+      this.get('method', spec.method.name).stateFloats?.(spec.method.config, {
+        params,
+        inputSize,
+        tasks: scenario.tasks,
+        targetsPerSample: scenario.targetsPerSample ?? 1,
+      }) ?? 0;
     const batches = spec.evaluators.map((e) => this.get('evaluator', e.name).batchSize?.(e.config) ?? 1000);
     const largest = batches.indexOf(Math.max(...batches));
     return estimateRunMemory(

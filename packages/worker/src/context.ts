@@ -1,7 +1,7 @@
 import type { ArtifactStore } from '@retain/artifacts';
 import type { Scenario } from '@retain/data';
 import type { Model } from '@retain/engine';
-import type { ExperimentSpec, MethodContext, PluginRegistry } from '@retain/sdk';
+import { targetsMismatch, type ExperimentSpec, type MethodContext, type PluginRegistry } from '@retain/sdk';
 import { loadTensors } from './checkpoint';
 import { asPluginError, asPluginErrorSync } from './failures';
 
@@ -52,7 +52,11 @@ export function createWorkerContext({ registry, artifacts }: ActivityDeps): Work
 
     modelOf: (spec, scenario) => {
       const model = registry.get('model', spec.model.name);
-      return asPluginErrorSync(`model ${model.name}`, () => model.build(spec.model.config, scenario));
+      const built = asPluginErrorSync(`model ${model.name}`, () => model.build(spec.model.config, scenario));
+      // Validation checks this only when the benchmark outlines its scenario; startRun always does.
+      const mismatch = targetsMismatch(spec, built, scenario);
+      if (mismatch) throw mismatch;
+      return built;
     },
 
     headOf: (scenario, taskIndex) => (scenario.heads === 1 ? 0 : taskIndex),

@@ -5,6 +5,7 @@ import { textDomains } from '@retain/benchmark-text-domains';
 import { mlpModel } from '@retain/model-mlp';
 import { cnnModel } from '@retain/model-cnn';
 import { transformerModel } from '@retain/model-transformer';
+import { causalLmModel } from '@retain/model-causal-lm';
 import { supervisedTrainer } from '@retain/trainer-supervised';
 import { naiveMethod } from '@retain/method-naive';
 import { rtnQuantizer } from '@retain/quantizer-rtn';
@@ -31,6 +32,7 @@ export const builtinPlugins: Plugin[] = [
   mlpModel,
   cnnModel,
   transformerModel,
+  causalLmModel,
   supervisedTrainer,
   naiveMethod,
   rtnQuantizer,

@@ -15,6 +15,9 @@
  *   K-step graph and as the Scan graph (stepsPerRun 'any', what the supervised trainer uses on the
  *   CPU), timing windows alternating, for the models at batch 128 but the transformer (its
  *   unrolled graphs take long to build): samples/s per K and graph, and the load time of each graph.
+ * - causal-lm-6m: the causal-lm plugin's layout (RMSNorm, rotary, SwiGLU, tied) at width 256,
+ *   depth 8, 8 heads (6.4M params), context 256, batch 16: every position is predicted, so a step
+ *   trains 4096 tokens; tokensPerSec = samplesPerSec * context.
  * - torch: test/bench/torch_engine.py with the same model, batch, optimizer and thread count, run
  *   by the Python in $RETAIN_BENCH_PYTHON or .retain/bench-venv (columns are null without torch).
  */
@@ -24,6 +27,7 @@ import { resolve } from 'node:path';
 import { availableParallelism, cpus } from 'node:os';
 import {
   buildStepGraph,
+  causalLm,
   cnn,
   Graph,
   GraphSession,
@@ -31,6 +35,7 @@ import {
   initParams,
   matmul,
   mlp,
+  mlpHidden,
   Rng,
   TrainSession,
   transformer,
@@ -40,7 +45,7 @@ import {
 } from '@retain/engine';
 import { writeBenchReport } from './report';
 
-type ModelName = 'mlp-784-400-400-10' | 'mlp-784-4096-4096-10' | 'cnn-small' | 'transformer-tiny';
+type ModelName = 'mlp-784-400-400-10' | 'mlp-784-4096-4096-10' | 'cnn-small' | 'transformer-tiny' | 'causal-lm-6m';
 type OptimizerName = 'sgd' | 'adam';
 
 interface BenchRun {
@@ -48,6 +53,8 @@ interface BenchRun {
   optimizer: OptimizerName;
   batch: number;
   samplesPerSec: number;
+  /** Tokens trained per second (samplesPerSec * context) for a model predicting every position; null otherwise. */
+  tokensPerSec: number | null;
   stepMs: number;
   gflops: number;
   fractionOfCeiling: number;
@@ -81,10 +88,12 @@ interface ModelCase {
   /** MatMul FLOPs of one training step (forward + backward) at this batch size. */
   stepFlops: (batch: number) => number;
   /** What torch_engine.py builds (the same layers, so the same FLOPs). */
-  torch: Record<string, unknown> & { kind: 'mlp' | 'lenet' | 'transformer' };
+  torch: Record<string, unknown> & { kind: 'mlp' | 'lenet' | 'transformer' | 'causal-lm' };
   /** Draws one input value (pixels, or token ids as float32). */
   draw?: (rng: Rng) => number;
   batches: number[];
+  /** Tokens per sample when every one is a training target (a causal LM's context). */
+  tokens?: number;
 }
 
 /** Optimizers as benchmarked: plain SGD (no momentum) and Adam with torch's defaults. */
@@ -137,11 +146,40 @@ const transformerTiny: ModelCase = {
   batches: [128],
 };
 
+/** The causal-lm plugin's layout at about 6M parameters: context 256, next-token loss at every position. */
+const LM = { T: 256, D: 256, depth: 8, H: 8, vocab: 256 };
+const causalLm6m: ModelCase = {
+  name: 'causal-lm-6m',
+  build: () => causalLm({ vocab: LM.vocab, context: LM.T, width: LM.D, depth: LM.depth, attentionHeads: LM.H }),
+  stepFlops: (b) => {
+    const { T, D, depth, H, vocab } = LM;
+    const hidden = mlpHidden({ width: D });
+    const dh = D / H;
+    // qkv, output projection, SwiGLU's three matrices; QK^T and AV; the rotary half-turn (x @ R)
+    // of queries and keys; the tied output matrix at every position
+    const block = 2 * b * T * (D * 3 * D + D * D + 3 * D * hidden) + 2 * (2 * b * T * T * D) + 2 * (2 * b * T * D * dh);
+    return 3 * (depth * block + 2 * b * T * D * vocab);
+  },
+  torch: {
+    kind: 'causal-lm',
+    context: LM.T,
+    width: LM.D,
+    depth: LM.depth,
+    heads: LM.H,
+    hidden: mlpHidden({ width: LM.D }),
+    vocab: LM.vocab,
+  },
+  draw: (rng) => rng.int(LM.vocab),
+  batches: [16],
+  tokens: LM.T,
+};
+
 const MODELS: ModelCase[] = [
   mlpCase('mlp-784-400-400-10', [784, 400, 400, 10], [128, 1024]),
   mlpCase('mlp-784-4096-4096-10', [784, 4096, 4096, 10], [1024]),
   cnnSmall,
   transformerTiny,
+  causalLm6m,
 ];
 
 interface Args {
@@ -228,9 +266,11 @@ async function engineRates(c: ModelCase, batch: number, args: Args): Promise<Rec
   const model = c.build();
   const features = numel(model.inputDims);
   const rng = new Rng(7);
+  // A causal LM takes a label per position.
+  const labels = batch * (model.targetsPerExample ?? 1);
   const batches = Array.from({ length: 4 }, () => ({
     x: Float32Array.from({ length: batch * features }, () => (c.draw ? c.draw(rng) : rng.normal())),
-    y: Int32Array.from({ length: batch }, () => rng.int(model.classesPerHead)),
+    y: Int32Array.from({ length: labels }, () => rng.int(model.classesPerHead)),
   }));
   const names = Object.keys(OPTIMIZERS) as OptimizerName[];
   const sessions: TrainSession[] = [];
@@ -367,6 +407,7 @@ async function main(): Promise<void> {
           optimizer,
           batch,
           samplesPerSec,
+          tokensPerSec: c.tokens ? samplesPerSec * c.tokens : null,
           stepMs: (1000 * batch) / samplesPerSec,
           gflops,
           fractionOfCeiling: NaN, // once the ceiling is final
@@ -376,13 +417,15 @@ async function main(): Promise<void> {
           torchSamplesPerCpuSec: oneThread ? (torchRun?.samplesPerCpuSec ?? null) : null,
         });
         console.log(
-          `${c.name} ${optimizer} batch ${batch}: ${samplesPerSec.toFixed(0)} samples/s, torch ${torchSamplesPerSec?.toFixed(0) ?? 'n/a'}`,
+          `${c.name} ${optimizer} batch ${batch}: ${samplesPerSec.toFixed(0)} samples/s${c.tokens ? ` (${(samplesPerSec * c.tokens).toFixed(0)} tokens/s)` : ''}, torch ${torchSamplesPerSec?.toFixed(0) ?? 'n/a'}`,
         );
       }
     }
   const stepsPerRun: StepsPerRunRun[] = [];
   if (args.stepsPerRun.length > 1)
-    for (const c of MODELS.filter((m) => (!args.only || args.only.includes(m.name)) && m.name !== 'transformer-tiny'))
+    for (const c of MODELS.filter(
+      (m) => (!args.only || args.only.includes(m.name)) && !['transformer-tiny', 'causal-lm-6m'].includes(m.name),
+    ))
       for (const batch of c.batches.filter((b) => b === 128)) {
         const rows = await stepsPerRunRates(c, batch, args);
         stepsPerRun.push(...rows);
@@ -446,6 +489,7 @@ function row(r: BenchRun): string {
     r.optimizer.padEnd(5),
     `batch ${String(r.batch).padStart(4)}`,
     `${f(r.samplesPerSec, 8)} samples/s`,
+    ...(r.tokensPerSec !== null ? [`${f(r.tokensPerSec, 7)} tokens/s`] : []),
     `${f(r.stepMs, 8, 2)} ms/step`,
     `${f(r.gflops, 6, 1)} GFLOP/s`,
     `${f(100 * r.fractionOfCeiling, 5, 1)}% of ceiling`,

@@ -30,4 +30,27 @@ describe('accuracy evaluator', () => {
     });
     expect(acc).toBe(0.5);
   });
+
+  it('with T labels per sample (a causal LM), scores every label row: next-token accuracy over all positions', async () => {
+    // 3 samples of 2 positions, 4 classes; the model predicts class (sample + position) % 4.
+    const labels = Int32Array.from([0, 1, 1, 0, 2, 3]);
+    const test: SampleSet = {
+      n: 3,
+      inputDims: [2],
+      targetsPerSample: 2,
+      labels,
+      gather: (indices) => Float32Array.from(Array.from(indices).flatMap((i) => [i, i])),
+    };
+    const acc = await topOneAccuracy({
+      config: { batchSize: 2 },
+      task: { index: 0, name: 't0', classes: [0, 1, 2, 3], train: test, test },
+      predict: async (x, batch) => {
+        const logits = new Float32Array(batch * 2 * 4);
+        for (let k = 0; k < batch; k++) for (let t = 0; t < 2; t++) logits[(k * 2 + t) * 4 + ((x[k * 2] + t) % 4)] = 1;
+        return logits;
+      },
+    });
+    // Predicted rows: [0, 1], [1, 2], [2, 3] against [0, 1], [1, 0], [2, 3]: 5 of 6 right.
+    expect(acc).toBe(5 / 6);
+  });
 });

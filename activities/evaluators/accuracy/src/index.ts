@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { definePlugin, type EvaluateContext } from '@retain/sdk';
+import { gatherLabels, targetsOf } from '@retain/data';
 
 export const accuracyConfigSchema = z.strictObject({
   /** Test samples per inference call; affects speed only, never the result. */
@@ -7,7 +8,10 @@ export const accuracyConfigSchema = z.strictObject({
 });
 export type AccuracyConfig = z.output<typeof accuracyConfigSchema>;
 
-/** Top-1 accuracy on the task's test set, under the task's head. */
+/**
+ * Top-1 accuracy on the task's test set, under the task's head: over every label row, so for a
+ * causal LM (T labels per sample) it is next-token accuracy over every position.
+ */
 export const accuracyEvaluator = definePlugin({
   kind: 'evaluator',
   name: 'accuracy',
@@ -20,17 +24,19 @@ export const accuracyEvaluator = definePlugin({
 
 export async function topOneAccuracy({ config, task, predict }: EvaluateContext<AccuracyConfig>): Promise<number> {
   const test = task.test;
+  const targets = targetsOf(test);
   let correct = 0;
   for (let start = 0; start < test.n; start += config.batchSize) {
     const end = Math.min(start + config.batchSize, test.n);
     const indices = Int32Array.from({ length: end - start }, (_, i) => start + i);
     const logits = await predict(test.gather(indices), end - start);
-    const classes = logits.length / (end - start);
-    for (let i = 0; i < end - start; i++) {
-      if (argmax(logits, i * classes, classes) === test.labels[start + i]) correct++;
+    const labels = gatherLabels(test, indices);
+    const classes = logits.length / labels.length;
+    for (let i = 0; i < labels.length; i++) {
+      if (argmax(logits, i * classes, classes) === labels[i]) correct++;
     }
   }
-  return test.n === 0 ? 0 : correct / test.n;
+  return test.n === 0 ? 0 : correct / (test.n * targets);
 }
 
 /** First index of the largest value, as ONNX ArgMax does. */

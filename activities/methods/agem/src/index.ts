@@ -18,11 +18,13 @@ export const agemMethod = definePlugin({
   version: '0.1.0',
   description: 'Averaged GEM: projects each update so it does not increase the loss on a memory batch of past samples.',
   configSchema,
-  // The episodic memory (inputs and a label per sample) and the reference gradient.
-  stateFloats: (config: Config, { params, inputSize }) => config.memorySize * (inputSize + 1) + params,
+  // The episodic memory (inputs and the labels of each sample) and the reference gradient.
+  stateFloats: (config: Config, { params, inputSize, targetsPerSample }) => config.memorySize * (inputSize + targetsPerSample) + params,
   training: (ctx: MethodContext<Config>): MethodTraining => {
     const inputDims = ctx.task.train.inputDims;
-    const memory = readBuffer(ctx.state, memoryState, numel(inputDims));
+    // Labels per sample: the model's rows per example (startRun checks they match the data's).
+    const targets = ctx.model.targetsPerExample ?? 1;
+    const memory = readBuffer(ctx.state, memoryState, numel(inputDims), targets);
     if (!memory.size) return {};
     const m = Math.min(ctx.config.memoryBatch, memory.size);
     const { sampling } = ctx.config;
@@ -46,14 +48,14 @@ export const agemMethod = definePlugin({
       };
     }
     return {
-      step: agemProjection(inputDims),
+      step: agemProjection(inputDims, targets),
       batches: (step: number, current: Batch) => {
         const { x, y } = drawMemory(sampling, memory, m, ctx.seed, 'agem-reference', ctx.taskIndex, step);
         return {
           batch: current,
           feeds: {
             [MEMORY_X]: { dtype: 'float32', dims: [m, ...inputDims], data: x },
-            [MEMORY_Y]: { dtype: 'int64', dims: [m], data: BigInt64Array.from(y, (v) => BigInt(v)) },
+            [MEMORY_Y]: { dtype: 'int64', dims: [m * targets], data: BigInt64Array.from(y, (v) => BigInt(v)) },
           },
         };
       },
@@ -62,7 +64,7 @@ export const agemMethod = definePlugin({
   afterTask: async (ctx: AfterTaskContext<Config>): Promise<TensorMap> => {
     const features = numel(ctx.task.train.inputDims);
     const memory = offerTask(
-      readBuffer(ctx.state, memoryState, features),
+      readBuffer(ctx.state, memoryState, features, ctx.model.targetsPerExample ?? 1),
       ctx.task,
       ctx.config.memorySize,
       'reservoir',

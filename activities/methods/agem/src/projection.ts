@@ -11,11 +11,12 @@ export const MEMORY_Y = agem.inputs.name('y');
  * i.e. g unchanged when it agrees with r, else g projected so that g.r = 0. Inner products run
  * over every trainable param at once. min(d, 0) = -relu(-d) keeps the graph free of branches.
  */
-export function agemProjection(inputDims: number[]): StepMethod {
+export function agemProjection(inputDims: number[], targets = 1): StepMethod {
   return {
     batchInputs: {
       [MEMORY_X]: { dims: ['M', ...inputDims], dtype: 'float32' },
-      [MEMORY_Y]: { dims: ['M'], dtype: 'int64' },
+      // M * targets labels when each sample has several (a causal LM's every position).
+      [MEMORY_Y]: { dims: [targets === 1 ? 'M' : `M*${targets}`], dtype: 'int64' },
     },
     gradientTransform: ({ grads, inputs, trainable, lossGradients }) =>
       projectOnto(grads, lossGradients(inputs[MEMORY_X], inputs[MEMORY_Y]), trainable),

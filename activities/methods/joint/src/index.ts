@@ -1,5 +1,6 @@
 import { definePlugin, type Batch, type MethodContext, type MethodTraining } from '@retain/sdk';
 import { deriveSeed, numel, Rng } from '@retain/engine';
+import { gatherLabels, targetsOf } from '@retain/data';
 import { namespace, paramsOfHeads, perHeadSamples, taskUnion } from '@retain/methods-kit';
 import { configSchema, type Config } from './config';
 
@@ -29,11 +30,12 @@ export const jointMethod = definePlugin({
     const offsets = tasks.map((_, j) => tasks.slice(0, j).reduce((s, t) => s + t.n, 0));
     const total = offsets[offsets.length - 1] + tasks[tasks.length - 1].n;
     const features = numel(ctx.task.train.inputDims);
+    const targets = targetsOf(ctx.task.train);
     /** `size` samples drawn uniformly from every task so far, with the task each came from. */
     const draw = (step: number, size: number) => {
       const rng = new Rng(deriveSeed(ctx.seed, 'joint-batch', ctx.taskIndex, step));
       const x = new Float32Array(size * features);
-      const y = new Int32Array(size);
+      const y = new Int32Array(size * targets);
       const head = new Int32Array(size);
       for (let k = 0; k < size; k++) {
         const r = rng.int(total);
@@ -41,7 +43,7 @@ export const jointMethod = definePlugin({
         while (offsets[j] > r) j--;
         const i = r - offsets[j];
         tasks[j].gather([i], x.subarray(k * features, (k + 1) * features));
-        y[k] = tasks[j].labels[i];
+        gatherLabels(tasks[j], [i], y.subarray(k * targets, (k + 1) * targets));
         head[k] = j;
       }
       return { x, y, head, size };

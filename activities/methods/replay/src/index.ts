@@ -1,5 +1,6 @@
-import { definePlugin, type AfterTaskContext, type Batch, type MethodContext, type MethodTraining } from '@retain/sdk';
+import { definePlugin, SpecError, type AfterTaskContext, type Batch, type MethodContext, type MethodTraining } from '@retain/sdk';
 import { numel, type TensorMap } from '@retain/engine';
+import { targetsOf } from '@retain/data';
 import {
   classesPerTaskOf,
   namespace,
@@ -24,11 +25,22 @@ export const replayMethod = definePlugin({
   version: '0.1.0',
   description: 'Experience replay: a reservoir or class-balanced buffer of past samples mixed into every batch.',
   configSchema,
-  // The buffer: inputs and a label per sample.
-  stateFloats: (config: Config, { inputSize }) => config.bufferSize * (inputSize + 1),
+  // A sequence (a causal LM's sample, T labels) has no class to balance over.
+  checkSpec: (config: Config, ctx) =>
+    config.policy === 'class-balanced' && (ctx.scenario?.targetsPerSample ?? 1) > 1
+      ? [
+          new SpecError(
+            `${ctx.path}.config.policy`,
+            `class-balanced needs one class per sample, but benchmark ${ctx.spec.benchmark.name}'s samples are sequences of ${ctx.scenario?.targetsPerSample} labels; use 'reservoir'`,
+          ),
+        ]
+      : [],
+  // The buffer: inputs and the labels of each sample.
+  stateFloats: (config: Config, { inputSize, targetsPerSample }) => config.bufferSize * (inputSize + targetsPerSample),
   training: (ctx: MethodContext<Config>): MethodTraining => {
     const features = numel(ctx.task.train.inputDims);
-    const buffer = readBuffer(ctx.state, replay.state, features);
+    const targets = targetsOf(ctx.task.train);
+    const buffer = readBuffer(ctx.state, replay.state, features, targets);
     if (!buffer.size || ctx.config.share === 0) return {};
     const sampling = samplingOf(ctx.config);
     const replayed = (size: number) => Math.max(1, Math.round((size * ctx.config.share) / (1 - ctx.config.share)));
@@ -57,9 +69,9 @@ export const replayMethod = definePlugin({
         const x = new Float32Array((current.size + m) * features);
         x.set(current.x.subarray(0, current.size * features));
         x.set(memory.x, current.size * features);
-        const y = new Int32Array(current.size + m);
-        y.set(current.y.subarray(0, current.size));
-        y.set(memory.y, current.size);
+        const y = new Int32Array((current.size + m) * targets);
+        y.set(current.y.subarray(0, current.size * targets));
+        y.set(memory.y, current.size * targets);
         return { batch: { x, y, size: current.size + m } };
       },
     };
@@ -67,7 +79,7 @@ export const replayMethod = definePlugin({
   afterTask: async (ctx: AfterTaskContext<Config>): Promise<TensorMap> => {
     const features = numel(ctx.task.train.inputDims);
     const buffer = offerTask(
-      readBuffer(ctx.state, replay.state, features),
+      readBuffer(ctx.state, replay.state, features, targetsOf(ctx.task.train)),
       ctx.task,
       ctx.config.bufferSize,
       ctx.config.policy,

@@ -15,6 +15,7 @@ const current = { x: Float32Array.from([0.5, -1, 2, 1, 0.2, -0.3, -2, 1, 0.1]), 
 const buffer: ReplayBuffer = {
   x: Float32Array.from([0.3, 0.3, -0.7, 1.5, -0.2, 0.4, -1, -1, 0.5, 0.2, 0.9, -0.1]),
   y: Int32Array.from([2, 0, 1, 2]),
+  targets: 1,
   task: Int32Array.from([0, 0, 0, 0]),
   size: 4,
   features: 3,

@@ -16,11 +16,19 @@ export function methodInputs(method: MethodTraining, step: StepGraph): TensorMap
   return out;
 }
 
-/** The batch of step `step`: the method's choice when it has a batch source, else the trainer's. */
-export function methodBatch(method: MethodTraining, step: number, current: Batch): { batch: Batch; feeds: Record<string, Value> } {
+/**
+ * The batch of step `step`: the method's choice when it has a batch source, else the trainer's.
+ * `targets` is labels per sample: a batch of n samples carries n * targets labels.
+ */
+export function methodBatch(
+  method: MethodTraining,
+  step: number,
+  current: Batch,
+  targets = 1,
+): { batch: Batch; feeds: Record<string, Value> } {
   if (!method.batches) return { batch: current, feeds: {} };
   const { batch, feeds } = method.batches(step, current);
-  if (batch.x.length < batch.size * (current.x.length / Math.max(current.size, 1)) || batch.y.length < batch.size)
+  if (batch.x.length < batch.size * (current.x.length / Math.max(current.size, 1)) || batch.y.length < batch.size * targets)
     throw new Error(`the method's batch source returned ${batch.size} samples but shorter x or y arrays`);
   return { batch, feeds: feeds ?? {} };
 }

@@ -1,6 +1,6 @@
 import type { Batch, MethodTraining } from '@retain/sdk';
 import { stackValues, type Value, numel } from '@retain/engine';
-import { batchOrder, type SampleSet } from '@retain/data';
+import { batchOrder, gatherLabels, targetsOf, type SampleSet } from '@retain/data';
 import { methodBatch } from './method-hooks';
 
 /**
@@ -11,6 +11,8 @@ import { methodBatch } from './method-hooks';
 export class StepBatches {
   readonly stepsPerEpoch: number;
   readonly features: number;
+  /** Labels per sample (a causal LM's T tokens have T); a batch of b samples has b * targets labels. */
+  readonly targets: number;
   private order: { epoch: number; indices: Int32Array } = { epoch: -1, indices: new Int32Array(0) };
   private readonly x: Float32Array;
   private readonly y: Int32Array;
@@ -24,8 +26,9 @@ export class StepBatches {
   ) {
     this.stepsPerEpoch = Math.ceil(data.n / batchSize);
     this.features = numel(data.inputDims);
+    this.targets = targetsOf(data);
     this.x = new Float32Array(batchSize * this.features);
-    this.y = new Int32Array(batchSize);
+    this.y = new Int32Array(batchSize * this.targets);
   }
 
   epochOf(step: number): number {
@@ -53,14 +56,23 @@ export class StepBatches {
     const indices = this.order.indices.subarray(offset, offset + this.sizeAt(step));
     const b = indices.length;
     this.data.gather(indices, this.x);
-    for (let i = 0; i < b; i++) this.y[i] = this.data.labels[indices[i]];
-    const { batch, feeds } = methodBatch(this.method, step, {
-      x: this.x.subarray(0, b * this.features),
-      y: this.y.subarray(0, b),
-      size: b,
-      indices,
-    });
-    return { batch: { x: batch.x.subarray(0, batch.size * this.features), y: batch.y.subarray(0, batch.size), size: batch.size }, feeds };
+    const t = this.targets;
+    gatherLabels(this.data, indices, this.y);
+    const { batch, feeds } = methodBatch(
+      this.method,
+      step,
+      {
+        x: this.x.subarray(0, b * this.features),
+        y: this.y.subarray(0, b * t),
+        size: b,
+        indices,
+      },
+      t,
+    );
+    return {
+      batch: { x: batch.x.subarray(0, batch.size * this.features), y: batch.y.subarray(0, batch.size * t), size: batch.size },
+      feeds,
+    };
   }
 }
 
@@ -108,24 +120,31 @@ export class RunPlanner {
    */
   private stacked(step: number): Run {
     const { batches, K } = this;
-    const features = batches.features;
+    const { features, targets } = batches;
     let x = new Float32Array(0);
     let y = new Int32Array(0);
     let size = 0;
     const feeds: Record<string, Value>[] = [];
-    const single = (): Run => ({ first: step, count: 1, size, x: x.subarray(0, size * features), y: y.subarray(0, size), feeds: feeds[0] });
+    const single = (): Run => ({
+      first: step,
+      count: 1,
+      size,
+      x: x.subarray(0, size * features),
+      y: y.subarray(0, size * targets),
+      feeds: feeds[0],
+    });
     for (let k = 0; k < K; k++) {
       const { batch, feeds: f } = batches.at(step + k);
       if (k === 0) {
         size = batch.size;
         x = new Float32Array(K * size * features);
-        y = new Int32Array(K * size);
+        y = new Int32Array(K * size * targets);
       } else if (batch.size !== size || !sameShapes(f, feeds[0])) {
         this.singleUntil = step + k;
         return single();
       }
       x.set(batch.x, k * size * features);
-      y.set(batch.y, k * size);
+      y.set(batch.y, k * size * targets);
       // The method may hand out views of its own buffers, which the next step's batch overwrites.
       feeds.push(Object.fromEntries(Object.entries(f).map(([name, v]) => [name, { ...v, data: v.data.slice() }])));
     }

@@ -94,6 +94,21 @@ const cases: Case[] = [
     build: (g, p) => op.embedding(p.t, g.constant(BigInt64Array.from([4, 1, 4, 0, 1, 1], BigInt), [2, 3], 'int64')),
   },
   { name: 'layerNorm', params: { x: [3, 5], gamma: [5], beta: [5] }, build: (g, p) => op.layerNorm(p.x, p.gamma, p.beta) },
+  { name: 'rmsNorm', params: { x: [3, 5], gamma: [5] }, build: (g, p) => op.rmsNorm(p.x, p.gamma) },
+  { name: 'silu', params: { a: [3, 4] }, build: (g, p) => op.silu(op.mul(p.a, 3)) },
+  { name: 'rotary [B, H, T, dh]', params: { a: [2, 2, 3, 4] }, build: (g, p) => op.rotary(op.mul(p.a, 2), 100) },
+  {
+    name: 'causal LM chain (rmsNorm, rotary causal attention, SwiGLU, tied head)',
+    params: { x: [2, 3, 4], wq: [4, 4], wk: [4, 4], wv: [4, 4], gamma: [4], up: [4, 6], gate: [4, 6], down: [6, 4], emb: [5, 4] },
+    build: (g, p) => {
+      const h = op.rmsNorm(p.x, p.gamma);
+      const [q, k] = [p.wq, p.wk].map((w) => op.rotary(op.matmul(h, w)));
+      const weights = op.softmax(op.causalMask(op.scale(op.matmul(q, op.transpose(k, [0, 2, 1])), 0.5)), -1);
+      const a = op.add(p.x, op.matmul(weights, op.matmul(h, p.wv)));
+      const mlp = op.matmul(op.mul(op.silu(op.matmul(a, p.gate)), op.matmul(a, p.up)), p.down);
+      return op.matmul(op.add(a, mlp), op.transpose(p.emb, [1, 0]));
+    },
+  },
   {
     name: 'batchNorm train [N, C, H, W]',
     params: { x: [3, 2, 2, 2], gamma: [2], beta: [2] },

@@ -7,6 +7,7 @@ import { cnn } from './cnn';
 import { initParams } from './init';
 import type { Model } from './model';
 import { transformer } from './transformer';
+import { causalLm } from './causal-lm';
 import { numel } from '../tensor';
 
 // Every model exports as a plain inference ONNX file (weights as initializers, no other inputs)
@@ -18,6 +19,26 @@ const models: [string, Model, (rng: Rng) => number][] = [
     'transformer',
     transformer({ vocab: 256, context: 8, width: 16, depth: 2, attentionHeads: 2, heads: 2, classesPerHead: 256 }),
     (rng) => rng.int(256),
+  ],
+  [
+    'causal lm (rmsnorm, rotary, swiglu, tied)',
+    causalLm({ vocab: 64, context: 8, width: 16, depth: 2, attentionHeads: 2 }),
+    (rng) => rng.int(64),
+  ],
+  [
+    'causal lm (layernorm, learned positions, gelu, untied)',
+    causalLm({
+      vocab: 64,
+      context: 8,
+      width: 16,
+      depth: 2,
+      attentionHeads: 2,
+      norm: 'layernorm',
+      positions: 'learned',
+      mlp: 'gelu',
+      tieEmbeddings: false,
+    }),
+    (rng) => rng.int(64),
   ],
 ];
 
@@ -41,7 +62,7 @@ describe('export of the new models', () => {
     try {
       const a = await evalSession.run(x, batch);
       const b = await exported.run(x, batch);
-      expect(a.logits.length).toBe(batch * model.classesPerHead);
+      expect(a.logits.length).toBe(batch * (model.targetsPerExample ?? 1) * model.classesPerHead);
       const scale = Math.max(...Array.from(a.logits, Math.abs));
       const gap = Math.max(...Array.from(a.logits, (v, i) => Math.abs(v - b.logits[i])));
       // Equal up to float32 summation order: ORT runs Conv with constant weights through another

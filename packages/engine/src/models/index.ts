@@ -2,4 +2,5 @@ export { paramSpec, buffersOf, type Model, type ParamSpec, type BufferSpec, type
 export { mlp, type MlpConfig } from './mlp';
 export { cnn, type CnnConfig } from './cnn';
 export { transformer, type TransformerConfig } from './transformer';
+export { causalLm, mlpHidden, type CausalLmConfig } from './causal-lm';
 export { initParams, initParam } from './init';

@@ -136,11 +136,18 @@ export class TrainSession {
       throw new Error(
         `TrainSession.${caller}: x has ${x.length} values, ${what} x [${graph.inputDims.join(', ')}] needs ${K * batch * features}`,
       );
-    if (y.length !== K * batch) throw new Error(`TrainSession.${caller}: y has ${y.length} labels for ${what}`);
+    // A model that predicts T rows per example (a causal LM) takes T labels per example.
+    const targets = graph.targetsPerExample ?? 1;
+    if (y.length !== K * batch * targets)
+      throw new Error(`TrainSession.${caller}: y has ${y.length} labels for ${what}${targets > 1 ? ` of ${targets} labels each` : ''}`);
     const out = await this.session.run(
       {
         x: { dtype: 'float32', dims: [...stack, batch, ...graph.inputDims], data: compact(x) },
-        y: { dtype: 'int64', dims: [...stack, batch], data: isBigInt64Array(y) ? compact(y) : BigInt64Array.from(y, (v) => BigInt(v)) },
+        y: {
+          dtype: 'int64',
+          dims: [...stack, batch * targets],
+          data: isBigInt64Array(y) ? compact(y) : BigInt64Array.from(y, (v) => BigInt(v)),
+        },
         lr: { dtype: 'float32', dims: stack, data: Float32Array.from(lrs) },
         ...feeds,
       },

@@ -19,6 +19,32 @@ export interface FixtureOptions {
    * ids (a transformer) gives integers in its vocabulary here.
    */
   example?: (rng: Rng, label: number, size: number) => Float32Array;
+  /**
+   * Labels per sample (default 1). With T > 1 the samples are token sequences for a causal LM:
+   * inputDims must be [T], sample i's tokens are (i + t) mod classesPerHead (shifted by the task)
+   * and its labels the token after each, so the sequences are learnable; `example` is not used.
+   */
+  targetsPerSample?: number;
+}
+
+/**
+ * Sequences of T tokens counting up modulo `classes` from sample i's start, labelled with the
+ * next token at every position (SampleSet.targetsPerSample = T).
+ */
+export function syntheticSequences(n: number, T: number, classes: number, shift: number): SampleSet {
+  const x = Float32Array.from({ length: n * T }, (_, k) => (Math.floor(k / T) + (k % T) + shift) % classes);
+  const labels = Int32Array.from({ length: n * T }, (_, k) => (Math.floor(k / T) + (k % T) + shift + 1) % classes);
+  return {
+    n,
+    inputDims: [T],
+    targetsPerSample: T,
+    labels,
+    gather: (indices, out) => {
+      const target = out ?? new Float32Array(indices.length * T);
+      for (let k = 0; k < indices.length; k++) target.set(x.subarray(indices[k] * T, (indices[k] + 1) * T), k * T);
+      return target;
+    },
+  };
 }
 
 export function syntheticSet(
@@ -54,6 +80,12 @@ export function syntheticScenario(options: FixtureOptions = {}): Scenario {
   const inputDims = options.inputDims ?? [6];
   const classesPerHead = options.classesPerHead ?? 3;
   const tasks = options.tasks ?? 2;
+  const targets = options.targetsPerSample ?? 1;
+  if (targets > 1 && (inputDims.length !== 1 || inputDims[0] !== targets))
+    throw new Error(`syntheticScenario: targetsPerSample ${targets} needs inputDims [${targets}] (a token per label), got [${inputDims}]`);
+  // Sequences: each task's count starts elsewhere (3 tokens apart), its test set one token on.
+  const set = (n: number, seed: number, shift: number) =>
+    targets > 1 ? syntheticSequences(n, targets, classesPerHead, shift) : syntheticSet(n, inputDims, classesPerHead, seed, options.example);
   const info: ScenarioInfo = {
     name: 'conformance',
     tasks,
@@ -61,6 +93,7 @@ export function syntheticScenario(options: FixtureOptions = {}): Scenario {
     classesPerHead,
     inputDims,
     taskNames: Array.from({ length: tasks }, (_, t) => `synthetic-${t}`),
+    ...(targets > 1 ? { targetsPerSample: targets } : {}),
   };
   const built = new Map<number, TaskData>();
   return {
@@ -73,8 +106,8 @@ export function syntheticScenario(options: FixtureOptions = {}): Scenario {
           index,
           name: info.taskNames[index],
           classes: Array.from({ length: classesPerHead }, (_, c) => (info.heads === 1 ? c : index * classesPerHead + c)),
-          train: syntheticSet(options.trainPerTask ?? 32, inputDims, classesPerHead, 1000 + index, options.example),
-          test: syntheticSet(options.testPerTask ?? 16, inputDims, classesPerHead, 2000 + index, options.example),
+          train: set(options.trainPerTask ?? 32, 1000 + index, 3 * index),
+          test: set(options.testPerTask ?? 16, 2000 + index, 3 * index + 1),
         };
         built.set(index, task);
       }

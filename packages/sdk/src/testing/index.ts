@@ -8,4 +8,4 @@ export { checkMethod, type MethodCheckOptions } from './method';
 export { checkQuantizer, type QuantizerCheckOptions } from './quantizer';
 export { checkBenchmark, checkModel, checkEvaluator, checkTrainer } from './kinds';
 export { ConformanceError, firstDifference, type ConformanceReport } from './report';
-export { syntheticScenario, syntheticSet, fixtureModel, type FixtureOptions } from './fixture';
+export { syntheticScenario, syntheticSet, syntheticSequences, fixtureModel, type FixtureOptions } from './fixture';

@@ -10,7 +10,7 @@ import {
   type TensorMap,
   numel,
 } from '@retain/engine';
-import { scenarioInfo, type ScenarioInfo } from '@retain/data';
+import { gatherLabels, scenarioInfo, targetsOf, type ScenarioInfo } from '@retain/data';
 import type { BenchmarkPlugin, EvaluatorPlugin, ModelPlugin, TrainCheckpoint, TrainerPlugin, TrainOutcome } from '../plugin';
 import { configChecks, parsedConfig } from './config';
 import { fixtureModel, syntheticScenario, type FixtureOptions } from './fixture';
@@ -47,7 +47,7 @@ export async function checkBenchmark<C>(
       const task = s.task(t);
       const first = (set: typeof task.train) => {
         const idx = Array.from({ length: Math.min(k, set.n) }, (_, i) => i);
-        return { n: set.n, inputDims: set.inputDims, x: set.gather(idx), labels: set.labels.slice(0, idx.length) };
+        return { n: set.n, inputDims: set.inputDims, x: set.gather(idx), labels: gatherLabels(set, idx) };
       };
       return { index: task.index, name: task.name, classes: task.classes, train: first(task.train), test: first(task.test), all: task };
     });
@@ -73,6 +73,10 @@ export async function checkBenchmark<C>(
       ] as const) {
         if (set.n < 1) return `task ${t.index} ${which} has no samples`;
         if (set.inputDims.join() !== a.info.inputDims.join()) return `task ${t.index} ${which} inputs are [${set.inputDims}]`;
+        if (targetsOf(set) !== targetsOf(a.info))
+          return `task ${t.index} ${which} has ${targetsOf(set)} labels per sample, the scenario says ${targetsOf(a.info)}`;
+        if (set.labels.length !== set.n * targetsOf(set))
+          return `task ${t.index} ${which} has ${set.labels.length} labels for ${set.n} samples of ${targetsOf(set)}`;
         const bad = set.labels.findIndex((l) => !(l >= 0 && l < a.info.classesPerHead));
         if (bad >= 0) return `task ${t.index} ${which} label ${set.labels[bad]} at ${bad} is outside 0..${a.info.classesPerHead - 1}`;
       }
@@ -85,7 +89,7 @@ export async function checkBenchmark<C>(
 /**
  * A model's conformance: config checks; building twice gives the same params (and initParams is
  * a function of the seed); every head's forward exports to ONNX, loads in onnxruntime and gives
- * finite logits [batch, classesPerHead], the same for the same inputs; one training step graph
+ * finite logits [batch * targetsPerExample, classesPerHead], the same for the same inputs; one training step graph
  * builds and runs with a finite loss.
  */
 export async function checkModel<C>(
@@ -121,7 +125,8 @@ export async function checkModel<C>(
       try {
         const a = (await session.run(x, batch)).logits;
         const b = (await session.run(x, batch)).logits;
-        if (a.length !== batch * info.classesPerHead) return `head ${h}: ${a.length} logits for ${batch} x ${info.classesPerHead}`;
+        const rows = batch * (m.targetsPerExample ?? 1);
+        if (a.length !== rows * info.classesPerHead) return `head ${h}: ${a.length} logits for ${rows} rows x ${info.classesPerHead}`;
         if (!a.every(Number.isFinite)) return `head ${h}: logits are not finite`;
         const d = firstDifference(b, a, `head ${h} logits`);
         if (d) return d;
@@ -142,7 +147,7 @@ export async function checkModel<C>(
     };
     const session = await TrainSession.create(graph, initial);
     try {
-      const loss = await session.step(x, scenario.task(0).test.labels.slice(0, batch), batch, 0.01);
+      const loss = await session.step(x, gatherLabels(scenario.task(0).test, [0, 1, 2, 3]), batch, 0.01);
       return Number.isFinite(loss) ? undefined : `loss ${loss}`;
     } finally {
       await session.close();

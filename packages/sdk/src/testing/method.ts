@@ -12,7 +12,7 @@ import {
   type Value,
   numel,
 } from '@retain/engine';
-import { batchOrder, type Scenario, type ScenarioInfo } from '@retain/data';
+import { batchOrder, gatherLabels, type Scenario, type ScenarioInfo } from '@retain/data';
 import type { Batch, MethodPlugin, MethodTraining } from '../plugin';
 import { configChecks, parsedConfig } from './config';
 import { fixtureModel, headOf, syntheticScenario, type FixtureOptions } from './fixture';
@@ -155,7 +155,7 @@ function taskBatches(scenario: Scenario, t: number, seed: number, steps: number,
     const perEpoch = Math.floor(train.n / size);
     const order = batchOrder(train.n, seed, t, Math.floor(s / perEpoch));
     const indices = order.subarray((s % perEpoch) * size, ((s % perEpoch) + 1) * size);
-    const current: Batch = { x: train.gather(indices), y: Int32Array.from(indices, (i) => train.labels[i]), size, indices };
+    const current: Batch = { x: train.gather(indices), y: gatherLabels(train, indices), size, indices };
     out.push(training.batches ? training.batches(s, current) : { batch: current });
   }
   return out;

@@ -27,3 +27,8 @@ export function erf(x: Tensor): Tensor {
 export function gelu(x: Tensor): Tensor {
   return mul(mul(x, 0.5), add(erf(mul(x, Math.SQRT1_2)), 1));
 }
+
+/** SiLU (swish): x * sigmoid(x), the gate of a SwiGLU MLP. */
+export function silu(x: Tensor): Tensor {
+  return mul(x, sigmoid(x));
+}

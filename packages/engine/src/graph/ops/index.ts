@@ -1,5 +1,5 @@
 export { add, sub, mul, div, neg, scale, square, exp, log, sqrt, pow } from './arith';
-export { relu, tanh, sigmoid, erf, gelu } from './activation';
+export { relu, tanh, sigmoid, erf, gelu, silu } from './activation';
 export { softmax, logSoftmax, softmaxCrossEntropy } from './softmax';
 export { matmul } from './matmul';
 export { expandTo, reduceSum, unbroadcast } from './expand-sum';
@@ -17,7 +17,8 @@ export {
   type ConvTranspose2dOptions,
   type Pool2dOptions,
 } from './conv';
-export { batchNormTrain, batchNormEval, runningStats, layerNorm, type BatchNormTrain } from './norm';
+export { batchNormTrain, batchNormEval, runningStats, layerNorm, rmsNorm, type BatchNormTrain } from './norm';
+export { rotary } from './rotary';
 export { where, clip, causalMask } from './select';
 export { embedding } from './embedding';
 export { dropout, dropoutMask } from './dropout';

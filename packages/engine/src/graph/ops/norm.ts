@@ -76,3 +76,13 @@ export function layerNorm(x: Tensor, gamma: Tensor, beta: Tensor, eps = 1e-5): T
   const normed = div(centered, sqrt(add(reduceMean(square(centered), [-1], true), eps)));
   return add(mul(normed, gamma), beta);
 }
+
+/**
+ * RMS normalisation over the last axis (Zhang & Sennrich 2019, as LLaMA): x / sqrt(mean(x^2) + eps)
+ * * gamma, gamma [D]; no centring and no shift, so it is cheaper than layerNorm by one reduction.
+ */
+export function rmsNorm(x: Tensor, gamma: Tensor, eps = 1e-6): Tensor {
+  const d = x.dims[x.rank - 1];
+  if (gamma.rank !== 1 || gamma.dims[0] !== d) throw new Error(`rmsNorm: gamma must be [${d}] (the last axis of ${x}), got ${gamma}`);
+  return mul(div(x, sqrt(add(reduceMean(square(x), [-1], true), eps))), gamma);
+}

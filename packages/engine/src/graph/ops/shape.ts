@@ -22,7 +22,8 @@ export function reshapeLike(x: Tensor, like: Tensor): Tensor {
 
 /**
  * Reshape with ONNX rules: 0 copies the input dim at that index, -1 is inferred. When the input
- * has one symbolic dim (the batch) and the static sizes match, -1 resolves to that dim's name.
+ * has one symbolic dim (the batch) and the static sizes match, -1 resolves to that dim's name;
+ * when the output's static sizes divide the input's k times, to '<name>*k'.
  */
 export function reshape(x: Tensor, dims: number[]): Tensor {
   const target: Dim[] = dims.map((d, i) => (d === 0 ? x.dims[i] : d));
@@ -35,6 +36,9 @@ export function reshape(x: Tensor, dims: number[]): Tensor {
     const symOut = known.filter((d) => typeof d === 'string');
     if (symIn.length === symOut.length && symIn.every((s, i) => s === symOut[i])) target[free] = staticIn / staticOut;
     else if (symIn.length === 1 && symOut.length === 0 && staticIn === staticOut) target[free] = symIn[0];
+    // [B, T, D] -> [-1, D] is [B*T, D]: a name of its own that every such reshape (and a causal
+    // LM's labels, 'B*T' in the step graph) shares, so their shapes can be checked against each other.
+    else if (symIn.length === 1 && symOut.length === 0 && staticIn % staticOut === 0) target[free] = `${symIn[0]}*${staticIn / staticOut}`;
     else target[free] = unknownDim('reshape');
     if (typeof target[free] === 'number' && !Number.isInteger(target[free])) {
       throw new Error(`reshape: cannot reshape ${x} to [${dims.join(', ')}]`);

@@ -27,8 +27,13 @@ export function softmaxCrossEntropy(logits: Tensor, labels: Tensor): Tensor {
   if (labels.dtype !== 'int64' || labels.rank !== 1) throw new Error(`softmaxCrossEntropy: labels must be int64 [B], got ${labels}`);
   const g = logits.graph;
   const [batch, classes] = logits.dims;
+  const rows = labels.dims[0];
+  if (typeof rows === 'number' && typeof batch === 'number' && rows !== batch)
+    throw new Error(`softmaxCrossEntropy: ${labels} has ${rows} labels for the ${batch} rows of ${logits}`);
   const logp = g.node('LogSoftmax', [logits], logits, { axis: 1 });
-  const column = g.node('Unsqueeze', [labels, int64s(g, [1])], { dims: [labels.dims[0], 1], dtype: 'int64' });
+  // One label per row: the labels' symbolic length is the logits' rows, even when the two were
+  // named apart (a causal LM's 'B*T' labels against its reshaped [B * T, vocab] logits).
+  const column = g.node('Unsqueeze', [labels, int64s(g, [1])], { dims: [typeof rows === 'number' ? rows : batch, 1], dtype: 'int64' });
   const picked = g.node('GatherElements', [logp, column], { dims: [batch, 1], dtype: logits.dtype }, { axis: 1 });
   const meanPicked = g.node('ReduceMean', [picked], { dims: [], dtype: logits.dtype }, { keepdims: 0 });
   const loss = g.node('Neg', [meanPicked], meanPicked);
