@@ -266,7 +266,12 @@ describe('retain compare / ls / show / export-metrics on real runs', () => {
     const missing = await retainCli(['compare', join(dir, 'nope.json'), sweepFiles[0]], {});
     expect(missing.code).toBe(2);
     expect(missing.stderr).toMatch(/nope\.json: no such file/);
-    expect((await retainCli(['compare', sweepFiles[0]], {})).code).toBe(2);
+    const single = await retainCli(['compare', sweepFiles[0]], {});
+    expect(single.code).toBe(2);
+    expect(single.stderr).toMatch(/compare needs a second run or sweep to set beside the first, or --groups <names\.\.\.> of one sweep/);
+    const unknownGroup = await retainCli(['compare', sweepFiles[0], '--groups', 'naive', 'ewc'], {});
+    expect(unknownGroup.code).toBe(2);
+    expect(unknownGroup.stderr).toMatch(/has no group 'naive'; its groups: method=naive/);
     const format = await retainCli(['export-metrics', sweepFiles[0], join(dir, 'x'), '--to', 'wandb'], {});
     expect(format.code).toBe(2);
     expect(format.stderr).toMatch(/Allowed choices are tensorboard/);

@@ -1,6 +1,6 @@
 import { statOverSeeds, type CLMetrics, type QuantizationMetrics, type SeedStat } from '@retain/metrics';
 import type { ExperimentResult, ExperimentSpec, SweepGroupSummary, SweepResult } from '@retain/sdk';
-import { compareResults, formatComparison, specDifferences, verdict } from './comparison';
+import { compareGroups, compareResults, formatComparison, specDifferences, verdict } from './comparison';
 import type { LoadedResults } from './results-source';
 
 const spec = (over: Record<string, unknown> = {}) =>
@@ -179,5 +179,47 @@ describe('compareResults', () => {
 
   it('refuses fewer than two', () => {
     expect(() => compareResults([run('r', spec(), 0.8, 0.8)])).toThrow(/at least two/);
+  });
+});
+
+describe('compareGroups (compare <sweep> --groups)', () => {
+  const named = (name: string, overrides: Record<string, unknown>, accs: number[]) => ({
+    ...group(
+      `${name} ${Object.entries(overrides)
+        .map(([k, v]) => `${k}=${String(v)}`)
+        .join(' ')}`,
+      accs,
+    ),
+    overrides,
+  });
+  const s = sweep('hsu', [
+    named('class-il.adam', { 'benchmark.config.mode': 'class-il', method: 'naive' }, [0.2, 0.21, 0.19]),
+    named('class-il.replay', { 'benchmark.config.mode': 'class-il', method: 'replay' }, [0.8, 0.82, 0.81]),
+    named('class-il.ewc', { 'benchmark.config.mode': 'class-il', method: 'ewc' }, [0.2, 0.2, 0.21]),
+  ]);
+
+  it('sets groups of one sweep side by side, by variant name or whole key, the first the baseline, with Welch verdicts', () => {
+    const ewcKey = 'class-il.ewc benchmark.config.mode=class-il method=ewc';
+    const c = compareGroups(s, ['class-il.adam', 'class-il.replay', ewcKey]);
+    expect(c.subjects).toEqual([
+      { kind: 'group', id: 'hsu:class-il.adam', seeds: 3 },
+      { kind: 'group', id: 'hsu:class-il.replay', seeds: 3 },
+      { kind: 'group', id: `hsu:${ewcKey}`, seeds: 3 },
+    ]);
+    const acc = c.groups[0].rows[0];
+    expect(acc.deltas[1]).toBeCloseTo(0.61, 12);
+    expect(acc.verdicts[1]).toMatchObject({ test: 'welch', withinNoise: false });
+    expect(acc.verdicts[2]).toMatchObject({ test: 'welch', withinNoise: true });
+    // What differs between the groups is their overrides.
+    expect(c.specDifferences).toEqual([{ field: 'method', values: ['naive', 'replay', 'ewc'] }]);
+    expect(formatComparison(c)).toMatch(/^A = group hsu:class-il\.adam \(3 seeds\)$/m);
+  });
+
+  it('names an unknown group with the ones there are, and refuses a run or a single group', () => {
+    expect(() => compareGroups(s, ['class-il.adam', 'task-il.adam'])).toThrow(
+      "sweep hsu has no group 'task-il.adam'; its groups: class-il.adam, class-il.replay, class-il.ewc",
+    );
+    expect(() => compareGroups(s, ['class-il.adam'])).toThrow(/at least two group names/);
+    expect(() => compareGroups(run('r', spec(), 0.8, 0.8), ['a', 'b'])).toThrow(/r is a run/);
   });
 });

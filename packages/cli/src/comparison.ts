@@ -1,6 +1,7 @@
 import tCdf from '@stdlib/stats-base-dists-t-cdf';
 import { statOverSeeds, type SeedStat } from '@retain/metrics';
 import { FP32, type ExperimentResult, type SweepResult } from '@retain/sdk';
+import { BadInputError } from './output';
 import type { LoadedResults } from './results-source';
 import { alignTable, formatValue } from './table';
 
@@ -54,9 +55,10 @@ export interface ComparisonGroup {
 }
 
 export interface ComparedSubject {
-  kind: 'run' | 'sweep';
+  /** group: one group of a sweep (`retain compare <sweep> --groups`), its id `<sweep id>:<group name>`. */
+  kind: 'run' | 'sweep' | 'group';
   id: string;
-  /** A run: 1. A sweep: its groups' largest seed count. */
+  /** A run: 1. A sweep: its groups' largest seed count. A group: its seed count. */
   seeds: number;
 }
 
@@ -87,7 +89,40 @@ const RUN_GROUP = '';
 
 export function compareResults(loaded: LoadedResults[]): Comparison {
   if (loaded.length < 2) throw new Error(`compare needs at least two runs or sweeps, got ${loaded.length}`);
-  const sides = loaded.map(sideOf);
+  return compareSides(
+    loaded.map(sideOf),
+    loaded.map((l) => l.result.spec),
+  );
+}
+
+/**
+ * Groups of one sweep side by side, the first the baseline (`retain compare <sweep> --groups`):
+ * is method B beyond seed noise of method A in this sweep? A name is a group's variant name (the
+ * first word of its key) or its whole key. The spec differences are the groups' overrides.
+ */
+export function compareGroups(loaded: LoadedResults, names: string[]): Comparison {
+  if (loaded.kind !== 'sweep') throw new BadInputError(`--groups compares groups of one sweep; ${loaded.id} is a run`);
+  if (names.length < 2) throw new BadInputError(`--groups needs at least two group names, got ${names.length}`);
+  const perGroup = sweepMetrics(loaded.result);
+  const chosen = names.map((name) => {
+    const group = loaded.result.groups.find((g) => g.group === name || g.group.split(' ')[0] === name);
+    if (!group) {
+      const known = loaded.result.groups.map((g) => g.group.split(' ')[0]).join(', ');
+      throw new BadInputError(`sweep ${loaded.id} has no group '${name}'; its groups: ${known}`);
+    }
+    return group;
+  });
+  const sides: Side[] = chosen.map((g, i) => ({
+    subject: { kind: 'group', id: `${loaded.id}:${names[i]}`, seeds: g.seeds.length },
+    groups: new Map([[RUN_GROUP, perGroup.get(g.group) ?? new Map()]]),
+  }));
+  return compareSides(
+    sides,
+    chosen.map((g) => g.overrides),
+  );
+}
+
+function compareSides(sides: Side[], specs: unknown[]): Comparison {
   // Groups in the order the sweeps list them (the first sweep's first); runs alone make one group.
   const keys: string[] = [];
   for (const side of sides) for (const key of side.groups.keys()) if (side.subject.kind === 'sweep' && !keys.includes(key)) keys.push(key);
@@ -120,7 +155,7 @@ export function compareResults(loaded: LoadedResults[]): Comparison {
   return {
     subjects: sides.map((s) => s.subject),
     test: { name: 'welch-t', alpha: ALPHA, twoSided: true, minSeeds: 2 },
-    specDifferences: specDifferences(loaded.map((l) => l.result.spec)),
+    specDifferences: specDifferences(specs),
     groups,
   };
 }
@@ -234,12 +269,8 @@ const letter = (i: number) => (i < 26 ? String.fromCharCode(65 + i) : `S${i + 1}
 export function formatComparison(c: Comparison): string {
   const sections: string[] = [];
   sections.push(
-    c.subjects
-      .map(
-        (s, i) =>
-          `${letter(i)} = ${s.kind} ${s.id}${s.kind === 'sweep' ? ` (up to ${s.seeds} seed${s.seeds === 1 ? '' : 's'} a group)` : ''}`,
-      )
-      .join('\n') + `\nΔ = each one's mean minus A's; verdict: Welch's t-test, two-sided, p < ${c.test.alpha} differs, else within noise`,
+    c.subjects.map((s, i) => `${letter(i)} = ${s.kind} ${s.id}${subjectSeeds(s)}`).join('\n') +
+      `\nΔ = each one's mean minus A's; verdict: Welch's t-test, two-sided, p < ${c.test.alpha} differs, else within noise`,
   );
   if (c.specDifferences.length) {
     const header = ['spec field', ...c.subjects.map((_, i) => letter(i))];
@@ -259,6 +290,12 @@ export function formatComparison(c: Comparison): string {
     sections.push(`${g.group ? `Group ${g.group}` : 'Metrics'}\n${alignTable([header, ...body], 2)}`);
   }
   return sections.join('\n\n');
+}
+
+function subjectSeeds(s: ComparedSubject): string {
+  const seeds = `${s.seeds} seed${s.seeds === 1 ? '' : 's'}`;
+  if (s.kind === 'sweep') return ` (up to ${seeds} a group)`;
+  return s.kind === 'group' ? ` (${seeds})` : '';
 }
 
 /** `0.8123`, or `0.8123 ± 0.0100` over two or more seeds; `-` where the subject lacks it. */

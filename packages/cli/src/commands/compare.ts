@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
-import { compareResults, formatComparison } from '../comparison';
+import { compareGroups, compareResults, formatComparison } from '../comparison';
+import { BadInputError } from '../output';
 import { loadResults } from '../results-args';
 
 /** `retain compare <a> <b> [...]`: runs or sweeps side by side, deltas against the first, a within-noise verdict. */
@@ -11,10 +12,17 @@ export function addCompareCommand(program: Command): void {
         "Welch's t-test over seeds (sweeps), and the spec fields that differ",
     )
     .argument('<a>', 'the baseline: a run or sweep id, or a results.json / sweep.json file')
-    .argument('<b...>', 'one or more runs or sweeps to compare with it (ids or files)')
+    .argument('[b...]', 'one or more runs or sweeps to compare with it (ids or files)')
+    .option('--groups <names...>', 'compare these groups of sweep <a> instead (variant names; the first is the baseline)')
     .option('--json', 'print the comparison as one JSON object')
-    .action(async (a: string, rest: string[], opts: { json?: boolean }) => {
-      const comparison = compareResults(await loadResults([a, ...rest]));
+    .action(async (a: string, rest: string[], opts: { json?: boolean; groups?: string[] }) => {
+      if (opts.groups && rest.length > 0)
+        throw new BadInputError('--groups compares groups of one sweep: give only that sweep, not other runs or sweeps');
+      if (!opts.groups && rest.length === 0)
+        throw new BadInputError('compare needs a second run or sweep to set beside the first, or --groups <names...> of one sweep');
+      const comparison = opts.groups
+        ? compareGroups((await loadResults([a]))[0], opts.groups)
+        : compareResults(await loadResults([a, ...rest]));
       process.stdout.write(opts.json ? `${JSON.stringify(comparison, null, 2)}\n` : `${formatComparison(comparison)}\n`);
     });
 }
