@@ -7,7 +7,7 @@ import type { ParamSpec, TensorMap } from '@retain/engine';
  * method's penalty weighs each parameter by, over every task it consolidated. Undefined when the
  * state has none (naive, replay, SI's 'omega', ...).
  */
-export function methodFisherOf(state: TensorMap, params: readonly ParamSpec[]): TensorMap | undefined {
+export function methodFisherOf(state: TensorMap, params: readonly Pick<ParamSpec, 'name' | 'dims'>[]): TensorMap | undefined {
   const fisher: TensorMap = {};
   const names = Object.keys(state).sort(); // a fixed summation order, whatever order the state was written in
   for (const p of params) {
