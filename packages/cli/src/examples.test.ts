@@ -32,6 +32,7 @@ describe('examples/sweeps/', () => {
       'methods-permuted-fmnist.yaml',
       'methods-split-fmnist-class-il.yaml',
       'methods-split-fmnist-task-il.yaml',
+      'mixed-precision-permuted-fmnist.yaml',
       'quantization-permuted-fmnist.yaml',
       'quantization-split-fmnist.yaml',
     ]);
@@ -42,8 +43,12 @@ describe('examples/sweeps/', () => {
     expect(`${spec.name}.yaml`).toBe(file);
     expect(new Set(cells.map((c) => c.seed))).toEqual(new Set([0, 1, 2]));
     expect(cells.length).toBe(
-      { 'ewc-vs-replay.yaml': 12, 'methods-split-fmnist-task-il.yaml': 33, 'methods-split-fmnist-class-il.yaml': 33 }[file] ??
-        (file.startsWith('methods') ? 30 : 18),
+      {
+        'ewc-vs-replay.yaml': 12,
+        'methods-split-fmnist-task-il.yaml': 33,
+        'methods-split-fmnist-class-il.yaml': 33,
+        'mixed-precision-permuted-fmnist.yaml': 3,
+      }[file] ?? (file.startsWith('methods') ? 30 : 18),
     );
   });
 

@@ -116,6 +116,39 @@ describe('inference export', () => {
     if (scheme.granularity === 'block') expect(dq[0].attribute.find((a) => a.name === 'block_size')?.i).toBe(16);
   });
 
+  /** int8 block-16 codes squeezed into each band's width (bands of 16 rows; 40 rows: the last band is partial). */
+  function mixedWeight(name: string, widths: number[]): QuantizedWeight {
+    const base = quantizeRtn(params[name], { bits: 8, symmetric: true, granularity: 'block', blockSize: 16 });
+    const [rows, cols] = base.dims;
+    const q = Int8Array.from(base.q);
+    const scale = Float32Array.from(base.scale);
+    widths.forEach((b, k) => {
+      const shrink = 127 / (2 ** (b - 1) - 1);
+      for (let c = 0; c < cols; c++) scale[k * cols + c] *= shrink;
+      for (let i = k * 16 * cols; i < Math.min(rows, (k + 1) * 16) * cols; i++) q[i] = Math.round(q[i] / shrink);
+    });
+    return { ...base, q, scale, blockBits: Uint8Array.from(widths) };
+  }
+
+  test('mixed precision (blockBits): bit planes at each band width, the same logits as dequantize-then-matmul', async () => {
+    const qw = {
+      'trunk.0.weight': mixedWeight('trunk.0.weight', [3, 8, 2]), // out of width order: the bands are gathered back
+      'trunk.1.weight': mixedWeight('trunk.1.weight', [4, 4]),
+      'head.0.weight': mixedWeight('head.0.weight', [2]),
+    };
+    const proto = await expectMatchesReference(qw, { format: 'qdq' }, 1e-5);
+    // One initializer of bit planes per weight, b planes of ceil(band's codes / 8) bytes per band: trunk.0 3 + 8 + 2
+    // planes of 16 x 24 codes (48 bytes); trunk.1 4 + 4 planes of 16 x 16 (32 bytes); head.0 2 planes of 16 x 3 (6 bytes).
+    const planes = proto.graph.initializer.filter((t) => t.data_type === 2 && t.dims.length === 3 && t.dims[2] === 1);
+    expect(planes.map((t) => t.raw_data.length).sort((a, b) => a - b)).toEqual([2 * 6, 8 * 32, 13 * 48]);
+    expect(proto.graph.node.some((n) => n.op_type === 'DequantizeLinear')).toBe(false);
+    expect(() => buildInferenceModel(model, 0, params, qw, { format: 'matmulnbits' })).toThrow(
+      /mixed-precision weight \(blockBits\) has no MatMulNBits form/,
+    );
+    const bad = { ...qw, 'trunk.1.weight': { ...qw['trunk.1.weight'], blockBits: Uint8Array.from([2, 4]) } };
+    expect(() => buildInferenceModel(model, 0, params, bad)).toThrow(/outside band 0's 2-bit range \[-1, 1\]/);
+  });
+
   test.each(schemes.filter(([, s]) => s.granularity === 'block'))(
     'MatMulNBits %s matches the reference within 1e-5 relative at accuracy level 1',
     async (_label, scheme) => {

@@ -3,6 +3,7 @@ import type { DType } from './onnx/proto';
 import { buffersOf, paramSpec, type Model } from './models/model';
 import { groupCount, transposeMatrix, validateQuantizedWeight, type QuantizedWeight } from './quant/weight';
 import { codeRange } from './codes';
+import { mixedPrecisionKernel, mixedPrecisionMatrix } from './mixed-export';
 import type { ActivationQuant } from './quant/activation';
 import type { TensorMap } from './tensor';
 
@@ -80,6 +81,7 @@ export function buildInferenceModel(
 
 /** DequantizeLinear (opset 21) of the codes: per-tensor (scalar scale), per-axis (axis 1) or blocked along axis 0. */
 function dequantizedConstant(g: Graph, qw: QuantizedWeight): Tensor {
+  if (qw.blockBits) return qw.shape ? mixedPrecisionKernel(g, qw) : mixedPrecisionMatrix(g, qw);
   if (qw.shape) return dequantizedKernel(g, qw);
   const [rows, cols] = qw.dims;
   const codeType = codeTypeOf(qw);
@@ -130,6 +132,8 @@ interface LayerRewrite {
 }
 
 function checkMatMulNBits(name: string, nbits: QuantizedWeight): void {
+  if (nbits.blockBits)
+    throw new Error(`quantized weight '${name}': a mixed-precision weight (blockBits) has no MatMulNBits form; use format 'qdq'`);
   if (nbits.granularity !== 'block')
     throw new Error(
       `quantized weight '${name}': format 'matmulnbits' needs block granularity, got '${nbits.granularity}'; use format 'qdq'`,

@@ -259,6 +259,19 @@ export interface QuantizeContext<C = unknown> {
    * quantizes on these steps, so the exported model computes what training computed.
    */
   stepSizes?: TensorMap;
+  /** Index of the task just learned (0-based). Set by the worker; absent in tests that call `quantize` directly. */
+  taskIndex?: number;
+  /**
+   * Task `index`'s training data and head, for index 0..taskIndex: what quantizers that weigh every
+   * task seen so far read (mixed precision's importance proxy). Set by the worker.
+   */
+  taskData?(index: number): { train: SampleSet; head: number };
+  /**
+   * The run's method's Fisher diagonal by parameter name, summed over the Fisher tensors its state
+   * keeps after this task's consolidation ('fisher.<param>' or '<prefix>.fisher.<param>': EWC's one
+   * per task, online EWC's running one); undefined when the method keeps none. Loaded on demand.
+   */
+  methodFisher?(): Promise<TensorMap | undefined>;
 }
 
 /** Quantized weights by parameter name; parameters not listed stay float32. */

@@ -23,6 +23,7 @@ import { evaluateModel } from './evaluate';
 import { asPluginError } from './failures';
 import { withHeartbeat } from './liveness';
 import { learnedStepSizes, qatPlanOf } from './qat';
+import { methodFisherOf } from './method-fisher';
 import { putOrderedJson } from './run-records';
 
 /**
@@ -57,6 +58,7 @@ export async function finishTask(ctx: WorkerContext, input: FinishTaskInput): Pr
           previousCodesRef: previous?.models.quantized[q.id]?.codesRef,
           fixedGridRef: previous?.models.quantized[q.id]?.fixedGridRef,
           previousCheckpointRef: previous?.models.checkpointRef,
+          methodStateRef: consolidated.methodStateRef,
         }));
       stage({ quantized: { ...heartbeat.details.quantized, [q.id]: quantized[q.id] } });
     }
@@ -124,11 +126,13 @@ export interface QuantizeInput {
   fixedGridRef?: ArtifactRef;
   /** The previous task's checkpoint: its weights on the fixed grid are compared with this task's. */
   previousCheckpointRef?: ArtifactRef;
+  /** The method's state after this task's consolidation: its Fisher is the quantizer's `methodFisher`. */
+  methodStateRef?: ArtifactRef;
 }
 
 /** One quantizer on the task's checkpoint: an ONNX model per head (in a manifest), its codes and their bucket-crossing rate. */
 export async function quantize(ctx: WorkerContext, input: QuantizeInput): Promise<QuantizeOutput> {
-  const { spec, taskIndex, checkpointRef, quantizerId, previousCodesRef, fixedGridRef, previousCheckpointRef } = input;
+  const { spec, taskIndex, checkpointRef, quantizerId, previousCodesRef, fixedGridRef, previousCheckpointRef, methodStateRef } = input;
   const ref = spec.quantizers.find((q) => q.id === quantizerId);
   if (!ref) throw new SpecError('quantizers', `no quantizer has id '${quantizerId}'`);
   const { artifacts } = ctx;
@@ -149,6 +153,14 @@ export async function quantize(ctx: WorkerContext, input: QuantizeInput): Promis
         head: ctx.headOf(scenario, taskIndex),
         calibration: scenario.task(taskIndex).train,
         stepSizes: qat && learnedStepSizes(qat, params),
+        taskIndex,
+        taskData: (index) => {
+          if (!Number.isInteger(index) || index < 0 || index > taskIndex)
+            throw new Error(`taskData: task ${index} is not one seen so far (0..${taskIndex})`);
+          return { train: scenario.task(index).train, head: ctx.headOf(scenario, index) };
+        },
+        methodFisher: async () =>
+          methodStateRef ? methodFisherOf(await loadTensors(artifacts, methodStateRef, 'method-state'), model.params) : undefined,
       }),
   );
   // One ONNX file per head: a task-IL model is evaluated on task j through head j only.

@@ -14,6 +14,7 @@ import { perplexityEvaluator } from '@retain/evaluator-perplexity';
 import { hqqQuantizer } from '@retain/quantizer-hqq';
 import { gptqQuantizer } from '@retain/quantizer-gptq';
 import { w8a8Quantizer } from '@retain/quantizer-w8a8';
+import { mixedPrecisionQuantizer } from '@retain/quantizer-mixed-precision';
 import { ewcMethod, onlineEwcMethod } from '@retain/method-ewc';
 import { replayMethod } from '@retain/method-replay';
 import { agemMethod } from '@retain/method-agem';
@@ -41,6 +42,7 @@ export const builtinPlugins: Plugin[] = [
   hqqQuantizer,
   gptqQuantizer,
   w8a8Quantizer,
+  mixedPrecisionQuantizer,
   ewcMethod,
   onlineEwcMethod,
   replayMethod,

@@ -40,6 +40,13 @@ export interface QuantizedWeight {
   q: Int8Array | Uint8Array;
   scale: Float32Array;
   zeroPoint?: Uint8Array;
+  /**
+   * Mixed precision (block granularity, symmetric, `bits` 8): the width in bits (2..8) of each band
+   * of `blockSize` input rows, one entry per band. A band of width b keeps its codes in
+   * [-(2^(b-1) - 1), 2^(b-1) - 1]: the codes and scales mean what they mean without it (int8 codes,
+   * one scale per block), and the export stores each band's codes at b bits (`mixed-export.ts`).
+   */
+  blockBits?: Uint8Array;
 }
 
 /** Number of scale groups of a scheme for dims [in, out]. */
@@ -121,7 +128,7 @@ export function transposeMatrix<T extends Float32Array | Int8Array | Uint8Array>
 
 /** Throws, naming the weight and the field, unless `qw` is a consistent quantized weight of `dims`. */
 export function validateQuantizedWeight(name: string, qw: QuantizedWeight, dims: number[]): void {
-  const fail = (what: string) => {
+  const fail = (what: string): never => {
     throw new Error(`quantized weight '${name}': ${what}`);
   };
   if (!isQuantizable(dims))
@@ -147,8 +154,27 @@ export function validateQuantizedWeight(name: string, qw: QuantizedWeight, dims:
   const { min, max } = codeRange(qw.bits, signed);
   for (let i = 0; i < n; i++) if (qw.q[i] < min || qw.q[i] > max) fail(`code ${qw.q[i]} at element ${i} is outside [${min}, ${max}]`);
   if (qw.zeroPoint) for (const z of qw.zeroPoint) if (z > max) fail(`zero point ${z} is outside [0, ${max}]`);
+  if (qw.blockBits) validateBlockBits(qw, fail);
   // A step learned by LSQ may end up negative: (q - z) * s is still well defined, only 0 is not.
   for (const s of qw.scale) if (s === 0 || !Number.isFinite(s)) fail(`scales must be finite and non-zero, got ${s}`);
+}
+
+/** A mixed-precision weight: block granularity, signed 8-bit codes, one width in 2..8 per band, each band's codes inside its width. */
+function validateBlockBits(qw: QuantizedWeight, fail: (what: string) => never): void {
+  const [rows, cols] = qw.dims;
+  if (qw.granularity !== 'block' || qw.bits !== 8 || qw.zeroPoint)
+    fail('blockBits (mixed precision) needs granularity block, bits 8 and symmetric codes (no zero point)');
+  const bands = Math.ceil(rows / qw.blockSize!);
+  if (qw.blockBits!.length !== bands)
+    fail(`blockBits has ${qw.blockBits!.length} widths, the weight has ${bands} bands of ${qw.blockSize} rows`);
+  for (let k = 0; k < bands; k++) {
+    const b = qw.blockBits![k];
+    if (!Number.isInteger(b) || b < 2 || b > 8) fail(`blockBits[${k}] must be an integer in [2, 8], got ${b}`);
+    const qmax = 2 ** (b - 1) - 1;
+    for (let i = k * qw.blockSize! * cols; i < Math.min(rows, (k + 1) * qw.blockSize!) * cols; i++)
+      if (qw.q[i] < -qmax || qw.q[i] > qmax)
+        fail(`code ${qw.q[i]} at element ${i} is outside band ${k}'s ${b}-bit range [${-qmax}, ${qmax}]`);
+  }
 }
 
 /**
