@@ -11,7 +11,9 @@ const examples = readdirSync(dir).filter((f) => f.endsWith('.yaml'));
 
 describe('examples/', () => {
   it('holds the examples the README lists', () => {
-    expect(examples).toEqual(expect.arrayContaining(['permuted-fmnist-qat.yaml', 'split-fmnist-resnet.yaml', 'text-transformer.yaml']));
+    expect(examples).toEqual(
+      expect.arrayContaining(['permuted-fmnist-qat.yaml', 'split-fmnist-resnet.yaml', 'text-transformer.yaml', 'text-domains-lm.yaml']),
+    );
   });
 
   test.each(examples)('%s validates and is named after its file', (file) => {
@@ -45,10 +47,11 @@ describe('examples/sweeps/', () => {
     expect(cells.length).toBe(
       {
         'ewc-vs-replay.yaml': 12,
-        'methods-split-fmnist-task-il.yaml': 33,
-        'methods-split-fmnist-class-il.yaml': 33,
+        'methods-permuted-fmnist.yaml': 33,
+        'methods-split-fmnist-task-il.yaml': 36,
+        'methods-split-fmnist-class-il.yaml': 36,
         'mixed-precision-permuted-fmnist.yaml': 3,
-      }[file] ?? (file.startsWith('methods') ? 30 : 18),
+      }[file] ?? 18,
     );
   });
 
@@ -78,6 +81,40 @@ describe('examples/sweeps/protocols/', () => {
     expect(cell('replay').method.config).toMatchObject({ bufferSize: 17 * 250 });
     expect(cell('joint-union').method.config).toEqual({ epochsOver: 'union' });
     expect(cell('ewc').method.config).toMatchObject({ lambda: 10 });
+  });
+
+  it('hsu-split.yaml: Hsu et al. 2018, 9 methods in each of the three scenarios, their coefficients per scenario', () => {
+    const { spec, cells } = planSweep(readSpecDocument(join(protocolsDir, 'hsu-split.yaml')), defaultRegistry(), 'example');
+    expect(spec.name).toBe('hsu-split');
+    expect(cells.length).toBe(9 * 3 * 3);
+    const cell = (group: string) => cells.find((c) => c.group.split(' ')[0] === group)!.spec;
+    // MLP400, Adam lr 0.001, batch 128, 4 epochs; SGD and A-GEM at lr 0.01 without momentum.
+    expect(cell('class-il.adam').model.config).toMatchObject({ hidden: [400, 400] });
+    expect(cell('class-il.adam').trainer.config).toMatchObject({ epochs: 4, batchSize: 128, lr: 0.001, optimizer: { name: 'adam' } });
+    expect(cell('domain-il.sgd').trainer.config).toMatchObject({
+      epochs: 4,
+      batchSize: 128,
+      lr: 0.01,
+      optimizer: { name: 'sgd', momentum: 0 },
+    });
+    expect(cell('task-il.agem-1100').trainer.config).toMatchObject({ epochs: 4, lr: 0.01, optimizer: { momentum: 0 } });
+    for (const mode of ['task-il', 'domain-il', 'class-il']) expect(cell(`${mode}.ewc`).benchmark.config).toMatchObject({ mode, tasks: 5 });
+    // Their reg_coef multiplies sum F d^2, our lambda/2 does: lambda = 2 reg_coef.
+    expect([cell('task-il.ewc'), cell('domain-il.ewc'), cell('class-il.ewc')].map((s) => s.method.config)).toMatchObject([
+      { lambda: 200 },
+      { lambda: 200 },
+      { lambda: 1200 },
+    ]);
+  });
+
+  it('vandeven-split.yaml: van de Ven & Tolias 2019, 7 methods in each scenario, 2,000 Adam steps a task', () => {
+    const { spec, cells } = planSweep(readSpecDocument(join(protocolsDir, 'vandeven-split.yaml')), defaultRegistry(), 'example');
+    expect(spec.name).toBe('vandeven-split');
+    expect(cells.length).toBe(7 * 3 * 3);
+    const cell = (group: string) => cells.find((c) => c.group.split(' ')[0] === group)!.spec;
+    expect(cell('class-il.none').trainer.config).toMatchObject({ steps: 2000, batchSize: 128, lr: 0.001, optimizer: { name: 'adam' } });
+    expect(cell('domain-il.ewc').method.config).toMatchObject({ lambda: 1e10 });
+    expect(cell('class-il.si').method.config).toMatchObject({ c: 5000 });
   });
 });
 
