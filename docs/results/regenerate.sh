@@ -7,7 +7,7 @@
 # Usage (from anywhere, after `npm run build`):
 #   docs/results/regenerate.sh [methods|quantization|protocols|all] [--tables-only]
 #
-#   methods        the three methods sweeps (docs/results/methods.md; 15-18 min on 2 cores)
+#   methods        the three methods sweeps (docs/results/methods.md; about 22 min on 2 cores)
 #   quantization   the two quantization sweeps (docs/results/quantization.md; 8.5 min on 2 cores)
 #   protocols      the published protocols of examples/sweeps/protocols/ (docs/results/protocols.md)
 #   all            the three (the default)
