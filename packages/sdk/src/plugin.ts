@@ -200,6 +200,31 @@ export interface MethodTraining {
    * every param of the task's head. Others in the forward pass stay fixed.
    */
   trainable?: string[];
+  /**
+   * Parameters this task trains beside the model's own (LoRA's adapters) and how the task's
+   * result folds them back in; absent: the trainer trains the model's params as they are.
+   */
+  adapter?: TrainingAdapter;
+}
+
+/**
+ * A method's change to the model for one task's training only (LoRA): the trainer trains
+ * `model`, starting from `start(params)`, and the task's checkpoint is `finish(trained)`. The run's
+ * model (checkpoints' params, evaluation, quantizers, export) stays the plain one, so `finish` must
+ * return the plain model's params; it may keep extra tensors (a shared adapter) for the next
+ * task's `start`, which the plain model ignores.
+ */
+export interface TrainingAdapter {
+  /** What the trainer trains: the run's model with the adapter's params in its forward. */
+  model: Model;
+  /**
+   * The params the task starts from, given the previous task's checkpoint: a pure function of
+   * them and the seed. A retried or resumed task calls it again, then the trainer's mid-task
+   * checkpoint replaces what the task had trained, so nothing is applied twice.
+   */
+  start(params: TensorMap): TensorMap;
+  /** The task's result from the trained params (every param of `model`): LoRA's merge. */
+  finish(trained: TensorMap): TensorMap;
 }
 
 export interface MethodContext<C = unknown> {

@@ -182,6 +182,52 @@ describe('a 2-task causal LM run (next-token accuracy at every position)', () =>
   });
 });
 
+describe('LoRA and QLoRA on a 2-task causal LM run (adapters merged after each task)', () => {
+  const adapterSpec = (name: 'lora' | 'qlora') =>
+    specOf({ name, config: { rank: 4, alpha: 8, ...(name === 'qlora' ? { base: { blockSize: 16 } } : {}) } });
+  const results: Record<string, ExperimentResult[]> = {};
+
+  beforeAll(async () => {
+    // Each twice: a run is a pure function of its spec, adapters' draws and the base's quantization included.
+    for (const name of ['lora', 'qlora'] as const) results[name] = [await runAll(adapterSpec(name)), await runAll(adapterSpec(name))];
+    if (process.env.RETAIN_REPORT) for (const [name, [r]] of Object.entries(results)) console.log(name, JSON.stringify(r.matrices));
+  });
+
+  test.each(['lora', 'qlora'])('%s learns each text through its adapters, and the same spec gives the same matrices', (name) => {
+    const [first, second] = results[name];
+    expect(first.matrices.fp32[0][0]!).toBeGreaterThan(0.5);
+    expect(first.matrices.fp32[1][1]!).toBeGreaterThan(0.5);
+    expect(first.matrices['rtn-int8'].flat().every((v) => v !== null && Number.isFinite(v))).toBe(true);
+    expect(second.matrices).toEqual(first.matrices);
+  });
+
+  test('validation names the method field at fault: unknown targets, learned QAT steps, merge: false', () => {
+    const problems = (method: { name: string; config: Record<string, unknown> }, extra: Record<string, unknown> = {}) => {
+      try {
+        registry.validateSpec({ ...specOf({ name: 'naive', config: {} }), method, ...extra });
+      } catch (e) {
+        return (e as SpecErrors).errors.map((x) => x.message);
+      }
+      return [];
+    };
+    expect(problems({ name: 'lora', config: { targets: ['attn.qkv', 'attn.out'] } })).toEqual([
+      expect.stringMatching(
+        /^method\.config\.targets: 'attn\.out' matches no matrix weight of model 'causal-lm-.*'; the model's matrix weights are embed\.token, block\.0\.attn\.qkv\.weight, /,
+      ),
+    ]);
+    const qat = {
+      quantizers: [{ name: 'rtn', id: 'int4', config: { bits: 4, granularity: 'block', blockSize: 16 } }],
+      qat: { quantizer: 'int4', lsq: true },
+    };
+    expect(problems({ name: 'qlora', config: {} }, qat)).toEqual([
+      expect.stringMatching(/^qat\.lsq: method qlora trains only its adapters/),
+    ]);
+    expect(problems({ name: 'lora', config: { merge: false } })).toEqual([
+      expect.stringMatching(/^method\.config\.merge: merge: false .* not implemented yet/),
+    ]);
+  });
+});
+
 describe('every method on a causal LM (the conformance kit on sequences labelled at every position)', () => {
   // The methods whose per-sample logic reads labels (the Fisher's per-sample gradients, replay and
   // A-GEM buffers, LwF's distillation over logits rows, joint's draws): hooks, gradient,

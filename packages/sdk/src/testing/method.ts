@@ -124,17 +124,21 @@ async function runTasks<C>(
     const ctx = { config, seed, taskIndex: t, task: scenario.task(t), model, head, taskData: (i: number) => scenario.task(i), state };
     const training: MethodTraining = (await plugin.training?.(ctx)) ?? {};
     const batches = taskBatches(scenario, t, seed, opts.steps, opts.batchSize, training);
+    // An adapter (LoRA) trains its model from its start params, and folds the result back, as trainTask does.
+    const trainedModel = training.adapter?.model ?? model;
+    const start = training.adapter ? training.adapter.start(params) : params;
     if (opts.gradient && training.step?.lossTerm) {
       opts.gradient.results.push({
         task: t,
-        problem: await gradientProblem(model, head, params, training, batches[0], seed + t, opts.gradient.coordinates),
+        problem: await gradientProblem(trainedModel, head, start, training, batches[0], seed + t, opts.gradient.coordinates),
       });
     }
-    const trained = await train(model, head, params, training, batches, opts.resumeAt);
+    const trained = await train(trainedModel, head, start, training, batches, opts.resumeAt);
+    if (training.adapter) trained.params = training.adapter.finish(trained.params);
     const next = await plugin.afterTask?.({ ...ctx, params: trained.params, trained: trained.methodState });
     state = next ?? state;
     params = trained.params;
-    const { batches: _source, step: _step, ...plain } = training;
+    const { batches: _source, step: _step, adapter: _adapter, ...plain } = training;
     traces.push({ training: plain, losses: trained.losses, params, methodState: trained.methodState, state: next });
   }
   return traces;
