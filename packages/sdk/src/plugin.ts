@@ -263,6 +263,15 @@ export interface MethodPlugin<C = unknown> extends PluginBase<'method', C> {
     config: C,
     size: { params: number; inputSize: number; tasks: number; /** labels per sample */ targetsPerSample: number },
   ): number;
+  /**
+   * The run's model, when the method changes it (LoRA with `merge: false` adds adapters that
+   * evaluation and export must see): applied wherever a run builds the model plugin's model, so
+   * checkpoints, the step graph, evaluation and export all see it, and every MethodContext.model is
+   * it. Quantizers and QAT still see the model plugin's own model: they quantize its weights, and
+   * what the method added stays float32. Must be a pure function of its arguments. Absent: the
+   * model as built.
+   */
+  transformModel?(config: C, model: Model, scenario: ScenarioInfo): Model;
   /** What the method adds to training on this task. */
   training?(ctx: MethodContext<C>): MethodTraining | Promise<MethodTraining>;
   /** Consolidate after a task (Fisher, importance, buffer); the result is stored as an artifact. */

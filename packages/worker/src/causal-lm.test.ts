@@ -19,6 +19,7 @@ import { checkMethod } from '@retain/sdk/testing';
 import { createActivities } from './activities';
 import { builtinPlugins } from './plugins';
 import { experimentResultOf } from './run-records';
+import { loadTensors } from './checkpoint';
 
 // A whole 2-task causal LM run through the real activities (trainer, methods, evaluator,
 // quantizer, onnxruntime), on an in-test benchmark of byte sequences labelled at every position:
@@ -102,9 +103,14 @@ afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
+/** The last run's start checkpoint and last finished task, for tests that read its artifacts. */
+let firstCheckpoint: string | undefined;
+let lastFinished: FinishedTask | undefined;
+
 async function runAll(spec: ExperimentSpec): Promise<ExperimentResult> {
   const activities = createActivities({ registry, artifacts: store });
   const prepared = await run(() => activities.startRun({ spec }));
+  firstCheckpoint = prepared.checkpointRef;
   let previous: FinishedTask | undefined;
   for (let t = 0; t < 2; t++) {
     const { checkpointRef, methodStateRef } = previous?.models ?? { checkpointRef: prepared.checkpointRef };
@@ -112,6 +118,7 @@ async function runAll(spec: ExperimentSpec): Promise<ExperimentResult> {
     const before = previous;
     previous = await run(() => activities.finishTask({ spec, taskIndex: t, trained, previous: before }));
   }
+  lastFinished = previous;
   const state = {
     runId: spec.name,
     spec,
@@ -201,6 +208,35 @@ describe('LoRA and QLoRA on a 2-task causal LM run (adapters merged after each t
     expect(second.matrices).toEqual(first.matrices);
   });
 
+  test('kept adapters (merge: false): the base never moves, quantizers (RTN, GPTQ) quantize it alone, the export reads W + s A B', async () => {
+    const spec = {
+      ...specOf({ name: 'lora', config: { rank: 4, alpha: 8, merge: false, perTask: 'shared' } }),
+      quantizers: registry.validateSpec({
+        ...specOf({ name: 'naive', config: {} }),
+        quantizers: [
+          { name: 'rtn', config: { bits: 8 } },
+          { name: 'gptq', id: 'gptq4', config: { bits: 4, granularity: 'block', blockSize: 16, calibrationSize: 16 } },
+        ],
+      }).quantizers,
+    };
+    const result = await runAll(spec);
+    const { matrices } = result;
+    expect(matrices.fp32[0][0]!).toBeGreaterThan(0.5);
+    expect(matrices.fp32[1][1]!).toBeGreaterThan(0.5);
+    const codes = await loadTensors(store, lastFinished!.models.quantized.gptq4.codesRef, 'quantized-codes');
+    expect(Object.keys(codes).some((n) => n.includes('.lora.'))).toBe(false);
+    expect(Object.keys(codes)).toContain('block.0.attn.qkv.weight');
+    // The quantized model still carries the trained adapters: it learned the second text too.
+    expect(matrices.gptq4[1][1]!).toBeGreaterThan(0.5);
+    const [first, last] = await Promise.all(
+      [firstCheckpoint!, lastFinished!.models.checkpointRef].map((ref) => loadTensors(store, ref, 'model')),
+    );
+    expect(Buffer.from(last['block.0.attn.qkv.weight'].data.buffer).equals(Buffer.from(first['block.0.attn.qkv.weight'].data.buffer))).toBe(
+      true,
+    );
+    expect(last['block.0.attn.qkv.weight.lora.B'].data.some((v) => v !== 0)).toBe(true);
+  });
+
   test('validation names the method field at fault: unknown targets, learned QAT steps, merge: false', () => {
     const problems = (method: { name: string; config: Record<string, unknown> }, extra: Record<string, unknown> = {}) => {
       try {
@@ -222,8 +258,8 @@ describe('LoRA and QLoRA on a 2-task causal LM run (adapters merged after each t
     expect(problems({ name: 'qlora', config: {} }, qat)).toEqual([
       expect.stringMatching(/^qat\.lsq: method qlora trains only its adapters/),
     ]);
-    expect(problems({ name: 'lora', config: { merge: false } })).toEqual([
-      expect.stringMatching(/^method\.config\.merge: merge: false .* not implemented yet/),
+    expect(problems({ name: 'lora', config: { merge: false } }, { quantizers: [{ name: 'w8a8', config: {} }] })).toEqual([
+      expect.stringMatching(/^quantizers\.0\.name: w8a8 quantizes the input of the MatMul .*config\.merge: false/),
     ]);
   });
 });

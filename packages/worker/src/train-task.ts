@@ -51,8 +51,8 @@ export async function trainTask(ctx: WorkerContext, input: TrainTaskInput): Prom
       async () => (await method.training?.(methodCtx)) ?? {},
     );
     const trainer = registry.get('trainer', spec.trainer.name);
-    // A method's adapter (LoRA) trains its own params on the model; under QAT the trainer sees
-    // the model through the quantizer (planned on the plain model: adapters are not fake-quantized).
+    // A method's adapter (LoRA) trains its own params on the model; under QAT the trainer sees the
+    // model through the quantizer, planned on the model plugin's model: adapters are not fake-quantized.
     const { adapter } = training;
     const adapted = adapter
       ? await asPluginError(
@@ -61,7 +61,7 @@ export async function trainTask(ctx: WorkerContext, input: TrainTaskInput): Prom
           async () => ({ model: adapter.model, params: adapter.start(params) }),
         )
       : { model, params };
-    const qat = qatPlanOf(spec, registry, model);
+    const qat = qatPlanOf(spec, registry, ctx.plainModelOf(spec, scenario));
     const trained = qat ? trainThroughQuantizer(qat, adapted.model, adapted.params) : adapted;
     const outcome = await asPluginError(
       `trainer ${trainer.name}`,

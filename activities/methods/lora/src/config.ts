@@ -20,18 +20,19 @@ export const loraConfigSchema = z.strictObject({
    * (DEFAULT_TARGETS) that the model has.
    */
   targets: z.array(z.string().min(1)).min(1).optional(),
-  /** 'new': fresh adapters for every task (A drawn anew); 'shared': one A carried from task to task (B restarts at zero after each merge). */
+  /**
+   * 'new': an adapter per task (merged: a fresh A each task; kept: task t trains adapter t, the
+   * earlier ones frozen, and with a head per task head t reads adapter t only). 'shared': one
+   * adapter for every task (merged: A carried over, B restarts at zero).
+   */
   perTask: z.enum(['new', 'shared']).default('new'),
   /**
-   * Merge after each task: W += (alpha / r) A B, then the adapter restarts (B = 0), so quantizers
-   * and evaluation see one plain model. Only true for now (README: what false would take).
+   * true: after each task W += (alpha / r) A B and the adapter restarts, so quantizers and
+   * evaluation see one plain model. false: the adapters stay beside the base (which never changes
+   * after the first task): the run's model reads W + (alpha / r) sum of A B, quantizers quantize
+   * only W and the adapters stay float32 (README).
    */
-  merge: z
-    .literal(true, {
-      error:
-        'merge: false (adapters kept beside the base, quantized apart from it) is not implemented yet; set merge: true, or leave it out',
-    })
-    .default(true),
+  merge: z.boolean().default(true),
 });
 export type LoraConfig = z.output<typeof loraConfigSchema>;
 

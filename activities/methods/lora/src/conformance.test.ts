@@ -8,6 +8,9 @@ describe('conformance (@retain/sdk/testing)', () => {
     [loraMethod, { targets: ['trunk.0'], perTask: 'shared', rank: 2 }],
     [qloraMethod, { targets: ['trunk.0', 'head'], base: { blockSize: 4 } }],
     [qloraMethod, { targets: ['trunk.0'], base: { grid: 'nf4', blockSize: 4 } }],
+    [loraMethod, { targets: ['trunk.0', 'head'], merge: false }],
+    [loraMethod, { targets: ['trunk.0'], merge: false, perTask: 'shared' }],
+    [qloraMethod, { targets: ['trunk.0'], merge: false, base: { blockSize: 4 } }],
   ])('$name %j passes the method checks (hooks, determinism, checkpoint-resume) on an MLP with a head per task', async (method, config) => {
     const report = await checkMethod(method, { config });
     expect(report.passed).toContain('checkpoint-resume: a task resumed mid-way ends as the uninterrupted one');

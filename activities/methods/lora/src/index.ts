@@ -1,5 +1,16 @@
 import { definePlugin, SpecError, type MethodContext, type MethodTraining, type SpecCheckContext } from '@retain/sdk';
-import { initLoraParams, loraA, loraB, loraParams, mergeLora, withLora, type LoraOptions, type TensorMap } from '@retain/engine';
+import {
+  initLoraParams,
+  loraA,
+  loraB,
+  loraParams,
+  mergeLora,
+  withLora,
+  type LoraOptions,
+  type Model,
+  type TensorMap,
+} from '@retain/engine';
+import type { ScenarioInfo } from '@retain/data';
 import { loraConfigSchema, qloraConfigSchema, type LoraConfig, type QloraBase, type QloraConfig } from './config';
 import { quantizeBase } from './base';
 import { resolveTargets } from './targets';
@@ -16,12 +27,46 @@ export function loraOptionsOf(config: LoraConfig, ctx: Pick<MethodContext, 'mode
 }
 
 /**
+ * The kept adapters' layout (merge: false): one adapter per weight ('shared'), or one per task
+ * labelled by its index ('new'), head t reading only adapter t when the scenario has a head per task.
+ */
+export function keptOptionsOf(config: LoraConfig, model: Model, scenario: Pick<ScenarioInfo, 'tasks' | 'heads'>): LoraOptions {
+  const options = loraOptionsOf(config, { model });
+  if (config.perTask === 'shared') return options;
+  const labels = Array.from({ length: scenario.tasks }, (_, t) => String(t));
+  return { ...options, labels, ...(scenario.heads > 1 ? { labelsForHead: (head: number) => [String(head)] } : {}) };
+}
+
+/**
+ * One task with kept adapters (merge: false): the run's model already has them (transformModel),
+ * so the task trains its adapter ('new': this task's; 'shared': the one) and nothing else. Under
+ * QLoRA the base is replaced by its quantization at the start of each task (after the first,
+ * already on its grid: RTN and NF4 reproduce their own output's grid) and never changes.
+ */
+function keptTraining(ctx: MethodContext<LoraConfig>, base?: QloraBase): MethodTraining {
+  const options = loraOptionsOf(ctx.config, ctx);
+  const label = ctx.config.perTask === 'new' ? String(ctx.taskIndex) : undefined;
+  const inHead = new Set(ctx.model.paramsForHead(ctx.head));
+  const trainable = options.weights.flatMap((w) => [loraA(w, label), loraB(w, label)]).filter((n) => inHead.has(n));
+  if (!base) return { trainable };
+  return {
+    trainable,
+    adapter: {
+      model: ctx.model,
+      start: (params) => ({ ...params, ...quantizeBase(params, options.weights, base) }),
+      finish: (trained) => trained,
+    },
+  };
+}
+
+/**
  * One task of LoRA: the trainer trains only the adapters on the model read as W + (alpha/r) A B;
  * the task starts from fresh adapters (A drawn from the seed and, with perTask 'new', the task;
  * 'shared' carries A from the previous task), on a base quantized first under QLoRA; it ends
  * merged: W + (alpha/r) A B becomes the task's weight and B is dropped (and A, unless shared).
  */
 export function loraTraining(ctx: MethodContext<LoraConfig>, base?: QloraBase): MethodTraining {
+  if (!ctx.config.merge) return keptTraining(ctx, base);
   const options = loraOptionsOf(ctx.config, ctx);
   const model = withLora(ctx.model, options);
   const shared = ctx.config.perTask === 'shared';
@@ -34,7 +79,12 @@ export function loraTraining(ctx: MethodContext<LoraConfig>, base?: QloraBase): 
       start: (params) => {
         const fresh = initLoraParams(ctx.model, options, ctx.seed, shared ? 'shared' : ctx.taskIndex);
         // A shared A learned on earlier tasks is in the checkpoint; its B restarts at zero (fresh).
-        const carried = shared ? pick(params, options.weights.map(loraA)) : {};
+        const carried = shared
+          ? pick(
+              params,
+              options.weights.map((w) => loraA(w)),
+            )
+          : {};
         return { ...params, ...(base ? quantizeBase(params, options.weights, base) : {}), ...fresh, ...carried };
       },
       finish: (trained) => {
@@ -53,9 +103,28 @@ function pick(params: TensorMap, names: string[]): TensorMap {
   return Object.fromEntries(names.filter((n) => params[n]).map((n) => [n, params[n]]));
 }
 
-/** The rules that need the model: every target exists; no LSQ steps to learn on a frozen base. */
+/** The run's model: with kept adapters (merge: false) the model with them; merged ones live only in training. */
+function transformLora(config: LoraConfig, model: Model, scenario: ScenarioInfo): Model {
+  return config.merge ? model : withLora(model, keptOptionsOf(config, model, scenario));
+}
+
+/**
+ * The rules that need the model: every target exists (with kept adapters transformModel checks
+ * them, and ctx.model is absent when it could not); no LSQ steps to learn on a frozen base; no
+ * activation quantization (w8a8) of a weight read through kept adapters.
+ */
 function checkLora(config: LoraConfig, ctx: SpecCheckContext): SpecError[] {
   const errors: SpecError[] = [];
+  if (!config.merge)
+    ctx.spec.quantizers.forEach((q, i) => {
+      if (q.name === 'w8a8')
+        errors.push(
+          new SpecError(
+            `quantizers.${i}.name`,
+            `w8a8 quantizes the input of the MatMul that reads each weight, but with ${ctx.path}.config.merge: false the model reads W + s A B; set merge: true or use a weight-only quantizer`,
+          ),
+        );
+    });
   if (ctx.model) {
     const resolved = resolveTargets(ctx.model, config.targets);
     if ('problem' in resolved) errors.push(new SpecError(`${ctx.path}.config.targets`, resolved.problem));
@@ -78,6 +147,7 @@ export const loraMethod = definePlugin({
   description: 'LoRA (Hu et al. 2021): rank-r adapters on the chosen projections of a frozen base, merged into it after each task.',
   configSchema: loraConfigSchema,
   checkSpec: (config: LoraConfig, ctx: SpecCheckContext) => checkLora(config, ctx),
+  transformModel: (config: LoraConfig, model: Model, scenario: ScenarioInfo) => transformLora(config, model, scenario),
   training: (ctx: MethodContext<LoraConfig>) => loraTraining(ctx),
 });
 
@@ -90,5 +160,6 @@ export const qloraMethod = definePlugin({
     'QLoRA (Dettmers et al. 2023): LoRA adapters trained in fp32 on a frozen base quantized block-wise (int4 RTN or NF4), merged after each task.',
   configSchema: qloraConfigSchema,
   checkSpec: (config: QloraConfig, ctx: SpecCheckContext) => checkLora(config, ctx),
+  transformModel: (config: QloraConfig, model: Model, scenario: ScenarioInfo) => transformLora(config, model, scenario),
   training: (ctx: MethodContext<QloraConfig>) => loraTraining(ctx, ctx.config.base),
 });

@@ -9,13 +9,15 @@ import {
   paramSpec,
   Rng,
   TrainSession,
+  buildEvalGraph,
+  InferenceSession,
   type TensorMap,
 } from '@retain/engine';
 import type { MethodContext, MethodTraining } from '@retain/sdk';
 import { syntheticScenario } from '@retain/sdk/testing';
 import { loraConfigSchema, qloraConfigSchema, type LoraConfig } from './config';
 import { NF4_LEVELS, quantizedBase } from './base';
-import { loraTraining } from './index';
+import { loraMethod, loraTraining } from './index';
 import { matchesTarget, resolveTargets } from './targets';
 
 const model = mlp({ inputSize: 6, hidden: [16], classesPerHead: 3, heads: 1 });
@@ -35,10 +37,16 @@ function contextOf(config: Partial<LoraConfig>, taskIndex: number): MethodContex
 }
 
 /** Trains `steps` SGD steps of the adapter's model from `start`, as a trainer does; returns every param after. */
-async function trainTask(training: MethodTraining, start: TensorMap, taskIndex: number, steps = 5): Promise<TensorMap> {
-  const adapted = training.adapter!.model;
+async function trainTask(
+  training: MethodTraining,
+  start: TensorMap,
+  taskIndex: number,
+  steps = 5,
+  adapted = training.adapter!.model,
+  head = 0,
+): Promise<TensorMap> {
   const optimizer = { name: 'sgd' as const, momentum: 0.9 };
-  const graph = buildStepGraph({ model: adapted, head: 0, optimizer, trainable: training.trainable });
+  const graph = buildStepGraph({ model: adapted, head, optimizer, trainable: training.trainable });
   const session = await TrainSession.create(graph, {
     ...start,
     ...initOptimizerState(
@@ -171,10 +179,58 @@ describe('targets', () => {
       ),
     });
   });
+});
 
-  test('merge: false is refused with what to do', () => {
-    const parsed = loraConfigSchema.safeParse({ merge: false });
-    expect(parsed.success).toBe(false);
-    expect(parsed.error?.issues[0].message).toMatch(/^merge: false .* is not implemented yet; set merge: true/);
+describe('kept adapters (merge: false)', () => {
+  const taskIL = mlp({ inputSize: 6, hidden: [16], classesPerHead: 3, heads: 2 });
+  const twoHeads = syntheticScenario({ heads: 2 });
+  const keptContext = (perTask: 'new' | 'shared', taskIndex: number, runModel: typeof taskIL): MethodContext<LoraConfig> => ({
+    config: loraConfigSchema.parse({ targets: ['trunk.0'], merge: false, perTask }),
+    seed: 4,
+    taskIndex,
+    task: twoHeads.task(taskIndex),
+    model: runModel,
+    head: taskIndex,
+    taskData: (i) => twoHeads.task(i),
+  });
+
+  async function logitsOf(m: typeof taskIL, head: number, params: TensorMap): Promise<Float32Array> {
+    const session = await InferenceSession.create(buildEvalGraph(m, head), params);
+    try {
+      const data = twoHeads.task(0).test;
+      return (await session.run(data.gather(Int32Array.from({ length: 8 }, (_, i) => i)), 8)).logits;
+    } finally {
+      await session.close();
+    }
+  }
+
+  test("perTask 'new' with a head per task: task t trains adapter t only, so task 0's head computes the same after task 1 (LoRA as a progressive network)", async () => {
+    const runModel = loraMethod.transformModel!(keptContext('new', 0, taskIL).config, taskIL, twoHeads);
+    expect(runModel.paramsForHead(1)).toContain('trunk.0.weight.lora.1.A');
+    expect(runModel.paramsForHead(1)).not.toContain('trunk.0.weight.lora.0.A');
+    let params = initParams(runModel, 4);
+    const first = loraTraining(keptContext('new', 0, runModel));
+    expect(first.trainable).toEqual(['trunk.0.weight.lora.0.A', 'trunk.0.weight.lora.0.B']);
+    expect(first.adapter).toBeUndefined();
+    params = await trainTask(first, params, 0, 5, runModel, 0);
+    const afterFirst = await logitsOf(runModel, 0, params);
+    const second = loraTraining(keptContext('new', 1, runModel));
+    expect(second.trainable).toEqual(['trunk.0.weight.lora.1.A', 'trunk.0.weight.lora.1.B']);
+    params = await trainTask(second, params, 1, 5, runModel, 1);
+    expect(params['trunk.0.weight.lora.1.B'].data.some((v) => v !== 0)).toBe(true);
+    expect(Array.from(await logitsOf(runModel, 0, params))).toEqual(Array.from(afterFirst));
+  });
+
+  test("perTask 'shared': one adapter, every task trains it; the base never moves", async () => {
+    const runModel = loraMethod.transformModel!(keptContext('shared', 0, taskIL).config, taskIL, twoHeads);
+    expect(runModel.params.filter((p) => p.name.includes('.lora.')).map((p) => p.name)).toEqual([
+      'trunk.0.weight.lora.A',
+      'trunk.0.weight.lora.B',
+    ]);
+    const start = initParams(runModel, 4);
+    const training = loraTraining(keptContext('shared', 1, runModel));
+    expect(training.trainable).toEqual(['trunk.0.weight.lora.A', 'trunk.0.weight.lora.B']);
+    const trained = await trainTask(training, start, 1, 5, runModel, 1);
+    for (const p of taskIL.params) expect(same(trained[p.name], start[p.name])).toBe(true);
   });
 });

@@ -1,9 +1,9 @@
-import type { Model } from '@retain/engine';
+import { isLoraParam, type Model } from '@retain/engine';
 import { DEFAULT_TARGETS } from './config';
 
-/** The model's [in, out] matrix parameters: what can get an adapter. */
+/** The model's [in, out] matrix parameters, adapters aside: what can get an adapter. */
 export function matrixWeights(model: Model): string[] {
-  return model.params.filter((p) => p.dims.length === 2).map((p) => p.name);
+  return model.params.filter((p) => p.dims.length === 2 && !isLoraParam(p.name)).map((p) => p.name);
 }
 
 /** Whether `pattern`'s dotted segments occur, in a row and whole, in `name`'s. */

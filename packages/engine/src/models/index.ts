@@ -4,4 +4,15 @@ export { cnn, type CnnConfig } from './cnn';
 export { transformer, type TransformerConfig } from './transformer';
 export { causalLm, mlpHidden, type CausalLmConfig } from './causal-lm';
 export { initParams, initParam } from './init';
-export { initLoraParams, loraA, loraB, loraParams, loraScale, loraWeight, mergeLora, withLora, type LoraOptions } from './lora';
+export {
+  initLoraParams,
+  isLoraParam,
+  loraA,
+  loraB,
+  loraParams,
+  loraScale,
+  loraWeight,
+  mergeLora,
+  withLora,
+  type LoraOptions,
+} from './lora';

@@ -72,6 +72,36 @@ describe('LoRA around any model', () => {
     expect(Math.max(...Array.from(got, (v, i) => Math.abs(v - base[i])))).toBeGreaterThan(1e-2);
   });
 
+  test('several adapters per weight: the forward sums those its head reads', async () => {
+    const labelled = { weights: ['trunk.0.weight'], rank: 2, alpha: 3, labels: ['0', '1'], labelsForHead: (h: number) => [String(h)] };
+    const perHead = withLora(model, labelled);
+    const summed = withLora(model, { ...labelled, labelsForHead: undefined });
+    expect(perHead.paramsForHead(1)).toEqual([...model.paramsForHead(1), 'trunk.0.weight.lora.1.A', 'trunk.0.weight.lora.1.B']);
+    const r = new Rng(8);
+    const params: TensorMap = { ...initParams(model, 2), ...initParams({ ...model, params: loraParams(model, labelled) }, 2) };
+    for (const l of ['0', '1'])
+      params[loraB('trunk.0.weight', l)] = { dims: [2, 5], data: Float32Array.from({ length: 10 }, () => r.normal()) };
+    const one = (l: string) => ({
+      weights: ['trunk.0.weight'],
+      rank: 2,
+      alpha: 3,
+      a: params[loraA('trunk.0.weight', l)],
+      b: params[loraB('trunk.0.weight', l)],
+    });
+    const mergedWith = (ls: string[]) => {
+      let w = params['trunk.0.weight'];
+      for (const l of ls) {
+        const { a, b, ...options } = one(l);
+        w = mergeLora({ 'trunk.0.weight': w, [loraA('trunk.0.weight')]: a, [loraB('trunk.0.weight')]: b }, options)['trunk.0.weight'];
+      }
+      return { ...params, 'trunk.0.weight': w };
+    };
+    const gap = (a: Float32Array, b: Float32Array) => Math.max(...Array.from(a, (v, i) => Math.abs(v - b[i])));
+    expect(gap(await logits(perHead, 1, params), await logits(model, 1, mergedWith(['1'])))).toBeLessThan(1e-5);
+    expect(gap(await logits(summed, 0, params), await logits(model, 0, mergedWith(['0', '1'])))).toBeLessThan(1e-5);
+    expect(gap(await logits(summed, 0, params), await logits(perHead, 0, params))).toBeGreaterThan(1e-2);
+  });
+
   test('mergeLora adds exactly (alpha / r) A B, element by element', () => {
     const params = randomB({ ...initParams(model, 2), ...initLoraParams(model, options, 2, 0) });
     const merged = mergeLora(params, options);

@@ -15,11 +15,26 @@ export interface LoraOptions {
   weights: string[];
   rank: number;
   alpha: number;
+  /**
+   * Several adapters per weight, by label (one per task: `<weight>.lora.<label>.A`); absent: one
+   * adapter, `<weight>.lora.A`. The forward reads W + scale * sum of A B over `labelsForHead(head)`.
+   */
+  labels?: string[];
+  /** The labels head `head`'s forward reads (a head per task: its own); default every label. */
+  labelsForHead?(head: number): string[];
 }
 
-/** The adapter factors of `weight`: A [in, rank] and B [rank, out]. */
-export const loraA = (weight: string): string => `${weight}.lora.A`;
-export const loraB = (weight: string): string => `${weight}.lora.B`;
+/** The adapter factors of `weight` (of adapter `label`, when there are several): A [in, rank] and B [rank, out]. */
+export const loraA = (weight: string, label?: string): string => (label === undefined ? `${weight}.lora.A` : `${weight}.lora.${label}.A`);
+export const loraB = (weight: string, label?: string): string => (label === undefined ? `${weight}.lora.B` : `${weight}.lora.${label}.B`);
+
+/** Whether a parameter name is a LoRA adapter factor (what `withLora` adds). */
+export const isLoraParam = (name: string): boolean => /\.lora(\.[^.]+)?\.[AB]$/.test(name);
+
+/** The adapters' labels: `[undefined]` for the single adapter. */
+const labelsOf = (options: LoraOptions): Array<string | undefined> => options.labels ?? [undefined];
+const labelsForHead = (options: LoraOptions, head: number): Array<string | undefined> =>
+  options.labels ? (options.labelsForHead?.(head) ?? options.labels) : [undefined];
 
 /** alpha / rank: the scale of the adapters' product, so changing the rank needs no new learning rate (Hu et al. §4.1). */
 export const loraScale = (options: Pick<LoraOptions, 'rank' | 'alpha'>): number => options.alpha / options.rank;
@@ -41,10 +56,10 @@ export function loraParams(model: Model, options: LoraOptions): ParamSpec[] {
     if (spec.dims.length !== 2)
       throw new Error(`LoRA: '${weight}' has dims [${spec.dims.join(', ')}]; only [in, out] matrices get adapters`);
     const [inputs, outputs] = spec.dims;
-    return [
-      { name: loraA(weight), dims: [inputs, options.rank], init: 'normal' as const, std: 1 / Math.sqrt(inputs) },
-      { name: loraB(weight), dims: [options.rank, outputs], init: 'zeros' as const },
-    ];
+    return labelsOf(options).flatMap((label) => [
+      { name: loraA(weight, label), dims: [inputs, options.rank], init: 'normal' as const, std: 1 / Math.sqrt(inputs) },
+      { name: loraB(weight, label), dims: [options.rank, outputs], init: 'zeros' as const },
+    ]);
   });
 }
 
@@ -61,13 +76,18 @@ export function withLora(model: Model, options: LoraOptions): Model {
     params: [...model.params, ...adapters],
     paramsForHead: (head) => {
       const names = model.paramsForHead(head);
-      return [...names, ...options.weights.filter((w) => names.includes(w)).flatMap((w) => [loraA(w), loraB(w)])];
+      const labels = labelsForHead(options, head);
+      return [
+        ...names,
+        ...options.weights.filter((w) => names.includes(w)).flatMap((w) => labels.flatMap((l) => [loraA(w, l), loraB(w, l)])),
+      ];
     },
     forward: (g: Graph, params: Record<string, Tensor>, x: Tensor, head: number, mode) => {
       const seen = { ...params };
+      const labels = labelsForHead(options, head);
       for (const weight of options.weights) {
         if (!params[weight]) continue; // another head's weight
-        seen[weight] = loraWeight(params[weight], params[loraA(weight)], params[loraB(weight)], scale);
+        seen[weight] = labels.reduce((w, l) => loraWeight(w, params[loraA(weight, l)], params[loraB(weight, l)], scale), params[weight]);
       }
       return model.forward(g, seen, x, head, mode);
     },

@@ -67,7 +67,9 @@ export async function checkMethod<C>(plugin: MethodPlugin<C>, options: MethodChe
   const config = parsedConfig(plugin, options.config);
   const seed = options.seed ?? 7;
   const scenario = syntheticScenario(options.scenario);
-  const model = (options.model ?? fixtureModel)(scenario);
+  // The run's model: through the method's transformModel (LoRA's kept adapters), as a run builds it.
+  const built = (options.model ?? fixtureModel)(scenario);
+  const model = plugin.transformModel ? plugin.transformModel(config, built, scenario) : built;
   const run = (resumeAt?: number, gradient?: GradientCheck) =>
     runTasks(plugin, config, seed, scenario, model, { steps: options.steps ?? 6, batchSize: options.batchSize ?? 8, resumeAt, gradient });
 
