@@ -237,7 +237,7 @@ describe('LoRA and QLoRA on a 2-task causal LM run (adapters merged after each t
     expect(last['block.0.attn.qkv.weight.lora.B'].data.some((v) => v !== 0)).toBe(true);
   });
 
-  test('validation names the method field at fault: unknown targets, learned QAT steps, merge: false', () => {
+  test('validation names the field at fault: unknown targets, learned QAT steps, fromTask past the last task, w8a8 on kept adapters', () => {
     const problems = (method: { name: string; config: Record<string, unknown> }, extra: Record<string, unknown> = {}) => {
       try {
         registry.validateSpec({ ...specOf({ name: 'naive', config: {} }), method, ...extra });
@@ -257,6 +257,9 @@ describe('LoRA and QLoRA on a 2-task causal LM run (adapters merged after each t
     };
     expect(problems({ name: 'qlora', config: {} }, qat)).toEqual([
       expect.stringMatching(/^qat\.lsq: method qlora trains only its adapters/),
+    ]);
+    expect(problems({ name: 'lora', config: { fromTask: 2 } })).toEqual([
+      'method.config.fromTask: is 2 but the scenario has 2 tasks (0..1), so no task would train adapters; use a task index below 2',
     ]);
     expect(problems({ name: 'lora', config: { merge: false } }, { quantizers: [{ name: 'w8a8', config: {} }] })).toEqual([
       expect.stringMatching(/^quantizers\.0\.name: w8a8 quantizes the input of the MatMul .*config\.merge: false/),

@@ -33,6 +33,12 @@ export const loraConfigSchema = z.strictObject({
    * only W and the adapters stay float32 (README).
    */
   merge: z.boolean().default(true),
+  /**
+   * The first task trained through adapters; tasks before it train every parameter (naive
+   * fine-tuning), e.g. 1 for a benchmark whose task 0 pretrains the model (text-domains): LoRA
+   * adapts a trained base, and adapters on a random one learn little.
+   */
+  fromTask: z.int().min(0).default(0),
 });
 export type LoraConfig = z.output<typeof loraConfigSchema>;
 

@@ -10,6 +10,8 @@ describe('conformance (@retain/sdk/testing)', () => {
     [qloraMethod, { targets: ['trunk.0'], base: { grid: 'nf4', blockSize: 4 } }],
     [loraMethod, { targets: ['trunk.0', 'head'], merge: false }],
     [loraMethod, { targets: ['trunk.0'], merge: false, perTask: 'shared' }],
+    [loraMethod, { targets: ['trunk.0'], fromTask: 1 }],
+    [loraMethod, { targets: ['trunk.0'], fromTask: 1, merge: false }],
     [qloraMethod, { targets: ['trunk.0'], merge: false, base: { blockSize: 4 } }],
   ])('$name %j passes the method checks (hooks, determinism, checkpoint-resume) on an MLP with a head per task', async (method, config) => {
     const report = await checkMethod(method, { config });

@@ -1,6 +1,7 @@
 import { definePlugin, SpecError, type MethodContext, type MethodTraining, type SpecCheckContext } from '@retain/sdk';
 import {
   initLoraParams,
+  isLoraParam,
   loraA,
   loraB,
   loraParams,
@@ -33,8 +34,15 @@ export function loraOptionsOf(config: LoraConfig, ctx: Pick<MethodContext, 'mode
 export function keptOptionsOf(config: LoraConfig, model: Model, scenario: Pick<ScenarioInfo, 'tasks' | 'heads'>): LoraOptions {
   const options = loraOptionsOf(config, { model });
   if (config.perTask === 'shared') return options;
-  const labels = Array.from({ length: scenario.tasks }, (_, t) => String(t));
-  return { ...options, labels, ...(scenario.heads > 1 ? { labelsForHead: (head: number) => [String(head)] } : {}) };
+  // Tasks before fromTask train the base and have no adapter.
+  const labels = Array.from({ length: Math.max(0, scenario.tasks - config.fromTask) }, (_, k) => String(config.fromTask + k));
+  const forHead = (head: number) => (head >= config.fromTask ? [String(head)] : []);
+  return { ...options, labels, ...(scenario.heads > 1 ? { labelsForHead: forHead } : {}) };
+}
+
+/** A task before `fromTask`: every parameter of the model plugin's model trains, as naive fine-tuning; kept adapters stay as they are (B = 0). */
+function fullTraining(ctx: MethodContext<LoraConfig>): MethodTraining {
+  return ctx.config.merge ? {} : { trainable: ctx.model.paramsForHead(ctx.head).filter((n) => !isLoraParam(n)) };
 }
 
 /**
@@ -66,6 +74,7 @@ function keptTraining(ctx: MethodContext<LoraConfig>, base?: QloraBase): MethodT
  * merged: W + (alpha/r) A B becomes the task's weight and B is dropped (and A, unless shared).
  */
 export function loraTraining(ctx: MethodContext<LoraConfig>, base?: QloraBase): MethodTraining {
+  if (ctx.taskIndex < ctx.config.fromTask) return fullTraining(ctx);
   if (!ctx.config.merge) return keptTraining(ctx, base);
   const options = loraOptionsOf(ctx.config, ctx);
   const model = withLora(ctx.model, options);
@@ -125,6 +134,13 @@ function checkLora(config: LoraConfig, ctx: SpecCheckContext): SpecError[] {
           ),
         );
     });
+  if (ctx.scenario && config.fromTask >= ctx.scenario.tasks)
+    errors.push(
+      new SpecError(
+        `${ctx.path}.config.fromTask`,
+        `is ${config.fromTask} but the scenario has ${ctx.scenario.tasks} tasks (0..${ctx.scenario.tasks - 1}), so no task would train adapters; use a task index below ${ctx.scenario.tasks}`,
+      ),
+    );
   if (ctx.model) {
     const resolved = resolveTargets(ctx.model, config.targets);
     if ('problem' in resolved) errors.push(new SpecError(`${ctx.path}.config.targets`, resolved.problem));

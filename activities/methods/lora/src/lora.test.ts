@@ -181,6 +181,24 @@ describe('targets', () => {
   });
 });
 
+describe('fromTask', () => {
+  test('tasks before it train every parameter (merged: no adapter; kept: the base params, not the adapters); adapters start at it', () => {
+    expect(loraTraining(contextOf({ fromTask: 1 }, 0))).toEqual({});
+    expect(loraTraining(contextOf({ fromTask: 1 }, 1)).trainable).toEqual(WEIGHTS.flatMap((w) => [loraA(w), loraB(w)]));
+    const config = loraConfigSchema.parse({ targets: ['trunk.0'], merge: false, fromTask: 1 });
+    const runModel = loraMethod.transformModel!(config, model, { tasks: 3, heads: 1 } as typeof scenario);
+    // Adapters for tasks 1 and 2 only.
+    expect(runModel.params.filter((p) => p.name.includes('.lora.')).map((p) => p.name)).toEqual([
+      'trunk.0.weight.lora.1.A',
+      'trunk.0.weight.lora.1.B',
+      'trunk.0.weight.lora.2.A',
+      'trunk.0.weight.lora.2.B',
+    ]);
+    const first = loraTraining({ ...contextOf({}, 0), config, model: runModel });
+    expect(first.trainable).toEqual(model.paramsForHead(0));
+  });
+});
+
 describe('kept adapters (merge: false)', () => {
   const taskIL = mlp({ inputSize: 6, hidden: [16], classesPerHead: 3, heads: 2 });
   const twoHeads = syntheticScenario({ heads: 2 });
