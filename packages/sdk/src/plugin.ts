@@ -222,7 +222,7 @@ export interface TrainingAdapter {
    * them and the seed. A retried or resumed task calls it again, then the trainer's mid-task
    * checkpoint replaces what the task had trained, so nothing is applied twice.
    */
-  start(params: TensorMap): TensorMap;
+  start(params: TensorMap): TensorMap | Promise<TensorMap>;
   /** The task's result from the trained params (every param of `model`): LoRA's merge. */
   finish(trained: TensorMap): TensorMap;
 }
@@ -244,6 +244,12 @@ export interface MethodContext<C = unknown> {
    * method's own curvature; absent when the trainer does not tell (or outside a run).
    */
   trainer?: UpdateRule;
+  /**
+   * Runs the spec's quantizer with this id (an entry of `quantizers`) on `params` of the model
+   * plugin's model, calibrated on this task's training data, as finishTask would: QLoRA's GPTQ or
+   * HQQ base. Absent outside a run (the conformance kit).
+   */
+  quantizeWith?(quantizerId: string, params: TensorMap): Promise<Record<string, QuantizedWeight>>;
 }
 
 export interface AfterTaskContext<C = unknown> extends MethodContext<C> {

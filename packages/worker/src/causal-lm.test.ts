@@ -237,6 +237,22 @@ describe('LoRA and QLoRA on a 2-task causal LM run (adapters merged after each t
     expect(last['block.0.attn.qkv.weight.lora.B'].data.some((v) => v !== 0)).toBe(true);
   });
 
+  test('a QLoRA base from a quantizer of the spec (GPTQ int4): the base is on its grid, and the adapters learn on top', async () => {
+    const spec = registry.validateSpec({
+      ...specOf({ name: 'naive', config: {} }),
+      method: { name: 'qlora', config: { rank: 4, alpha: 8, merge: false, perTask: 'shared', base: { quantizer: 'gptq4' } } },
+      quantizers: [{ name: 'gptq', id: 'gptq4', config: { bits: 4, granularity: 'block', blockSize: 32, calibrationSize: 16 } }],
+    });
+    const { matrices } = await runAll(spec);
+    expect(matrices.fp32[1][1]!).toBeGreaterThan(0.5);
+    const base = (await loadTensors(store, lastFinished!.models.checkpointRef, 'model'))['block.0.attn.qkv.weight'];
+    const [rows, cols] = base.dims;
+    expect(rows).toBe(32);
+    // Every column of the (one) block of 32 rows holds at most 16 values: 4-bit codes on one scale.
+    for (let c = 0; c < cols; c++)
+      expect(new Set(Array.from({ length: rows }, (_, r) => base.data[r * cols + c])).size).toBeLessThanOrEqual(16);
+  });
+
   test('validation names the field at fault: unknown targets, learned QAT steps, fromTask past the last task, w8a8 on kept adapters', () => {
     const problems = (method: { name: string; config: Record<string, unknown> }, extra: Record<string, unknown> = {}) => {
       try {
@@ -257,6 +273,9 @@ describe('LoRA and QLoRA on a 2-task causal LM run (adapters merged after each t
     };
     expect(problems({ name: 'qlora', config: {} }, qat)).toEqual([
       expect.stringMatching(/^qat\.lsq: method qlora trains only its adapters/),
+    ]);
+    expect(problems({ name: 'qlora', config: { base: { quantizer: 'gptq4' } } })).toEqual([
+      "method.config.base.quantizer: 'gptq4' is not the id of a quantizer in this spec; use one of rtn-int8",
     ]);
     expect(problems({ name: 'lora', config: { fromTask: 2 } })).toEqual([
       'method.config.fromTask: is 2 but the scenario has 2 tasks (0..1), so no task would train adapters; use a task index below 2',

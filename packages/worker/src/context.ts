@@ -1,7 +1,7 @@
 import type { ArtifactStore } from '@retain/artifacts';
 import type { Scenario } from '@retain/data';
 import type { Model } from '@retain/engine';
-import { targetsMismatch, type ExperimentSpec, type MethodContext, type PluginRegistry } from '@retain/sdk';
+import { SpecError, targetsMismatch, type ExperimentSpec, type MethodContext, type PluginRegistry } from '@retain/sdk';
 import { loadTensors } from './checkpoint';
 import { asPluginError, asPluginErrorSync } from './failures';
 
@@ -83,6 +83,29 @@ export function createWorkerContext({ registry, artifacts }: ActivityDeps): Work
         head: context.headOf(scenario, taskIndex),
         taskData: (index) => scenario.task(index),
         state: stateRef ? await loadTensors(artifacts, stateRef, 'method-state') : undefined,
+        quantizeWith: async (quantizerId, params) => {
+          const ref = spec.quantizers.find((q) => q.id === quantizerId);
+          if (!ref)
+            throw new SpecError(
+              'method.config',
+              `'${quantizerId}' is not the id of a quantizer in this spec; use one of ${spec.quantizers.map((q) => q.id).join(', ') || 'none'}`,
+            );
+          const quantizer = registry.get('quantizer', ref.name);
+          const { weights } = await asPluginError(
+            `quantizer ${quantizerId}`,
+            () => ({ task: taskIndex }),
+            () =>
+              quantizer.quantize({
+                config: ref.config,
+                seed: spec.seed,
+                model: context.plainModelOf(spec, scenario),
+                params,
+                head: context.headOf(scenario, taskIndex),
+                calibration: scenario.task(taskIndex).train,
+              }),
+          );
+          return weights;
+        },
         ...(rule ? { trainer: rule } : {}),
       };
     },

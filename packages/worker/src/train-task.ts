@@ -58,7 +58,7 @@ export async function trainTask(ctx: WorkerContext, input: TrainTaskInput): Prom
       ? await asPluginError(
           `method ${method.name}`,
           () => ({ task: taskIndex }),
-          async () => ({ model: adapter.model, params: adapter.start(params) }),
+          async () => ({ model: adapter.model, params: await adapter.start(params) }),
         )
       : { model, params };
     const qat = qatPlanOf(spec, registry, ctx.plainModelOf(spec, scenario));

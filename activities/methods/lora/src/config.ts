@@ -53,6 +53,12 @@ export const qloraBaseSchema = z.strictObject({
   bits: z.union([z.literal(4), z.literal(8)]).default(4),
   /** Input rows per block (QLoRA: 64). */
   blockSize: z.int().min(1).default(64),
+  /**
+   * The id of a quantizer in the spec's `quantizers` (e.g. GPTQ or HQQ int4) whose quantization,
+   * dequantized, is the base instead (calibrated on the task's training data); grid, bits and
+   * blockSize are then not used.
+   */
+  quantizer: z.string().min(1).optional(),
 });
 
 export const qloraConfigSchema = loraConfigSchema.extend({

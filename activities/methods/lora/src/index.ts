@@ -1,5 +1,6 @@
 import { definePlugin, SpecError, type MethodContext, type MethodTraining, type SpecCheckContext } from '@retain/sdk';
 import {
+  dequantize,
   initLoraParams,
   isLoraParam,
   loraA,
@@ -61,7 +62,7 @@ function keptTraining(ctx: MethodContext<LoraConfig>, base?: QloraBase): MethodT
     trainable,
     adapter: {
       model: ctx.model,
-      start: (params) => ({ ...params, ...quantizeBase(params, options.weights, base) }),
+      start: async (params) => ({ ...params, ...(await baseOf(ctx, base, options.weights, params)) }),
       finish: (trained) => trained,
     },
   };
@@ -85,7 +86,7 @@ export function loraTraining(ctx: MethodContext<LoraConfig>, base?: QloraBase): 
     trainable: adapters.filter((name) => inHead.has(name)),
     adapter: {
       model,
-      start: (params) => {
+      start: async (params) => {
         const fresh = initLoraParams(ctx.model, options, ctx.seed, shared ? 'shared' : ctx.taskIndex);
         // A shared A learned on earlier tasks is in the checkpoint; its B restarts at zero (fresh).
         const carried = shared
@@ -94,7 +95,7 @@ export function loraTraining(ctx: MethodContext<LoraConfig>, base?: QloraBase): 
               options.weights.map((w) => loraA(w)),
             )
           : {};
-        return { ...params, ...(base ? quantizeBase(params, options.weights, base) : {}), ...fresh, ...carried };
+        return { ...params, ...(await baseOf(ctx, base, options.weights, params)), ...fresh, ...carried };
       },
       finish: (trained) => {
         const out: TensorMap = { ...trained, ...mergeLora(trained, options) };
@@ -106,6 +107,33 @@ export function loraTraining(ctx: MethodContext<LoraConfig>, base?: QloraBase): 
       },
     },
   };
+}
+
+/**
+ * QLoRA's base for the targeted weights (none without `base`): their quantize-dequantize on the
+ * base grid, or through the spec's quantizer `base.quantizer` (GPTQ, HQQ) when it names one.
+ */
+async function baseOf(
+  ctx: MethodContext<LoraConfig>,
+  base: QloraBase | undefined,
+  weights: string[],
+  params: TensorMap,
+): Promise<TensorMap> {
+  if (!base) return {};
+  if (!base.quantizer) return quantizeBase(params, weights, base);
+  if (!ctx.quantizeWith) throw new Error(`base.quantizer: quantizer '${base.quantizer}' can quantize the base only inside a run`);
+  const quantized = await ctx.quantizeWith(base.quantizer, params);
+  return Object.fromEntries(
+    weights.map((w) => {
+      const qw = quantized[w];
+      if (!qw)
+        throw new SpecError(
+          'method.config.base.quantizer',
+          `quantizer '${base.quantizer}' left '${w}' unquantized, so it cannot be the base of that weight`,
+        );
+      return [w, { dims: [...params[w].dims], data: dequantize(qw) }];
+    }),
+  );
 }
 
 function pick(params: TensorMap, names: string[]): TensorMap {
@@ -144,6 +172,18 @@ function checkLora(config: LoraConfig, ctx: SpecCheckContext): SpecError[] {
   if (ctx.model) {
     const resolved = resolveTargets(ctx.model, config.targets);
     if ('problem' in resolved) errors.push(new SpecError(`${ctx.path}.config.targets`, resolved.problem));
+  }
+  const baseQuantizer = (config as Partial<QloraConfig>).base?.quantizer;
+  if (baseQuantizer !== undefined && !ctx.spec.quantizers.some((q) => q.id === baseQuantizer)) {
+    const ids = ctx.spec.quantizers.map((q) => q.id);
+    errors.push(
+      new SpecError(
+        `${ctx.path}.config.base.quantizer`,
+        ids.length
+          ? `'${baseQuantizer}' is not the id of a quantizer in this spec; use one of ${ids.join(', ')}`
+          : `'${baseQuantizer}' names no quantizer: list it under 'quantizers' first`,
+      ),
+    );
   }
   if (ctx.spec.qat?.lsq)
     errors.push(

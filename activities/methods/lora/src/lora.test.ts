@@ -75,7 +75,7 @@ describe('lora training', () => {
   test('trains only the adapters: every base param byte-identical after the task, the adapters moved', async () => {
     const training = loraTraining(contextOf({}, 0));
     expect(training.trainable).toEqual(WEIGHTS.flatMap((w) => [loraA(w), loraB(w)]));
-    const start = training.adapter!.start(initParams(model, 4));
+    const start = await training.adapter!.start(initParams(model, 4));
     expect(start[loraB('trunk.0.weight')].data.every((v) => v === 0)).toBe(true);
     const trained = await trainTask(training, start, 0);
     for (const p of model.params) expect(same(trained[p.name], start[p.name])).toBe(true);
@@ -84,7 +84,7 @@ describe('lora training', () => {
 
   test("finish merges: each targeted weight moves by exactly (alpha / r) A B, the others not at all, and the adapters go ('new')", async () => {
     const training = loraTraining(contextOf({ rank: 4, alpha: 8 }, 0));
-    const trained = await trainTask(training, training.adapter!.start(initParams(model, 4)), 0);
+    const trained = await trainTask(training, await training.adapter!.start(initParams(model, 4)), 0);
     const done = training.adapter!.finish(trained);
     const merged = mergeLora(trained, { weights: WEIGHTS, rank: 4, alpha: 8 });
     expect(Object.keys(done).sort()).toEqual(model.params.map((p) => p.name).sort());
@@ -94,7 +94,7 @@ describe('lora training', () => {
     }
     expect(same(done['trunk.0.bias'], trained['trunk.0.bias'])).toBe(true);
     // The next task starts from the merged base with fresh adapters: B = 0 and another A.
-    const next = loraTraining(contextOf({ rank: 4, alpha: 8 }, 1)).adapter!.start(done);
+    const next = await loraTraining(contextOf({ rank: 4, alpha: 8 }, 1)).adapter!.start(done);
     expect(same(next['trunk.0.weight'], merged['trunk.0.weight'])).toBe(true);
     expect(next[loraB('trunk.0.weight')].data.every((v) => v === 0)).toBe(true);
     expect(same(next[loraA('trunk.0.weight')], trained[loraA('trunk.0.weight')])).toBe(false);
@@ -102,19 +102,19 @@ describe('lora training', () => {
 
   test("perTask 'shared' carries the trained A to the next task and restarts B at zero", async () => {
     const training = loraTraining(contextOf({ perTask: 'shared' }, 0));
-    const trained = await trainTask(training, training.adapter!.start(initParams(model, 4)), 0);
+    const trained = await trainTask(training, await training.adapter!.start(initParams(model, 4)), 0);
     const done = training.adapter!.finish(trained);
     expect(Object.keys(done)).toContain(loraA('trunk.0.weight'));
     expect(Object.keys(done)).not.toContain(loraB('trunk.0.weight'));
-    const next = loraTraining(contextOf({ perTask: 'shared' }, 1)).adapter!.start(done);
+    const next = await loraTraining(contextOf({ perTask: 'shared' }, 1)).adapter!.start(done);
     expect(same(next[loraA('trunk.0.weight')], trained[loraA('trunk.0.weight')])).toBe(true);
     expect(next[loraB('trunk.0.weight')].data.every((v) => v === 0)).toBe(true);
   });
 
-  test('start and finish are pure: the same inputs give the same bytes (a resumed task starts alike)', () => {
+  test('start and finish are pure: the same inputs give the same bytes (a resumed task starts alike)', async () => {
     const params = initParams(model, 4);
-    const a = loraTraining(contextOf({}, 1)).adapter!.start(params);
-    const b = loraTraining(contextOf({}, 1)).adapter!.start(params);
+    const a = await loraTraining(contextOf({}, 1)).adapter!.start(params);
+    const b = await loraTraining(contextOf({}, 1)).adapter!.start(params);
     for (const k of Object.keys(a)) expect(same(a[k], b[k])).toBe(true);
   });
 });
@@ -154,11 +154,11 @@ describe('qlora base', () => {
     expect(() => quantizedBase('w', weight, { grid: 'nf4', bits: 8, blockSize: 16 })).toThrow('bits: the nf4 grid has 4 bits');
   });
 
-  test('qlora starts each task on the quantized base of the targeted weights only', () => {
+  test('qlora starts each task on the quantized base of the targeted weights only', async () => {
     const config = qloraConfigSchema.parse({ targets: ['trunk.0'], base: { blockSize: 4 } });
     const ctx = { ...contextOf({}, 0), config };
     const params = initParams(model, 4);
-    const start = loraTraining(ctx, config.base).adapter!.start(params);
+    const start = await loraTraining(ctx, config.base).adapter!.start(params);
     expect(same(start['trunk.0.weight'], quantizedBase('trunk.0.weight', params['trunk.0.weight'], config.base))).toBe(true);
     expect(same(start['trunk.0.weight'], params['trunk.0.weight'])).toBe(false);
     expect(same(start['head.0.weight'], params['head.0.weight'])).toBe(true);

@@ -128,7 +128,7 @@ async function runTasks<C>(
     const batches = taskBatches(scenario, t, seed, opts.steps, opts.batchSize, training);
     // An adapter (LoRA) trains its model from its start params, and folds the result back, as trainTask does.
     const trainedModel = training.adapter?.model ?? model;
-    const start = training.adapter ? training.adapter.start(params) : params;
+    const start = training.adapter ? await training.adapter.start(params) : params;
     if (opts.gradient && training.step?.lossTerm) {
       opts.gradient.results.push({
         task: t,
