@@ -25,7 +25,13 @@ const pluginShapeSchema = z.discriminatedUnion(
     z.looseObject({ ...base, kind: z.literal('benchmark'), scenario: fn('scenario') }),
     z.looseObject({ ...base, kind: z.literal('model'), build: fn('build') }),
     z.looseObject({ ...base, kind: z.literal('trainer'), train: fn('train') }),
-    z.looseObject({ ...base, kind: z.literal('method'), training: fn('training').optional(), afterTask: fn('afterTask').optional() }),
+    z.looseObject({
+      ...base,
+      kind: z.literal('method'),
+      training: fn('training').optional(),
+      afterTask: fn('afterTask').optional(),
+      transformModel: fn('transformModel').optional(),
+    }),
     z.looseObject({
       ...base,
       kind: z.literal('quantizer'),

@@ -200,6 +200,31 @@ export interface MethodTraining {
    * every param of the task's head. Others in the forward pass stay fixed.
    */
   trainable?: string[];
+  /**
+   * Parameters this task trains beside the model's own (LoRA's adapters) and how the task's
+   * result folds them back in; absent: the trainer trains the model's params as they are.
+   */
+  adapter?: TrainingAdapter;
+}
+
+/**
+ * A method's change to the model for one task's training only (LoRA): the trainer trains
+ * `model`, starting from `start(params)`, and the task's checkpoint is `finish(trained)`. The run's
+ * model (checkpoints' params, evaluation, quantizers, export) stays the plain one, so `finish` must
+ * return the plain model's params; it may keep extra tensors (a shared adapter) for the next
+ * task's `start`, which the plain model ignores.
+ */
+export interface TrainingAdapter {
+  /** What the trainer trains: the run's model with the adapter's params in its forward. */
+  model: Model;
+  /**
+   * The params the task starts from, given the previous task's checkpoint: a pure function of
+   * them and the seed. A retried or resumed task calls it again, then the trainer's mid-task
+   * checkpoint replaces what the task had trained, so nothing is applied twice.
+   */
+  start(params: TensorMap): TensorMap | Promise<TensorMap>;
+  /** The task's result from the trained params (every param of `model`): LoRA's merge. */
+  finish(trained: TensorMap): TensorMap;
 }
 
 export interface MethodContext<C = unknown> {
@@ -219,6 +244,12 @@ export interface MethodContext<C = unknown> {
    * method's own curvature; absent when the trainer does not tell (or outside a run).
    */
   trainer?: UpdateRule;
+  /**
+   * Runs the spec's quantizer with this id (an entry of `quantizers`) on `params` of the model
+   * plugin's model, calibrated on this task's training data, as finishTask would: QLoRA's GPTQ or
+   * HQQ base. Absent outside a run (the conformance kit).
+   */
+  quantizeWith?(quantizerId: string, params: TensorMap): Promise<Record<string, QuantizedWeight>>;
 }
 
 export interface AfterTaskContext<C = unknown> extends MethodContext<C> {
@@ -238,6 +269,15 @@ export interface MethodPlugin<C = unknown> extends PluginBase<'method', C> {
     config: C,
     size: { params: number; inputSize: number; tasks: number; /** labels per sample */ targetsPerSample: number },
   ): number;
+  /**
+   * The run's model, when the method changes it (LoRA with `merge: false` adds adapters that
+   * evaluation and export must see): applied wherever a run builds the model plugin's model, so
+   * checkpoints, the step graph, evaluation and export all see it, and every MethodContext.model is
+   * it. Quantizers and QAT still see the model plugin's own model: they quantize its weights, and
+   * what the method added stays float32. Must be a pure function of its arguments. Absent: the
+   * model as built.
+   */
+  transformModel?(config: C, model: Model, scenario: ScenarioInfo): Model;
   /** What the method adds to training on this task. */
   training?(ctx: MethodContext<C>): MethodTraining | Promise<MethodTraining>;
   /** Consolidate after a task (Fisher, importance, buffer); the result is stored as an artifact. */

@@ -136,14 +136,20 @@ export class PluginRegistry {
       scenario = outline;
     }
     const modelPlugin = this.get('model', spec.model.name);
+    let plain: Model | undefined;
     let model: Model | undefined;
     if (scenario) {
       try {
-        model = modelPlugin.build(spec.model.config, scenario);
-        const mismatch = targetsMismatch(spec, model, scenario);
+        plain = modelPlugin.build(spec.model.config, scenario);
+        const mismatch = targetsMismatch(spec, plain, scenario);
         if (mismatch) errors.push(mismatch);
       } catch (err) {
         errors.push(err instanceof SpecError ? err : new SpecError('model', (err as Error).message));
+      }
+      try {
+        model = plain && this.methodModel(spec, plain, scenario);
+      } catch (err) {
+        errors.push(err instanceof SpecError ? err : new SpecError('method', (err as Error).message));
       }
     }
     const ctx = (path: string): SpecCheckContext => ({ path, spec, scenario, model });
@@ -156,12 +162,26 @@ export class PluginRegistry {
       ...spec.evaluators.map((e, i): [PluginKind, PluginRef, string] => ['evaluator', e, `evaluators.${i}`]),
     ];
     for (const [kind, ref, path] of refs) errors.push(...(this.get(kind, ref.name).checkSpec?.(ref.config, ctx(path)) ?? []));
-    if (spec.qat && model) errors.push(...this.checkQatTransform(spec, model));
+    if (spec.qat && plain) errors.push(...this.checkQatTransform(spec, plain));
     if (options.memoryBytes !== undefined && scenario && model && errors.length === 0) {
       const problem = memoryProblem(this.estimateMemory(spec, scenario, model), options.memoryBytes);
       if (problem) errors.push(new SpecError(problem.field, problem.problem));
     }
     return errors;
+  }
+
+  /**
+   * The run's model: the model plugin's, through the method's `transformModel` when it has one.
+   * The one place a run's model is built (validation and every activity).
+   */
+  buildModel(spec: ExperimentSpec, scenario: ScenarioInfo): Model {
+    return this.methodModel(spec, this.get('model', spec.model.name).build(spec.model.config, scenario), scenario);
+  }
+
+  /** `model` through the spec's method's `transformModel`, or as it is. */
+  methodModel(spec: ExperimentSpec, model: Model, scenario: ScenarioInfo): Model {
+    const method = this.get('method', spec.method.name);
+    return method.transformModel ? method.transformModel(spec.method.config, model, scenario) : model;
   }
 
   /** The quantizer's training transform on the model: a configuration it cannot train through is refused now, not at task 0. */
@@ -195,7 +215,7 @@ export class PluginRegistry {
     const scenario = this.find('benchmark', spec.benchmark.name)?.outline?.(spec.benchmark.config).outline;
     if (!scenario) return undefined;
     try {
-      return this.estimateMemory(spec, scenario, this.get('model', spec.model.name).build(spec.model.config, scenario));
+      return this.estimateMemory(spec, scenario, this.buildModel(spec, scenario));
     } catch {
       return undefined;
     }

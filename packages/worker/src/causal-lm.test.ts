@@ -19,6 +19,7 @@ import { checkMethod } from '@retain/sdk/testing';
 import { createActivities } from './activities';
 import { builtinPlugins } from './plugins';
 import { experimentResultOf } from './run-records';
+import { loadTensors } from './checkpoint';
 
 // A whole 2-task causal LM run through the real activities (trainer, methods, evaluator,
 // quantizer, onnxruntime), on an in-test benchmark of byte sequences labelled at every position:
@@ -102,9 +103,14 @@ afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
+/** The last run's start checkpoint and last finished task, for tests that read its artifacts. */
+let firstCheckpoint: string | undefined;
+let lastFinished: FinishedTask | undefined;
+
 async function runAll(spec: ExperimentSpec): Promise<ExperimentResult> {
   const activities = createActivities({ registry, artifacts: store });
   const prepared = await run(() => activities.startRun({ spec }));
+  firstCheckpoint = prepared.checkpointRef;
   let previous: FinishedTask | undefined;
   for (let t = 0; t < 2; t++) {
     const { checkpointRef, methodStateRef } = previous?.models ?? { checkpointRef: prepared.checkpointRef };
@@ -112,6 +118,7 @@ async function runAll(spec: ExperimentSpec): Promise<ExperimentResult> {
     const before = previous;
     previous = await run(() => activities.finishTask({ spec, taskIndex: t, trained, previous: before }));
   }
+  lastFinished = previous;
   const state = {
     runId: spec.name,
     spec,
@@ -179,6 +186,103 @@ describe('a 2-task causal LM run (next-token accuracy at every position)', () =>
     await expect(run(() => activities.startRun({ spec }))).rejects.toThrow(
       'model mlp predicts 1 logits row per example (targetsPerExample) but benchmark test-sequences gives 16 labels per sample (targetsPerSample)',
     );
+  });
+});
+
+describe('LoRA and QLoRA on a 2-task causal LM run (adapters merged after each task)', () => {
+  const adapterSpec = (name: 'lora' | 'qlora') =>
+    specOf({ name, config: { rank: 4, alpha: 8, ...(name === 'qlora' ? { base: { blockSize: 16 } } : {}) } });
+  const results: Record<string, ExperimentResult[]> = {};
+
+  beforeAll(async () => {
+    // Each twice: a run is a pure function of its spec, adapters' draws and the base's quantization included.
+    for (const name of ['lora', 'qlora'] as const) results[name] = [await runAll(adapterSpec(name)), await runAll(adapterSpec(name))];
+    if (process.env.RETAIN_REPORT) for (const [name, [r]] of Object.entries(results)) console.log(name, JSON.stringify(r.matrices));
+  });
+
+  test.each(['lora', 'qlora'])('%s learns each text through its adapters, and the same spec gives the same matrices', (name) => {
+    const [first, second] = results[name];
+    expect(first.matrices.fp32[0][0]!).toBeGreaterThan(0.5);
+    expect(first.matrices.fp32[1][1]!).toBeGreaterThan(0.5);
+    expect(first.matrices['rtn-int8'].flat().every((v) => v !== null && Number.isFinite(v))).toBe(true);
+    expect(second.matrices).toEqual(first.matrices);
+  });
+
+  test('kept adapters (merge: false): the base never moves, quantizers (RTN, GPTQ) quantize it alone, the export reads W + s A B', async () => {
+    const spec = {
+      ...specOf({ name: 'lora', config: { rank: 4, alpha: 8, merge: false, perTask: 'shared' } }),
+      quantizers: registry.validateSpec({
+        ...specOf({ name: 'naive', config: {} }),
+        quantizers: [
+          { name: 'rtn', config: { bits: 8 } },
+          { name: 'gptq', id: 'gptq4', config: { bits: 4, granularity: 'block', blockSize: 16, calibrationSize: 16 } },
+        ],
+      }).quantizers,
+    };
+    const result = await runAll(spec);
+    const { matrices } = result;
+    expect(matrices.fp32[0][0]!).toBeGreaterThan(0.5);
+    expect(matrices.fp32[1][1]!).toBeGreaterThan(0.5);
+    const codes = await loadTensors(store, lastFinished!.models.quantized.gptq4.codesRef, 'quantized-codes');
+    expect(Object.keys(codes).some((n) => n.includes('.lora.'))).toBe(false);
+    expect(Object.keys(codes)).toContain('block.0.attn.qkv.weight');
+    // The quantized model still carries the trained adapters: it learned the second text too.
+    expect(matrices.gptq4[1][1]!).toBeGreaterThan(0.5);
+    const [first, last] = await Promise.all(
+      [firstCheckpoint!, lastFinished!.models.checkpointRef].map((ref) => loadTensors(store, ref, 'model')),
+    );
+    expect(Buffer.from(last['block.0.attn.qkv.weight'].data.buffer).equals(Buffer.from(first['block.0.attn.qkv.weight'].data.buffer))).toBe(
+      true,
+    );
+    expect(last['block.0.attn.qkv.weight.lora.B'].data.some((v) => v !== 0)).toBe(true);
+  });
+
+  test('a QLoRA base from a quantizer of the spec (GPTQ int4): the base is on its grid, and the adapters learn on top', async () => {
+    const spec = registry.validateSpec({
+      ...specOf({ name: 'naive', config: {} }),
+      method: { name: 'qlora', config: { rank: 4, alpha: 8, merge: false, perTask: 'shared', base: { quantizer: 'gptq4' } } },
+      quantizers: [{ name: 'gptq', id: 'gptq4', config: { bits: 4, granularity: 'block', blockSize: 32, calibrationSize: 16 } }],
+    });
+    const { matrices } = await runAll(spec);
+    expect(matrices.fp32[1][1]!).toBeGreaterThan(0.5);
+    const base = (await loadTensors(store, lastFinished!.models.checkpointRef, 'model'))['block.0.attn.qkv.weight'];
+    const [rows, cols] = base.dims;
+    expect(rows).toBe(32);
+    // Every column of the (one) block of 32 rows holds at most 16 values: 4-bit codes on one scale.
+    for (let c = 0; c < cols; c++)
+      expect(new Set(Array.from({ length: rows }, (_, r) => base.data[r * cols + c])).size).toBeLessThanOrEqual(16);
+  });
+
+  test('validation names the field at fault: unknown targets, learned QAT steps, fromTask past the last task, w8a8 on kept adapters', () => {
+    const problems = (method: { name: string; config: Record<string, unknown> }, extra: Record<string, unknown> = {}) => {
+      try {
+        registry.validateSpec({ ...specOf({ name: 'naive', config: {} }), method, ...extra });
+      } catch (e) {
+        return (e as SpecErrors).errors.map((x) => x.message);
+      }
+      return [];
+    };
+    expect(problems({ name: 'lora', config: { targets: ['attn.qkv', 'attn.out'] } })).toEqual([
+      expect.stringMatching(
+        /^method\.config\.targets: 'attn\.out' matches no matrix weight of model 'causal-lm-.*'; the model's matrix weights are embed\.token, block\.0\.attn\.qkv\.weight, /,
+      ),
+    ]);
+    const qat = {
+      quantizers: [{ name: 'rtn', id: 'int4', config: { bits: 4, granularity: 'block', blockSize: 16 } }],
+      qat: { quantizer: 'int4', lsq: true },
+    };
+    expect(problems({ name: 'qlora', config: {} }, qat)).toEqual([
+      expect.stringMatching(/^qat\.lsq: method qlora trains only its adapters/),
+    ]);
+    expect(problems({ name: 'qlora', config: { base: { quantizer: 'gptq4' } } })).toEqual([
+      "method.config.base.quantizer: 'gptq4' is not the id of a quantizer in this spec; use one of rtn-int8",
+    ]);
+    expect(problems({ name: 'lora', config: { fromTask: 2 } })).toEqual([
+      'method.config.fromTask: is 2 but the scenario has 2 tasks (0..1), so no task would train adapters; use a task index below 2',
+    ]);
+    expect(problems({ name: 'lora', config: { merge: false } }, { quantizers: [{ name: 'w8a8', config: {} }] })).toEqual([
+      expect.stringMatching(/^quantizers\.0\.name: w8a8 quantizes the input of the MatMul .*config\.merge: false/),
+    ]);
   });
 });
 

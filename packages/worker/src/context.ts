@@ -1,7 +1,7 @@
 import type { ArtifactStore } from '@retain/artifacts';
 import type { Scenario } from '@retain/data';
 import type { Model } from '@retain/engine';
-import { targetsMismatch, type ExperimentSpec, type MethodContext, type PluginRegistry } from '@retain/sdk';
+import { SpecError, targetsMismatch, type ExperimentSpec, type MethodContext, type PluginRegistry } from '@retain/sdk';
 import { loadTensors } from './checkpoint';
 import { asPluginError, asPluginErrorSync } from './failures';
 
@@ -18,7 +18,10 @@ export interface ActivityDeps {
 export interface WorkerContext extends ActivityDeps {
   /** The spec's scenario; datasets load once per worker process, a scenario is a cheap view over them. */
   scenarioOf(spec: ExperimentSpec): Promise<Scenario>;
+  /** The run's model: the model plugin's, through the method's `transformModel` (LoRA's kept adapters) when it has one. */
   modelOf(spec: ExperimentSpec, scenario: Scenario): Model;
+  /** The model plugin's own model: what quantizers and QAT work on (a method's additions stay float32). */
+  plainModelOf(spec: ExperimentSpec, scenario: Scenario): Model;
   /** The head that trains and evaluates task `taskIndex`: 0 unless the scenario has a head per task. */
   headOf(scenario: Scenario, taskIndex: number): number;
   /** What a method's hooks see on a task: its config, the task, the model and its state artifact. */
@@ -50,13 +53,19 @@ export function createWorkerContext({ registry, artifacts }: ActivityDeps): Work
       return scenario;
     },
 
-    modelOf: (spec, scenario) => {
+    plainModelOf: (spec, scenario) => {
       const model = registry.get('model', spec.model.name);
       const built = asPluginErrorSync(`model ${model.name}`, () => model.build(spec.model.config, scenario));
       // Validation checks this only when the benchmark outlines its scenario; startRun always does.
       const mismatch = targetsMismatch(spec, built, scenario);
       if (mismatch) throw mismatch;
       return built;
+    },
+
+    modelOf: (spec, scenario) => {
+      const plain = context.plainModelOf(spec, scenario);
+      if (!registry.get('method', spec.method.name).transformModel) return plain;
+      return asPluginErrorSync(`method ${spec.method.name}`, () => registry.methodModel(spec, plain, scenario));
     },
 
     headOf: (scenario, taskIndex) => (scenario.heads === 1 ? 0 : taskIndex),
@@ -74,6 +83,29 @@ export function createWorkerContext({ registry, artifacts }: ActivityDeps): Work
         head: context.headOf(scenario, taskIndex),
         taskData: (index) => scenario.task(index),
         state: stateRef ? await loadTensors(artifacts, stateRef, 'method-state') : undefined,
+        quantizeWith: async (quantizerId, params) => {
+          const ref = spec.quantizers.find((q) => q.id === quantizerId);
+          if (!ref)
+            throw new SpecError(
+              'method.config',
+              `'${quantizerId}' is not the id of a quantizer in this spec; use one of ${spec.quantizers.map((q) => q.id).join(', ') || 'none'}`,
+            );
+          const quantizer = registry.get('quantizer', ref.name);
+          const { weights } = await asPluginError(
+            `quantizer ${quantizerId}`,
+            () => ({ task: taskIndex }),
+            () =>
+              quantizer.quantize({
+                config: ref.config,
+                seed: spec.seed,
+                model: context.plainModelOf(spec, scenario),
+                params,
+                head: context.headOf(scenario, taskIndex),
+                calibration: scenario.task(taskIndex).train,
+              }),
+          );
+          return weights;
+        },
         ...(rule ? { trainer: rule } : {}),
       };
     },

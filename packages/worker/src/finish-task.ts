@@ -137,10 +137,13 @@ export async function quantize(ctx: WorkerContext, input: QuantizeInput): Promis
   if (!ref) throw new SpecError('quantizers', `no quantizer has id '${quantizerId}'`);
   const { artifacts } = ctx;
   const scenario = await ctx.scenarioOf(spec);
+  // Quantizers quantize the model plugin's weights; the export is the run's model (a method's
+  // kept adapters read as W + s A B, in float32, on the quantized W).
   const model = ctx.modelOf(spec, scenario);
+  const plain = ctx.plainModelOf(spec, scenario);
   const params = await loadTensors(artifacts, checkpointRef, 'model');
   const quantizer = ctx.registry.get('quantizer', ref.name);
-  const qat = spec.qat?.quantizer === quantizerId ? qatPlanOf(spec, ctx.registry, model) : undefined;
+  const qat = spec.qat?.quantizer === quantizerId ? qatPlanOf(spec, ctx.registry, plain) : undefined;
   const { weights, export: exportOptions } = await asPluginError(
     `quantizer ${quantizerId}`,
     () => ({ task: taskIndex }),
@@ -148,7 +151,7 @@ export async function quantize(ctx: WorkerContext, input: QuantizeInput): Promis
       quantizer.quantize({
         config: ref.config,
         seed: spec.seed,
-        model,
+        model: plain,
         params,
         head: ctx.headOf(scenario, taskIndex),
         calibration: scenario.task(taskIndex).train,

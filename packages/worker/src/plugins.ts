@@ -23,6 +23,7 @@ import { lwfMethod } from '@retain/method-lwf';
 import { pnnMethod, pnnModel } from '@retain/method-pnn';
 import { jointMethod } from '@retain/method-joint';
 import { adaptiveLrMethod } from '@retain/method-adaptive-lr';
+import { loraMethod, qloraMethod } from '@retain/method-lora';
 
 /** Every plugin that ships with Retain. A new plugin adds one line here. */
 export const builtinPlugins: Plugin[] = [
@@ -53,6 +54,8 @@ export const builtinPlugins: Plugin[] = [
   pnnModel,
   jointMethod,
   adaptiveLrMethod,
+  loraMethod,
+  qloraMethod,
 ];
 
 export function defaultRegistry(): PluginRegistry {

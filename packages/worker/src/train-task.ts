@@ -51,9 +51,18 @@ export async function trainTask(ctx: WorkerContext, input: TrainTaskInput): Prom
       async () => (await method.training?.(methodCtx)) ?? {},
     );
     const trainer = registry.get('trainer', spec.trainer.name);
-    // Under QAT the trainer sees the model through the quantizer; methods keep the plain one.
-    const qat = qatPlanOf(spec, registry, model);
-    const trained = qat ? trainThroughQuantizer(qat, model, params) : { model, params };
+    // A method's adapter (LoRA) trains its own params on the model; under QAT the trainer sees the
+    // model through the quantizer, planned on the model plugin's model: adapters are not fake-quantized.
+    const { adapter } = training;
+    const adapted = adapter
+      ? await asPluginError(
+          `method ${method.name}`,
+          () => ({ task: taskIndex }),
+          async () => ({ model: adapter.model, params: await adapter.start(params) }),
+        )
+      : { model, params };
+    const qat = qatPlanOf(spec, registry, ctx.plainModelOf(spec, scenario));
+    const trained = qat ? trainThroughQuantizer(qat, adapted.model, adapted.params) : adapted;
     const outcome = await asPluginError(
       `trainer ${trainer.name}`,
       () => ({ task: taskIndex, step: heartbeat.details.step }),
@@ -91,7 +100,15 @@ export async function trainTask(ctx: WorkerContext, input: TrainTaskInput): Prom
       throw err;
     });
     const stepState = outcome.methodState && Object.keys(outcome.methodState).length ? outcome.methodState : undefined;
-    const finalRef = await saveTensors(artifacts, outcome.params, 'model');
+    // The adapter folds its params into the model's (LoRA's merge) before the task's checkpoint.
+    const finalParams = adapter
+      ? await asPluginError(
+          `method ${method.name}`,
+          () => ({ task: taskIndex }),
+          async () => adapter.finish(outcome.params),
+        )
+      : outcome.params;
+    const finalRef = await saveTensors(artifacts, finalParams, 'model');
     const methodStepStateRef = stepState ? await saveTensors(artifacts, stepState, 'method-step-state') : undefined;
     if (retryPoint) written.add(retryPoint.checkpointRef);
     const keep = [finalRef, methodStepStateRef, checkpointRef, input.resumeFrom?.checkpointRef];

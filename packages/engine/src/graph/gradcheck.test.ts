@@ -4,6 +4,7 @@ import { gradients } from './autodiff';
 import { Graph } from './graph';
 import * as op from './ops';
 import type { Tensor } from './tensor';
+import { loraWeight } from '../models/lora';
 import { numel } from '../tensor';
 
 /**
@@ -42,6 +43,12 @@ const cases: Case[] = [
   { name: 'log', params: { a: [2, 3] }, build: (g, p) => op.log(p.a), positive: true },
   { name: 'sqrt', params: { a: [2, 3] }, build: (g, p) => op.sqrt(p.a), positive: true },
   { name: 'matmul', params: { a: [3, 4], b: [4, 5] }, build: (g, p) => op.matmul(p.a, p.b) },
+  {
+    // The weight LoRA's wrapper feeds the model (models/lora.ts): x (W + s A B).
+    name: 'LoRA weight then matmul',
+    params: { x: [3, 4], w: [4, 5], a: [4, 2], b: [2, 5] },
+    build: (g, p) => op.matmul(p.x, loraWeight(p.w, p.a, p.b, 0.75)),
+  },
   { name: 'matmul batched x shared', params: { a: [2, 3, 4], b: [4, 2] }, build: (g, p) => op.matmul(p.a, p.b) },
   { name: 'relu', params: { a: [4, 5] }, build: (g, p) => op.relu(p.a) },
   { name: 'tanh', params: { a: [4, 5] }, build: (g, p) => op.tanh(p.a) },

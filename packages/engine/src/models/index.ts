@@ -4,3 +4,15 @@ export { cnn, type CnnConfig } from './cnn';
 export { transformer, type TransformerConfig } from './transformer';
 export { causalLm, mlpHidden, type CausalLmConfig } from './causal-lm';
 export { initParams, initParam } from './init';
+export {
+  initLoraParams,
+  isLoraParam,
+  loraA,
+  loraB,
+  loraParams,
+  loraScale,
+  loraWeight,
+  mergeLora,
+  withLora,
+  type LoraOptions,
+} from './lora';

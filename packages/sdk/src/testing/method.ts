@@ -67,7 +67,9 @@ export async function checkMethod<C>(plugin: MethodPlugin<C>, options: MethodChe
   const config = parsedConfig(plugin, options.config);
   const seed = options.seed ?? 7;
   const scenario = syntheticScenario(options.scenario);
-  const model = (options.model ?? fixtureModel)(scenario);
+  // The run's model: through the method's transformModel (LoRA's kept adapters), as a run builds it.
+  const built = (options.model ?? fixtureModel)(scenario);
+  const model = plugin.transformModel ? plugin.transformModel(config, built, scenario) : built;
   const run = (resumeAt?: number, gradient?: GradientCheck) =>
     runTasks(plugin, config, seed, scenario, model, { steps: options.steps ?? 6, batchSize: options.batchSize ?? 8, resumeAt, gradient });
 
@@ -124,17 +126,21 @@ async function runTasks<C>(
     const ctx = { config, seed, taskIndex: t, task: scenario.task(t), model, head, taskData: (i: number) => scenario.task(i), state };
     const training: MethodTraining = (await plugin.training?.(ctx)) ?? {};
     const batches = taskBatches(scenario, t, seed, opts.steps, opts.batchSize, training);
+    // An adapter (LoRA) trains its model from its start params, and folds the result back, as trainTask does.
+    const trainedModel = training.adapter?.model ?? model;
+    const start = training.adapter ? await training.adapter.start(params) : params;
     if (opts.gradient && training.step?.lossTerm) {
       opts.gradient.results.push({
         task: t,
-        problem: await gradientProblem(model, head, params, training, batches[0], seed + t, opts.gradient.coordinates),
+        problem: await gradientProblem(trainedModel, head, start, training, batches[0], seed + t, opts.gradient.coordinates),
       });
     }
-    const trained = await train(model, head, params, training, batches, opts.resumeAt);
+    const trained = await train(trainedModel, head, start, training, batches, opts.resumeAt);
+    if (training.adapter) trained.params = training.adapter.finish(trained.params);
     const next = await plugin.afterTask?.({ ...ctx, params: trained.params, trained: trained.methodState });
     state = next ?? state;
     params = trained.params;
-    const { batches: _source, step: _step, ...plain } = training;
+    const { batches: _source, step: _step, adapter: _adapter, ...plain } = training;
     traces.push({ training: plain, losses: trained.losses, params, methodState: trained.methodState, state: next });
   }
   return traces;
