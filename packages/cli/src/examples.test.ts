@@ -31,6 +31,7 @@ describe('examples/sweeps/', () => {
   it('holds the sweeps docs/results and the README name', () => {
     expect(sweeps.sort()).toEqual([
       'ewc-vs-replay.yaml',
+      'language.yaml',
       'methods-permuted-fmnist.yaml',
       'methods-split-fmnist-class-il.yaml',
       'methods-split-fmnist-task-il.yaml',
