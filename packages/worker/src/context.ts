@@ -4,6 +4,7 @@ import type { Model } from '@retain/engine';
 import { SpecError, targetsMismatch, type ExperimentSpec, type MethodContext, type PluginRegistry } from '@retain/sdk';
 import { loadTensors } from './checkpoint';
 import { asPluginError, asPluginErrorSync } from './failures';
+import { runQuantizer } from './run-quantizer';
 
 /** What a worker's activities are built from. */
 export interface ActivityDeps {
@@ -84,27 +85,12 @@ export function createWorkerContext({ registry, artifacts }: ActivityDeps): Work
         taskData: (index) => scenario.task(index),
         state: stateRef ? await loadTensors(artifacts, stateRef, 'method-state') : undefined,
         quantizeWith: async (quantizerId, params) => {
-          const ref = spec.quantizers.find((q) => q.id === quantizerId);
-          if (!ref)
+          if (!spec.quantizers.some((q) => q.id === quantizerId))
             throw new SpecError(
               'method.config',
               `'${quantizerId}' is not the id of a quantizer in this spec; use one of ${spec.quantizers.map((q) => q.id).join(', ') || 'none'}`,
             );
-          const quantizer = registry.get('quantizer', ref.name);
-          const { weights } = await asPluginError(
-            `quantizer ${quantizerId}`,
-            () => ({ task: taskIndex }),
-            () =>
-              quantizer.quantize({
-                config: ref.config,
-                seed: spec.seed,
-                model: context.plainModelOf(spec, scenario),
-                params,
-                head: context.headOf(scenario, taskIndex),
-                calibration: scenario.task(taskIndex).train,
-              }),
-          );
-          return weights;
+          return (await runQuantizer(context, spec, scenario, quantizerId, params, taskIndex)).weights;
         },
         ...(rule ? { trainer: rule } : {}),
       };

@@ -5,7 +5,6 @@ import {
   evaluatedTasks,
   evaluationTasksOf,
   FP32,
-  SpecError,
   type ArtifactRef,
   type ConsolidateOutput,
   type ExperimentSpec,
@@ -25,6 +24,7 @@ import { withHeartbeat } from './liveness';
 import { learnedStepSizes, qatPlanOf } from './qat';
 import { methodFisherOf } from './method-fisher';
 import { putOrderedJson } from './run-records';
+import { runQuantizer } from './run-quantizer';
 
 /**
  * Everything after a task's training, in one activity (one round trip through Temporal per task):
@@ -133,8 +133,6 @@ export interface QuantizeInput {
 /** One quantizer on the task's checkpoint: an ONNX model per head (in a manifest), its codes and their bucket-crossing rate. */
 export async function quantize(ctx: WorkerContext, input: QuantizeInput): Promise<QuantizeOutput> {
   const { spec, taskIndex, checkpointRef, quantizerId, previousCodesRef, fixedGridRef, previousCheckpointRef, methodStateRef } = input;
-  const ref = spec.quantizers.find((q) => q.id === quantizerId);
-  if (!ref) throw new SpecError('quantizers', `no quantizer has id '${quantizerId}'`);
   const { artifacts } = ctx;
   const scenario = await ctx.scenarioOf(spec);
   // Quantizers quantize the model plugin's weights; the export is the run's model (a method's
@@ -142,30 +140,12 @@ export async function quantize(ctx: WorkerContext, input: QuantizeInput): Promis
   const model = ctx.modelOf(spec, scenario);
   const plain = ctx.plainModelOf(spec, scenario);
   const params = await loadTensors(artifacts, checkpointRef, 'model');
-  const quantizer = ctx.registry.get('quantizer', ref.name);
   const qat = spec.qat?.quantizer === quantizerId ? qatPlanOf(spec, ctx.registry, plain) : undefined;
-  const { weights, export: exportOptions } = await asPluginError(
-    `quantizer ${quantizerId}`,
-    () => ({ task: taskIndex }),
-    () =>
-      quantizer.quantize({
-        config: ref.config,
-        seed: spec.seed,
-        model: plain,
-        params,
-        head: ctx.headOf(scenario, taskIndex),
-        calibration: scenario.task(taskIndex).train,
-        stepSizes: qat && learnedStepSizes(qat, params),
-        taskIndex,
-        taskData: (index) => {
-          if (!Number.isInteger(index) || index < 0 || index > taskIndex)
-            throw new Error(`taskData: task ${index} is not one seen so far (0..${taskIndex})`);
-          return { train: scenario.task(index).train, head: ctx.headOf(scenario, index) };
-        },
-        methodFisher: async () =>
-          methodStateRef ? methodFisherOf(await loadTensors(artifacts, methodStateRef, 'method-state'), model.params) : undefined,
-      }),
-  );
+  const { weights, export: exportOptions } = await runQuantizer(ctx, spec, scenario, quantizerId, params, taskIndex, {
+    stepSizes: qat && learnedStepSizes(qat, params),
+    methodFisher: async () =>
+      methodStateRef ? methodFisherOf(await loadTensors(artifacts, methodStateRef, 'method-state'), model.params) : undefined,
+  });
   // One ONNX file per head: a task-IL model is evaluated on task j through head j only.
   const heads: string[] = [];
   let bytes = 0;
