@@ -84,6 +84,32 @@ export class PixelSampleSet implements SampleSet {
   }
 }
 
+/**
+ * A batch of token windows: the windows at `indices` of a set of `n`, `context` floats each, into
+ * `out` (or a new array), after the checks every window gather makes; `copyWindow(i, target, at)`
+ * writes window i's tokens at target[at..]. Shared by the byte windows and the token windows.
+ */
+export function gatherWindows(
+  description: string,
+  n: number,
+  context: number,
+  indices: ArrayLike<number>,
+  out: Float32Array | undefined,
+  copyWindow: (i: number, target: Float32Array, at: number) => void,
+): Float32Array {
+  const needed = indices.length * context;
+  const target = out ? out.subarray(0, needed) : new Float32Array(needed);
+  if (target.length < needed)
+    throw new Error(`${description}: gather of ${indices.length} windows needs ${needed} floats, got ${target.length}`);
+  for (let k = 0; k < indices.length; k++) {
+    const i = indices[k];
+    if (!Number.isInteger(i) || i < 0 || i >= n)
+      throw new Error(`${description}: window ${i} (position ${k} of the batch) is outside 0..${n - 1}`);
+    copyWindow(i, target, k * context);
+  }
+  return target;
+}
+
 /** Labels per sample of `set` (1 unless it says otherwise). */
 export function targetsOf(set: Pick<SampleSet, 'targetsPerSample'>): number {
   return set.targetsPerSample ?? 1;

@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { lazyScenario, type Scenario } from './scenario';
-import type { SampleSet } from './sample-set';
+import { gatherWindows, type SampleSet } from './sample-set';
 
 /**
  * Text corpora for byte-level language models. The default folder holds the licence texts of
@@ -73,16 +73,9 @@ export class ByteWindowSampleSet implements SampleSet {
 
   gather(indices: ArrayLike<number>, out?: Float32Array): Float32Array {
     const t = this.context;
-    const target = out ? out.subarray(0, indices.length * t) : new Float32Array(indices.length * t);
-    if (target.length < indices.length * t)
-      throw new Error(`${this.description}: gather of ${indices.length} windows needs ${indices.length * t} floats, got ${target.length}`);
-    for (let k = 0; k < indices.length; k++) {
-      const i = indices[k];
-      if (!Number.isInteger(i) || i < 0 || i >= this.n)
-        throw new Error(`${this.description}: window ${i} (position ${k} of the batch) is outside 0..${this.n - 1}`);
-      for (let j = 0; j < t; j++) target[k * t + j] = this.text[this.from + i + j];
-    }
-    return target;
+    return gatherWindows(this.description, this.n, t, indices, out, (i, target, at) => {
+      for (let j = 0; j < t; j++) target[at + j] = this.text[this.from + i + j];
+    });
   }
 }
 

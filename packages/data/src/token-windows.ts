@@ -1,4 +1,4 @@
-import type { SampleSet } from './sample-set';
+import { gatherWindows, type SampleSet } from './sample-set';
 
 /**
  * Causal language-model samples: sample i is `context` tokens (as float32 token ids, the engine's
@@ -54,15 +54,8 @@ export class TokenWindowSampleSet implements SampleSet {
 
   gather(indices: ArrayLike<number>, out?: Float32Array): Float32Array {
     const t = this.context;
-    const target = out ? out.subarray(0, indices.length * t) : new Float32Array(indices.length * t);
-    if (target.length < indices.length * t)
-      throw new Error(`${this.description}: gather of ${indices.length} windows needs ${indices.length * t} floats, got ${target.length}`);
-    for (let k = 0; k < indices.length; k++) {
-      const i = indices[k];
-      if (!Number.isInteger(i) || i < 0 || i >= this.n)
-        throw new Error(`${this.description}: window ${i} (position ${k} of the batch) is outside 0..${this.n - 1}`);
-      target.set(this.inputs.subarray(i * t, (i + 1) * t), k * t);
-    }
-    return target;
+    return gatherWindows(this.description, this.n, t, indices, out, (i, target, at) =>
+      target.set(this.inputs.subarray(i * t, (i + 1) * t), at),
+    );
   }
 }
