@@ -60,16 +60,35 @@ export async function checkTlsEndpoint(settings: ConnectionSettings, address: st
       timeoutMs,
     );
     session.once('remoteSettings', () => settle());
+    // With TLS 1.3 the client's handshake ends before the server has checked its certificate, so a
+    // server that wants one (or refuses it) may end the connection after 'connect' with an alert,
+    // a reset or a bare close, whichever the socket reports first: all three mean the certificate.
+    let handshakeDone = false;
+    session.once('connect', () => (handshakeDone = true));
+    const endedAfterHandshake = (detail: string): ConnectionSettingsError =>
+      new ConnectionSettingsError(
+        tls.client
+          ? `${address} ended the connection right after the TLS handshake (${detail}): the server refused the client certificate (${tls.client.certSource}). Use one issued by a CA the server trusts for clients.`
+          : `${address} ended the connection right after the TLS handshake (${detail}): the server requires a client certificate (mTLS). ` +
+              `Set TEMPORAL_TLS_CLIENT_CERT_PATH and TEMPORAL_TLS_CLIENT_KEY_PATH (or tls.client_cert_path and tls.client_key_path in the profile).`,
+      );
     const refused = (err: NodeJS.ErrnoException): void => {
+      const code = err.code ?? '';
+      if (handshakeDone && !CLIENT_CERT_REFUSED.test(code) && (code === 'ECONNRESET' || code.startsWith('ERR_HTTP2')))
+        return settle(endedAfterHandshake(code));
       const message = explainTlsError(err, settings, address);
-      settle(UNREACHABLE.has(err.code ?? '') ? new Error(message) : new ConnectionSettingsError(message));
+      settle(UNREACHABLE.has(code) ? new Error(message) : new ConnectionSettingsError(message));
     };
     session.once('error', refused);
     // A TLS 1.3 alert after the handshake (no client certificate) reaches the socket, not the session.
     session.socket.once('error', refused);
     session.once('close', () =>
       settle(
-        new ConnectionSettingsError(`${address} closed the connection during the TLS check: check the TLS settings (${tls.enabledBy}).`),
+        handshakeDone
+          ? endedAfterHandshake('closed')
+          : new ConnectionSettingsError(
+              `${address} closed the connection during the TLS check: check the TLS settings (${tls.enabledBy}).`,
+            ),
       ),
     );
   });
