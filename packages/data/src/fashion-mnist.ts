@@ -3,6 +3,7 @@ import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { gunzip } from 'node:zlib';
 import { IdxFormatError, readIdx } from './idx';
+import { loadOnce } from './load-once';
 
 /** A labelled image dataset held as raw uint8 pixels (row-major, one image after another). */
 export interface ImageDataset {
@@ -39,23 +40,16 @@ export class DatasetNotFoundError extends Error {
   }
 }
 
-const cache = new Map<string, Promise<ImageDataset>>();
-
 /**
  * Loads Fashion-MNIST from `dir` (default: $RETAIN_FASHION_MNIST_DIR, else the Debian package's
  * folder). Each folder is read once per process; later calls share the same buffers.
  */
 export function loadFashionMnist(dir?: string): Promise<ImageDataset> {
-  const folder = resolve(dir ?? process.env.RETAIN_FASHION_MNIST_DIR ?? DEFAULT_FASHION_MNIST_DIR);
-  let loading = cache.get(folder);
-  if (!loading) {
-    loading = load(folder);
-    cache.set(folder, loading);
-    // A failed load (e.g. not installed yet) must not be remembered: the next call tries again.
-    loading.catch(() => cache.delete(folder));
-  }
-  return loading;
+  return loadFolder(resolve(dir ?? process.env.RETAIN_FASHION_MNIST_DIR ?? DEFAULT_FASHION_MNIST_DIR));
 }
+
+// A failed load (e.g. not installed yet) is not remembered: the next call tries again.
+const loadFolder = loadOnce((folder: string) => load(folder));
 
 async function load(dir: string): Promise<ImageDataset> {
   const paths = await locateFiles(dir);

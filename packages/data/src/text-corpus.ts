@@ -3,6 +3,7 @@ import { lstatSync, readdirSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
+import { loadOnce } from './load-once';
 
 /**
  * The text domains: real English text and code that Debian packages install, each a list of
@@ -148,21 +149,11 @@ export interface TextDocument {
   bytes: Uint8Array;
 }
 
-const documentsCache = new Map<TextDomainName, Promise<TextDocument[]>>();
-
 /**
  * Every document of a domain in a fixed order (by file, then position in the file), read once
  * per process. Throws TextDomainMissingError when a package is not installed.
  */
-export function loadDomainDocuments(name: TextDomainName): Promise<TextDocument[]> {
-  let loading = documentsCache.get(name);
-  if (!loading) {
-    loading = readDomain(name);
-    documentsCache.set(name, loading);
-    loading.catch(() => documentsCache.delete(name));
-  }
-  return loading;
-}
+export const loadDomainDocuments: (name: TextDomainName) => Promise<TextDocument[]> = loadOnce(readDomain);
 
 async function readDomain(name: TextDomainName): Promise<TextDocument[]> {
   const missing = missingPackages(name);

@@ -2,6 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { lazyScenario, type Scenario } from './scenario';
 import { gatherWindows, type SampleSet } from './sample-set';
+import { loadOnce } from './load-once';
 
 /**
  * Text corpora for byte-level language models. The default folder holds the licence texts of
@@ -24,26 +25,21 @@ export class TextNotFoundError extends Error {
   }
 }
 
-const cache = new Map<string, Promise<Uint8Array>>();
-
 /** The bytes of corpus `name` in `dir` (default $RETAIN_TEXT_DIR, else DEFAULT_TEXT_DIR), read once per process. */
 export function loadText(name: string, dir?: string): Promise<Uint8Array> {
   if (!name || name.includes('/') || name.includes('\\'))
     throw new Error(`text source '${name}' must be a file name inside the text folder`);
-  const file = join(resolve(dir ?? process.env.RETAIN_TEXT_DIR ?? DEFAULT_TEXT_DIR), name);
-  let loading = cache.get(file);
-  if (!loading) {
-    loading = readFile(file).then(
-      (b) => new Uint8Array(b.buffer, b.byteOffset, b.byteLength),
-      (e: unknown) => {
-        throw new TextNotFoundError(file, e);
-      },
-    );
-    cache.set(file, loading);
-    loading.catch(() => cache.delete(file));
-  }
-  return loading;
+  return readTextFile(join(resolve(dir ?? process.env.RETAIN_TEXT_DIR ?? DEFAULT_TEXT_DIR), name));
 }
+
+const readTextFile = loadOnce((file: string) =>
+  readFile(file).then(
+    (b) => new Uint8Array(b.buffer, b.byteOffset, b.byteLength),
+    (e: unknown) => {
+      throw new TextNotFoundError(file, e);
+    },
+  ),
+);
 
 /**
  * Next-byte prediction samples over `text[from, to)`: sample i is the `context` bytes starting

@@ -1,3 +1,5 @@
+import { loadOnce } from './load-once';
+
 // js-tiktoken is an ES module (its ranks too: 0.5-1 MB each), loaded only when a BPE is asked for.
 type TiktokenLite = typeof import('js-tiktoken/lite', { with: { 'resolution-mode': 'import' } });
 type TiktokenBPE = import('js-tiktoken/lite', { with: { 'resolution-mode': 'import' } }).TiktokenBPE;
@@ -45,22 +47,12 @@ export function bpeVocabulary(encoding: BpeEncoding): number {
   return BPE_IDS[encoding];
 }
 
-const bpeCache = new Map<BpeEncoding, Promise<Tokenizer>>();
-
 /**
  * A tiktoken BPE (js-tiktoken, with the ranks it ships): text is decoded as UTF-8 and encoded
  * with special-token text treated as plain text; `<|endoftext|>` ends a document. Documents are
  * encoded once per process (the same document bytes, the same ids).
  */
-export function bpeTokenizer(encoding: BpeEncoding): Promise<Tokenizer> {
-  let tokenizer = bpeCache.get(encoding);
-  if (!tokenizer) {
-    tokenizer = loadBpe(encoding);
-    bpeCache.set(encoding, tokenizer);
-    tokenizer.catch(() => bpeCache.delete(encoding));
-  }
-  return tokenizer;
-}
+export const bpeTokenizer: (encoding: BpeEncoding) => Promise<Tokenizer> = loadOnce(loadBpe);
 
 async function loadBpe(encoding: BpeEncoding): Promise<Tokenizer> {
   const [{ Tiktoken }, { default: ranks }]: [TiktokenLite, { default: TiktokenBPE }] = await Promise.all([
