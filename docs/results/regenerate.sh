@@ -5,12 +5,13 @@
 #   retain report docs/results/<name>/sweep.json --out docs/results/<name>/tables.md
 #
 # Usage (from anywhere, after `npm run build`):
-#   docs/results/regenerate.sh [methods|quantization|protocols|all] [--tables-only]
+#   docs/results/regenerate.sh [methods|quantization|protocols|language|all] [--tables-only]
 #
 #   methods        the three methods sweeps (docs/results/methods.md; about 22 min on 2 cores)
 #   quantization   the two quantization sweeps (docs/results/quantization.md; 8.5 min on 2 cores)
 #   protocols      the published protocols of examples/sweeps/protocols/ (docs/results/protocols.md)
-#   all            the three (the default)
+#   language       the causal-LM sweep (docs/results/language.md)
+#   all            the four (the default)
 #   --tables-only  run nothing: rewrite each tables.md from the sweep.json already there
 #
 # WORKERS=N (default 2) trains N cells at once: `retain sweep` runs one worker slot itself and
@@ -31,10 +32,10 @@ which=all
 tables_only=false
 for arg in "$@"; do
   case "$arg" in
-    methods | quantization | protocols | all) which=$arg ;;
+    methods | quantization | protocols | language | all) which=$arg ;;
     --tables-only) tables_only=true ;;
     *)
-      echo "regenerate.sh: unknown argument '$arg'; use methods, quantization, protocols or all, and optionally --tables-only" >&2
+      echo "regenerate.sh: unknown argument '$arg'; use methods, quantization, protocols, language or all, and optionally --tables-only" >&2
       exit 2
       ;;
   esac
@@ -44,6 +45,7 @@ sweeps=()
 [[ $which == methods || $which == all ]] && sweeps+=(methods-permuted-fmnist methods-split-fmnist-task-il methods-split-fmnist-class-il)
 [[ $which == quantization || $which == all ]] && sweeps+=(quantization-permuted-fmnist quantization-split-fmnist)
 [[ $which == protocols || $which == all ]] && sweeps+=(protocols/agem-permuted protocols/hsu-split protocols/vandeven-split)
+[[ $which == language || $which == all ]] && sweeps+=(language)
 
 workers=()
 # shellcheck disable=SC2317 # called by the EXIT trap
