@@ -70,6 +70,9 @@ for name in "${sweeps[@]}"; do
   out="docs/results/$name"
   if [[ $tables_only == false ]]; then
     "${retain[@]}" sweep "examples/sweeps/$name.yaml" --out "$out" || status=$?
+  elif [[ ! -f $out/sweep.json ]]; then
+    echo "regenerate.sh: $out/sweep.json is not there yet (run without --tables-only to make it); skipped" >&2
+    continue
   fi
   "${retain[@]}" report "$out/sweep.json" --out "$out/tables.md"
 done

@@ -52,6 +52,7 @@ describe('examples/sweeps/', () => {
         'methods-split-fmnist-task-il.yaml': 36,
         'methods-split-fmnist-class-il.yaml': 36,
         'mixed-precision-permuted-fmnist.yaml': 3,
+        'language.yaml': 21,
       }[file] ?? 18,
     );
   });

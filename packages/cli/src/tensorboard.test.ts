@@ -64,7 +64,14 @@ describe('runScalars', () => {
       'rtn-int4': { acc: 0.8, bwt: -0.15, fwt: 0, forgetting: 0.15 },
     },
     quantization: {
-      'rtn-int4': { accGap: 0.075, meanGap: 0.05, quantizationInducedForgetting: 0.05, bucketCrossingRate: [null, 0.3], bytes: [100, 100] },
+      'rtn-int4': {
+        accGap: 0.075,
+        meanGap: 0.05,
+        quantizationInducedForgetting: 0.05,
+        bucketCrossingRate: [null, 0.3],
+        fixedGridCrossingRate: [null, 0.2],
+        bytes: [100, 100],
+      },
     },
     training: [
       { steps: 8, samples: 500, seconds: 0.5, finalLoss: 1.5, samplesPerSec: 1000 },
@@ -89,6 +96,7 @@ describe('runScalars', () => {
     expect(at('metrics/rtn-int4/fwt')).toEqual([[1, 0]]);
     expect(at('quantization/rtn-int4/qif')).toEqual([[1, 0.05]]);
     expect(at('quantization/rtn-int4/bucket_crossing_rate')).toEqual([[1, 0.3]]);
+    expect(at('quantization/rtn-int4/fixed_grid_crossing_rate')).toEqual([[1, 0.2]]);
     expect(at('training/final_loss')).toEqual([
       [0, 1.5],
       [1, 1.2],

@@ -29,7 +29,7 @@ export interface RunNumbers {
  * - `<evaluator>.<result>/<model>/<task>` at step i: the other evaluators, likewise;
  * - `metrics/<model>/{acc,bwt,fwt,forgetting}` at the last step (T-1), where defined;
  * - `quantization/<quantizer>/{acc_gap,mean_gap,qif}` at the last step, where defined, and
- *   `quantization/<quantizer>/{bucket_crossing_rate,bytes}` at each task's step;
+ *   `quantization/<quantizer>/{bucket_crossing_rate,fixed_grid_crossing_rate,bytes}` at each task's step;
  * - `training/{final_loss,samples_per_sec,seconds,steps}` at each task's step, when present.
  * Cells not evaluated (null) and undefined metrics are left out, never written as 0 or NaN.
  */
@@ -59,6 +59,7 @@ export function runScalars(run: RunNumbers): Scalar[] {
     push(`quantization/${q}/mean_gap`, last, m.meanGap);
     push(`quantization/${q}/qif`, last, m.quantizationInducedForgetting);
     m.bucketCrossingRate.forEach((v, i) => push(`quantization/${q}/bucket_crossing_rate`, i, v));
+    (m.fixedGridCrossingRate ?? []).forEach((v, i) => push(`quantization/${q}/fixed_grid_crossing_rate`, i, v));
     m.bytes.forEach((v, i) => push(`quantization/${q}/bytes`, i, v));
   }
   (run.training ?? []).forEach((t, i) => {

@@ -1,7 +1,7 @@
 import { format } from 'prettier';
-import { statOverSeeds } from '@retain/metrics';
+import { meanCrossingRate, statOverSeeds } from '@retain/metrics';
 import { buildMarkdownReport, markdownTable, runMarkdown, sweepMarkdown } from './index';
-import { finalBytes, meanCrossingRate } from './markdown';
+import { finalBytes } from './markdown';
 import { FIXTURE_RUNS, fixtureResult, PERPLEXITY_RUN, sweepOf } from './test-fixtures';
 
 /** The body rows of the table under a `## heading`, as cell texts. */
@@ -64,15 +64,18 @@ describe('sweep Markdown report', () => {
     }
   });
 
-  it('has a table per quantizer: gaps, QIF, the mean crossing rate and the final bytes over seeds', () => {
+  it('has a table per quantizer: gaps, QIF, both mean crossing rates and the final bytes over seeds', () => {
     const rows = tableUnder(md, 'Quantization: rtn-int4');
     expect(rows.map((r) => r[0])).toEqual(['method=naive', 'method=ewc']);
     const naive = runs.filter((r) => r.runId.includes('naive')).map((r) => r.quantization['rtn-int4']);
-    const crossing = statOverSeeds(naive.map(meanCrossingRate));
+    const crossing = statOverSeeds(naive.map((q) => meanCrossingRate(q.bucketCrossingRate)));
     expect(rows[0][5]).toBe(`${crossing.mean?.toFixed(4)} ± ${crossing.std?.toFixed(4)}`);
+    const fixedGrid = statOverSeeds(naive.map((q) => meanCrossingRate(q.fixedGridCrossingRate ?? [])));
+    expect(fixedGrid.n).toBe(2);
+    expect(rows[0][6]).toBe(`${fixedGrid.mean?.toFixed(4)} ± ${fixedGrid.std?.toFixed(4)}`);
     // Both runs' models have the same size: the bytes, without a spread.
     expect(new Set(naive.map(finalBytes)).size).toBe(1);
-    expect(rows[0][6]).toBe(String(finalBytes(naive[0])));
+    expect(rows[0][7]).toBe(String(finalBytes(naive[0])));
     const gap = sweep.groups[0].quantization['rtn-int4'].accGap;
     expect(rows[0][2]).toMatch(new RegExp(`^[+-]?${Math.abs(gap.mean ?? NaN).toFixed(4)} ± ${gap.std?.toFixed(4)}$`));
   });
@@ -102,7 +105,10 @@ describe('run Markdown report', () => {
     expect(metrics[0][1]).toBe(result.metrics.fp32.acc.toFixed(4));
     const quantization = tableUnder(md, 'Quantization');
     expect(quantization.map((r) => r[0])).toEqual(Object.keys(result.quantization));
-    expect(quantization[0][5]).toBe(String(result.quantization['rtn-int8'].bytes.at(-1)));
+    const int8 = result.quantization['rtn-int8'];
+    expect(quantization[0][4]).toBe(meanCrossingRate(int8.bucketCrossingRate)?.toFixed(4));
+    expect(quantization[0][5]).toBe(meanCrossingRate(int8.fixedGridCrossingRate ?? [])?.toFixed(4));
+    expect(quantization[0][6]).toBe(String(int8.bytes.at(-1)));
   });
 
   it('is laid out as prettier lays out Markdown', async () => {

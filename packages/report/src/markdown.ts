@@ -1,4 +1,4 @@
-import { statOverSeeds, type QuantizationMetrics, type SeedStat } from '@retain/metrics';
+import { meanCrossingRate, statOverSeeds, type QuantizationMetrics, type SeedStat } from '@retain/metrics';
 import { LOSS_EVALUATION, type ExperimentResult, type SweepGroupSummary, type SweepResult } from '@retain/sdk';
 import { duration, fixed, meanStd, signed, timestamp } from './format';
 import { evaluationLine, pluginLine } from './spec-text';
@@ -46,12 +46,6 @@ function headerLines(title: string, source: string, context: MarkdownContext, fa
   ];
 }
 
-/** Mean of a run's bucket-crossing rates over the tasks that have one (tasks 1..T-1); null for one task. */
-export function meanCrossingRate(q: QuantizationMetrics): number | null {
-  const rates = q.bucketCrossingRate.filter((r): r is number => r !== null);
-  return rates.length ? rates.reduce((a, b) => a + b, 0) / rates.length : null;
-}
-
 /** Bytes of a run's quantized model after its last task. */
 export function finalBytes(q: QuantizationMetrics): number | null {
   return q.bytes.length ? q.bytes[q.bytes.length - 1] : null;
@@ -65,12 +59,14 @@ function bytesStat(stat: SeedStat): string {
 }
 
 const METRIC_HEADER = ['ACC', 'BWT', 'FWT', 'forgetting'];
-const QUANTIZATION_HEADER = ['ACC gap', 'mean gap', 'QIF', 'crossing', 'bytes'];
+const QUANTIZATION_HEADER = ['ACC gap', 'mean gap', 'QIF', 'crossing', 'fixed-grid crossing', 'bytes'];
 
 const QUANTIZATION_NOTE =
   'ACC gap = ACC(fp32) - ACC(quantized) of the same run; mean gap = mean over the cells of R of fp32 - quantized; ' +
   'QIF = forgetting(quantized) - forgetting(fp32); crossing = mean bucket-crossing rate over tasks 1..T-1 ' +
-  "(the share of codes changed since the previous task's quantization); bytes = the quantized ONNX model after the last task.";
+  "(the share of codes changed since the previous task's quantization, each task on its own scales: weight drift and scale drift); " +
+  "fixed-grid crossing = the same share with every task's weights coded on the first task's scales (weight drift alone; n/a in runs that predate it); " +
+  'bytes = the quantized ONNX model after the last task.';
 
 const LOSS_HEADER = ['loss', 'perplexity', 'BWT (loss)', 'FWT (loss)', 'forgetting (loss)'];
 
@@ -151,7 +147,8 @@ export function sweepMarkdown(sweep: SweepResult, context: MarkdownContext = {})
           meanStd(q.accGap, signed),
           meanStd(q.meanGap, signed),
           meanStd(q.quantizationInducedForgetting, signed),
-          meanStd(statOverSeeds(perRun.map(meanCrossingRate))),
+          meanStd(statOverSeeds(perRun.map((r) => meanCrossingRate(r.bucketCrossingRate)))),
+          meanStd(statOverSeeds(perRun.map((r) => meanCrossingRate(r.fixedGridCrossingRate ?? [])))),
           bytesStat(statOverSeeds(perRun.map(finalBytes))),
         ],
       ];
@@ -241,7 +238,8 @@ export function runMarkdown(result: ExperimentResult, context: MarkdownContext =
           signed(q.accGap),
           signed(q.meanGap),
           signed(q.quantizationInducedForgetting),
-          fixed(meanCrossingRate(q)),
+          fixed(meanCrossingRate(q.bucketCrossingRate)),
+          fixed(meanCrossingRate(q.fixedGridCrossingRate ?? [])),
           String(finalBytes(q) ?? 'n/a'),
         ]),
       ),

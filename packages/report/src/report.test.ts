@@ -1,4 +1,5 @@
 import type { ExperimentResult } from '@retain/sdk';
+import { meanCrossingRate } from '@retain/metrics';
 import { buildReport, buildRunReport, buildSweepReport, MARKS, seedMeanMatrix } from './index';
 import { FIXTURE_RUNS, fixtureResult, PERPLEXITY_RUN, sweepOf } from './test-fixtures';
 
@@ -62,8 +63,9 @@ describe('run report', () => {
     expect(tableRows(html, 'metrics').map((r) => r[0])).toEqual(models);
     expect(tableRows(html, 'metrics')[0][1]).toBe(result.metrics.fp32.acc.toFixed(4));
     expect(tableRows(html, 'quantization').map((r) => r[0])).toEqual(['rtn-int8', 'rtn-int4']);
-    // The fixtures predate the fixed-grid crossing rate: its column reads n/a beside today's rate.
-    expect(tableRows(html, 'quantization').map((r) => r[5])).toEqual(['n/a', 'n/a']);
+    const fixedGrid = Object.values(result.quantization).map((q) => meanCrossingRate(q.fixedGridCrossingRate ?? [])?.toFixed(4));
+    expect(fixedGrid.every((v) => v !== undefined)).toBe(true);
+    expect(tableRows(html, 'quantization').map((r) => r[5])).toEqual(fixedGrid);
     expect(tableRows(html, 'training')).toHaveLength(T);
     expect(html).toMatch(/<pre data-block="spec">[\s\S]*evaluation:\n {2}tasks: seen-and-next/);
   });
