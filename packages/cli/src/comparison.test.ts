@@ -1,6 +1,6 @@
 import { statOverSeeds, type CLMetrics, type QuantizationMetrics, type SeedStat } from '@retain/metrics';
 import type { ExperimentResult, ExperimentSpec, SweepGroupSummary, SweepResult } from '@retain/sdk';
-import { compareGroups, compareResults, formatComparison, specDifferences, verdict } from './comparison';
+import { compareGroups, compareResults, formatComparison, specDifferences, verdict, zeroVerdict } from './comparison';
 import type { LoadedResults } from './results-source';
 
 const spec = (over: Record<string, unknown> = {}) =>
@@ -221,5 +221,60 @@ describe('compareGroups (compare <sweep> --groups)', () => {
     );
     expect(() => compareGroups(s, ['class-il.adam'])).toThrow(/at least two group names/);
     expect(() => compareGroups(run('r', spec(), 0.8, 0.8), ['a', 'b'])).toThrow(/r is a run/);
+  });
+});
+
+describe('loss metrics and QIF against zero', () => {
+  const loss = (l: number, forgetting: number) => ({ loss: l, perplexity: Math.exp(l), bwt: forgetting, fwt: -2, forgetting });
+  /** A sweep group of three seeds whose runs have loss metrics: int4 forgets `extra` more than fp32 in each run. */
+  function lossSweep(id: string, extra: number[]): LoadedResults {
+    const g = group('method=naive', [0.3, 0.31, 0.29]);
+    const runs = Object.fromEntries(
+      g.runIds.map((runId, i) => [
+        runId,
+        { runId, lossMetrics: { fp32: loss(2.6 + i / 100, 0.08 + i / 100), 'rtn-int8': loss(2.61 + i / 100, 0.08 + i / 100 + extra[i]) } },
+      ]),
+    );
+    const result = sweep(id, [{ ...g, lossMetrics: { fp32: {}, 'rtn-int8': {} } as SweepGroupSummary['lossMetrics'] }])
+      .result as SweepResult;
+    return { kind: 'sweep', id, result: { ...result, runs: runs as unknown as SweepResult['runs'] } };
+  }
+
+  it('adds loss, BWT and forgetting in loss per model and QIF (loss) per quantizer, from the runs seed by seed', () => {
+    const c = compareResults([lossSweep('s1', [0.01, 0.012, 0.011]), lossSweep('s2', [0, 0.001, -0.001])]);
+    const rows = c.groups[0].rows;
+    const row = (model: string, metric: string) => rows.find((r) => r.model === model && r.metric === metric)!;
+    expect(row('fp32', 'loss').values.map((v) => v?.mean)).toEqual([2.61, 2.61]);
+    expect(row('fp32', 'forgettingLoss').values[0]?.n).toBe(3);
+    expect(rows.some((r) => r.model === 'fp32' && r.metric === 'qifLoss')).toBe(false);
+    const qif = row('rtn-int8', 'qifLoss');
+    expect(qif.values[0]?.mean).toBeCloseTo(0.011, 12);
+    expect(qif.values[1]?.mean).toBeCloseTo(0, 12);
+    // A consistent +0.011 over three seeds is beyond noise; +0.001, 0, -0.001 is not.
+    expect(qif.againstZero?.[0]).toMatchObject({ test: 'one-sample-t', withinNoise: false, df: 2 });
+    expect(qif.againstZero?.[1]).toMatchObject({ test: 'one-sample-t', withinNoise: true });
+    expect(qif.verdicts[1]).toMatchObject({ test: 'welch', withinNoise: false });
+    const text = formatComparison(c);
+    expect(text).toContain('X vs 0 (QIF rows)');
+    expect(text).toMatch(
+      /rtn-int8\s+QIF \(loss\)\s+\+0\.0110 ± 0\.0010\s+0\.0000 ± 0\.0010 .*differs \(p=0\.\d+\)\s+within noise \(p=1\.000\)/,
+    );
+  });
+
+  it('leaves the loss rows out when no run has loss metrics', () => {
+    const c = compareResults([run('r1', spec(), 0.8, 0.78), run('r2', spec(), 0.8, 0.78)]);
+    expect(c.groups[0].rows.some((r) => (['loss', 'bwtLoss', 'forgettingLoss', 'qifLoss'] as string[]).includes(r.metric))).toBe(false);
+    expect(formatComparison(c)).not.toContain('vs 0');
+  });
+});
+
+describe('zeroVerdict (one-sample t-test)', () => {
+  it('gives p = 0.05 at the critical value (df 2: t = 4.3027) and needs two seeds', () => {
+    const v = zeroVerdict(stat(4.302653 / Math.sqrt(3), 1, 3));
+    expect(v).toMatchObject({ test: 'one-sample-t', df: 2 });
+    if (v.test === 'n/a') return;
+    expect(v.p).toBeCloseTo(0.05, 5);
+    expect(zeroVerdict(stat(0.1, 0, 1))).toEqual({ test: 'n/a', reason: '1 seed' });
+    expect(zeroVerdict(stat(0.1, 0, 3))).toMatchObject({ p: 0, withinNoise: false });
   });
 });

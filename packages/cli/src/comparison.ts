@@ -8,21 +8,32 @@ import { alignTable, formatValue } from './table';
 // `retain compare`: runs and sweeps side by side. Pure: it takes loaded results and returns the
 // comparison (and its text), so every rule here is unit-tested without a server.
 
-/** The metrics compared, per model (fp32 and each quantizer id), and per quantizer. */
+/**
+ * The metrics compared, per model (fp32 and each quantizer id), and per quantizer. The loss
+ * metrics (perplexity evaluator, lower is better) appear only where a run has them; `qifLoss` is
+ * QIF on them: forgetting (loss) of the quantized model minus the fp32 model's, per run.
+ */
 export const MODEL_METRICS = ['acc', 'bwt', 'fwt', 'forgetting'] as const;
-export const QUANTIZATION_METRICS = ['accGap', 'qif'] as const;
-export type ComparedMetric = (typeof MODEL_METRICS)[number] | (typeof QUANTIZATION_METRICS)[number];
+export const LOSS_METRICS = ['loss', 'bwtLoss', 'forgettingLoss'] as const;
+export const QUANTIZATION_METRICS = ['accGap', 'qif', 'qifLoss'] as const;
+export type ComparedMetric = (typeof MODEL_METRICS)[number] | (typeof LOSS_METRICS)[number] | (typeof QUANTIZATION_METRICS)[number];
 
 const LABELS: Record<ComparedMetric, string> = {
   acc: 'ACC',
   bwt: 'BWT',
   fwt: 'FWT',
   forgetting: 'Forgetting',
+  loss: 'loss',
+  bwtLoss: 'BWT (loss)',
+  forgettingLoss: 'Forgetting (loss)',
   accGap: 'ACC gap',
   qif: 'QIF',
+  qifLoss: 'QIF (loss)',
 };
-/** Metrics printed with a sign (transfer and gaps go either way); ACC and forgetting do not. */
-const SIGNED = new Set<ComparedMetric>(['bwt', 'fwt', 'accGap', 'qif']);
+/** Metrics printed with a sign (transfer and gaps go either way); ACC, loss and forgetting do not. */
+const SIGNED = new Set<ComparedMetric>(['bwt', 'fwt', 'bwtLoss', 'accGap', 'qif', 'qifLoss']);
+/** Paired differences within each run (quantized minus fp32): their own test is against zero. */
+const PAIRED = new Set<ComparedMetric>(['qif', 'qifLoss']);
 
 /** The significance level of the within-noise verdict (two-sided Welch's t-test). */
 export const ALPHA = 0.05;
@@ -33,7 +44,8 @@ export const ALPHA = 0.05;
  * ALPHA; `n/a` when either side has fewer than 2 seeds (no spread to measure noise by) or no value.
  */
 export type Verdict =
-  { test: 'welch'; t: number; df: number; p: number; withinNoise: boolean } | { test: 'n/a'; reason: '1 seed' | 'no value' };
+  | { test: 'welch' | 'one-sample-t'; t: number; df: number; p: number; withinNoise: boolean }
+  | { test: 'n/a'; reason: '1 seed' | 'no value' };
 
 /** One metric of one model (or quantizer) in one group, across every subject. */
 export interface ComparisonRow {
@@ -46,6 +58,12 @@ export interface ComparisonRow {
   deltas: Array<number | null>;
   /** Per subject, its verdict against the first (null for the first). */
   verdicts: Array<Verdict | null>;
+  /**
+   * QIF rows only: per subject, whether its QIF differs from 0 beyond seed noise (a one-sample
+   * t-test on the per-seed differences, which are paired: both models come from the same runs):
+   * does quantizing change forgetting at all?
+   */
+  againstZero?: Array<Verdict>;
 }
 
 /** The rows of one group: a sweep's variant (its group key), or '' when only runs are compared. */
@@ -74,7 +92,7 @@ export interface SpecDifference {
 export interface Comparison {
   subjects: ComparedSubject[];
   /** How the verdict is reached. */
-  test: { name: 'welch-t'; alpha: number; twoSided: true; minSeeds: 2 };
+  test: { name: 'welch-t'; alpha: number; twoSided: true; minSeeds: 2; qifAgainstZero: 'one-sample-t' };
   specDifferences: SpecDifference[];
   groups: ComparisonGroup[];
 }
@@ -136,10 +154,10 @@ function compareSides(sides: Side[], specs: unknown[]): Comparison {
     );
     const rows: ComparisonRow[] = [];
     for (const model of models) {
-      const metrics = model === FP32 ? MODEL_METRICS : [...MODEL_METRICS, ...QUANTIZATION_METRICS];
+      const metrics = model === FP32 ? [...MODEL_METRICS, ...LOSS_METRICS] : [...MODEL_METRICS, ...LOSS_METRICS, ...QUANTIZATION_METRICS];
       for (const metric of metrics) {
         const values = perSide.map((g) => g?.get(model)?.get(metric) ?? null);
-        // A model key without quantization metrics (none here) has no gap rows.
+        // Gap and loss rows only where some subject has them (no perplexity evaluator: no loss rows).
         if (values.every((v) => v === null) && !(MODEL_METRICS as readonly string[]).includes(metric)) continue;
         rows.push({
           model,
@@ -147,6 +165,7 @@ function compareSides(sides: Side[], specs: unknown[]): Comparison {
           values,
           deltas: values.map((v, i) => (i === 0 ? null : delta(values[0], v))),
           verdicts: values.map((v, i) => (i === 0 ? null : verdict(values[0], v))),
+          ...(PAIRED.has(metric) ? { againstZero: values.map(zeroVerdict) } : {}),
         });
       }
     }
@@ -154,7 +173,7 @@ function compareSides(sides: Side[], specs: unknown[]): Comparison {
   });
   return {
     subjects: sides.map((s) => s.subject),
-    test: { name: 'welch-t', alpha: ALPHA, twoSided: true, minSeeds: 2 },
+    test: { name: 'welch-t', alpha: ALPHA, twoSided: true, minSeeds: 2, qifAgainstZero: 'one-sample-t' },
     specDifferences: specDifferences(specs),
     groups,
   };
@@ -167,6 +186,18 @@ function sideOf(loaded: LoadedResults): Side {
   return { subject: { kind: 'sweep', id: loaded.id, seeds: maxSeeds(loaded.result) }, groups: sweepMetrics(loaded.result) };
 }
 
+type RunLossMetrics = ExperimentResult['lossMetrics'];
+
+/** A run's loss metrics by compared name; QIF (loss) of quantizer q = forgetting (loss) of q minus fp32's. */
+function lossValues(loss: RunLossMetrics, model: string): Partial<Record<ComparedMetric, number | null>> {
+  const m = loss?.[model];
+  if (!m) return {};
+  const values: Partial<Record<ComparedMetric, number | null>> = { loss: m.loss, bwtLoss: m.bwt, forgettingLoss: m.forgetting };
+  const fp32 = loss?.[FP32]?.forgetting;
+  if (model !== FP32) values.qifLoss = m.forgetting === null || fp32 == null ? null : m.forgetting - fp32;
+  return values;
+}
+
 function runMetrics(result: ExperimentResult): Map<string, Map<ComparedMetric, SeedStat>> {
   const models = new Map<string, Map<ComparedMetric, SeedStat>>();
   for (const [model, m] of Object.entries(result.metrics)) {
@@ -177,6 +208,11 @@ function runMetrics(result: ExperimentResult): Map<string, Map<ComparedMetric, S
     stats.set('accGap', statOverSeeds([m.accGap]));
     stats.set('qif', statOverSeeds([m.quantizationInducedForgetting]));
     models.set(q, stats);
+  }
+  for (const model of Object.keys(result.lossMetrics ?? {})) {
+    const stats = models.get(model) ?? new Map<ComparedMetric, SeedStat>();
+    for (const [k, v] of Object.entries(lossValues(result.lossMetrics, model))) stats.set(k as ComparedMetric, statOverSeeds([v]));
+    models.set(model, stats);
   }
   return models;
 }
@@ -191,6 +227,15 @@ function sweepMetrics(result: SweepResult): Map<string, Map<string, Map<Compared
       stats.set('accGap', m.accGap);
       stats.set('qif', m.quantizationInducedForgetting);
       models.set(q, stats);
+    }
+    // Over the group's runs, seed by seed, so QIF (loss) is a paired difference per run.
+    const runs = g.runIds.map((id) => result.runs[id]?.lossMetrics).filter((l) => l !== undefined);
+    for (const model of Object.keys(g.lossMetrics ?? {})) {
+      const stats = models.get(model) ?? new Map<ComparedMetric, SeedStat>();
+      const perRun = runs.map((loss) => lossValues(loss, model));
+      for (const k of [...LOSS_METRICS, ...(model === FP32 ? [] : (['qifLoss'] as const))])
+        stats.set(k, statOverSeeds(perRun.map((v) => v[k] ?? null)));
+      models.set(model, stats);
     }
     groups.set(g.group, models);
   }
@@ -225,6 +270,24 @@ export function verdict(a: SeedStat | null, b: SeedStat | null): Verdict {
   const df = (va + vb) ** 2 / (va ** 2 / (a.n - 1) + vb ** 2 / (b.n - 1));
   const p = Math.min(1, 2 * (1 - tCdf(Math.abs(t), df)));
   return { test: 'welch', t, df, p, withinNoise: p >= ALPHA };
+}
+
+/** One-sample t-test of mean 0 over seeds (two-sided): for paired differences such as QIF. */
+export function zeroVerdict(s: SeedStat | null): Verdict {
+  if (s?.mean == null || s.std === null) return { test: 'n/a', reason: 'no value' };
+  if (s.n < 2) return { test: 'n/a', reason: '1 seed' };
+  const df = s.n - 1;
+  if (s.std === 0)
+    return {
+      test: 'one-sample-t',
+      t: s.mean === 0 ? 0 : Math.sign(s.mean) * Infinity,
+      df,
+      p: s.mean === 0 ? 1 : 0,
+      withinNoise: s.mean === 0,
+    };
+  const t = s.mean / (s.std / Math.sqrt(s.n));
+  const p = Math.min(1, 2 * (1 - tCdf(Math.abs(t), df)));
+  return { test: 'one-sample-t', t, df, p, withinNoise: p >= ALPHA };
 }
 
 /** Every field whose value differs between the first spec and any other, with each spec's value. */
@@ -270,7 +333,10 @@ export function formatComparison(c: Comparison): string {
   const sections: string[] = [];
   sections.push(
     c.subjects.map((s, i) => `${letter(i)} = ${s.kind} ${s.id}${subjectSeeds(s)}`).join('\n') +
-      `\nΔ = each one's mean minus A's; verdict: Welch's t-test, two-sided, p < ${c.test.alpha} differs, else within noise`,
+      `\nΔ = each one's mean minus A's; verdict: Welch's t-test, two-sided, p < ${c.test.alpha} differs, else within noise` +
+      (c.groups.some((g) => g.rows.some((r) => r.againstZero?.some((v) => v.test !== 'n/a')))
+        ? `\nX vs 0 (QIF rows): one-sample t-test of X's per-seed QIF against 0 (does quantizing change forgetting in those runs)`
+        : ''),
   );
   if (c.specDifferences.length) {
     const header = ['spec field', ...c.subjects.map((_, i) => letter(i))];
@@ -280,11 +346,15 @@ export function formatComparison(c: Comparison): string {
     sections.push('Spec fields that differ: none (besides name and execution)');
   }
   for (const g of c.groups) {
+    // The vs-0 columns only where some subject has the seeds to test it.
+    const paired = g.rows.some((r) => r.againstZero?.some((v) => v.test !== 'n/a'));
     const header = ['model', 'metric', ...c.subjects.map((_, i) => letter(i))];
     for (let i = 1; i < c.subjects.length; i++) header.push(`Δ ${letter(i)}−A`, `${letter(i)} vs A`);
+    if (paired) header.push(...c.subjects.map((_, i) => `${letter(i)} vs 0`));
     const body = g.rows.map((r) => {
       const cells = [r.model, LABELS[r.metric], ...r.values.map((v) => formatStat(v, SIGNED.has(r.metric)))];
       for (let i = 1; i < c.subjects.length; i++) cells.push(formatValue(r.deltas[i], true), formatVerdict(r.verdicts[i]));
+      if (paired) cells.push(...c.subjects.map((_, i) => formatVerdict(r.againstZero?.[i] ?? null)));
       return cells;
     });
     sections.push(`${g.group ? `Group ${g.group}` : 'Metrics'}\n${alignTable([header, ...body], 2)}`);
