@@ -235,7 +235,7 @@ describe('loss metrics and QIF against zero', () => {
         { runId, lossMetrics: { fp32: loss(2.6 + i / 100, 0.08 + i / 100), 'rtn-int8': loss(2.61 + i / 100, 0.08 + i / 100 + extra[i]) } },
       ]),
     );
-    const result = sweep(id, [{ ...g, lossMetrics: { fp32: {}, 'rtn-int8': {} } as SweepGroupSummary['lossMetrics'] }])
+    const result = sweep(id, [{ ...g, lossMetrics: { fp32: {}, 'rtn-int8': {} } as unknown as SweepGroupSummary['lossMetrics'] }])
       .result as SweepResult;
     return { kind: 'sweep', id, result: { ...result, runs: runs as unknown as SweepResult['runs'] } };
   }

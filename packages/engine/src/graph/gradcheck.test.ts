@@ -339,3 +339,40 @@ describe('gradients', () => {
     expect(Array.from(out.gw.data as Float64Array)).toEqual([(1 + 3 + 5) / 6, (2 + 4 + 6) / 6]);
   });
 });
+
+describe('causalMask', () => {
+  test('gives a softmax the same values, forward and backward, as masking with a Where', async () => {
+    // The mask is an added 0 / -1e9 bias (an identity backward); a Where writing -1e9 is the
+    // textbook form. Masked weights underflow to exactly 0 in both, and so do their gradients.
+    const [B, H, T] = [2, 3, 16];
+    const g = new Graph('mask-equivalence');
+    const s = g.param('s', [B, H, T, T], 'float32');
+    const allowed = Uint8Array.from({ length: T * T }, (_, i) => (i % T <= Math.floor(i / T) ? 1 : 0));
+    const viaWhere = op.softmax(op.where(g.constant(allowed, [T, T], 'bool'), s, -1e9), -1);
+    const viaBias = op.softmax(op.causalMask(s), -1);
+    const rng = new Rng(3);
+    const w = g.constant(
+      Float32Array.from({ length: B * H * T * T }, () => rng.normal()),
+      [B, H, T, T],
+      'float32',
+    );
+    const [gradWhere] = gradients(op.sum(op.mul(viaWhere, w)), [s]);
+    const [gradBias] = gradients(op.sum(op.mul(viaBias, w)), [s]);
+    g.output('yWhere', viaWhere);
+    g.output('yBias', viaBias);
+    g.output('gWhere', gradWhere);
+    g.output('gBias', gradBias);
+    const session = await GraphSession.create(g.toBytes());
+    const scores = Float32Array.from({ length: B * H * T * T }, () => 4 * rng.normal());
+    const out = await session.run({ s: { dtype: 'float32', dims: [B, H, T, T], data: scores } });
+    await session.close();
+    expect(Array.from(out.yBias.data as Float32Array)).toEqual(Array.from(out.yWhere.data as Float32Array));
+    // Equal values; a masked gradient may be -0 where the Where wrote +0 (y * (g - sum) with y = 0),
+    // which no later sum, product or update can tell apart: + 0 maps -0 to +0.
+    const values = (v: Value) => Array.from(v.data as Float32Array, (x) => x + 0);
+    expect(values(out.gBias)).toEqual(values(out.gWhere));
+    // Masked positions: weight 0 and gradient 0.
+    expect((out.yBias.data as Float32Array)[1]).toBe(0);
+    expect((out.gBias.data as Float32Array)[1] + 0).toBe(0);
+  });
+});

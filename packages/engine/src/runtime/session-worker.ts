@@ -15,6 +15,12 @@ import type {
 } from './session-protocol';
 
 const MAIN = 'main';
+/**
+ * A developer's switch, not a setting: with RETAIN_ORT_PROFILE=<path prefix> every session writes
+ * onnxruntime's per-node profile (`<prefix>-<graph>_<time>.json`) when it closes;
+ * test/dist/bench/ort-profile.js sums it per op type (test/bench/README.md, "Where a step's time goes").
+ */
+const PROFILE_PREFIX = process.env.RETAIN_ORT_PROFILE;
 const sessions = new Map<string, ort.InferenceSession>();
 const store = new Map<string, ort.Tensor>();
 
@@ -81,7 +87,10 @@ const handlers: Handlers = {
   },
 
   async close() {
-    for (const session of sessions.values()) await session.release();
+    for (const session of sessions.values()) {
+      if (PROFILE_PREFIX) session.endProfiling();
+      await session.release();
+    }
     sessions.clear();
     store.clear();
     return {};
@@ -101,6 +110,7 @@ async function loadGraph(name: string, bytes: Uint8Array, { threads, device, spi
     // quantized model computes what its ONNX says: dequantize, then matmul.
     // Idle intra-op threads block instead of spinning unless asked (see SessionOptions.spinning).
     extra: { session: { qdq_matmulnbits_accuracy_level: '1', 'intra_op.allow_spinning': spinning ? '1' : '0' } },
+    ...(PROFILE_PREFIX ? { enableProfiling: true, profileFilePrefix: `${PROFILE_PREFIX}-${name}` } : {}),
   });
   sessions.set(name, session);
   // Every value of an engine graph is a tensor.

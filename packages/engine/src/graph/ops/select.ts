@@ -1,6 +1,6 @@
 import { broadcastDims } from '../broadcast';
 import { withGrad, type Tensor } from '../tensor';
-import { mul } from './arith';
+import { add, mul } from './arith';
 import { cast, fillLike, greater } from './nondiff';
 import { lift, sameGraphAndType } from './util';
 import { unbroadcast } from './expand-sum';
@@ -45,13 +45,17 @@ export function clip(x: Tensor, min: number, max: number): Tensor {
 }
 
 /**
- * Causal masking for attention scores [..., T, T] (query, key): keys after the query are set to
- * `fill` (default -1e9, so a following softmax gives them weight 0 and no gradient).
+ * Causal masking for attention scores [..., T, T] (query, key): keys after the query get `fill`
+ * added (default -1e9, so a following softmax gives them weight 0 and no gradient). An added
+ * constant rather than a Where: the forward values a softmax sees are the same (exp underflows to
+ * exactly 0 either way), and the backward is the identity, where a Where would route every
+ * gradient element through a second [B, H, T, T] Where; the softmax already gives the masked
+ * elements a gradient of exactly 0. About 5% of a causal LM's step on 2 CPU cores.
  */
 export function causalMask(scores: Tensor, fill = -1e9): Tensor {
   const [tq, tk] = scores.dims.slice(-2);
   if (scores.rank < 2 || typeof tq !== 'number' || tq !== tk)
     throw new Error(`causalMask: scores must end in a static square [T, T], got ${scores}`);
-  const allowed = Uint8Array.from({ length: tq * tq }, (_, i) => (i % tq <= Math.floor(i / tq) ? 1 : 0));
-  return where(scores.graph.constant(allowed, [tq, tq], 'bool'), scores, fill);
+  const bias = Float32Array.from({ length: tq * tq }, (_, i) => (i % tq <= Math.floor(i / tq) ? 0 : fill));
+  return add(scores, scores.graph.constant(bias, [tq, tq], scores.dtype));
 }
