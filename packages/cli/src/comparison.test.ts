@@ -198,7 +198,7 @@ describe('compareGroups (compare <sweep> --groups)', () => {
     named('class-il.ewc', { 'benchmark.config.mode': 'class-il', method: 'ewc' }, [0.2, 0.2, 0.21]),
   ]);
 
-  it('sets groups of one sweep side by side, by variant name or whole key, the first the baseline, with Welch verdicts', () => {
+  it('sets groups of one sweep side by side, by variant name or whole key, the first the baseline, with paired verdicts', () => {
     const ewcKey = 'class-il.ewc benchmark.config.mode=class-il method=ewc';
     const c = compareGroups(s, ['class-il.adam', 'class-il.replay', ewcKey]);
     expect(c.subjects).toEqual([
@@ -208,11 +208,33 @@ describe('compareGroups (compare <sweep> --groups)', () => {
     ]);
     const acc = c.groups[0].rows[0];
     expect(acc.deltas[1]).toBeCloseTo(0.61, 12);
-    expect(acc.verdicts[1]).toMatchObject({ test: 'welch', withinNoise: false });
-    expect(acc.verdicts[2]).toMatchObject({ test: 'welch', withinNoise: true });
+    // The groups ran the same seeds: paired t-tests on the per-seed differences.
+    expect(c.test.name).toBe('paired-t');
+    expect(acc.verdicts[1]).toMatchObject({ test: 'paired-t', withinNoise: false, df: 2 });
+    expect(acc.verdicts[2]).toMatchObject({ test: 'paired-t', withinNoise: true });
     // What differs between the groups is their overrides.
     expect(c.specDifferences).toEqual([{ field: 'method', values: ['naive', 'replay', 'ewc'] }]);
     expect(formatComparison(c)).toMatch(/^A = group hsu:class-il\.adam \(3 seeds\)$/m);
+  });
+
+  it('pairs seed by seed: a small shift every seed shares differs, though the seeds spread widely; other seeds: Welch', () => {
+    const spread = sweep('spread', [named('a', { method: 'naive' }, [0.2, 0.4, 0.6]), named('b', { method: 'ewc' }, [0.21, 0.415, 0.61])]);
+    const acc = compareGroups(spread, ['a', 'b']).groups[0].rows[0];
+    expect(acc.verdicts[1]).toMatchObject({ test: 'paired-t', withinNoise: false });
+    expect(verdict(acc.values[0], acc.values[1])).toMatchObject({ test: 'welch', withinNoise: true });
+    expect(formatComparison(compareGroups(spread, ['a', 'b']))).toContain('verdict: paired t-test over the seeds both ran');
+
+    // --test welch asks for Welch anyway; --test paired refuses groups with different seeds.
+    expect(compareGroups(spread, ['a', 'b'], 'welch').groups[0].rows[0].verdicts[1]).toMatchObject({ test: 'welch', withinNoise: true });
+
+    const b = named('b', { method: 'ewc' }, [0.21, 0.415]);
+    const unequal = sweep('unequal', [named('a', { method: 'naive' }, [0.2, 0.4, 0.6]), b]);
+    const c = compareGroups(unequal, ['a', 'b']);
+    expect(c.test.name).toBe('welch-t');
+    expect(c.groups[0].rows[0].verdicts[1]).toMatchObject({ test: 'welch' });
+    expect(() => compareGroups(unequal, ['a', 'b'], 'paired')).toThrow(
+      '--test paired needs groups that ran the same seeds; a: 1, 2, 3; b: 1, 2',
+    );
   });
 
   it('names an unknown group with the ones there are, and refuses a run or a single group', () => {

@@ -44,7 +44,7 @@ export const ALPHA = 0.05;
  * ALPHA; `n/a` when either side has fewer than 2 seeds (no spread to measure noise by) or no value.
  */
 export type Verdict =
-  | { test: 'welch' | 'one-sample-t'; t: number; df: number; p: number; withinNoise: boolean }
+  | { test: 'welch' | 'paired-t' | 'one-sample-t'; t: number; df: number; p: number; withinNoise: boolean }
   | { test: 'n/a'; reason: '1 seed' | 'no value' };
 
 /** One metric of one model (or quantizer) in one group, across every subject. */
@@ -92,7 +92,12 @@ export interface SpecDifference {
 export interface Comparison {
   subjects: ComparedSubject[];
   /** How the verdict is reached. */
-  test: { name: 'welch-t'; alpha: number; twoSided: true; minSeeds: 2; qifAgainstZero: 'one-sample-t' };
+  /**
+   * How the verdicts are reached: Welch's t-test, or (groups of one sweep that ran the same seeds)
+   * a paired t-test over those seeds: seed s of each group saw the same data split and initial
+   * weights, so the per-seed differences carry less noise than the two groups' spreads.
+   */
+  test: { name: 'welch-t' | 'paired-t'; alpha: number; twoSided: true; minSeeds: 2; qifAgainstZero: 'one-sample-t' };
   specDifferences: SpecDifference[];
   groups: ComparisonGroup[];
 }
@@ -116,9 +121,10 @@ export function compareResults(loaded: LoadedResults[]): Comparison {
 /**
  * Groups of one sweep side by side, the first the baseline (`retain compare <sweep> --groups`):
  * is method B beyond seed noise of method A in this sweep? A name is a group's variant name (the
- * first word of its key) or its whole key. The spec differences are the groups' overrides.
+ * first word of its key) or its whole key. The spec differences are the groups' overrides. The
+ * verdict pairs the groups seed by seed when they ran the same seeds (unless `test` is 'welch').
  */
-export function compareGroups(loaded: LoadedResults, names: string[]): Comparison {
+export function compareGroups(loaded: LoadedResults, names: string[], test?: 'paired' | 'welch'): Comparison {
   if (loaded.kind !== 'sweep') throw new BadInputError(`--groups compares groups of one sweep; ${loaded.id} is a run`);
   if (names.length < 2) throw new BadInputError(`--groups needs at least two group names, got ${names.length}`);
   const perGroup = sweepMetrics(loaded.result);
@@ -134,13 +140,20 @@ export function compareGroups(loaded: LoadedResults, names: string[]): Compariso
     subject: { kind: 'group', id: `${loaded.id}:${names[i]}`, seeds: g.seeds.length },
     groups: new Map([[RUN_GROUP, perGroup.get(g.group) ?? new Map()]]),
   }));
+  const sameSeeds = chosen.every((g) => JSON.stringify(g.seeds) === JSON.stringify(chosen[0].seeds));
+  if (test === 'paired' && !sameSeeds)
+    throw new BadInputError(
+      `--test paired needs groups that ran the same seeds; ${chosen.map((g, i) => `${names[i]}: ${g.seeds.join(', ')}`).join('; ')}`,
+    );
   return compareSides(
     sides,
     chosen.map((g) => g.overrides),
+    test === 'welch' ? false : sameSeeds,
   );
 }
 
-function compareSides(sides: Side[], specs: unknown[]): Comparison {
+function compareSides(sides: Side[], specs: unknown[], paired = false): Comparison {
+  const against = paired ? pairedVerdict : verdict;
   // Groups in the order the sweeps list them (the first sweep's first); runs alone make one group.
   const keys: string[] = [];
   for (const side of sides) for (const key of side.groups.keys()) if (side.subject.kind === 'sweep' && !keys.includes(key)) keys.push(key);
@@ -164,8 +177,8 @@ function compareSides(sides: Side[], specs: unknown[]): Comparison {
           metric,
           values,
           deltas: values.map((v, i) => (i === 0 ? null : delta(values[0], v))),
-          verdicts: values.map((v, i) => (i === 0 ? null : verdict(values[0], v))),
-          ...(PAIRED.has(metric) ? { againstZero: values.map(zeroVerdict) } : {}),
+          verdicts: values.map((v, i) => (i === 0 ? null : against(values[0], v))),
+          ...(PAIRED.has(metric) ? { againstZero: values.map((v) => zeroVerdict(v)) } : {}),
         });
       }
     }
@@ -173,7 +186,7 @@ function compareSides(sides: Side[], specs: unknown[]): Comparison {
   });
   return {
     subjects: sides.map((s) => s.subject),
-    test: { name: 'welch-t', alpha: ALPHA, twoSided: true, minSeeds: 2, qifAgainstZero: 'one-sample-t' },
+    test: { name: paired ? 'paired-t' : 'welch-t', alpha: ALPHA, twoSided: true, minSeeds: 2, qifAgainstZero: 'one-sample-t' },
     specDifferences: specDifferences(specs),
     groups,
   };
@@ -273,13 +286,13 @@ export function verdict(a: SeedStat | null, b: SeedStat | null): Verdict {
 }
 
 /** One-sample t-test of mean 0 over seeds (two-sided): for paired differences such as QIF. */
-export function zeroVerdict(s: SeedStat | null): Verdict {
+export function zeroVerdict(s: SeedStat | null, test: 'one-sample-t' | 'paired-t' = 'one-sample-t'): Verdict {
   if (s?.mean == null || s.std === null) return { test: 'n/a', reason: 'no value' };
   if (s.n < 2) return { test: 'n/a', reason: '1 seed' };
   const df = s.n - 1;
   if (s.std === 0)
     return {
-      test: 'one-sample-t',
+      test,
       t: s.mean === 0 ? 0 : Math.sign(s.mean) * Infinity,
       df,
       p: s.mean === 0 ? 1 : 0,
@@ -287,7 +300,14 @@ export function zeroVerdict(s: SeedStat | null): Verdict {
     };
   const t = s.mean / (s.std / Math.sqrt(s.n));
   const p = Math.min(1, 2 * (1 - tCdf(Math.abs(t), df)));
-  return { test: 'one-sample-t', t, df, p, withinNoise: p >= ALPHA };
+  return { test, t, df, p, withinNoise: p >= ALPHA };
+}
+
+/** Paired t-test (two-sided) of b - a seed by seed: `values` in the same seed order on both sides. */
+export function pairedVerdict(a: SeedStat | null, b: SeedStat | null): Verdict {
+  if (a?.mean == null || b?.mean == null) return { test: 'n/a', reason: 'no value' };
+  const diffs = a.values.map((x, i) => (x === null || b.values[i] == null ? null : (b.values[i] as number) - x));
+  return zeroVerdict(statOverSeeds(diffs), 'paired-t');
 }
 
 /** Every field whose value differs between the first spec and any other, with each spec's value. */
@@ -333,7 +353,7 @@ export function formatComparison(c: Comparison): string {
   const sections: string[] = [];
   sections.push(
     c.subjects.map((s, i) => `${letter(i)} = ${s.kind} ${s.id}${subjectSeeds(s)}`).join('\n') +
-      `\nΔ = each one's mean minus A's; verdict: Welch's t-test, two-sided, p < ${c.test.alpha} differs, else within noise` +
+      `\nΔ = each one's mean minus A's; verdict: ${c.test.name === 'paired-t' ? 'paired t-test over the seeds both ran (same seed, same data)' : "Welch's t-test"}, two-sided, p < ${c.test.alpha} differs, else within noise` +
       (c.groups.some((g) => g.rows.some((r) => r.againstZero?.some((v) => v.test !== 'n/a')))
         ? `\nX vs 0 (QIF rows): one-sample t-test of X's per-seed QIF against 0 (does quantizing change forgetting in those runs)`
         : ''),
