@@ -59,14 +59,17 @@ interface Pending {
  * compiles the main thread, once per process.
  */
 function startWorker(): Worker {
-  if (!__filename.endsWith('.ts')) return new Worker(path.join(__dirname, 'session-worker.js'));
+  // The environment this module sees (a test's, under jest), which the thread reads its switches
+  // from (RETAIN_ORT_PROFILE); Node's default would be the process's own.
+  const env = process.env;
+  if (!__filename.endsWith('.ts')) return new Worker(path.join(__dirname, 'session-worker.js'), { env });
   const file = path.join(__dirname, 'session-worker.ts');
   if (compiledWorker === undefined) {
     const swc: { transformSync(code: string, options: object): { code: string } } = createRequire(__filename)('@swc/core');
     const options = { filename: file, jsc: { parser: { syntax: 'typescript' }, target: 'es2022' }, module: { type: 'commonjs' } };
     compiledWorker = swc.transformSync(readFileSync(file, 'utf8'), options).code;
   }
-  return new Worker(RUN_AS_MODULE, { eval: true, workerData: { file, code: compiledWorker } });
+  return new Worker(RUN_AS_MODULE, { eval: true, env, workerData: { file, code: compiledWorker } });
 }
 
 let compiledWorker: string | undefined;

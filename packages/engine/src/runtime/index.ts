@@ -11,3 +11,4 @@ export {
 export { DEVICES, parseDevice, deviceInstallHint, type Device } from './devices';
 export { TrainSession, stackValues } from './train-session';
 export { InferenceSession } from './inference-session';
+export { summarizeProfile, type OpTime, type ProfileEvent, type ProfileSummary } from './profile';
