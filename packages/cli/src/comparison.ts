@@ -267,38 +267,24 @@ export function verdict(a: SeedStat | null, b: SeedStat | null): Verdict {
   if (a.n < 2 || b.n < 2) return { test: 'n/a', reason: '1 seed' };
   const va = a.std ** 2 / a.n;
   const vb = b.std ** 2 / b.n;
-  const diff = b.mean - a.mean;
-  if (va + vb === 0) {
-    // Every seed gave the same value on both sides: no noise at all, so any difference is real.
-    return {
-      test: 'welch',
-      t: diff === 0 ? 0 : Math.sign(diff) * Infinity,
-      df: a.n + b.n - 2,
-      p: diff === 0 ? 1 : 0,
-      withinNoise: diff === 0,
-    };
-  }
-  const t = diff / Math.sqrt(va + vb);
-  // Welch–Satterthwaite degrees of freedom.
-  const df = (va + vb) ** 2 / (va ** 2 / (a.n - 1) + vb ** 2 / (b.n - 1));
-  const p = Math.min(1, 2 * (1 - tCdf(Math.abs(t), df)));
-  return { test: 'welch', t, df, p, withinNoise: p >= ALPHA };
+  // Welch–Satterthwaite degrees of freedom (n_a + n_b - 2 when neither side varies).
+  const df = va + vb === 0 ? a.n + b.n - 2 : (va + vb) ** 2 / (va ** 2 / (a.n - 1) + vb ** 2 / (b.n - 1));
+  return tVerdict('welch', b.mean - a.mean, va + vb, df);
 }
 
 /** One-sample t-test of mean 0 over seeds (two-sided): for paired differences such as QIF. */
 export function zeroVerdict(s: SeedStat | null, test: 'one-sample-t' | 'paired-t' = 'one-sample-t'): Verdict {
   if (s?.mean == null || s.std === null) return { test: 'n/a', reason: 'no value' };
   if (s.n < 2) return { test: 'n/a', reason: '1 seed' };
-  const df = s.n - 1;
-  if (s.std === 0)
-    return {
-      test,
-      t: s.mean === 0 ? 0 : Math.sign(s.mean) * Infinity,
-      df,
-      p: s.mean === 0 ? 1 : 0,
-      withinNoise: s.mean === 0,
-    };
-  const t = s.mean / (s.std / Math.sqrt(s.n));
+  return tVerdict(test, s.mean, s.std ** 2 / s.n, s.n - 1);
+}
+
+/** The two-sided t-test of `diff` with squared standard error `variance` on `df` degrees of freedom. */
+function tVerdict(test: 'welch' | 'paired-t' | 'one-sample-t', diff: number, variance: number, df: number): Verdict {
+  if (variance === 0)
+    // Every seed gave the same value: no noise at all, so any difference is real.
+    return { test, t: diff === 0 ? 0 : Math.sign(diff) * Infinity, df, p: diff === 0 ? 1 : 0, withinNoise: diff === 0 };
+  const t = diff / Math.sqrt(variance);
   const p = Math.min(1, 2 * (1 - tCdf(Math.abs(t), df)));
   return { test, t, df, p, withinNoise: p >= ALPHA };
 }
@@ -367,14 +353,14 @@ export function formatComparison(c: Comparison): string {
   }
   for (const g of c.groups) {
     // The vs-0 columns only where some subject has the seeds to test it.
-    const paired = g.rows.some((r) => r.againstZero?.some((v) => v.test !== 'n/a'));
+    const testsZero = g.rows.some((r) => r.againstZero?.some((v) => v.test !== 'n/a'));
     const header = ['model', 'metric', ...c.subjects.map((_, i) => letter(i))];
     for (let i = 1; i < c.subjects.length; i++) header.push(`Δ ${letter(i)}−A`, `${letter(i)} vs A`);
-    if (paired) header.push(...c.subjects.map((_, i) => `${letter(i)} vs 0`));
+    if (testsZero) header.push(...c.subjects.map((_, i) => `${letter(i)} vs 0`));
     const body = g.rows.map((r) => {
       const cells = [r.model, LABELS[r.metric], ...r.values.map((v) => formatStat(v, SIGNED.has(r.metric)))];
       for (let i = 1; i < c.subjects.length; i++) cells.push(formatValue(r.deltas[i], true), formatVerdict(r.verdicts[i]));
-      if (paired) cells.push(...c.subjects.map((_, i) => formatVerdict(r.againstZero?.[i] ?? null)));
+      if (testsZero) cells.push(...c.subjects.map((_, i) => formatVerdict(r.againstZero?.[i] ?? null)));
       return cells;
     });
     sections.push(`${g.group ? `Group ${g.group}` : 'Metrics'}\n${alignTable([header, ...body], 2)}`);
