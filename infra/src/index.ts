@@ -35,3 +35,13 @@ export {
   weedVersion,
 } from './seaweedfs';
 export type { S3Server, S3ServerOptions } from './seaweedfs';
+export {
+  CUDA_LIBRARY_WHEELS,
+  CUDA_SETUP_COMMAND,
+  ORT_CUDA_RELEASE,
+  PROVIDER_FILES,
+  cudaProviderDir,
+  resolveCudaProvider,
+  wireCudaProvider,
+} from './cuda-provider';
+export type { CudaLibraries, CudaProviderInstall, CudaProviderOptions } from './cuda-provider';

@@ -62,6 +62,7 @@ async function composeCommand(): Promise<string[]> {
 const stringMap = z.record(z.string(), z.union([z.string(), z.number()]).transform(String));
 const composeService = z.object({
   image: z.string(),
+  build: z.object({ dockerfile: z.string().optional(), args: stringMap.optional() }).optional(),
   command: z.array(z.string()).optional(),
   entrypoint: z.array(z.string()).optional(),
   environment: stringMap.optional(),
@@ -220,6 +221,10 @@ describe('infra/deploy', () => {
     expect(gpu.profiles).toEqual(['gpu']); // a plain `up` on a host without GPUs leaves it out
     expect(gpu.deploy?.resources.reservations.devices).toEqual([{ driver: 'nvidia', capabilities: ['gpu'], count: 1 }]);
     expect(cpu.deploy).toBeUndefined();
+    // Both from infra/deploy/Dockerfile; the GPU worker's with the CUDA provider in it.
+    expect([cpu.build?.dockerfile, gpu.build?.dockerfile]).toEqual(['infra/deploy/Dockerfile', 'infra/deploy/Dockerfile']);
+    expect([cpu.build?.args?.RETAIN_GPU, gpu.build?.args?.RETAIN_GPU]).toEqual([undefined, '1']);
+    expect(gpu.image).not.toBe(cpu.image);
     for (const worker of [cpu, gpu]) await expectCliAccepts(worker.command ?? []);
 
     // The workers' store is the bucket the one-shot job creates, on the SeaweedFS service, with the
@@ -339,8 +344,12 @@ describe('infra/deploy', () => {
       'npm run build',
       'npm prune --omit=dev',
       'apt-get install -y --no-install-recommends dataset-fashion-mnist=',
+      // the GPU image's step (ARG RETAIN_GPU=1): a command the CLI has
+      'node packages/cli/bin/retain.js setup gpu',
     ])
       expect(runs).toContain(step);
+    expect(of('ARG')).toEqual(['RETAIN_GPU=0']);
+    await expectCliAccepts(['setup', 'gpu']);
     expect(of('ENTRYPOINT').map((e) => JSON.parse(e))).toEqual([['node', 'packages/cli/bin/retain.js']]);
     expect(JSON.parse(readFileSync(join(ROOT, 'packages/cli/package.json'), 'utf8'))).toMatchObject({ bin: { retain: './bin/retain.js' } });
     expect(of('CMD').map((c) => JSON.parse(c))).toEqual([['worker']]);

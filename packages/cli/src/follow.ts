@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import type { PluginRegistry } from '@retain/sdk';
-import { createRetainWorkers, DEFAULT_TASK_QUEUE } from '@retain/worker';
+import { assertDeviceAvailable, createRetainWorkers, DEFAULT_TASK_QUEUE, type Device } from '@retain/worker';
 import { paths, type Temporal } from './connection';
 import { BadInputError, EXIT_INTERRUPTED, log } from './output';
 import { runResultsDir } from './run-id';
@@ -15,6 +15,8 @@ export interface FollowHere {
   registry: PluginRegistry;
   /** onnxruntime threads per session of this worker (`--threads`). */
   threads?: number;
+  /** Its execution provider (`--device`, default cpu). */
+  device?: Device;
   /** `--verbose`: the SDK's logs go to `<state>/runs/<id>/worker.log`. */
   verbose?: boolean;
   /** Waits for the workflow, prints and writes its results; its exit code. */
@@ -48,6 +50,7 @@ export async function followHere(temporal: Temporal, f: FollowHere): Promise<{ c
       namespace: temporal.server.namespace,
       taskQueues: queues,
       threads: f.threads,
+      device: f.device,
       artifactsDir: paths().artifacts,
       bundleCacheDir: paths().cache,
       registry: f.registry,
@@ -68,9 +71,25 @@ export async function followHere(temporal: Temporal, f: FollowHere): Promise<{ c
   return { code: EXIT_INTERRUPTED, interrupted };
 }
 
-/** `--threads` sets the worker a command runs here; a detached start runs none. */
-export function checkThreads(opts: { detach?: boolean; threads?: number }): void {
+/**
+ * `--threads` and `--device` set the worker a command runs here; a detached start runs none. The
+ * device is tried before any server or run: one that cannot start costs nothing.
+ */
+export async function checkLocalWorker(opts: { detach?: boolean; threads?: number; device?: Device }): Promise<void> {
   if (opts.detach && opts.threads !== undefined) {
     throw new BadInputError('--threads sets the worker this command runs; with --detach, start `retain worker --threads N` instead');
+  }
+  if (opts.detach && opts.device !== undefined) {
+    throw new BadInputError('--device sets the worker this command runs; with --detach, start `retain worker --device <name>` instead');
+  }
+  if (opts.device !== undefined && opts.device !== 'cpu') await checkDevice(opts.device);
+}
+
+/** A device that cannot start is the user's to fix (install, driver), not a bug: exit 2 with what to do. */
+export async function checkDevice(device: Device): Promise<void> {
+  try {
+    await assertDeviceAvailable(device);
+  } catch (err) {
+    throw new BadInputError((err as Error).message);
   }
 }

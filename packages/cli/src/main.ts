@@ -14,6 +14,7 @@ import { addSweepCommand } from './commands/sweep';
 import { addScheduleCommands } from './commands/schedule';
 import { addSchemaCommand } from './commands/schema';
 import { addServerCommand } from './commands/server';
+import { addSetupCommand } from './commands/setup';
 import { addWorkerCommands } from './commands/worker';
 import { describeError } from './errors';
 import { EXIT_BAD_INPUT, EXIT_OK, log, type ExitCode } from './output';
@@ -42,7 +43,7 @@ export async function main(argv: string[]): Promise<number> {
   addSweepCommand(program, exit);
   addControlCommands(program);
   addSpecCommands(program);
-  addWorkerCommands(program);
+  addWorkerCommands(program, exit);
   addArtifactCommands(program);
   addCompareCommand(program);
   addExportMetricsCommand(program);
@@ -50,6 +51,7 @@ export async function main(argv: string[]): Promise<number> {
   addSchemaCommand(program);
   addInitCommand(program);
   addServerCommand(program);
+  addSetupCommand(program);
   addScheduleCommands(program);
 
   try {

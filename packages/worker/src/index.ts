@@ -11,7 +11,7 @@ export {
 } from './worker';
 export { parseWorkerIdentity, retainBuild, workerIdentity, type ParsedIdentity } from './identity';
 export { saveTensors, loadTensors, CHECKPOINT_FORMAT, CHECKPOINT_VERSION } from './checkpoint';
-export { DEVICES, type Device } from '@retain/engine';
+export { assertDeviceAvailable, DEVICE_NAMES, parseDevice, type Device } from '@retain/engine';
 export { assembleResult, experimentResultOf, loadTaskRecords } from './run-records';
 export {
   configuredPluginPackages,

@@ -2,12 +2,12 @@ import { randomBytes } from 'node:crypto';
 import { resolve } from 'node:path';
 import { InvalidArgumentError, type Command } from 'commander';
 import type { ExperimentInput, ExperimentResult, ExperimentSpec, PluginRegistry } from '@retain/sdk';
-import { experimentResultOf } from '@retain/worker';
+import { experimentResultOf, type Device } from '@retain/worker';
 import { experimentWorkflow, runPriority, runSearchAttributes, runTaskQueues } from '@retain/workflows';
 import { Client, type WorkflowHandle } from '@temporalio/client';
 import { connectTemporal, paths, withClient } from '../connection';
 import { resumeInput } from '../control';
-import { checkThreads, followHere } from '../follow';
+import { checkLocalWorker, followHere } from '../follow';
 import { BadInputError, EXIT_OK, log, type ExitCode } from '../output';
 import { watchProgress } from '../progress';
 import { formatResult, writeResult } from '../report';
@@ -19,13 +19,15 @@ import { resultOrRunFailure } from '../run-failure';
 import { watchWorkers } from '../worker-check';
 import { pluginRegistry, pluginsOption } from './plugins';
 import { reportSweep, resumeSweep } from './sweep';
-import { threadsOption } from './worker';
+import { deviceOption, threadsOption } from './worker';
 
 interface FollowOptions {
   out?: string;
   detach?: boolean;
   /** onnxruntime threads per session of this process's worker (`retain worker --threads`). */
   threads?: number;
+  /** The execution provider of this process's worker (`retain worker --device`). */
+  device?: Device;
   verbose?: boolean;
 }
 
@@ -42,12 +44,13 @@ export function addRunCommands(program: Command, exit: ExitCode): void {
     .option('--id <runId>', 'run id (default: <spec name>-<time>-<random>, with -seed<N> after the name under --seed)', parseRunId)
     .option('--seed <n>', "the run's seed instead of the spec's (results.json's spec carries it)", parseSeed)
     .addOption(threadsOption())
+    .addOption(deviceOption())
     .option('--verbose', VERBOSE_HELP)
     .addOption(pluginsOption())
     .action(async (specPath: string, opts: FollowOptions & { id?: string; seed?: number; plugins?: string[] }) => {
       // Validate before anything starts: a bad spec or plugin package costs no server, no worker, no run.
       const registry = await pluginRegistry(opts.plugins);
-      checkThreads(opts);
+      await checkLocalWorker(opts);
       const file = loadSpecFile(specPath, registry);
       if (file.sweep) throw new BadInputError(`${specPath} has a sweep section: \`retain sweep ${specPath}\` runs its cells`);
       const spec = opts.seed === undefined ? file : registry.validateSpec({ ...file, seed: opts.seed }, machineLimits());
@@ -95,11 +98,12 @@ export function addRunCommands(program: Command, exit: ExitCode): void {
     .option('--detach', 'start the new run and print its id; a separate `retain worker` runs it')
     .option('--id <runId>', 'id of the new run (default: <old id>-resumed-<random>)', parseRunId)
     .addOption(threadsOption())
+    .addOption(deviceOption())
     .option('--verbose', VERBOSE_HELP)
     .addOption(pluginsOption())
     .action(async (oldRunId: string, opts: FollowOptions & { spec?: string; id?: string; plugins?: string[] }) => {
       const registry = await pluginRegistry(opts.plugins);
-      checkThreads(opts);
+      await checkLocalWorker(opts);
       // A sweep reruns its failed and missing cells (each failed run resumed after its last finished task).
       // Quiet: the resume itself connects and prints the connection line once.
       if (await withClient((client) => isSweep(client, oldRunId), { quiet: true })) {
@@ -152,6 +156,7 @@ async function startAndFollow(
       queues: runTaskQueues(spec),
       registry,
       threads: opts.threads,
+      device: opts.device,
       verbose: opts.verbose,
       report: async () => {
         await report(handle, opts.out);
@@ -195,8 +200,6 @@ function parseSeed(value: string): number {
   }
   return n;
 }
-
-/** --threads sizes the worker this process runs; a detached run has none here. */
 
 function timestamp(): string {
   return new Date().toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15);

@@ -5,8 +5,9 @@ import { openArtifactStore } from '@retain/artifacts';
 import type { PluginRegistry, SweepOutcome, SweepPlan, SweepProgress, SweepResult } from '@retain/sdk';
 import { sweepProgressQuery, type sweepWorkflow } from '@retain/workflows';
 import { Client, type WorkflowHandle } from '@temporalio/client';
+import type { Device } from '@retain/worker';
 import { connectTemporal, paths } from '../connection';
-import { checkThreads, followHere } from '../follow';
+import { checkLocalWorker, followHere } from '../follow';
 import { EXIT_OK, EXIT_RUN_FAILED, log, type ExitCode } from '../output';
 import { parseRunId, runResultsDir } from '../run-id';
 import { readSpecDocument } from '../spec-file';
@@ -15,12 +16,14 @@ import { formatSweepProgress } from '../sweep-progress';
 import { formatGroups, formatUnfinished, writeSweepOutputs } from '../sweep-output';
 import { runUiLinkOn } from '../ui';
 import { pluginRegistry, pluginsOption } from './plugins';
-import { threadsOption } from './worker';
+import { deviceOption, threadsOption } from './worker';
 
 interface FollowOptions {
   out?: string;
   detach?: boolean;
   threads?: number;
+  /** The execution provider of this process's worker (`retain worker --device`). */
+  device?: Device;
   verbose?: boolean;
 }
 
@@ -34,11 +37,12 @@ export function addSweepCommand(program: Command, exit: ExitCode): void {
     .option('--detach', 'start the sweep and print its id; separate `retain worker`s run it')
     .option('--id <sweepId>', 'sweep id (default: <spec name>-<time>-<random>); its cells are <sweep id>-c<index>', parseRunId)
     .addOption(threadsOption())
+    .addOption(deviceOption())
     .option('--verbose', "write the worker's own logs (the Temporal SDK's, with stack traces) to <state>/runs/<sweep id>/worker.log")
     .addOption(pluginsOption())
     .action(async (specPath: string, opts: FollowOptions & { id?: string; plugins?: string[] }) => {
       // Validate every cell before anything starts: a bad cell costs no server, no worker, no run.
-      checkThreads(opts);
+      await checkLocalWorker(opts);
       const registry = await pluginRegistry(opts.plugins);
       const raw = readSpecDocument(specPath);
       const name = (raw as { name?: unknown } | null)?.name;
@@ -99,6 +103,7 @@ async function startAndFollowSweep(
       queues: sweepTaskQueues(plan),
       registry,
       threads: opts.threads,
+      device: opts.device,
       verbose: opts.verbose,
       report: () => reportSweep(handle, opts.out),
     });

@@ -1,12 +1,14 @@
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import { stopEmbeddedServer } from '@retain/infra';
-import { createRetainWorkers, DEFAULT_TASK_QUEUE, DEVICES, type Device } from '@retain/worker';
+import { createRetainWorkers, DEFAULT_TASK_QUEUE, DEVICE_NAMES, parseDevice, type Device } from '@retain/worker';
 import { connectTemporal, paths } from '../connection';
-import { log } from '../output';
+import { checkDevice } from '../follow';
+import { log, type ExitCode } from '../output';
 import { sdkLogsOnStderr } from '../sdk-log';
 import { uiBaseUrl } from '../ui';
 import { pluginRegistry, pluginsOption } from './plugins';
 import { uiPortOption } from './server';
+import { serveGpus } from './worker-gpus';
 import { addWorkersCommand, collectQueues } from './workers';
 
 interface ServeOptions {
@@ -17,29 +19,41 @@ interface ServeOptions {
   queue?: string[];
   slots: number;
   device: Device;
+  /** `worker --gpus`: one worker process per listed GPU instead of this one. */
+  gpus?: string;
   threads?: number;
   plugins?: string[];
 }
 
 /** `worker`, `dev`, `workers`, `server-stop`: the processes that run experiments, who they are, and the embedded server. */
-export function addWorkerCommands(program: Command): void {
-  const serving = (name: string, description: string, keepServer: boolean) =>
+export function addWorkerCommands(program: Command, exit: ExitCode): void {
+  const serving = (name: string, description: string) =>
     program
       .command(name)
       .description(description)
       .addOption(queueOption())
       .addOption(slotsOption())
-      .addOption(deviceOption())
+      .addOption(deviceOption().default('cpu'))
       .addOption(threadsOption())
-      .addOption(pluginsOption())
-      .action(async (opts: ServeOptions) => {
-        await serve({ ...opts, keepServer });
-      });
-  serving('worker', 'run a worker on one or more task queues until Ctrl-C', true);
+      .addOption(pluginsOption());
+  serving('worker', 'run a worker on one or more task queues until Ctrl-C')
+    .addOption(
+      new Option(
+        '--gpus <which>',
+        "one worker process per GPU: 'all' visible GPUs, or their indices (e.g. 0,2); each runs with --device cuda:N",
+      ).conflicts('device'),
+    )
+    .action(async (opts: ServeOptions) => {
+      if (opts.gpus === undefined) await serve({ ...opts, keepServer: true });
+      else exit.code = await serveGpus(opts, opts.gpus);
+    });
   // The embedded server stops with the worker.
-  serving('dev', 'start the embedded Temporal server and a worker together, until Ctrl-C', false)
+  serving('dev', 'start the embedded Temporal server and a worker together, until Ctrl-C')
     .option('--ui', "serve Temporal's Web UI with the embedded server and print its URL")
-    .addOption(uiPortOption());
+    .addOption(uiPortOption())
+    .action(async (opts: ServeOptions) => {
+      await serve({ ...opts, keepServer: false });
+    });
 
   addWorkersCommand(program);
 
@@ -66,8 +80,15 @@ function slotsOption(): Option {
     .default(1);
 }
 
-function deviceOption(): Option {
-  return new Option('--device <name>', 'execution provider of the training and evaluation graphs').choices(DEVICES).default('cpu');
+/** `--device`: the execution provider of a worker's sessions (`retain worker`, and the worker `run`/`sweep` run here). */
+export function deviceOption(): Option {
+  return new Option('--device <name>', `execution provider of the training and evaluation graphs: ${DEVICE_NAMES}`).argParser((v) => {
+    try {
+      return parseDevice(v, '--device');
+    } catch (err) {
+      throw new InvalidArgumentError((err as Error).message);
+    }
+  });
 }
 
 export function threadsOption(): Option {
@@ -83,6 +104,8 @@ async function serve(opts: ServeOptions & { keepServer: boolean }): Promise<void
   sdkLogsOnStderr();
   // Before the server: a bad plugin package fails at once, naming its config.
   const registry = await pluginRegistry(opts.plugins);
+  // Before the server too: a GPU that cannot start stops the worker at once, saying what to install.
+  if (opts.device !== 'cpu') await checkDevice(opts.device);
   const temporal = await connectTemporal({ keepServer: opts.keepServer, log, ui: opts.ui ? { port: opts.uiPort } : undefined });
   try {
     const workers = await createRetainWorkers({

@@ -3,8 +3,17 @@ import { createRequire } from 'node:module';
 import * as path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { add, Graph } from '../graph';
-import { deviceInstallHint, parseDevice, type Device } from './devices';
-import type { GraphMeta, SessionMessage, SessionReply, SessionRequests, SessionRequestType, Value, ValueMeta } from './session-protocol';
+import { deviceInstallHint, executionProvider, parseDevice, type Device } from './devices';
+import type {
+  GraphMeta,
+  SessionMessage,
+  SessionReply,
+  SessionRequests,
+  SessionRequestType,
+  SessionSettings,
+  Value,
+  ValueMeta,
+} from './session-protocol';
 
 export type { Value, ValueDType, ValueMeta } from './session-protocol';
 
@@ -102,24 +111,25 @@ export class GraphSession {
 
   private constructor(
     private readonly worker: Worker,
-    private readonly options: Required<SessionOptions>,
+    private readonly options: SessionSettings,
   ) {
     this.listen();
   }
 
   static async create(bytes: Uint8Array, values: Record<string, Value> = {}, opts: SessionOptions = {}): Promise<GraphSession> {
     const { device, threads, spinning } = resolveSessionOptions(opts);
-    const session = new GraphSession(startWorker(), { device, threads, spinning });
+    const provider = executionProvider(device);
+    const session = new GraphSession(startWorker(), { provider, threads, spinning });
     try {
       // A tiny graph first, so that a device which cannot start is told apart from a bad graph.
-      if (device !== 'cpu') await session.call('probe', { bytes: probeGraph(), device });
+      if (device !== 'cpu') await session.call('probe', { bytes: probeGraph(), provider });
     } catch (e) {
       session.failure = new Error('session failed to start');
       await session.worker.terminate();
       throw new Error(`device '${device}' is not available: ${deviceInstallHint(device)}. (onnxruntime: ${firstLine(e)})`);
     }
     try {
-      const meta = await session.call('create', { bytes, values, threads, device, spinning });
+      const meta = await session.call('create', { bytes, values, threads, provider, spinning });
       session.inputs = meta.inputs;
       session.outputs = meta.outputs;
       return session;

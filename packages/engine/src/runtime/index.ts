@@ -8,7 +8,21 @@ export {
   type ValueMeta,
   type SessionOptions,
 } from './graph-session';
-export { DEVICES, parseDevice, deviceInstallHint, type Device } from './devices';
+export {
+  DEVICE_KINDS,
+  DEVICE_NAMES,
+  CUDA_PROVIDER_FILE,
+  cudaDeviceId,
+  deviceInstallHint,
+  deviceKind,
+  executionProvider,
+  onnxruntimeBinDir,
+  parseDevice,
+  unresolvedLibraries,
+  type Device,
+  type DeviceKind,
+  type ExecutionProvider,
+} from './devices';
 export { TrainSession, stackValues } from './train-session';
 export { InferenceSession } from './inference-session';
 export { summarizeProfile, type OpTime, type ProfileEvent, type ProfileSummary } from './profile';

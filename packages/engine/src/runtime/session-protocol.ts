@@ -1,4 +1,4 @@
-import type { Device } from './devices';
+import type { ExecutionProvider } from './devices';
 
 // The messages between GraphSession (graph-session.ts) and its thread (session-worker.ts): both
 // sides are typed from these declarations, so a request and its handler cannot drift apart.
@@ -27,7 +27,8 @@ export interface GraphMeta {
 
 /** How the thread starts a graph's onnxruntime session. */
 export interface SessionSettings {
-  device: Device;
+  /** The device as onnxruntime names it (devices.ts's executionProvider), so the thread needs no device logic. */
+  provider: ExecutionProvider;
   threads: number;
   spinning: boolean;
 }
@@ -36,8 +37,8 @@ type Nothing = Record<string, never>;
 
 /** Each request the thread handles, by type: its fields and what it answers. */
 export interface SessionRequests {
-  /** Starts `device` on a tiny graph, so that a missing provider is told apart from a bad graph. */
-  probe: { request: { bytes: Uint8Array; device: Device }; response: Nothing };
+  /** Starts `provider` on a tiny graph, so that a missing provider is told apart from a bad graph. */
+  probe: { request: { bytes: Uint8Array; provider: ExecutionProvider }; response: Nothing };
   /** The main graph, and the initial stored values. */
   create: { request: SessionSettings & { bytes: Uint8Array; values: Record<string, Value> }; response: GraphMeta };
   /** Another graph in the same thread, sharing the stored values. */

@@ -35,21 +35,21 @@ const fromOrt = (t: ort.Tensor): Value => ({
 type Handlers = { [K in SessionRequestType]: (req: SessionRequests[K]['request']) => Promise<SessionRequests[K]['response']> };
 
 const handlers: Handlers = {
-  async probe({ bytes, device }) {
-    const probe = await ort.InferenceSession.create(bytes, { executionProviders: [device] });
+  async probe({ bytes, provider }) {
+    const probe = await ort.InferenceSession.create(bytes, { executionProviders: [provider] });
     await probe.run({ x: new ort.Tensor('float32', new Float32Array([1]), [1]) });
     await probe.release();
     return {};
   },
 
-  async create({ bytes, values, threads, device, spinning }) {
-    const meta = await loadGraph(MAIN, bytes, { threads, device, spinning });
+  async create({ bytes, values, threads, provider, spinning }) {
+    const meta = await loadGraph(MAIN, bytes, { threads, provider, spinning });
     for (const [name, v] of Object.entries(values)) store.set(name, toOrt(v));
     return meta;
   },
 
-  async load({ name, bytes, threads, device, spinning }) {
-    return loadGraph(name, bytes, { threads, device, spinning });
+  async load({ name, bytes, threads, provider, spinning }) {
+    return loadGraph(name, bytes, { threads, provider, spinning });
   },
 
   async run({ feeds, fetch, feedback, graph }) {
@@ -97,11 +97,11 @@ const handlers: Handlers = {
   },
 };
 
-async function loadGraph(name: string, bytes: Uint8Array, { threads, device, spinning }: SessionSettings): Promise<GraphMeta> {
+async function loadGraph(name: string, bytes: Uint8Array, { threads, provider, spinning }: SessionSettings): Promise<GraphMeta> {
   if (sessions.has(name)) throw new Error(`a graph named '${name}' is already loaded`);
   const session = await ort.InferenceSession.create(bytes, {
     // One provider only: a device that cannot start fails here instead of falling back to the CPU.
-    executionProviders: [device],
+    executionProviders: [provider],
     intraOpNumThreads: threads,
     interOpNumThreads: 1,
     graphOptimizationLevel: 'all',
