@@ -1,5 +1,6 @@
 import { defaultPayloadConverter, type WorkflowHandle } from '@temporalio/client';
 import type { FinishTaskHeartbeat, RunPhase, RunProgress, TrainHeartbeat } from '@retain/sdk';
+import { pollEvery } from './poll';
 
 /** What one look at a running experiment shows: the workflow's own view plus its running activity's last heartbeat. */
 export interface ProgressSnapshot {
@@ -88,36 +89,27 @@ export function watchProgress(
   handle: WorkflowHandle,
   out: NodeJS.WriteStream,
   opts: { intervalMs?: number; quietSeconds?: number } = {},
-): () => void {
+): () => Promise<void> {
   const attached = Date.now();
   const tty = out.isTTY === true;
   let lastLine = '';
   let lastPrinted = 0;
   let lastPhase = '';
-  let busy = false;
-  const tick = async () => {
-    if (busy) return;
-    busy = true;
-    try {
-      const s = await snapshot(handle);
-      const line = progressLine(s, attached, Date.now());
-      const phase = `${s.run?.task}/${phaseOf(s)}`;
-      if (tty) {
-        out.write(`\r\x1b[2K${line}`);
-      } else if (phase !== lastPhase || Date.now() - lastPrinted >= (opts.quietSeconds ?? 10) * 1000) {
-        out.write(`${line}\n`);
-        lastPrinted = Date.now();
-      }
-      lastPhase = phase;
-      lastLine = line;
-    } finally {
-      busy = false;
+  const stop = pollEvery(opts.intervalMs ?? 1000, async () => {
+    const s = await snapshot(handle);
+    const line = progressLine(s, attached, Date.now());
+    const phase = `${s.run?.task}/${phaseOf(s)}`;
+    if (tty) {
+      out.write(`\r\x1b[2K${line}`);
+    } else if (phase !== lastPhase || Date.now() - lastPrinted >= (opts.quietSeconds ?? 10) * 1000) {
+      out.write(`${line}\n`);
+      lastPrinted = Date.now();
     }
-  };
-  const timer = setInterval(() => void tick(), opts.intervalMs ?? 1000);
-  void tick();
-  return () => {
-    clearInterval(timer);
+    lastPhase = phase;
+    lastLine = line;
+  });
+  return async () => {
+    await stop();
     if (tty && lastLine) out.write('\n');
   };
 }

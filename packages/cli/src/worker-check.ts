@@ -3,6 +3,7 @@ import type { ExperimentInput } from '@retain/sdk';
 import { DEFAULT_TASK_QUEUE } from '@retain/worker';
 import { runTaskQueues } from '@retain/workflows';
 import { describeQueues } from './commands/workers';
+import { pollEvery } from './poll';
 
 /**
  * Whether any worker serves a run. A run whose queues no worker polls waits on the server, which
@@ -62,26 +63,18 @@ export function noWorkerMessage(queues: string[]): string {
  * run's queues, and calls `say` once when none does (again only after a worker came and went).
  * Returns the function that stops watching. A failed check says nothing: the wait goes on.
  */
-export function watchWorkers(client: Client, handle: WorkflowHandle, say: (line: string) => void, everyMs = 10_000): () => void {
-  let stopped = false;
+export function watchWorkers(client: Client, handle: WorkflowHandle, say: (line: string) => void, everyMs = 10_000): () => Promise<void> {
   let warned = false;
-  let timer: NodeJS.Timeout | undefined;
-  const check = async () => {
-    try {
-      const queues = await runQueues(client, handle);
-      if (stopped) return;
-      const unserved = await unservedQueues(client, queues);
-      if (stopped) return;
-      if (unserved.length > 0 && !warned) say(`run ${handle.workflowId} waits for a worker: ${noWorkerMessage(unserved)}`);
-      warned = unserved.length > 0;
-    } catch {
-      // The run may have ended, or the server is busy: the wait itself reports what matters.
-    }
-    if (!stopped) timer = setTimeout(() => void check(), everyMs);
-  };
-  void check();
-  return () => {
+  let stopped = false;
+  // A failed check is skipped: the run may have ended, or the server is busy; the wait reports what matters.
+  const stop = pollEvery(everyMs, async () => {
+    const queues = await runQueues(client, handle);
+    const unserved = await unservedQueues(client, queues);
+    if (unserved.length > 0 && !warned && !stopped) say(`run ${handle.workflowId} waits for a worker: ${noWorkerMessage(unserved)}`);
+    warned = unserved.length > 0;
+  });
+  return async () => {
     stopped = true;
-    clearTimeout(timer);
+    await stop();
   };
 }

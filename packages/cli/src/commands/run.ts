@@ -78,7 +78,7 @@ export function addRunCommands(program: Command, exit: ExitCode): void {
         try {
           await report(handle, opts.out);
         } finally {
-          stopWatching();
+          await stopWatching();
         }
       });
     });
@@ -178,7 +178,7 @@ async function report(handle: WorkflowHandle<typeof experimentWorkflow>, outDir:
     // The workflow returns where its results are; the artifact store is this machine's.
     result = await experimentResultOf(await resultOrRunFailure(handle.workflowId, handle.result()), paths().artifacts);
   } finally {
-    stopProgress();
+    await stopProgress();
   }
   process.stdout.write(`${formatResult(result)}\n`);
   const out = resolve(outDir ?? runResultsDir(paths().runs, handle.workflowId), 'results.json');

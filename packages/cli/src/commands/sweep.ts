@@ -12,6 +12,7 @@ import { EXIT_OK, EXIT_RUN_FAILED, log, type ExitCode } from '../output';
 import { parseRunId, runResultsDir } from '../run-id';
 import { readSpecDocument } from '../spec-file';
 import { planOf, planSweep, prepareSweep, resumeSweepPlan, sweepTaskQueues, type SweepWorkflowStart } from '../sweep';
+import { pollEvery } from '../poll';
 import { formatSweepProgress } from '../sweep-progress';
 import { formatGroups, formatUnfinished, writeSweepOutputs } from '../sweep-output';
 import { runUiLinkOn } from '../ui';
@@ -124,7 +125,7 @@ export async function reportSweep(handle: WorkflowHandle, outDir: string | undef
   try {
     outcome = (await handle.result()) as SweepOutcome;
   } finally {
-    stop();
+    await stop();
   }
   const result = await openArtifactStore(paths().artifacts).getJson<SweepResult>(outcome.resultRef);
   process.stdout.write(`${formatGroups(result)}\n`);
@@ -138,14 +139,13 @@ export async function reportSweep(handle: WorkflowHandle, outDir: string | undef
 }
 
 /** One progress line, rewritten in place on a terminal; on a log, a new line when the counts change or every 10 s. */
-function watchSweepProgress(handle: WorkflowHandle, out: NodeJS.WriteStream): () => void {
+function watchSweepProgress(handle: WorkflowHandle, out: NodeJS.WriteStream): () => Promise<void> {
   const tty = out.isTTY === true;
   let last = '';
   let lastCounts = '';
   let lastPrinted = 0;
-  const tick = async () => {
-    const p: SweepProgress | undefined = await handle.query(sweepProgressQuery).catch(() => undefined);
-    if (!p) return;
+  const stop = pollEvery(1000, async () => {
+    const p: SweepProgress = await handle.query(sweepProgressQuery);
     last = formatSweepProgress(p);
     const counts = `${p.completed}/${p.failed}/${p.cancelled}/${p.running}/${p.phase}`;
     if (tty) out.write(`\r\x1b[2K${last}`);
@@ -154,11 +154,9 @@ function watchSweepProgress(handle: WorkflowHandle, out: NodeJS.WriteStream): ()
       lastPrinted = Date.now();
     }
     lastCounts = counts;
-  };
-  const timer = setInterval(() => void tick(), 1000);
-  void tick();
-  return () => {
-    clearInterval(timer);
+  });
+  return async () => {
+    await stop();
     if (tty && last) out.write('\n');
   };
 }
