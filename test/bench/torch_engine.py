@@ -1,7 +1,7 @@
 """PyTorch eager CPU baseline for `npm run bench:engine` (test/src/bench/engine.ts).
 
 Usage (model kinds mlp, lenet, transformer, causal-lm): python torch_engine.py '{"model": {"kind": "mlp", "sizes": [784, 400, 400, 10]},
-        "optimizer": "sgd" | "adam", "batch": 128, "lr": 0.01, "threads": 2, "seconds": 1.5}'
+        "optimizer": "sgd" | "adam", "batch": 128, "lr": 0.01, "threads": 2, "seconds": 1.5, "device": "cpu" | "cuda:0"}'
 Prints one JSON line: {"samplesPerSec": n, "samplesPerCpuSec": n}. Timing matches the engine bench: two warm-up steps,
 then the best of several windows of `seconds` each.
 """
@@ -28,7 +28,7 @@ class Block(torch.nn.Module):
         q, k, v = self.qkv(self.ln1(h)).split(d, dim=2)
         q, k, v = (z.view(b, t, self.heads, d // self.heads).transpose(1, 2) for z in (q, k, v))
         scores = (q @ k.transpose(2, 3)) / (d // self.heads) ** 0.5
-        mask = torch.ones(t, t, dtype=torch.bool).triu(1)
+        mask = torch.ones(t, t, dtype=torch.bool, device=h.device).triu(1)
         mixed = scores.masked_fill(mask, float("-inf")).softmax(-1) @ v
         h = h + self.proj(mixed.transpose(1, 2).reshape(b, t, d))
         return h + self.out(torch.nn.functional.gelu(self.fc(self.ln2(h))))
@@ -149,7 +149,9 @@ def main():
     job = json.loads(sys.argv[1])
     torch.set_num_threads(job["threads"])
     torch.manual_seed(0)
+    device = torch.device(job.get("device", "cpu"))
     model, inputs, classes, targets = build(job["model"])
+    model = model.to(device)
     if job["optimizer"] == "sgd":
         opt = torch.optim.SGD(model.parameters(), lr=job["lr"])
     elif job["optimizer"] == "adam":
@@ -158,7 +160,7 @@ def main():
         raise ValueError(f"unknown optimizer {job['optimizer']!r}")
     batch = job["batch"]
     # A causal LM's sample has a label at every position (targets per sample).
-    data = [(inputs(batch), torch.randint(0, classes, (batch * targets,))) for _ in range(4)]
+    data = [(inputs(batch).to(device), torch.randint(0, classes, (batch * targets,)).to(device)) for _ in range(4)]
     loss_fn = torch.nn.CrossEntropyLoss()
     calls = [0]
 

@@ -3,6 +3,7 @@
  * this machine, and to PyTorch eager on the same CPU. Writes .bench/engine.json and prints a table.
  *
  *   node test/dist/bench/engine.js [--threads N] [--spin] [--seconds S] [--only mlp-784-400-400-10,...] [--k 1,8]
+ *                                  [--device cpu|cuda:N|webgpu] [--steps-per-run K] [--out NAME]
  *
  * - ceiling: the best GFLOP/s of a square MatMul (512..2048) run by ORT through the engine's own
  *   session (same worker thread, same thread count).
@@ -20,6 +21,10 @@
  *   trains 4096 tokens; tokensPerSec = samplesPerSec * context.
  * - torch: test/bench/torch_engine.py with the same model, batch, optimizer and thread count, run
  *   by the Python in $RETAIN_BENCH_PYTHON or .retain/bench-venv (columns are null without torch).
+ * - --device: ORT's sessions on a GPU (torch then runs on CUDA too, for cuda:N); --steps-per-run K:
+ *   the main rows train K steps per graph run (unrolled), so parameters and optimizer state cross
+ *   the runtime boundary once per K steps. hostDeviceBytesPerStep counts what every run fed
+ *   onnxruntime and took back (TrainSession.traffic): on CUDA, what crossed PCIe.
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -37,8 +42,10 @@ import {
   mlp,
   mlpHidden,
   Rng,
+  parseDevice,
   TrainSession,
   transformer,
+  type Device,
   type Model,
   type OptimizerConfig,
   numel,
@@ -64,6 +71,10 @@ interface BenchRun {
   /** Rates per second of process CPU time (one thread only; see bestRate): robust on a shared machine. */
   samplesPerCpuSec: number | null;
   torchSamplesPerCpuSec: number | null;
+  /** Steps per graph run of this row (--steps-per-run). */
+  stepsPerRun: number;
+  /** Bytes fed to onnxruntime and taken back per training step, averaged over the timed runs. */
+  hostDeviceBytesPerStep: number;
 }
 
 /** One model's SGD step run K steps per graph run (K = 1: the plain one-step graph). */
@@ -183,6 +194,11 @@ const MODELS: ModelCase[] = [
 ];
 
 interface Args {
+  device: Device;
+  /** Steps per graph run of the main rows. */
+  mainK: number;
+  /** The report's name: .bench/<out>.json. */
+  out: string;
   threads: number;
   spinning: boolean;
   seconds: number;
@@ -191,7 +207,15 @@ interface Args {
 }
 
 function parseArgs(argv: string[]): Args {
-  const args: Args = { threads: availableParallelism(), spinning: false, seconds: 0.5, stepsPerRun: [1, 8] };
+  const args: Args = {
+    device: 'cpu',
+    mainK: 1,
+    out: 'engine',
+    threads: availableParallelism(),
+    spinning: false,
+    seconds: 0.5,
+    stepsPerRun: [1, 8],
+  };
   for (let i = 0; i < argv.length; i++) {
     const value = argv[i + 1];
     if (argv[i] === '--spin') {
@@ -202,11 +226,18 @@ function parseArgs(argv: string[]): Args {
     else if (argv[i] === '--seconds') args.seconds = Number(value);
     else if (argv[i] === '--only') args.only = value.split(',');
     else if (argv[i] === '--k') args.stepsPerRun = [...new Set([1, ...value.split(',').map(Number)])].sort((a, b) => a - b);
-    else throw new Error(`bench:engine: unknown argument '${argv[i]}'; use --threads N, --spin, --seconds S, --only a,b, --k 1,8`);
+    else if (argv[i] === '--device') args.device = parseDevice(value, '--device');
+    else if (argv[i] === '--steps-per-run') args.mainK = Number(value);
+    else if (argv[i] === '--out') args.out = value;
+    else
+      throw new Error(
+        `bench:engine: unknown argument '${argv[i]}'; use --threads N, --spin, --seconds S, --only a,b, --k 1,8, --device D, --steps-per-run K, --out NAME`,
+      );
     i++;
   }
   if (!Number.isInteger(args.threads) || args.threads < 1) throw new Error(`--threads must be a positive integer`);
   if (!args.stepsPerRun.every((k) => Number.isInteger(k) && k >= 1)) throw new Error(`--k must list positive integers`);
+  if (!Number.isInteger(args.mainK) || args.mainK < 1) throw new Error(`--steps-per-run must be a positive integer`);
   return args;
 }
 
@@ -239,18 +270,14 @@ async function bestRates(onces: (() => Promise<unknown>)[], seconds: number): Pr
   return best;
 }
 
-async function matmulCeiling(
-  threads: number,
-  spinning: boolean,
-  seconds: number,
-): Promise<{ n: number; gflops: number; cpuGflops: number }[]> {
+async function matmulCeiling({ threads, spinning, seconds, device }: Args): Promise<{ n: number; gflops: number; cpuGflops: number }[]> {
   const out = [];
   for (const n of [512, 1024, 2048]) {
     const g = new Graph(`matmul-${n}`);
     g.output('c', matmul(g.input('a', [n, n]), g.input('b', [n, n])));
     const rng = new Rng(n);
     const values = () => ({ dtype: 'float32' as const, dims: [n, n], data: Float32Array.from({ length: n * n }, () => rng.normal()) });
-    const session = await GraphSession.create(g.toBytes(), { a: values(), b: values() }, { threads, spinning });
+    const session = await GraphSession.create(g.toBytes(), { a: values(), b: values() }, { threads, spinning, device });
     try {
       const [rate] = await bestRates([() => session.run({}, { fetch: [] })], seconds);
       out.push({ n, gflops: (rate.wall * 2 * n * n * n) / 1e9, cpuGflops: (rate.cpu * 2 * n * n * n) / 1e9 });
@@ -261,15 +288,23 @@ async function matmulCeiling(
   return out;
 }
 
-/** samples/s of SGD and Adam steps on the same batches, their timing windows alternating. */
-async function engineRates(c: ModelCase, batch: number, args: Args): Promise<Record<OptimizerName, { wall: number; cpu: number }>> {
+interface EngineRate {
+  wall: number;
+  cpu: number;
+  bytesPerStep: number;
+}
+
+/** samples/s of SGD and Adam steps (K per run) on the same batches, their timing windows alternating. */
+async function engineRates(c: ModelCase, batch: number, args: Args): Promise<Record<OptimizerName, EngineRate>> {
   const model = c.build();
   const features = numel(model.inputDims);
   const rng = new Rng(7);
-  // A causal LM takes a label per position.
-  const labels = batch * (model.targetsPerExample ?? 1);
+  const K = args.mainK;
+  // A causal LM takes a label per position; a K-step run takes K batches.
+  const labels = K * batch * (model.targetsPerExample ?? 1);
+  const lrs = Array<number>(K).fill(LR);
   const batches = Array.from({ length: 4 }, () => ({
-    x: Float32Array.from({ length: batch * features }, () => (c.draw ? c.draw(rng) : rng.normal())),
+    x: Float32Array.from({ length: K * batch * features }, () => (c.draw ? c.draw(rng) : rng.normal())),
     y: Int32Array.from({ length: labels }, () => rng.int(model.classesPerHead)),
   }));
   const names = Object.keys(OPTIMIZERS) as OptimizerName[];
@@ -277,23 +312,31 @@ async function engineRates(c: ModelCase, batch: number, args: Args): Promise<Rec
   try {
     for (const name of names) {
       const opt = OPTIMIZERS[name];
-      const step = buildStepGraph({ model, head: 0, optimizer: opt });
+      const step = buildStepGraph({ model, head: 0, optimizer: opt, stepsPerRun: K });
       const initial = { ...initParams(model, 0), ...initOptimizerState(opt, model.params) };
-      sessions.push(await TrainSession.create(step, initial, { threads: args.threads, spinning: args.spinning }));
+      sessions.push(await TrainSession.create(step, initial, { threads: args.threads, spinning: args.spinning, device: args.device }));
     }
     const counters = sessions.map(() => 0);
     const rates = await bestRates(
       sessions.map((session, k) => async () => {
         const b = batches[counters[k]++ % batches.length];
-        const loss = await session.step(b.x, b.y, batch, LR);
-        if (!Number.isFinite(loss)) throw new Error(`${c.name} ${names[k]}: loss became ${loss}`);
+        const losses = K === 1 ? [await session.step(b.x, b.y, batch, LR)] : Array.from(await session.steps(b.x, b.y, batch, lrs));
+        if (!losses.every(Number.isFinite))
+          throw new Error(`${c.name} ${names[k]}: loss became ${losses.find((l) => !Number.isFinite(l))}`);
       }),
       args.seconds,
     );
-    return Object.fromEntries(names.map((n, k) => [n, { wall: rates[k].wall * batch, cpu: rates[k].cpu * batch }])) as Record<
-      OptimizerName,
-      { wall: number; cpu: number }
-    >;
+    const traffic = await Promise.all(sessions.map((s) => s.traffic()));
+    return Object.fromEntries(
+      names.map((n, k) => [
+        n,
+        {
+          wall: rates[k].wall * K * batch,
+          cpu: rates[k].cpu * K * batch,
+          bytesPerStep: (traffic[k].bytesIn + traffic[k].bytesOut) / (traffic[k].runs * K),
+        },
+      ]),
+    ) as Record<OptimizerName, EngineRate>;
   } finally {
     await Promise.all(sessions.map((s) => s.close()));
   }
@@ -314,7 +357,7 @@ async function stepsPerRunRates(c: ModelCase, batch: number, args: Args): Promis
     const load = async (k: number, graph: StepsPerRunRun['graph']) => {
       const started = Date.now();
       const step = buildStepGraph({ model, head: 0, optimizer: opt, stepsPerRun: graph === 'scan' ? 'any' : k });
-      const session = await TrainSession.create(step, initial, { threads: args.threads, spinning: args.spinning });
+      const session = await TrainSession.create(step, initial, { threads: args.threads, spinning: args.spinning, device: args.device });
       variants.push({ k, graph, session, loadMs: Date.now() - started });
     };
     for (const k of args.stepsPerRun) {
@@ -360,7 +403,9 @@ function torchRate(
 ): { samplesPerSec: number; samplesPerCpuSec: number } | null {
   if (!python) return null;
   const script = resolve(__dirname, '../../bench/torch_engine.py');
-  const job = { model: c.torch, optimizer, batch, lr: LR, threads: args.threads, seconds: args.seconds };
+  // On a CUDA run torch trains on the same card (eager, fp32, a loss read back every step).
+  const device = args.device.startsWith('cuda') ? args.device : 'cpu';
+  const job = { model: c.torch, optimizer, batch, lr: LR, threads: args.threads, seconds: args.seconds, device };
   // Torch's OpenMP threads wait the way ORT's do (spin or block), so thread counts compare alike.
   const env = { ...process.env, OMP_WAIT_POLICY: args.spinning ? 'ACTIVE' : 'PASSIVE' };
   const res = spawnSync(python, [script, JSON.stringify(job)], { encoding: 'utf8', timeout: 600_000, env });
@@ -388,7 +433,7 @@ async function main(): Promise<void> {
   console.log(`${cpu}, ${cpus().length} cores; ${args.threads} threads for ORT and torch; torch ${torch ?? 'n/a'}`);
 
   // Measured before and after the runs: on a shared machine either may be disturbed.
-  const ceilings = await matmulCeiling(args.threads, args.spinning, args.seconds);
+  const ceilings = await matmulCeiling(args);
   console.log(`ORT MatMul: ${ceilings.map((c) => `${c.n}^3 ${c.gflops.toFixed(1)}`).join(', ')} GFLOP/s`);
 
   const runs: BenchRun[] = [];
@@ -415,6 +460,8 @@ async function main(): Promise<void> {
           vsTorch: torchSamplesPerSec ? samplesPerSec / torchSamplesPerSec : null,
           samplesPerCpuSec: oneThread ? rate.cpu : null,
           torchSamplesPerCpuSec: oneThread ? (torchRun?.samplesPerCpuSec ?? null) : null,
+          stepsPerRun: args.mainK,
+          hostDeviceBytesPerStep: rate.bytesPerStep,
         });
         console.log(
           `${c.name} ${optimizer} batch ${batch}: ${samplesPerSec.toFixed(0)} samples/s${c.tokens ? ` (${(samplesPerSec * c.tokens).toFixed(0)} tokens/s)` : ''}, torch ${torchSamplesPerSec?.toFixed(0) ?? 'n/a'}`,
@@ -433,7 +480,7 @@ async function main(): Promise<void> {
           `${c.name} sgd batch ${batch}: ${rows.map((r) => `K=${r.stepsPerRun} ${r.graph} x${r.vsOneStep.toFixed(2)}`).join(', ')} (vs one step per run)`,
         );
       }
-  const after = await matmulCeiling(args.threads, args.spinning, args.seconds);
+  const after = await matmulCeiling(args);
   console.log(`ORT MatMul (again): ${after.map((c) => `${c.n}^3 ${c.gflops.toFixed(1)}`).join(', ')} GFLOP/s`);
   ceilings.forEach((c, i) => {
     c.gflops = Math.max(c.gflops, after[i].gflops);
@@ -468,6 +515,8 @@ async function main(): Promise<void> {
     );
 
   const report = {
+    device: args.device,
+    gpu: gpuName(args.device),
     ceilingGflops,
     threads: args.threads,
     spinning: args.spinning,
@@ -479,7 +528,17 @@ async function main(): Promise<void> {
     runs,
     stepsPerRun,
   };
-  console.log(`wrote ${writeBenchReport('engine', report)}`);
+  console.log(`wrote ${writeBenchReport(args.out, report)}`);
+}
+
+/** The card's name (nvidia-smi) for a CUDA run, so every number says where it was measured. */
+function gpuName(device: Device): string | null {
+  if (!device.startsWith('cuda')) return null;
+  const index = device.includes(':') ? device.split(':')[1] : '0';
+  const res = spawnSync('nvidia-smi', ['--query-gpu=name,driver_version,memory.total', '--format=csv,noheader', '-i', index], {
+    encoding: 'utf8',
+  });
+  return res.status === 0 ? res.stdout.trim() : null;
 }
 
 function row(r: BenchRun): string {
@@ -495,6 +554,7 @@ function row(r: BenchRun): string {
     `${f(100 * r.fractionOfCeiling, 5, 1)}% of ceiling`,
     `torch ${f(r.torchSamplesPerSec, 8)} samples/s`,
     `x${f(r.vsTorch, 5, 2)}`,
+    `K=${r.stepsPerRun} ${(r.hostDeviceBytesPerStep / 2 ** 20).toFixed(2)} MiB/step across`,
   ].join('  ');
 }
 

@@ -10,12 +10,13 @@ import type {
   SessionReply,
   SessionRequests,
   SessionRequestType,
+  RunTraffic,
   SessionSettings,
   Value,
   ValueMeta,
 } from './session-protocol';
 
-export type { Value, ValueDType, ValueMeta } from './session-protocol';
+export type { RunTraffic, Value, ValueDType, ValueMeta } from './session-protocol';
 
 export interface SessionOptions {
   /** Execution provider (default 'cpu', or what configureSessions set). */
@@ -172,6 +173,11 @@ export class GraphSession {
   /** Replaces stored values. */
   async write(values: Record<string, Value>): Promise<void> {
     await this.call('write', { values });
+  }
+
+  /** The bytes this session's runs have fed onnxruntime and taken back (RunTraffic). */
+  traffic(): Promise<RunTraffic> {
+    return this.call('traffic', {});
   }
 
   async close(): Promise<void> {

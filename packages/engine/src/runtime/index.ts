@@ -3,6 +3,7 @@ export {
   configureSessions,
   assertDeviceAvailable,
   resolveSessionOptions,
+  type RunTraffic,
   type Value,
   type ValueDType,
   type ValueMeta,

@@ -109,6 +109,30 @@ describe('TrainSession', () => {
   });
 });
 
+describe('run traffic', () => {
+  test('a K-step run feeds the params once and K batches, and takes the params back once', async () => {
+    const model = mlp({ inputSize: 4, hidden: [3], classesPerHead: 2, heads: 1 });
+    const params = initParams(model, 0);
+    const paramBytes = Object.values(params).reduce((n, t) => n + t.data.byteLength, 0);
+    const spec = { model, head: 0, optimizer: { name: 'sgd' as const } };
+    const session = await TrainSession.create([buildStepGraph(spec), buildStepGraph({ ...spec, stepsPerRun: 4 })], params);
+    try {
+      const x = Float32Array.from({ length: 4 * 2 * 4 }, (_, i) => (i % 7) / 7);
+      const y = Int32Array.from({ length: 4 * 2 }, (_, i) => i % 2);
+      await session.step(x.subarray(0, 8), y.subarray(0, 2), 2, 0.1);
+      const one = await session.traffic();
+      const batchBytes = one.bytesIn - paramBytes; // x, y and the learning rate of one step
+      expect(batchBytes).toBeGreaterThanOrEqual(8 * 4 + 2 * 4);
+      expect(one).toEqual({ runs: 1, bytesIn: paramBytes + batchBytes, bytesOut: paramBytes + 4 });
+      await session.steps(x, y, 2, [0.1, 0.1, 0.1, 0.1]);
+      const both = await session.traffic();
+      expect(both).toEqual({ runs: 2, bytesIn: one.bytesIn + paramBytes + 4 * batchBytes, bytesOut: one.bytesOut + paramBytes + 4 * 4 });
+    } finally {
+      await session.close();
+    }
+  });
+});
+
 describe('InferenceSession and GraphSession', () => {
   test('an eval graph without its params fed is refused with the input named', async () => {
     const model = mlp({ inputSize: 4, hidden: [3], classesPerHead: 2, heads: 1 });

@@ -25,6 +25,17 @@ export interface GraphMeta {
   outputs: ValueMeta[];
 }
 
+/**
+ * Bytes of the tensors the thread's runs handed to onnxruntime (fed and stored inputs) and took
+ * back (outputs), counted per run. onnxruntime-node keeps no tensor on a CUDA device between runs,
+ * so on CUDA these are the host-to-device and device-to-host copies.
+ */
+export interface RunTraffic {
+  runs: number;
+  bytesIn: number;
+  bytesOut: number;
+}
+
 /** How the thread starts a graph's onnxruntime session. */
 export interface SessionSettings {
   /** The device as onnxruntime names it (devices.ts's executionProvider), so the thread needs no device logic. */
@@ -51,6 +62,8 @@ export interface SessionRequests {
   /** Copies of stored values (all when `names` is absent). */
   read: { request: { names?: string[] }; response: Record<string, Value> };
   write: { request: { values: Record<string, Value> }; response: Nothing };
+  /** What crossed the runtime boundary so far (see RunTraffic). */
+  traffic: { request: Nothing; response: RunTraffic };
   close: { request: Nothing; response: Nothing };
 }
 

@@ -23,6 +23,8 @@ const MAIN = 'main';
 const PROFILE_PREFIX = process.env.RETAIN_ORT_PROFILE;
 const sessions = new Map<string, ort.InferenceSession>();
 const store = new Map<string, ort.Tensor>();
+const traffic = { runs: 0, bytesIn: 0, bytesOut: 0 };
+const bytesOf = (tensors: Iterable<ort.Tensor>) => [...tensors].reduce((n, t) => n + (t.data as ArrayBufferView).byteLength, 0);
 
 const toOrt = (v: Value): ort.Tensor => new ort.Tensor(v.dtype, v.data, v.dims);
 // ORT reports the element types this engine feeds and its graphs output: those of a Value.
@@ -63,6 +65,9 @@ const handlers: Handlers = {
       else throw new Error(`graph input '${name}' was neither fed nor given as an initial value; pass it to create() or run()`);
     }
     const outputs = await session.run(inputs);
+    traffic.runs++;
+    traffic.bytesIn += bytesOf(Object.values(inputs));
+    traffic.bytesOut += bytesOf(Object.values(outputs));
     if (feedback) {
       for (const [name, t] of Object.entries(outputs)) if (name.startsWith('new.')) store.set(name.slice(4), t);
     }
@@ -84,6 +89,10 @@ const handlers: Handlers = {
   async write({ values }) {
     for (const [name, v] of Object.entries(values)) store.set(name, toOrt(v));
     return {};
+  },
+
+  async traffic() {
+    return { ...traffic };
   },
 
   async close() {

@@ -1,6 +1,6 @@
 import type { StepGraph } from '../step';
 import { assertTensorData, isBigInt64Array, isFloat32Array, type TensorMap, numel } from '../tensor';
-import { GraphSession, type SessionOptions, type Value } from './graph-session';
+import { GraphSession, type RunTraffic, type SessionOptions, type Value } from './graph-session';
 
 const BATCH_INPUTS = ['x', 'y', 'lr'];
 
@@ -159,6 +159,11 @@ export class TrainSession {
   /** Copies of the current params and optimizer state (and other float32 values held). */
   async read(): Promise<TensorMap> {
     return toTensorMap(await this.session.read());
+  }
+
+  /** Bytes the steps so far fed onnxruntime and took back (params and state in, updates out, per run). */
+  traffic(): Promise<RunTraffic> {
+    return this.session.traffic();
   }
 
   async close(): Promise<void> {
