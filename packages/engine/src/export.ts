@@ -80,7 +80,7 @@ export function buildInferenceModel(
 }
 
 /** DequantizeLinear (opset 21) of the codes: per-tensor (scalar scale), per-axis (axis 1) or blocked along axis 0. */
-function dequantizedConstant(g: Graph, qw: QuantizedWeight): Tensor {
+export function dequantizedConstant(g: Graph, qw: QuantizedWeight): Tensor {
   if (qw.blockBits) return qw.shape ? mixedPrecisionKernel(g, qw) : mixedPrecisionMatrix(g, qw);
   if (qw.shape) return dequantizedKernel(g, qw);
   const [rows, cols] = qw.dims;

@@ -214,15 +214,34 @@ export interface MethodTraining {
  * return the plain model's params; it may keep extra tensors (a shared adapter) for the next
  * task's `start`, which the plain model ignores.
  */
+/** What `TrainingAdapter.start` returns when it also decides the model to train. */
+export interface AdapterStart {
+  params: TensorMap;
+  model: Model;
+}
+
+/** The model and params a task trains through `adapter` (trainTask and the conformance kit both start it so). */
+export async function startAdapter(adapter: TrainingAdapter, params: TensorMap): Promise<AdapterStart> {
+  const started = await adapter.start(params);
+  return isAdapterStart(started) ? started : { model: adapter.model, params: started };
+}
+
+function isAdapterStart(v: TensorMap | AdapterStart): v is AdapterStart {
+  const model = (v as Partial<AdapterStart>).model as { forward?: unknown } | undefined;
+  return typeof model?.forward === 'function' && 'params' in v;
+}
+
 export interface TrainingAdapter {
   /** What the trainer trains: the run's model with the adapter's params in its forward. */
   model: Model;
   /**
    * The params the task starts from, given the previous task's checkpoint: a pure function of
    * them and the seed. A retried or resumed task calls it again, then the trainer's mid-task
-   * checkpoint replaces what the task had trained, so nothing is applied twice.
+   * checkpoint replaces what the task had trained, so nothing is applied twice. It may also
+   * return the model to train instead of `model`, when that model depends on what `start`
+   * computed (QLoRA's base, held in the step graph as codes: `withFrozenCodes`).
    */
-  start(params: TensorMap): TensorMap | Promise<TensorMap>;
+  start(params: TensorMap): TensorMap | AdapterStart | Promise<TensorMap | AdapterStart>;
   /** The task's result from the trained params (every param of `model`): LoRA's merge. */
   finish(trained: TensorMap): TensorMap;
 }

@@ -2,6 +2,7 @@ import { CancelledFailure, Context } from '@temporalio/activity';
 import { ArtifactNotFoundError, type ArtifactStore } from '@retain/artifacts';
 import {
   PluginError,
+  startAdapter,
   type ArtifactRef,
   type TrainCheckpoint,
   type TrainHeartbeat,
@@ -58,7 +59,7 @@ export async function trainTask(ctx: WorkerContext, input: TrainTaskInput): Prom
       ? await asPluginError(
           `method ${method.name}`,
           () => ({ task: taskIndex }),
-          async () => ({ model: adapter.model, params: await adapter.start(params) }),
+          () => startAdapter(adapter, params),
         )
       : { model, params };
     const qat = qatPlanOf(spec, registry, ctx.plainModelOf(spec, scenario));

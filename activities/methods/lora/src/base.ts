@@ -1,4 +1,4 @@
-import { dequantize, quantizeRtn, type TensorData, type TensorMap } from '@retain/engine';
+import { frozenValues, quantizeRtn, type FrozenWeight, type QuantizedWeight, type TensorData, type TensorMap } from '@retain/engine';
 import type { QloraBase } from './config';
 
 /**
@@ -12,32 +12,44 @@ export const NF4_LEVELS = Float32Array.from([
   0.7229568362236023, 1.0,
 ]);
 
-/** The [in, out] weight as its `base` quantization computes it: each block of `blockSize` rows of each column on its absmax grid. */
-export function quantizedBase(name: string, weight: TensorData, base: QloraBase): TensorData {
+/**
+ * The [in, out] weight's base as codes: RTN's signed integer codes and scales ('int'), or NF4
+ * level indices and each block's absmax ('nf4'); each block of `blockSize` rows of each column on
+ * its own absmax grid. The step graph holds these codes (`withFrozenCodes`).
+ */
+export function frozenBase(name: string, weight: TensorData, base: QloraBase): FrozenWeight {
   if (weight.dims.length !== 2) throw new Error(`QLoRA base: '${name}' is not an [in, out] matrix (dims [${weight.dims.join(', ')}])`);
   if (base.grid === 'int') {
-    const qw = quantizeRtn(weight, { bits: base.bits, granularity: 'block', blockSize: base.blockSize, symmetric: true });
-    return { dims: [...weight.dims], data: dequantize(qw) };
+    return {
+      kind: 'codes',
+      weight: quantizeRtn(weight, { bits: base.bits, granularity: 'block', blockSize: base.blockSize, symmetric: true }),
+    };
   }
   if (base.bits !== 4) throw new Error(`bits: the nf4 grid has 4 bits; got ${base.bits}`);
-  return { dims: [...weight.dims], data: nf4Dequantized(weight, base.blockSize) };
+  return nf4Codes(weight, base.blockSize);
 }
 
-function nf4Dequantized(weight: TensorData, blockSize: number): Float32Array {
-  const [rows, cols] = weight.dims;
-  const out = new Float32Array(rows * cols);
-  for (let start = 0; start < rows; start += blockSize) {
-    const end = Math.min(rows, start + blockSize);
+/** The [in, out] weight as its `base` quantization computes it (the values of frozenBase's codes). */
+export function quantizedBase(name: string, weight: TensorData, base: QloraBase): TensorData {
+  return { dims: [...weight.dims], data: frozenValues(frozenBase(name, weight, base)) };
+}
+
+function nf4Codes(weight: TensorData, blockSize: number): FrozenWeight {
+  const [rows, cols] = weight.dims as [number, number];
+  const blocks = Math.ceil(rows / blockSize);
+  const codes = new Uint8Array(rows * cols);
+  const absmax = new Float32Array(blocks * cols);
+  for (let b = 0; b < blocks; b++) {
+    const [start, end] = [b * blockSize, Math.min(rows, (b + 1) * blockSize)];
     for (let c = 0; c < cols; c++) {
-      let absmax = 0;
-      for (let r = start; r < end; r++) absmax = Math.max(absmax, Math.abs(weight.data[r * cols + c]));
-      for (let r = start; r < end; r++) {
-        const i = r * cols + c;
-        out[i] = absmax === 0 ? 0 : NF4_LEVELS[nearestLevel(weight.data[i] / absmax)] * absmax;
-      }
+      let m = 0;
+      for (let r = start; r < end; r++) m = Math.max(m, Math.abs(weight.data[r * cols + c]!));
+      absmax[b * cols + c] = m;
+      // An all-zero block keeps code 7 (level 0): zero however its absmax scales it.
+      for (let r = start; r < end; r++) codes[r * cols + c] = m === 0 ? 7 : nearestLevel(weight.data[r * cols + c]! / m);
     }
   }
-  return out;
+  return { kind: 'levels', dims: [rows, cols], levels: NF4_LEVELS, codes, blockSize, absmax };
 }
 
 /** Index of the NF4 level nearest v (ties to the lower level). */
@@ -47,7 +59,28 @@ function nearestLevel(v: number): number {
   return best;
 }
 
-/** Every weight of `weights` replaced by its base quantization. */
-export function quantizeBase(params: TensorMap, weights: string[], base: QloraBase): TensorMap {
-  return Object.fromEntries(weights.map((name) => [name, quantizedBase(name, params[name], base)]));
+/** QLoRA's base for some weights: the codes the step graph holds, and the float32 values they stand for. */
+export interface QuantizedBase {
+  frozen: Record<string, FrozenWeight>;
+  values: TensorMap;
+}
+
+/** Every weight of `weights` as its base quantization. */
+export function quantizeBase(params: TensorMap, weights: string[], base: QloraBase): QuantizedBase {
+  return baseOfCodes(Object.fromEntries(weights.map((name) => [name, frozenBase(name, params[name]!, base)])));
+}
+
+/** A base from a spec quantizer's codes (GPTQ, HQQ: `base.quantizer`). */
+export function baseOfQuantized(quantized: Record<string, QuantizedWeight>): QuantizedBase {
+  return baseOfCodes(Object.fromEntries(Object.entries(quantized).map(([name, weight]) => [name, { kind: 'codes', weight }])));
+}
+
+function baseOfCodes(frozen: Record<string, FrozenWeight>): QuantizedBase {
+  const values = Object.fromEntries(
+    Object.entries(frozen).map(([name, f]) => [
+      name,
+      { dims: f.kind === 'codes' ? [...f.weight.dims] : [...f.dims], data: frozenValues(f) },
+    ]),
+  );
+  return { frozen, values };
 }

@@ -1,12 +1,12 @@
 import { definePlugin, SpecError, type MethodContext, type MethodTraining, type SpecCheckContext } from '@retain/sdk';
 import {
-  dequantize,
   initLoraParams,
   isLoraParam,
   loraA,
   loraB,
   loraParams,
   mergeLora,
+  withFrozenCodes,
   withLora,
   type LoraOptions,
   type Model,
@@ -14,11 +14,11 @@ import {
 } from '@retain/engine';
 import type { ScenarioInfo } from '@retain/data';
 import { loraConfigSchema, qloraConfigSchema, type LoraConfig, type QloraBase, type QloraConfig } from './config';
-import { quantizeBase } from './base';
+import { baseOfQuantized, quantizeBase, type QuantizedBase } from './base';
 import { resolveTargets } from './targets';
 
 export { DEFAULT_TARGETS, loraConfigSchema, qloraConfigSchema, type LoraConfig, type QloraConfig } from './config';
-export { NF4_LEVELS, quantizedBase } from './base';
+export { frozenBase, NF4_LEVELS, quantizedBase } from './base';
 export { matchesTarget, resolveTargets } from './targets';
 
 /** The adapters' layout on this model: the targeted weights, rank and alpha (a SpecError naming `targets` when a name matches nothing). */
@@ -62,7 +62,10 @@ function keptTraining(ctx: MethodContext<LoraConfig>, base?: QloraBase): MethodT
     trainable,
     adapter: {
       model: ctx.model,
-      start: async (params) => ({ ...params, ...(await baseOf(ctx, base, options.weights, params)) }),
+      start: async (params) => {
+        const quantized = await baseOf(ctx, base, options.weights, params);
+        return { params: { ...params, ...quantized.values }, model: withFrozenCodes(ctx.model, quantized.frozen) };
+      },
       finish: (trained) => trained,
     },
   };
@@ -95,7 +98,9 @@ export function loraTraining(ctx: MethodContext<LoraConfig>, base?: QloraBase): 
               options.weights.map((w) => loraA(w)),
             )
           : {};
-        return { ...params, ...(await baseOf(ctx, base, options.weights, params)), ...fresh, ...carried };
+        if (!base) return { ...params, ...fresh, ...carried };
+        const quantized = await baseOf(ctx, base, options.weights, params);
+        return { params: { ...params, ...quantized.values, ...fresh, ...carried }, model: withFrozenCodes(model, quantized.frozen) };
       },
       finish: (trained) => {
         const out: TensorMap = { ...trained, ...mergeLora(trained, options) };
@@ -110,30 +115,23 @@ export function loraTraining(ctx: MethodContext<LoraConfig>, base?: QloraBase): 
 }
 
 /**
- * QLoRA's base for the targeted weights (none without `base`): their quantize-dequantize on the
- * base grid, or through the spec's quantizer `base.quantizer` (GPTQ, HQQ) when it names one.
+ * QLoRA's base for the targeted weights: their codes on the base grid, or the spec quantizer's
+ * `base.quantizer` (GPTQ, HQQ) when it names one, with the float32 values they stand for. The
+ * task trains on the codes (`withFrozenCodes`: the step graph holds them and dequantizes them as
+ * it reads them); the values are the base weights in the task's params, which the merge reads and
+ * the checkpoint keeps.
  */
-async function baseOf(
-  ctx: MethodContext<LoraConfig>,
-  base: QloraBase | undefined,
-  weights: string[],
-  params: TensorMap,
-): Promise<TensorMap> {
-  if (!base) return {};
+async function baseOf(ctx: MethodContext<LoraConfig>, base: QloraBase, weights: string[], params: TensorMap): Promise<QuantizedBase> {
   if (!base.quantizer) return quantizeBase(params, weights, base);
   if (!ctx.quantizeWith) throw new Error(`base.quantizer: quantizer '${base.quantizer}' can quantize the base only inside a run`);
   const quantized = await ctx.quantizeWith(base.quantizer, params);
-  return Object.fromEntries(
-    weights.map((w) => {
-      const qw = quantized[w];
-      if (!qw)
-        throw new SpecError(
-          'method.config.base.quantizer',
-          `quantizer '${base.quantizer}' left '${w}' unquantized, so it cannot be the base of that weight`,
-        );
-      return [w, { dims: [...params[w].dims], data: dequantize(qw) }];
-    }),
-  );
+  for (const w of weights)
+    if (!quantized[w])
+      throw new SpecError(
+        'method.config.base.quantizer',
+        `quantizer '${base.quantizer}' left '${w}' unquantized, so it cannot be the base of that weight`,
+      );
+  return baseOfQuantized(Object.fromEntries(weights.map((w) => [w, quantized[w]!])));
 }
 
 function pick(params: TensorMap, names: string[]): TensorMap {

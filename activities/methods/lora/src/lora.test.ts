@@ -13,7 +13,7 @@ import {
   InferenceSession,
   type TensorMap,
 } from '@retain/engine';
-import type { MethodContext, MethodTraining } from '@retain/sdk';
+import { startAdapter, type MethodContext, type MethodTraining } from '@retain/sdk';
 import { syntheticScenario } from '@retain/sdk/testing';
 import { loraConfigSchema, qloraConfigSchema, type LoraConfig } from './config';
 import { NF4_LEVELS, quantizedBase } from './base';
@@ -35,6 +35,9 @@ function contextOf(config: Partial<LoraConfig>, taskIndex: number): MethodContex
     taskData: (i) => scenario.task(i),
   };
 }
+
+/** The params a task of `training` starts from. */
+const startOf = async (training: MethodTraining, params: TensorMap) => (await startAdapter(training.adapter!, params)).params;
 
 /** Trains `steps` SGD steps of the adapter's model from `start`, as a trainer does; returns every param after. */
 async function trainTask(
@@ -75,7 +78,7 @@ describe('lora training', () => {
   test('trains only the adapters: every base param byte-identical after the task, the adapters moved', async () => {
     const training = loraTraining(contextOf({}, 0));
     expect(training.trainable).toEqual(WEIGHTS.flatMap((w) => [loraA(w), loraB(w)]));
-    const start = await training.adapter!.start(initParams(model, 4));
+    const start = await startOf(training, initParams(model, 4));
     expect(start[loraB('trunk.0.weight')].data.every((v) => v === 0)).toBe(true);
     const trained = await trainTask(training, start, 0);
     for (const p of model.params) expect(same(trained[p.name], start[p.name])).toBe(true);
@@ -84,7 +87,7 @@ describe('lora training', () => {
 
   test("finish merges: each targeted weight moves by exactly (alpha / r) A B, the others not at all, and the adapters go ('new')", async () => {
     const training = loraTraining(contextOf({ rank: 4, alpha: 8 }, 0));
-    const trained = await trainTask(training, await training.adapter!.start(initParams(model, 4)), 0);
+    const trained = await trainTask(training, await startOf(training, initParams(model, 4)), 0);
     const done = training.adapter!.finish(trained);
     const merged = mergeLora(trained, { weights: WEIGHTS, rank: 4, alpha: 8 });
     expect(Object.keys(done).sort()).toEqual(model.params.map((p) => p.name).sort());
@@ -94,7 +97,7 @@ describe('lora training', () => {
     }
     expect(same(done['trunk.0.bias'], trained['trunk.0.bias'])).toBe(true);
     // The next task starts from the merged base with fresh adapters: B = 0 and another A.
-    const next = await loraTraining(contextOf({ rank: 4, alpha: 8 }, 1)).adapter!.start(done);
+    const next = await startOf(loraTraining(contextOf({ rank: 4, alpha: 8 }, 1)), done);
     expect(same(next['trunk.0.weight'], merged['trunk.0.weight'])).toBe(true);
     expect(next[loraB('trunk.0.weight')].data.every((v) => v === 0)).toBe(true);
     expect(same(next[loraA('trunk.0.weight')], trained[loraA('trunk.0.weight')])).toBe(false);
@@ -102,19 +105,19 @@ describe('lora training', () => {
 
   test("perTask 'shared' carries the trained A to the next task and restarts B at zero", async () => {
     const training = loraTraining(contextOf({ perTask: 'shared' }, 0));
-    const trained = await trainTask(training, await training.adapter!.start(initParams(model, 4)), 0);
+    const trained = await trainTask(training, await startOf(training, initParams(model, 4)), 0);
     const done = training.adapter!.finish(trained);
     expect(Object.keys(done)).toContain(loraA('trunk.0.weight'));
     expect(Object.keys(done)).not.toContain(loraB('trunk.0.weight'));
-    const next = await loraTraining(contextOf({ perTask: 'shared' }, 1)).adapter!.start(done);
+    const next = await startOf(loraTraining(contextOf({ perTask: 'shared' }, 1)), done);
     expect(same(next[loraA('trunk.0.weight')], trained[loraA('trunk.0.weight')])).toBe(true);
     expect(next[loraB('trunk.0.weight')].data.every((v) => v === 0)).toBe(true);
   });
 
   test('start and finish are pure: the same inputs give the same bytes (a resumed task starts alike)', async () => {
     const params = initParams(model, 4);
-    const a = await loraTraining(contextOf({}, 1)).adapter!.start(params);
-    const b = await loraTraining(contextOf({}, 1)).adapter!.start(params);
+    const a = await startOf(loraTraining(contextOf({}, 1)), params);
+    const b = await startOf(loraTraining(contextOf({}, 1)), params);
     for (const k of Object.keys(a)) expect(same(a[k], b[k])).toBe(true);
   });
 });
@@ -158,10 +161,18 @@ describe('qlora base', () => {
     const config = qloraConfigSchema.parse({ targets: ['trunk.0'], base: { blockSize: 4 } });
     const ctx = { ...contextOf({}, 0), config };
     const params = initParams(model, 4);
-    const start = await loraTraining(ctx, config.base).adapter!.start(params);
+    const training = loraTraining(ctx, config.base);
+    const { params: start, model: trained } = await startAdapter(training.adapter!, params);
     expect(same(start['trunk.0.weight'], quantizedBase('trunk.0.weight', params['trunk.0.weight'], config.base))).toBe(true);
     expect(same(start['trunk.0.weight'], params['trunk.0.weight'])).toBe(false);
     expect(same(start['head.0.weight'], params['head.0.weight'])).toBe(true);
+    // The base is no param of the model it trains: the step graph holds it as 4-bit codes.
+    expect(trained.params.map((p) => p.name)).not.toContain('trunk.0.weight');
+    expect(trained.params.map((p) => p.name)).toContain('head.0.weight');
+    const graph = buildStepGraph({ model: trained, head: 0, optimizer: { name: 'sgd' }, trainable: training.trainable });
+    const plain = buildStepGraph({ model: training.adapter!.model, head: 0, optimizer: { name: 'sgd' }, trainable: training.trainable });
+    expect(plain.paramNames).toContain('trunk.0.weight');
+    expect(graph.paramNames).not.toContain('trunk.0.weight');
   });
 });
 

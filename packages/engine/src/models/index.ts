@@ -16,3 +16,4 @@ export {
   withLora,
   type LoraOptions,
 } from './lora';
+export { frozenValues, withFrozenCodes, type FrozenWeight, type LevelCodes } from './frozen-codes';

@@ -13,7 +13,7 @@ import {
   numel,
 } from '@retain/engine';
 import { batchOrder, gatherLabels, type Scenario, type ScenarioInfo } from '@retain/data';
-import type { Batch, MethodPlugin, MethodTraining } from '../plugin';
+import { startAdapter, type Batch, type MethodPlugin, type MethodTraining } from '../plugin';
 import { configChecks, parsedConfig } from './config';
 import { fixtureModel, headOf, syntheticScenario, type FixtureOptions } from './fixture';
 import { Checks, firstDifference, type ConformanceReport } from './report';
@@ -127,8 +127,7 @@ async function runTasks<C>(
     const training: MethodTraining = (await plugin.training?.(ctx)) ?? {};
     const batches = taskBatches(scenario, t, seed, opts.steps, opts.batchSize, training);
     // An adapter (LoRA) trains its model from its start params, and folds the result back, as trainTask does.
-    const trainedModel = training.adapter?.model ?? model;
-    const start = training.adapter ? await training.adapter.start(params) : params;
+    const { model: trainedModel, params: start } = training.adapter ? await startAdapter(training.adapter, params) : { model, params };
     if (opts.gradient && training.step?.lossTerm) {
       opts.gradient.results.push({
         task: t,
