@@ -103,20 +103,23 @@ afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-/** The last run's start checkpoint and last finished task, for tests that read its artifacts. */
+/** The last run's start checkpoint and finished tasks, for tests that read its artifacts. */
 let firstCheckpoint: string | undefined;
 let lastFinished: FinishedTask | undefined;
+let finishedTasks: FinishedTask[] = [];
 
 async function runAll(spec: ExperimentSpec): Promise<ExperimentResult> {
   const activities = createActivities({ registry, artifacts: store });
   const prepared = await run(() => activities.startRun({ spec }));
   firstCheckpoint = prepared.checkpointRef;
+  finishedTasks = [];
   let previous: FinishedTask | undefined;
   for (let t = 0; t < 2; t++) {
     const { checkpointRef, methodStateRef } = previous?.models ?? { checkpointRef: prepared.checkpointRef };
     const trained = await run(() => activities.trainTask({ spec, taskIndex: t, checkpointRef, methodStateRef }));
     const before = previous;
     previous = await run(() => activities.finishTask({ spec, taskIndex: t, trained, previous: before }));
+    finishedTasks.push(previous);
   }
   lastFinished = previous;
   const state = {
@@ -243,6 +246,22 @@ describe('LoRA and QLoRA on a 2-task causal LM run (adapters merged after each t
       true,
     );
     expect(last['block.0.attn.qkv.weight.lora.B'].data.some((v) => v !== 0)).toBe(true);
+  });
+
+  test("PNN as LoRA per task (merge: false, perTask: 'new'): each task trains its own adapter, earlier ones and the base stay", async () => {
+    const result = await runAll(specOf({ name: 'lora', config: { rank: 4, alpha: 8, merge: false, perTask: 'new' } }));
+    expect(result.matrices.fp32[0][0]!).toBeGreaterThan(0.5);
+    expect(result.matrices.fp32[1][1]!).toBeGreaterThan(0.5);
+    const [start, afterFirst, afterSecond] = await Promise.all(
+      [firstCheckpoint!, ...finishedTasks.map((f) => f.models.checkpointRef)].map((ref) => loadTensors(store, ref, 'model')),
+    );
+    const w = 'block.0.attn.qkv.weight';
+    const bytes = (t: { data: Float32Array }) => Buffer.from(t.data.buffer);
+    expect(bytes(afterSecond[w]).equals(bytes(start[w]))).toBe(true);
+    expect(afterFirst[`${w}.lora.0.B`].data.some((v) => v !== 0)).toBe(true);
+    expect(afterFirst[`${w}.lora.1.B`].data.every((v) => v === 0)).toBe(true);
+    expect(bytes(afterSecond[`${w}.lora.0.B`]).equals(bytes(afterFirst[`${w}.lora.0.B`]))).toBe(true);
+    expect(afterSecond[`${w}.lora.1.B`].data.some((v) => v !== 0)).toBe(true);
   });
 
   test('a QLoRA base from a quantizer of the spec (GPTQ int4): the base is on its grid, and the adapters learn on top', async () => {
