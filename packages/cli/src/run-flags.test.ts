@@ -1,19 +1,22 @@
 import { join } from 'node:path';
 import { main } from './main';
 
+const spec = join(__dirname, '..', '..', '..', 'examples', 'permuted-fmnist.yaml');
+
+/** `retain <args>` in this process: its exit code and what it wrote to stderr. */
+async function retain(args: string[]): Promise<{ code: number; stderr: string }> {
+  let stderr = '';
+  const err = jest.spyOn(process.stderr, 'write').mockImplementation((s: string | Uint8Array) => ((stderr += String(s)), true));
+  try {
+    return { code: await main(['node', 'retain', ...args]), stderr };
+  } finally {
+    err.mockRestore();
+  }
+}
+
 /** `retain run`'s --seed and --threads are refused before any server contact when they cannot apply. */
 describe('retain run --seed / --threads', () => {
-  const spec = join(__dirname, '..', '..', '..', 'examples', 'permuted-fmnist.yaml');
-
-  async function run(args: string[]): Promise<{ code: number; stderr: string }> {
-    let stderr = '';
-    const err = jest.spyOn(process.stderr, 'write').mockImplementation((s: string | Uint8Array) => ((stderr += String(s)), true));
-    try {
-      return { code: await main(['node', 'retain', 'run', spec, ...args]), stderr };
-    } finally {
-      err.mockRestore();
-    }
-  }
+  const run = (args: string[]) => retain(['run', spec, ...args]);
 
   it('refuses a seed that is not a spec seed, naming the flag and the range', async () => {
     for (const seed of ['x', '-1', '1.5', '4294967296']) {
@@ -32,18 +35,6 @@ describe('retain run --seed / --threads', () => {
 
 /** `--device` is checked as a name, then tried, before any server contact. */
 describe('retain run / sweep --device', () => {
-  const spec = join(__dirname, '..', '..', '..', 'examples', 'permuted-fmnist.yaml');
-
-  async function retain(args: string[]): Promise<{ code: number; stderr: string }> {
-    let stderr = '';
-    const err = jest.spyOn(process.stderr, 'write').mockImplementation((s: string | Uint8Array) => ((stderr += String(s)), true));
-    try {
-      return { code: await main(['node', 'retain', ...args]), stderr };
-    } finally {
-      err.mockRestore();
-    }
-  }
-
   it('refuses a device name it does not know, listing the ones it does', async () => {
     const { code, stderr } = await retain(['run', spec, '--device', 'cuda:x']);
     expect(code).toBe(2);
