@@ -8,9 +8,10 @@
 # 1. unpacks node, the built workspace, the CUDA provider, the Temporal CLI and Fashion-MNIST;
 # 2. points ld.so at the CUDA 13 / cuDNN 9 libraries of the machine's Python (its PyTorch's);
 # 3. bench:engine on the device against PyTorch eager on the same card (same models, batch,
-#    optimizers): one step per run, then K=32 steps per run, with the host<->device bytes per step;
-# 4. examples/permuted-fmnist.yaml on the device and on the CPU (`retain run`, an embedded Temporal
-#    server), and their accuracy matrices compared;
+#    optimizers): one step per run, then K=32 steps per run, with the host<->device bytes per step,
+#    then K=32 with bf16 matrix products (torch under autocast bf16);
+# 4. examples/permuted-fmnist.yaml on the device, again with bf16 products (trainer
+#    mixedPrecision), and on the CPU (`retain run`, an embedded Temporal server); the matrices compared;
 # 5. writes gpu.json (to $OUT when set, else .bench/): the card, both bench tables, the run's
 #    largest difference; exits 1 when it exceeds 0.002.
 # --quick: only MLP 784-400-400-10, for trying the pipeline on a CPU (`--device cpu`).
@@ -62,12 +63,22 @@ node test/dist/bench/engine.js --device "$device" --only "$models" --k "1,$k" --
 say "bench:engine on $device, $k steps per run"
 node test/dist/bench/engine.js --device "$device" --only "$models" --k 1 --steps-per-run "$k" --seconds 0.5 --out "gpu-k$k"
 
-say "examples/permuted-fmnist.yaml on $device and on the CPU"
+say "bench:engine on $device, $k steps per run, bf16 products (torch: autocast bf16)"
+node test/dist/bench/engine.js --device "$device" --only "$models" --k 1 --steps-per-run "$k" --mixed-precision bf16 --seconds 0.5 --out "gpu-k$k-bf16" \
+  || echo "gpu-check: the bf16 bench failed (a CPU has no bf16 MatMul); going on"
+
+say "examples/permuted-fmnist.yaml on $device (fp32, then bf16 products) and on the CPU"
 export RETAIN_TEMPORAL_CLI="$work/temporal/temporal" RETAIN_FASHION_MNIST_DIR="$work/fmnist" RETAIN_HOME="$work/home"
 node packages/cli/bin/retain.js run examples/permuted-fmnist.yaml --device "$device" --out "$work/run-gpu"
+sed 's/^    epochs: 1$/    epochs: 1\n    mixedPrecision: bf16/' examples/permuted-fmnist.yaml >"$work/permuted-fmnist-bf16.yaml"
+node packages/cli/bin/retain.js run "$work/permuted-fmnist-bf16.yaml" --device "$device" --out "$work/run-gpu-bf16" \
+  || echo "gpu-check: the bf16 run failed (a CPU has no bf16 MatMul); going on"
 node packages/cli/bin/retain.js run examples/permuted-fmnist.yaml --out "$work/run-cpu"
 node packages/cli/bin/retain.js server-stop >/dev/null
 
-node test/dist/bench/gpu-report.js --bench ".bench/gpu-k1.json,.bench/gpu-k$k.json" \
-  --gpu-run "$work/run-gpu/results.json" --cpu-run "$work/run-cpu/results.json" --out "$report_dir/gpu.json"
+benches=".bench/gpu-k1.json,.bench/gpu-k$k.json"
+[ -f ".bench/gpu-k$k-bf16.json" ] && benches="$benches,.bench/gpu-k$k-bf16.json"
+node test/dist/bench/gpu-report.js --bench "$benches" \
+  --gpu-run "$work/run-gpu/results.json" --cpu-run "$work/run-cpu/results.json" \
+  $([ -f "$work/run-gpu-bf16/results.json" ] && echo --bf16-run "$work/run-gpu-bf16/results.json") --out "$report_dir/gpu.json"
 say "wrote $report_dir/gpu.json"

@@ -1,7 +1,7 @@
 """PyTorch eager CPU baseline for `npm run bench:engine` (test/src/bench/engine.ts).
 
 Usage (model kinds mlp, lenet, transformer, causal-lm): python torch_engine.py '{"model": {"kind": "mlp", "sizes": [784, 400, 400, 10]},
-        "optimizer": "sgd" | "adam", "batch": 128, "lr": 0.01, "threads": 2, "seconds": 1.5, "device": "cpu" | "cuda:0"}'
+        "optimizer": "sgd" | "adam", "batch": 128, "lr": 0.01, "threads": 2, "seconds": 1.5, "device": "cpu" | "cuda:0", "amp": null | "fp16" | "bf16"}'
 Prints one JSON line: {"samplesPerSec": n, "samplesPerCpuSec": n}. Timing matches the engine bench: two warm-up steps,
 then the best of several windows of `seconds` each.
 """
@@ -164,13 +164,23 @@ def main():
     loss_fn = torch.nn.CrossEntropyLoss()
     calls = [0]
 
+    # "amp": "fp16" | "bf16": autocast's low-precision products, fp32 master weights (a GradScaler under fp16).
+    amp = {"fp16": torch.float16, "bf16": torch.bfloat16}.get(job.get("amp") or "")
+    scaler = torch.amp.GradScaler(device.type) if amp is torch.float16 else None
+
     def step():
         x, y = data[calls[0] % len(data)]
         calls[0] += 1
         opt.zero_grad(set_to_none=True)
-        loss = loss_fn(model(x), y)
-        loss.backward()
-        opt.step()
+        with torch.autocast(device.type, dtype=amp or torch.float32, enabled=amp is not None):
+            loss = loss_fn(model(x), y)
+        if scaler:
+            scaler.scale(loss).backward()
+            scaler.step(opt)
+            scaler.update()
+        else:
+            loss.backward()
+            opt.step()
         return loss.item()  # the engine returns the loss each step too
 
     for _ in range(2):

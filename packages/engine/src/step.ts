@@ -1,4 +1,4 @@
-import { add, argmax, gradients, Graph, softmaxCrossEntropy, type Dim, type Tensor } from './graph';
+import { add, argmax, gradients, Graph, scale, softmaxCrossEntropy, type Dim, type Tensor } from './graph';
 import { buffersOf, paramSpec, type Model } from './models/model';
 import { applyOptimizer, optimizerStateSpecs, type OptimizerConfig } from './optim';
 
@@ -19,6 +19,15 @@ export interface StepGraphSpec {
   stepsPerRun?: number | 'any';
   /** What a continual-learning method adds to the step (the method contract: docs/architecture.md §4). */
   method?: StepMethod;
+  /**
+   * Mixed-precision training: every matrix product of the step (forward and backward) multiplies
+   * float16 or bfloat16 operands and returns float32, while the params, the loss, the gradients and
+   * the optimizer update stay float32 (the master weights). Under float16 the loss is multiplied by
+   * `lossScale` before the backward pass and the gradients divided by it after, so small gradients
+   * do not underflow float16 (static loss scaling; bfloat16 has float32's exponent range and needs
+   * none). Absent: float32 throughout.
+   */
+  mixedPrecision?: { matmul: 'float16' | 'bfloat16'; lossScale?: number };
 }
 
 /** What the hooks of a StepMethod see while the step graph is built. */
@@ -202,6 +211,9 @@ function stepGraphInterface(spec: StepGraphSpec, stepsPerRun: number | 'any'): O
  * One step's forward, loss (+ the method's term), backward and update; returns the
  * loss and every updated param, optimizer state, buffer and method state.
  */
+/** Static loss scale of float16 mixed precision (a power of two: scaling by it is exact). */
+export const DEFAULT_LOSS_SCALE = 1024;
+
 function appendStep(
   g: Graph,
   spec: StepGraphSpec,
@@ -215,6 +227,7 @@ function appendStep(
   const { model, head } = spec;
   const method = spec.method ?? {};
   const bufferUpdates: Record<string, Tensor> = {};
+  g.matmulPrecision = spec.mixedPrecision?.matmul ?? 'float32';
   const logits = model.forward(g, params, batch.x, head, { training: true, bufferUpdates });
   const taskLoss = softmaxCrossEntropy(logits, batch.y);
   const byName = (ts: Tensor[]) => Object.fromEntries(trainable.map((n, i) => [n, ts[i]]));
@@ -243,11 +256,17 @@ function appendStep(
     loss = add(loss, extra);
   }
 
+  const lossScale = spec.mixedPrecision?.matmul === 'float16' ? (spec.mixedPrecision.lossScale ?? DEFAULT_LOSS_SCALE) : 1;
   const lossGrads = byName(
-    gradients(
-      loss,
-      trainable.map((n) => params[n]),
-    ),
+    lossScale === 1
+      ? gradients(
+          loss,
+          trainable.map((n) => params[n]),
+        )
+      : gradients(
+          scale(loss, lossScale),
+          trainable.map((n) => params[n]),
+        ).map((grad) => scale(grad, 1 / lossScale)),
   );
   const grads = method.gradientTransform ? checkedGrads(method.gradientTransform({ ...terms, grads: lossGrads }), trainable) : lossGrads;
   const updates = applyOptimizer(
@@ -277,6 +296,7 @@ function appendStep(
       methodStateUpdates[name] = next[name];
     }
   }
+  g.matmulPrecision = 'float32';
   return { loss, updates, bufferUpdates, methodStateUpdates };
 }
 

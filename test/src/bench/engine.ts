@@ -3,7 +3,7 @@
  * this machine, and to PyTorch eager on the same CPU. Writes .bench/engine.json and prints a table.
  *
  *   node test/dist/bench/engine.js [--threads N] [--spin] [--seconds S] [--only mlp-784-400-400-10,...] [--k 1,8]
- *                                  [--device cpu|cuda:N|webgpu] [--steps-per-run K] [--out NAME]
+ *                                  [--device cpu|cuda:N|webgpu] [--steps-per-run K] [--mixed-precision fp16|bf16] [--out NAME]
  *
  * - ceiling: the best GFLOP/s of a square MatMul (512..2048) run by ORT through the engine's own
  *   session (same worker thread, same thread count).
@@ -48,6 +48,7 @@ import {
   type Device,
   type Model,
   type OptimizerConfig,
+  type StepGraphSpec,
   numel,
 } from '@retain/engine';
 import { writeBenchReport } from './report';
@@ -195,6 +196,8 @@ const MODELS: ModelCase[] = [
 
 interface Args {
   device: Device;
+  /** The step graphs' matrix products in float16 or bfloat16 (StepGraphSpec.mixedPrecision); absent: float32. */
+  mixedPrecision?: 'fp16' | 'bf16';
   /** Steps per graph run of the main rows. */
   mainK: number;
   /** The report's name: .bench/<out>.json. */
@@ -229,9 +232,12 @@ function parseArgs(argv: string[]): Args {
     else if (argv[i] === '--device') args.device = parseDevice(value, '--device');
     else if (argv[i] === '--steps-per-run') args.mainK = Number(value);
     else if (argv[i] === '--out') args.out = value;
-    else
+    else if (argv[i] === '--mixed-precision') {
+      if (value !== 'fp16' && value !== 'bf16') throw new Error(`--mixed-precision must be fp16 or bf16, got '${value}'`);
+      args.mixedPrecision = value;
+    } else
       throw new Error(
-        `bench:engine: unknown argument '${argv[i]}'; use --threads N, --spin, --seconds S, --only a,b, --k 1,8, --device D, --steps-per-run K, --out NAME`,
+        `bench:engine: unknown argument '${argv[i]}'; use --threads N, --spin, --seconds S, --only a,b, --k 1,8, --device D, --steps-per-run K, --mixed-precision fp16|bf16, --out NAME`,
       );
     i++;
   }
@@ -312,7 +318,7 @@ async function engineRates(c: ModelCase, batch: number, args: Args): Promise<Rec
   try {
     for (const name of names) {
       const opt = OPTIMIZERS[name];
-      const step = buildStepGraph({ model, head: 0, optimizer: opt, stepsPerRun: K });
+      const step = buildStepGraph({ model, head: 0, optimizer: opt, stepsPerRun: K, mixedPrecision: mixedPrecisionOf(args) });
       const initial = { ...initParams(model, 0), ...initOptimizerState(opt, model.params) };
       sessions.push(await TrainSession.create(step, initial, { threads: args.threads, spinning: args.spinning, device: args.device }));
     }
@@ -356,7 +362,13 @@ async function stepsPerRunRates(c: ModelCase, batch: number, args: Args): Promis
   try {
     const load = async (k: number, graph: StepsPerRunRun['graph']) => {
       const started = Date.now();
-      const step = buildStepGraph({ model, head: 0, optimizer: opt, stepsPerRun: graph === 'scan' ? 'any' : k });
+      const step = buildStepGraph({
+        model,
+        head: 0,
+        optimizer: opt,
+        stepsPerRun: graph === 'scan' ? 'any' : k,
+        mixedPrecision: mixedPrecisionOf(args),
+      });
       const session = await TrainSession.create(step, initial, { threads: args.threads, spinning: args.spinning, device: args.device });
       variants.push({ k, graph, session, loadMs: Date.now() - started });
     };
@@ -388,6 +400,11 @@ async function stepsPerRunRates(c: ModelCase, batch: number, args: Args): Promis
   }
 }
 
+function mixedPrecisionOf(args: Args): StepGraphSpec['mixedPrecision'] {
+  if (!args.mixedPrecision) return undefined;
+  return { matmul: args.mixedPrecision === 'fp16' ? 'float16' : 'bfloat16' };
+}
+
 function torchPython(): string | undefined {
   const candidates = [process.env.RETAIN_BENCH_PYTHON, resolve(__dirname, '../../../.retain/bench-venv/bin/python')];
   return candidates.find((p): p is string => !!p && existsSync(p));
@@ -405,7 +422,16 @@ function torchRate(
   const script = resolve(__dirname, '../../bench/torch_engine.py');
   // On a CUDA run torch trains on the same card (eager, fp32, a loss read back every step).
   const device = args.device.startsWith('cuda') ? args.device : 'cpu';
-  const job = { model: c.torch, optimizer, batch, lr: LR, threads: args.threads, seconds: args.seconds, device };
+  const job = {
+    model: c.torch,
+    optimizer,
+    batch,
+    lr: LR,
+    threads: args.threads,
+    seconds: args.seconds,
+    device,
+    amp: args.mixedPrecision ?? null,
+  };
   // Torch's OpenMP threads wait the way ORT's do (spin or block), so thread counts compare alike.
   const env = { ...process.env, OMP_WAIT_POLICY: args.spinning ? 'ACTIVE' : 'PASSIVE' };
   const res = spawnSync(python, [script, JSON.stringify(job)], { encoding: 'utf8', timeout: 600_000, env });
@@ -516,6 +542,7 @@ async function main(): Promise<void> {
 
   const report = {
     device: args.device,
+    mixedPrecision: args.mixedPrecision ?? null,
     gpu: gpuName(args.device),
     ceilingGflops,
     threads: args.threads,

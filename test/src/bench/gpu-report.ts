@@ -4,7 +4,9 @@
  * the same run on the CPU into one report, `gpu.json`, and fails when an accuracy differs by more
  * than the tolerance.
  *
- *   node test/dist/bench/gpu-report.js --bench a.json,b.json --gpu-run gpu/results.json --cpu-run cpu/results.json --out gpu.json
+ *   node test/dist/bench/gpu-report.js --bench a.json,b.json --gpu-run gpu/results.json --cpu-run cpu/results.json
+ *                                      [--bf16-run gpu-bf16/results.json] --out gpu.json
+ * The bf16 run (trainer mixedPrecision: bf16) is set against the GPU's fp32 run and reported, not judged.
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import type { ExperimentResult } from '@retain/sdk';
@@ -49,12 +51,15 @@ function main(): void {
   const read = (file: string) => JSON.parse(readFileSync(file, 'utf8')) as ExperimentResult;
   const [gpuRun, cpuRun] = [read(need('--gpu-run')), read(need('--cpu-run'))];
   const run = largestMatrixDifference(gpuRun, cpuRun);
+  const bf16File = args.get('--bf16-run');
+  const bf16 = bf16File ? largestMatrixDifference(read(bf16File), gpuRun) : undefined;
   const report = {
     gpu: bench[0]?.gpu ?? null,
     device: bench[0]?.device ?? null,
     torch: bench[0]?.torch ?? null,
     bench,
     permutedFmnist: { ...run, tolerance: MATRIX_TOLERANCE, within: run.difference <= MATRIX_TOLERANCE, spec: gpuRun.spec.name },
+    permutedFmnistBf16AgainstFp32: bf16 ?? null,
   };
   writeFileSync(need('--out'), `${JSON.stringify(report, null, 2)}\n`);
   console.log(
@@ -62,6 +67,10 @@ function main(): void {
       (run.difference > 0 ? ` (${run.model}, after task ${run.row}, task ${run.column})` : '') +
       `; tolerance ${MATRIX_TOLERANCE}`,
   );
+  if (bf16)
+    console.log(
+      `bf16 products against fp32, both on the GPU: largest accuracy difference ${bf16.difference.toFixed(4)} over ${bf16.cells} cells`,
+    );
   if (run.difference > MATRIX_TOLERANCE || run.cells === 0) process.exit(1);
 }
 

@@ -48,6 +48,14 @@ export const supervisedConfigSchema = z.strictObject({
    * task's tail). Default 8: measured 12-15% less CPU per task than 1 on the CPU (README).
    */
   stepsPerRun: z.number().int().min(1).max(64).default(8),
+  /**
+   * Mixed precision: 'fp16' or 'bf16' matrix products (forward and backward) with float32 master
+   * weights, loss and optimizer; 'off' (default) is float32 throughout. A GPU provider's option:
+   * onnxruntime's CPU provider multiplies 'fp16' in float32 and has no 'bf16' MatMul.
+   */
+  mixedPrecision: z.enum(['off', 'fp16', 'bf16']).default('off'),
+  /** Static loss scale under 'fp16' (a power of two keeps it exact), against gradients underflowing float16. */
+  lossScale: z.number().positive().default(1024),
   optimizer: z
     .preprocess((v) => (typeof v === 'string' ? { name: v } : v), z.discriminatedUnion('name', [sgd, adam, adamw]))
     .default({ name: 'sgd', momentum: 0.9, nesterov: false, weightDecay: 0 }),

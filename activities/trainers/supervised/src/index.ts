@@ -176,8 +176,12 @@ export function updateRuleOf(config: SupervisedConfig): UpdateRule {
  */
 function stepGraphs(ctx: TrainContext<SupervisedConfig>, trainable: string[], K: number): StepGraph[] {
   const { model, head, config } = ctx;
+  const mixedPrecision =
+    config.mixedPrecision === 'off'
+      ? undefined
+      : { matmul: config.mixedPrecision === 'fp16' ? ('float16' as const) : ('bfloat16' as const), lossScale: config.lossScale };
   const build = (stepsPerRun: number | 'any') =>
-    buildStepGraph({ model, head, optimizer: config.optimizer, trainable, method: ctx.method.step, stepsPerRun });
+    buildStepGraph({ model, head, optimizer: config.optimizer, trainable, method: ctx.method.step, stepsPerRun, mixedPrecision });
   if (K === 1) return [build(1)];
   return resolveSessionOptions().device === 'cpu' ? [build('any')] : [build(1), build(K)];
 }

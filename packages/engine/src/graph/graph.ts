@@ -44,6 +44,13 @@ export class Graph {
   private readonly outputs: Tensor[] = [];
   private nextId = 0;
 
+  /**
+   * The element type `matmul` multiplies float32 operands in (mixed precision: float16 or
+   * bfloat16 products, cast back to float32); float32 by default. A step graph sets it for its
+   * training step (StepGraphSpec.mixedPrecision).
+   */
+  matmulPrecision: 'float32' | 'float16' | 'bfloat16' = 'float32';
+
   /** `prefix` starts every generated value name: a subgraph needs names its outer graph does not use. */
   constructor(
     readonly name: string,

@@ -6,7 +6,19 @@ export const IR_VERSION = 10;
 export const OPSET = 21;
 
 /** TensorProto.DataType codes for the element types the engine uses. */
-export const DATA_TYPE = { float32: 1, uint8: 2, int8: 3, int32: 6, int64: 7, bool: 9, float64: 11, uint4: 21, int4: 22 } as const;
+export const DATA_TYPE = {
+  float32: 1,
+  uint8: 2,
+  int8: 3,
+  int32: 6,
+  int64: 7,
+  bool: 9,
+  float16: 10,
+  float64: 11,
+  bfloat16: 16,
+  uint4: 21,
+  int4: 22,
+} as const;
 export type DType = keyof typeof DATA_TYPE;
 
 // Plain-object shapes of the messages (field names as in onnx.proto, keepCase).

@@ -26,6 +26,10 @@ function rawBytes(dtype: DType, values: ConstantValues): Uint8Array {
     case 'int4':
     case 'uint4':
       return packNibbles(values as ArrayLike<number>, dtype === 'int4' ? -8 : 0);
+    case 'float16':
+    case 'bfloat16':
+      // Only casts produce these (mixed precision); no graph stores them as constants.
+      throw new Error(`encodeTensorData: ${dtype} constants are not supported; build a float32 constant and cast it`);
   }
 }
 

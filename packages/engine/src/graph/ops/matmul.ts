@@ -1,5 +1,6 @@
 import { broadcastDims } from '../broadcast';
 import { withGrad, type Tensor } from '../tensor';
+import { cast } from './nondiff';
 import { transpose } from './shape';
 import { sameGraphAndType } from './util';
 import { unbroadcast } from './expand-sum';
@@ -21,6 +22,13 @@ export function matmul(a: Tensor, b: Tensor): Tensor {
     throw new Error(`matmul: inner dimensions differ: ${a} @ ${b}`);
   }
   const batch = broadcastDims(a.dims.slice(0, -2), b.dims.slice(0, -2), 'matmul');
-  const out = g.node('MatMul', [a, b], { dims: [...batch, m, n], dtype: a.dtype });
+  const dims = [...batch, m, n];
+  const low = g.matmulPrecision;
+  // Mixed precision: the product of the operands rounded to `low`, back in float32; the gradient
+  // rules below are matmuls too, so the backward pass multiplies in `low` alike.
+  const out =
+    low !== 'float32' && a.dtype === 'float32'
+      ? cast(g.node('MatMul', [cast(a, low), cast(b, low)], { dims, dtype: low }), 'float32')
+      : g.node('MatMul', [a, b], { dims, dtype: a.dtype });
   return withGrad(out, [a, b], [(gy) => unbroadcast(matmul(gy, mT(b)), a.dims), (gy) => unbroadcast(matmul(mT(a), gy), b.dims)]);
 }
