@@ -207,13 +207,13 @@ function stepGraphInterface(spec: StepGraphSpec, stepsPerRun: number | 'any'): O
   };
 }
 
+/** Static loss scale of float16 mixed precision (a power of two: scaling by it is exact). */
+export const DEFAULT_LOSS_SCALE = 1024;
+
 /**
  * One step's forward, loss (+ the method's term), backward and update; returns the
  * loss and every updated param, optimizer state, buffer and method state.
  */
-/** Static loss scale of float16 mixed precision (a power of two: scaling by it is exact). */
-export const DEFAULT_LOSS_SCALE = 1024;
-
 function appendStep(
   g: Graph,
   spec: StepGraphSpec,
@@ -257,17 +257,11 @@ function appendStep(
   }
 
   const lossScale = spec.mixedPrecision?.matmul === 'float16' ? (spec.mixedPrecision.lossScale ?? DEFAULT_LOSS_SCALE) : 1;
-  const lossGrads = byName(
-    lossScale === 1
-      ? gradients(
-          loss,
-          trainable.map((n) => params[n]),
-        )
-      : gradients(
-          scale(loss, lossScale),
-          trainable.map((n) => params[n]),
-        ).map((grad) => scale(grad, 1 / lossScale)),
+  const scaledGrads = gradients(
+    lossScale === 1 ? loss : scale(loss, lossScale),
+    trainable.map((n) => params[n]),
   );
+  const lossGrads = byName(lossScale === 1 ? scaledGrads : scaledGrads.map((grad) => scale(grad, 1 / lossScale)));
   const grads = method.gradientTransform ? checkedGrads(method.gradientTransform({ ...terms, grads: lossGrads }), trainable) : lossGrads;
   const updates = applyOptimizer(
     g,
